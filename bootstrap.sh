@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine for netdsl, builds it, and runs one job:
+#   ./bootstrap.sh demo   — check and build examples/seed-demo into out/seed-demo
+#   ./bootstrap.sh test   — run every test (CTest: doctest units, lit, e2e, fuzz smoke)
+#   ./bootstrap.sh build  — only install dependencies and build
+set -euo pipefail
+cd "$(dirname "$0")"
+job=${1:-build}
+BUILD=${NETDSL_BUILD_DIR:-build}
+
+debs=(cmake ninja-build g++ python3 git iproute2 nftables
+      antlr4 libantlr4-runtime-dev llvm-15-dev llvm-15-tools
+      libfmt-dev libyaml-cpp-dev doctest-dev libmnl-dev libnl-route-3-dev libnftables-dev
+      clang libclang-rt-14-dev graphviz nodejs)
+missing=()
+for d in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q 'install ok installed' || missing+=("$d")
+done
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j "$(nproc)"
+
+# pscheck's node modules (tree-sitter PowerShell grammar) live in the build tree.
+if [[ -d ../shared/tools/pscheck && ! -d "$BUILD/pscheck/node_modules" ]]; then
+  mkdir -p "$BUILD/pscheck"
+  cp ../shared/tools/pscheck/package.json "$BUILD/pscheck/"
+  (cd "$BUILD/pscheck" && npm install --no-audit --no-fund --loglevel=error >/dev/null) ||
+    echo "bootstrap: npm install for pscheck failed; PowerShell checks will be skipped" >&2
+fi
+
+case "$job" in
+  demo)
+    "$BUILD/bin/netdslc" check examples/seed-demo/fabric.netdsl
+    "$BUILD/bin/netdslc" build examples/seed-demo/fabric.netdsl -o out/seed-demo
+    echo "bootstrap: artifacts in out/seed-demo:" >&2
+    (cd out/seed-demo && find . -type f | sort)
+    ;;
+  test)
+    ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)"
+    ;;
+  build) ;;
+  *) echo "bootstrap: unknown job '$job' (demo, test, build)" >&2; exit 64 ;;
+esac

@@ -1,0 +1,157 @@
+// Per-host IR: exactly what one host needs, resolved to plain values (names,
+// addresses, ids) — what every backend reads. No references into the model.
+// Every vector is sorted as documented so that artifacts are deterministic.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net/address.h"
+#include "compiler/sema/model.h"
+
+namespace netdsl::ir {
+
+using model::Isolation;
+using model::LoadBalancing;
+using model::MinimumBandwidthMode;
+using model::TeamingMode;
+using model::UplinkMode;
+
+/// A physical NIC of this host attached to a switch.
+struct Uplink {
+  std::string nic;             ///< host NIC name (also its Linux ifname)
+  std::string profile;         ///< uplink port profile name
+  std::vector<uint16_t> vlans; ///< site VLANs this uplink carries (sorted, unique, 0 = untagged)
+};
+
+/// A logical switch instantiated on this host.
+struct Switch {
+  std::string name;
+  std::string bridge_ifname;   ///< Linux bridge
+  std::string bond_ifname;     ///< non-empty when uplink_mode is Team/EmbeddedTeam with >1 uplink or teaming set
+  UplinkMode uplink_mode = UplinkMode::NoTeam;
+  bool sriov = false;
+  MinimumBandwidthMode minimum_bandwidth_mode = MinimumBandwidthMode::Weight;
+  std::optional<model::UplinkPortProfile::Teaming> teaming;
+  std::vector<Uplink> uplinks;  ///< in host NIC source order
+};
+
+/// This host's provider address on a virtualized logical network.
+struct ProviderAddress {
+  std::string logical_network;
+  net::IpAddress ip;
+  uint8_t prefix_length = 0;
+  std::optional<net::IpAddress> gateway;
+  uint16_t vlan = 0;
+  std::string switch_name;  ///< the switch whose bridge carries it
+};
+
+/// A VM network's routing domain present on this host.
+struct RoutingDomain {
+  uint32_t rdid = 0;
+  std::string vm_network;
+  std::string vrf_ifname;  ///< `nd-vrf<rdid>` shortened as needed
+  uint32_t table = 0;      ///< Linux routing table = rdid
+};
+
+/// A VM subnet present on this host (some local port uses it).
+struct Segment {
+  uint32_t vsid = 0;
+  uint32_t rdid = 0;
+  std::string vm_network;
+  std::string vm_subnet;
+  Isolation isolation = Isolation::None;
+  net::Prefix prefix;
+  std::optional<net::IpAddress> gateway;  ///< the VM subnet pool's default gateway
+  uint32_t mtu = 1500;                    ///< VM-side MTU
+  uint16_t vlan = 0;                      ///< for isolation = vlan
+  std::string switch_name;
+  std::string bridge_ifname;              ///< per-VSID bridge
+  std::string tunnel_ifname;              ///< vxlan / gretap device; empty for vlan/none
+  net::IpAddress local_pa;                ///< tunnel source
+  std::vector<net::IpAddress> remote_pas; ///< other hosts carrying this VSID (sorted, unique)
+};
+
+/// Resolved port policy (from the port profile the NIC's classification maps to).
+struct PortPolicy {
+  std::string profile;  ///< port profile name ("" = defaults)
+  bool vmq = true, ipsec_offload = false, sriov = false;
+  bool mac_spoofing = false, dhcp_guard = false, router_guard = false;
+  bool guest_specified_ip = false, ieee_priority_tagging = false;
+  std::optional<uint32_t> minimum_weight;
+  std::optional<net::BitsPerSecond> minimum_absolute;
+  std::optional<net::BitsPerSecond> maximum;
+  auto operator<=>(const PortPolicy&) const = default;
+};
+
+/// A VM NIC placed on this host.
+struct Port {
+  uint32_t id = 0;        ///< stable, unique per host
+  std::string vm, nic;
+  std::string ifname;     ///< host-side interface (veth/tap)
+  std::string switch_name;
+  std::string classification;
+  std::string vm_network, vm_subnet;  ///< vm_subnet empty for isolation none
+  uint32_t vsid = 0;      ///< 0 when the VM network has no virtualization
+  uint32_t rdid = 0;
+  net::MacAddress mac;
+  net::IpAddress ca;
+  uint8_t prefix_length = 0;
+  std::optional<net::IpAddress> gateway;
+  uint32_t mtu = 1500;
+  uint16_t vlan = 0;
+  uint32_t policy = model::kNone;  ///< index into HostIr::policies
+};
+
+/// CA/MAC → PA for one VM NIC anywhere in the fabric that shares a VSID with this host.
+struct LookupRecord {
+  uint32_t vsid = 0;
+  net::IpAddress ca;
+  net::MacAddress mac;
+  net::IpAddress pa;
+  std::string host;  ///< where the NIC lives
+  std::string vm, nic;
+  bool local = false;  ///< on this host
+  uint32_t port_id = 0;  ///< when local
+};
+
+/// A route in a routing domain.
+struct CustomerRoute {
+  enum class Kind : uint8_t { OnLink, Gateway };
+  uint32_t rdid = 0;
+  net::Prefix prefix;
+  Kind kind = Kind::OnLink;
+  uint32_t vsid = 0;  ///< OnLink: the subnet's VSID
+  std::optional<net::IpAddress> next_hop;  ///< Gateway: the gateway's CA or PA
+  std::string via_host;  ///< Gateway: host running the gateway
+};
+
+/// NAT duty of a gateway host for one VM network.
+struct NatRule {
+  std::string vm_network;
+  uint32_t rdid = 0;
+  net::IpAddress external_ip;
+  std::string external_pool;
+  std::vector<net::Prefix> inside_prefixes;  ///< the VM network's subnets
+};
+
+struct HostIr {
+  std::string host;
+  std::string host_group;
+  uint32_t underlay_mtu = 1500;
+  std::vector<Switch> switches;                  ///< by name
+  std::vector<ProviderAddress> provider_addresses;  ///< by logical network
+  std::vector<RoutingDomain> routing_domains;    ///< by rdid
+  std::vector<Segment> segments;                 ///< by vsid
+  std::vector<Port> ports;                       ///< by id
+  std::vector<PortPolicy> policies;              ///< unique, sorted
+  std::vector<LookupRecord> lookup_records;      ///< by (vsid, ca)
+  std::vector<CustomerRoute> customer_routes;    ///< by (rdid, prefix)
+  std::vector<NatRule> nat_rules;                ///< by vm_network
+  /// sha256 (hex) over the inputs and lock: identifies the source of artifacts.
+  std::string source_hash;
+};
+
+}  // namespace netdsl::ir

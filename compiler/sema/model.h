@@ -1,0 +1,195 @@
+// The checked model: the fabric after name resolution, typing and validation.
+// Immutable once sema returns it. Objects refer to each other by index into
+// the Fabric's vectors (Id<T>), never by pointer, so the model is cheap to
+// copy and its iteration order is the deterministic source order.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net/address.h"
+#include "llvm/Support/SMLoc.h"
+
+namespace netdsl::model {
+
+inline constexpr uint32_t kNone = UINT32_MAX;
+
+/// Where an object was declared: the name's range (for diagnostics in later stages).
+struct Declared {
+  std::string name;         ///< as written (SCVMM names may contain spaces)
+  llvm::SMRange name_range;
+};
+
+enum class Isolation : uint8_t { None, Vlan, Vxlan, Nvgre };
+enum class TeamingMode : uint8_t { SwitchIndependent, Lacp, Static };
+enum class LoadBalancing : uint8_t { HostDefault, AddressHash, HyperVPort, Dynamic };
+enum class UplinkMode : uint8_t { NoTeam, Team, EmbeddedTeam };
+enum class MinimumBandwidthMode : uint8_t { Weight, Absolute, None };
+
+struct HostGroup : Declared {
+  uint32_t parent = kNone;  ///< enclosing host_group, if nested
+  std::vector<uint32_t> hosts;
+};
+
+/// A physical NIC of a host bound to a logical switch through an uplink profile.
+struct HostNic : Declared {
+  uint32_t logical_switch = kNone;
+  uint32_t uplink_profile = kNone;
+};
+
+struct Host : Declared {
+  uint32_t host_group = kNone;
+  std::vector<HostNic> nics;
+  /// Underlay (PA side) MTU; 1500 unless set with `mtu = N;` on the host.
+  uint32_t mtu = 1500;
+};
+
+struct SiteSubnet {
+  net::Prefix prefix;
+  uint16_t vlan = 0;
+  llvm::SMRange range;
+};
+
+struct Site : Declared {
+  uint32_t logical_network = kNone;
+  std::vector<uint32_t> host_groups;
+  std::vector<SiteSubnet> subnets;
+};
+
+/// A static IP pool of a logical network (site subnet) or of a VM network (VM subnet).
+struct IpPool : Declared {
+  uint32_t logical_network = kNone;  ///< owner when a logical network pool
+  uint32_t site = kNone;
+  uint32_t vm_network = kNone;       ///< owner when a VM network pool
+  uint32_t vm_subnet = kNone;
+  net::Prefix subnet;                ///< the site subnet or VM subnet prefix
+  net::IpAddress range_first, range_last;
+  std::optional<net::IpAddress> gateway;
+  std::vector<net::IpAddress> dns;
+  std::vector<net::IpAddress> reserved;  ///< never handed out
+  std::vector<net::IpAddress> vips;      ///< load-balancer VIPs, never handed out
+};
+
+struct LogicalNetwork : Declared {
+  bool network_virtualization = false;
+  std::vector<uint32_t> sites;
+  std::vector<uint32_t> ip_pools;
+};
+
+struct MacPool : Declared {
+  net::MacAddress first, last;
+};
+
+struct VmSubnet : Declared {
+  uint32_t vm_network = kNone;
+  net::Prefix prefix;
+  std::optional<uint32_t> vsid;  ///< explicit, else allocated
+  uint16_t vlan = 0;             ///< for isolation = vlan
+  std::vector<uint32_t> ip_pools;
+};
+
+struct Gateway {
+  uint32_t host = kNone;
+  uint32_t external_pool = kNone;  ///< an IpPool of a logical network
+  bool nat = false;
+  llvm::SMRange range;
+};
+
+struct VmNetwork : Declared {
+  uint32_t logical_network = kNone;
+  Isolation isolation = Isolation::None;
+  std::optional<uint32_t> rdid;  ///< explicit routing domain id, else allocated
+  std::vector<uint32_t> vm_subnets;
+  std::vector<uint32_t> ip_pools;
+  std::optional<Gateway> gateway;
+};
+
+struct PortClassification : Declared {
+  std::string description;
+};
+
+struct PortProfile : Declared {
+  std::string description;
+  struct Offload {
+    bool vmq = true, ipsec_offload = false, sriov = false;
+  } offload;
+  struct Security {
+    bool mac_spoofing = false;  ///< true = allowed
+    bool dhcp_guard = false, router_guard = false;
+    bool guest_specified_ip = false;   ///< guest may use addresses other than its CA
+    bool ieee_priority_tagging = false;
+  } security;
+  struct Bandwidth {
+    std::optional<uint32_t> minimum_weight;           ///< 0-100
+    std::optional<net::BitsPerSecond> minimum_absolute;
+    std::optional<net::BitsPerSecond> maximum;
+  } bandwidth;
+};
+
+struct UplinkPortProfile : Declared {
+  std::string description;
+  std::vector<uint32_t> sites;
+  struct Teaming {
+    TeamingMode mode = TeamingMode::SwitchIndependent;
+    LoadBalancing load_balancing = LoadBalancing::HostDefault;
+  };
+  std::optional<Teaming> teaming;  ///< absent: VMM defaults (switch independent, host default)
+};
+
+struct VirtualPort : Declared {
+  uint32_t classification = kNone;
+  uint32_t profile = kNone;
+};
+
+struct LogicalSwitch : Declared {
+  std::string description;
+  bool sriov = false;
+  UplinkMode uplink_mode = UplinkMode::NoTeam;
+  MinimumBandwidthMode minimum_bandwidth_mode = MinimumBandwidthMode::Weight;
+  std::vector<uint32_t> uplinks;  ///< UplinkPortProfile ids
+  std::vector<VirtualPort> virtual_ports;
+};
+
+struct VmNic {
+  std::string name;  ///< `nic0`, `nic1`, ... when the block has no label
+  llvm::SMRange range;
+  uint32_t vm_network = kNone;
+  uint32_t vm_subnet = kNone;        ///< kNone for a VM network without subnets (isolation none)
+  uint32_t classification = kNone;   ///< kNone: no port profile
+  std::optional<net::IpAddress> ip;  ///< explicit CA, else allocated
+  std::optional<net::MacAddress> mac;
+  std::optional<uint32_t> mtu;       ///< explicit VM MTU, else underlay MTU - overhead
+};
+
+struct Vm : Declared {
+  uint32_t host = kNone;
+  std::vector<VmNic> nics;
+};
+
+/// The whole checked fabric. Vectors are in source order (files in import order).
+struct Fabric {
+  std::vector<HostGroup> host_groups;
+  std::vector<Host> hosts;
+  std::vector<LogicalNetwork> logical_networks;
+  std::vector<Site> sites;
+  std::vector<IpPool> ip_pools;
+  std::vector<MacPool> mac_pools;
+  std::vector<VmNetwork> vm_networks;
+  std::vector<VmSubnet> vm_subnets;
+  std::vector<PortClassification> port_classifications;
+  std::vector<PortProfile> port_profiles;
+  std::vector<UplinkPortProfile> uplink_port_profiles;
+  std::vector<LogicalSwitch> logical_switches;
+  std::vector<Vm> vms;
+  /// Input files (root first) for the manifest.
+  std::vector<std::string> input_files;
+};
+
+/// Encapsulation overhead in bytes on the underlay.
+inline uint32_t EncapOverhead(Isolation i) {
+  return i == Isolation::Vxlan ? 50 : i == Isolation::Nvgre ? 42 : 0;
+}
+
+}  // namespace netdsl::model

@@ -1,0 +1,17 @@
+// Parse stage: source text → AST. The only place that includes ANTLR headers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/diag/diagnostics.h"
+#include "compiler/syntax/ast.h"
+
+namespace netdsl {
+
+/// Loads `root_paths` and everything they import into `diags.sources()`, parses
+/// them, and reports syntax errors, missing imports and import cycles. Returns
+/// every file that could be read; check diags.HasErrors() before trusting it.
+ast::Program Parse(const std::vector<std::string>& root_paths, DiagnosticEngine& diags);
+
+}  // namespace netdsl

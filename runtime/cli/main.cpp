@@ -1,0 +1,36 @@
+// netdsl: the host-side runtime CLI (plan, apply, tables).
+#include <cstdio>
+#include <cstring>
+
+#include "runtime/cli/commands.h"
+
+static void Usage(FILE* out) {
+  std::fprintf(out,
+               "usage: netdsl <command> ...\n\n"
+               "commands:\n"
+               "  plan   DIR/hosts/NAME/linux.yaml [--netns NS] [--json]   desired vs actual (exit 2: changes pending)\n"
+               "  apply  DIR/hosts/NAME/linux.yaml [--netns NS] [--dry-run] converge the host, all or nothing\n"
+               "  tables verify|dump|diff|trace IMAGE...                    dataplane table images\n");
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    Usage(stderr);
+    return 64;
+  }
+  const char* cmd = argv[1];
+  if (!std::strcmp(cmd, "--help") || !std::strcmp(cmd, "-h") || !std::strcmp(cmd, "help")) {
+    Usage(stdout);
+    return 0;
+  }
+  if (!std::strcmp(cmd, "--version")) {
+    std::printf("netdsl %s\n", NETDSL_VERSION_STRING);
+    return 0;
+  }
+  if (!std::strcmp(cmd, "plan")) return netdsl::runtime::PlanMain(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "apply")) return netdsl::runtime::ApplyMain(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "tables")) return netdsl::runtime::TablesMain(argc - 1, argv + 1);
+  std::fprintf(stderr, "netdsl: error: unknown command '%s'\n\n", cmd);
+  Usage(stderr);
+  return 64;
+}
