@@ -152,6 +152,8 @@ struct HostIr {
   std::vector<NatRule> nat_rules;                ///< by vm_network
   /// sha256 (hex) over the inputs and lock: identifies the source of artifacts.
   std::string source_hash;
+  /// Per-host generation from netdsl.lock: bumped when this host's IR changes.
+  uint64_t generation = 1;
 };
 
 }  // namespace netdsl::ir
