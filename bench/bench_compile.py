@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Compiler benchmark: parse-only, check and build of a generated fabric, in one run.
+
+  python3 bench/bench_compile.py [--netdslc build/bin/netdslc] [--hosts 10000 --nics 1000000]
+
+Generates the fabric with bench/gen_fabric.py (cached in /tmp by its arguments),
+then times each stage as a separate process and reports wall time, throughput
+(MB/s, objects/s) and peak RSS (wait4 rusage of that process alone). The
+parse-only run is the baseline the other rows are compared with (ratio column).
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, cwd=None):
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - start
+    err = proc.stderr.read().decode(errors='replace')
+    code = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024.0, code, err
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--netdslc', default=os.path.join(HERE, '..', 'build', 'bin', 'netdslc'))
+    ap.add_argument('--hosts', type=int, default=10000)
+    ap.add_argument('--tenants', type=int, default=1000)
+    ap.add_argument('--subnets', type=int, default=4)
+    ap.add_argument('--nics', type=int, default=1000000)
+    ap.add_argument('--no-build', action='store_true', help='skip the build rows')
+    a = ap.parse_args()
+
+    name = 'netdsl-bench-h%d-t%d-s%d-n%d.netdsl' % (a.hosts, a.tenants, a.subnets, a.nics)
+    work = os.path.join(tempfile.gettempdir(), 'netdsl-bench')
+    os.makedirs(work, exist_ok=True)
+    src = os.path.join(work, name)
+    if not os.path.exists(src):
+        subprocess.check_call([sys.executable, os.path.join(HERE, 'gen_fabric.py'), '--hosts', str(a.hosts),
+                               '--tenants', str(a.tenants), '--subnets', str(a.subnets), '--nics', str(a.nics),
+                               '-o', src])
+    size_mb = os.path.getsize(src) / 1e6
+    objects = a.hosts + a.nics + a.tenants * (1 + 2 * a.subnets)
+    print('fabric: %s (%.1f MB, %d hosts, %d VM NICs, %d tenants x %d subnets, ~%d objects)'
+          % (src, size_mb, a.hosts, a.nics, a.tenants, a.subnets, objects))
+    print('%-26s %9s %9s %12s %10s %7s' % ('stage', 'seconds', 'MB/s', 'objects/s', 'peak MiB', 'ratio'))
+    rows = [('parse only (baseline)', [a.netdslc, 'check', '--parse-only', src]),
+            ('check (parse + sema)', [a.netdslc, 'check', src])]
+    if not a.no_build:
+        for j in (1, 2):
+            out = os.path.join(work, 'out-j%d' % j)
+            shutil.rmtree(out, ignore_errors=True)
+            lock = os.path.join(work, 'netdsl.lock')
+            rows.append(('build -j%d (all targets)' % j,
+                         [a.netdslc, 'build', src, '-o', out, '-j', str(j)]))
+    base = None
+    for label, cmd in rows:
+        if label.startswith('build -j'):
+            # Same starting point for both builds: no lock, so both allocate everything.
+            lock = os.path.join(work, 'netdsl.lock')
+            if os.path.exists(lock):
+                os.remove(lock)
+        secs, rss, code, err = run(cmd)
+        if code != 0:
+            print('%-26s failed (exit %d): %s' % (label, code, err.strip().splitlines()[-1:] if err else ''))
+            continue
+        if base is None:
+            base = secs
+        print('%-26s %9.2f %9.1f %12.0f %10.0f %6.2fx' % (label, secs, size_mb / secs, objects / secs, rss, secs / base))
+
+
+if __name__ == '__main__':
+    main()
