@@ -1,14 +1,33 @@
 // Linux backend: per-host IR → desired state (`linux.yaml`, docs/linux-yaml.md)
 // and the same as iproute2/bridge/tc/nft batch commands (`linux.batch`).
+// docs/linux-backend.md says how the model maps to Linux objects.
 #pragma once
 
 #include <string>
 
 #include "compiler/lower/host_ir.h"
+#include "llvm/Support/Error.h"
 
 namespace netdsl::backends {
 
+/// Both Linux artifacts of one host.
+struct LinuxArtifacts {
+  std::string yaml;   ///< hosts/NAME/linux.yaml
+  std::string batch;  ///< hosts/NAME/linux.batch
+};
+
+/// Emits both artifacts, or refuses with an error naming the host and the
+/// offending value (an interface name that is not 1..15 bytes of
+/// [A-Za-z0-9._-], a duplicate name, a port on a segment the host lacks, ...)
+/// instead of writing a line a user name could break. Drivers should call this.
+llvm::Expected<LinuxArtifacts> EmitLinux(const ir::HostIr& host);
+
+/// Empty when `host` can be emitted; otherwise the message EmitLinux fails with.
+std::string CheckLinuxHostIr(const ir::HostIr& host);
+
+/// linux.yaml of `host`; "" when EmitLinux would refuse (check with CheckLinuxHostIr).
 std::string EmitLinuxYaml(const ir::HostIr& host);
+/// linux.batch of `host`; "" when EmitLinux would refuse (check with CheckLinuxHostIr).
 std::string EmitLinuxBatch(const ir::HostIr& host);
 
 }  // namespace netdsl::backends

@@ -1,0 +1,85 @@
+// Entry points of the Linux backend: build the state once, format it twice,
+// and refuse when a formatted batch line would not be what we meant.
+#include "backends/linux/linux_backend.h"
+
+#include <string_view>
+
+#include "backends/linux/linux_state.h"
+#include "backends/linux/names.h"
+
+namespace netdsl::backends {
+
+namespace {
+
+/// Last line of defence: every batch line is blank, a comment of safe text,
+/// or a known command without `#`, control bytes or unbalanced quotes.
+std::string CheckBatchLines(std::string_view batch) {
+  size_t line_no = 0;
+  while (!batch.empty()) {
+    size_t nl = batch.find('\n');
+    std::string_view line = batch.substr(0, nl);
+    batch.remove_prefix(nl == std::string_view::npos ? batch.size() : nl + 1);
+    ++line_no;
+    for (unsigned char c : line)
+      if (c < 0x20 || c >= 0x7f)
+        return "batch line " + std::to_string(line_no) + " contains a control or non-ASCII byte";
+    if (line.empty()) continue;
+    if (line.substr(0, 2) == "# ") {
+      for (char c : line.substr(2))
+        if (c == '#' || c == '\'' || c == '"' || c == ';' || c == '$' || c == '\\')
+          return "batch comment line " + std::to_string(line_no) + " contains an unsafe character";
+      continue;
+    }
+    static constexpr std::string_view kCommands[] = {"ip ", "bridge ", "tc ", "nft "};
+    bool known = false;
+    for (std::string_view command : kCommands) known |= line.substr(0, command.size()) == command;
+    if (!known) return "batch line " + std::to_string(line_no) + " does not start with a known command";
+    if (line.find('#') != std::string_view::npos)
+      return "batch line " + std::to_string(line_no) + " contains `#`, which would end it early";
+    size_t quotes = 0;
+    for (char c : line) quotes += c == '\'';
+    if (quotes % 2 != 0 || line.find(';') < line.find('\'') || line.find('\\') != std::string_view::npos)
+      return "batch line " + std::to_string(line_no) + " has an unbalanced quote or a shell metacharacter";
+  }
+  return "";
+}
+
+}  // namespace
+
+llvm::Expected<LinuxArtifacts> EmitLinux(const ir::HostIr& host) {
+  llvm::Expected<linux_backend::LinuxState> state = linux_backend::BuildLinuxState(host);
+  if (!state) return state.takeError();
+  LinuxArtifacts artifacts;
+  artifacts.yaml = linux_backend::FormatLinuxYaml(*state);
+  artifacts.batch = linux_backend::FormatLinuxBatch(*state);
+  if (std::string problem = CheckBatchLines(artifacts.batch); !problem.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "host %s: internal error: %s",
+                                   linux_backend::QuoteForMessage(host.host).c_str(), problem.c_str());
+  return artifacts;
+}
+
+std::string CheckLinuxHostIr(const ir::HostIr& host) {
+  llvm::Expected<LinuxArtifacts> artifacts = EmitLinux(host);
+  if (artifacts) return "";
+  return llvm::toString(artifacts.takeError());
+}
+
+std::string EmitLinuxYaml(const ir::HostIr& host) {
+  llvm::Expected<LinuxArtifacts> artifacts = EmitLinux(host);
+  if (!artifacts) {
+    llvm::consumeError(artifacts.takeError());
+    return "";
+  }
+  return std::move(artifacts->yaml);
+}
+
+std::string EmitLinuxBatch(const ir::HostIr& host) {
+  llvm::Expected<LinuxArtifacts> artifacts = EmitLinux(host);
+  if (!artifacts) {
+    llvm::consumeError(artifacts.takeError());
+    return "";
+  }
+  return std::move(artifacts->batch);
+}
+
+}  // namespace netdsl::backends

@@ -1,0 +1,638 @@
+// Per-host IR → desired Linux state: the mapping of SPEC §7 "Linux" and
+// docs/linux-backend.md, one function per kind of object.
+#include "backends/linux/linux_state.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "backends/linux/names.h"
+
+namespace netdsl::backends::linux_backend {
+
+const char* LinkKindName(LinkKind kind) {
+  switch (kind) {
+    case LinkKind::Bridge: return "bridge";
+    case LinkKind::Bond: return "bond";
+    case LinkKind::Vlan: return "vlan";
+    case LinkKind::Vxlan: return "vxlan";
+    case LinkKind::Gretap: return "gretap";
+    case LinkKind::Vrf: return "vrf";
+    case LinkKind::Veth: return "veth";
+  }
+  return "bridge";
+}
+
+namespace {
+
+/// nft limits rule comments to 128 bytes; keep escapes whole and mark cuts with a hash.
+std::string BoundedComment(std::string text) {
+  constexpr size_t kMax = 120;
+  if (text.size() <= kMax) return text;
+  size_t cut = kMax - 10;
+  // Do not split a %XX escape.
+  for (size_t back = 1; back <= 2 && back <= cut; ++back)
+    if (text[cut - back] == '%') cut -= back;
+  return text.substr(0, cut) + "~" + ShortHash(text, 8);
+}
+
+std::string VmNicText(const ir::Port& port) {
+  return CommentText(port.vm) + "/" + CommentText(port.nic);
+}
+
+std::string WithLength(const net::IpAddress& ip, unsigned length) {
+  return ip.ToString() + "/" + std::to_string(length);
+}
+
+/// The bond a teamed switch becomes (docs/linux-backend.md, "Teaming").
+void MapTeaming(const ir::Switch& sw, Link& bond) {
+  model::UplinkPortProfile::Teaming teaming = sw.teaming.value_or(model::UplinkPortProfile::Teaming{});
+  bool hashes_l34 = teaming.load_balancing == ir::LoadBalancing::AddressHash ||
+                    teaming.load_balancing == ir::LoadBalancing::Dynamic;
+  switch (teaming.mode) {
+    case ir::TeamingMode::Lacp: bond.bond_mode = "802.3ad"; break;
+    case ir::TeamingMode::Static: bond.bond_mode = "balance-xor"; break;
+    case ir::TeamingMode::SwitchIndependent:
+      bond.bond_mode = hashes_l34 ? "balance-alb" : "active-backup";
+      break;
+  }
+  bond.bond_xmit_hash_policy = hashes_l34 ? "layer3+4" : "layer2";
+  bond.bond_miimon = kBondMiimonMs;
+}
+
+class Builder {
+ public:
+  explicit Builder(const ir::HostIr& ir) : ir_(ir) {}
+
+  llvm::Expected<LinuxState> Build() {
+    state_.host = ir_.host;
+    state_.generation = ir_.generation;
+    state_.source_hash = ir_.source_hash;
+    state_.nft.family = "bridge";
+    state_.nft.table = "netdsl";
+    state_.nft_nat.family = "ip";
+    state_.nft_nat.table = "netdsl_nat";
+
+    MapSwitches();
+    MapSiteVlans();
+    MapRoutingDomains();
+    MapSegments();
+    MapProviderAddresses();
+    MapPorts();
+    MapMinimumBandwidth();
+    MapRemoteNics();
+    MapRoutes();
+    MapNat();
+    if (!error_.empty())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), "host %s: %s",
+                                     QuoteForMessage(ir_.host).c_str(), error_.c_str());
+    Finish();
+    if (!error_.empty())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), "host %s: %s",
+                                     QuoteForMessage(ir_.host).c_str(), error_.c_str());
+    return std::move(state_);
+  }
+
+ private:
+  // Link groups, concatenated in this order so that every master and lower
+  // link is created before the links that refer to it.
+  enum Group { kSwitchBridges, kBonds, kVrfs, kBridges, kVlans, kTunnels, kVeths, kGroups };
+
+  void Fail(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
+  }
+
+  /// Checks an ifname netdsl creates: safe, owned prefix, unique.
+  bool CheckOwned(const std::string& name, const std::string& what) {
+    if (std::string problem = IfnameProblem(name); !problem.empty()) {
+      Fail("interface name " + QuoteForMessage(name) + " of " + what + " " + problem +
+           "; refusing to emit a command with it (rename the object or fix its entry in netdsl.lock)");
+      return false;
+    }
+    if (name.rfind(kOwnerPrefix, 0) != 0) {
+      Fail("interface name " + QuoteForMessage(name) + " of " + what + " does not start with `" +
+           kOwnerPrefix + "`, so netdsl would not own it");
+      return false;
+    }
+    if (!names_.insert(name).second) {
+      Fail("interface name " + QuoteForMessage(name) + " of " + what + " is used twice on this host");
+      return false;
+    }
+    return true;
+  }
+
+  void AddLink(Group group, Link link) {
+    links_[group].push_back(std::move(link));
+  }
+
+  void Feature(const char* name) { features_.insert(name); }
+
+  const ir::Switch* FindSwitch(const std::string& name) const {
+    for (const ir::Switch& sw : ir_.switches)
+      if (sw.name == name) return &sw;
+    return nullptr;
+  }
+
+  void MapSwitches() {
+    std::set<std::string> adopted_names;
+    for (const ir::Switch& sw : ir_.switches) {
+      std::string what = "switch " + QuoteForMessage(sw.name);
+      if (!CheckOwned(sw.bridge_ifname, what)) continue;
+      Link bridge;
+      bridge.name = sw.bridge_ifname;
+      bridge.kind = LinkKind::Bridge;
+      bridge.mtu = ir_.underlay_mtu;
+      bridge.comment = "switch " + CommentText(sw.name);
+      AddLink(kSwitchBridges, bridge);
+      Feature("bridge");
+      std::string uplink_master = sw.bridge_ifname;
+      if (!sw.bond_ifname.empty()) {
+        if (!CheckOwned(sw.bond_ifname, "the team of " + what)) continue;
+        Link bond;
+        bond.name = sw.bond_ifname;
+        bond.kind = LinkKind::Bond;
+        bond.mtu = ir_.underlay_mtu;
+        bond.master = sw.bridge_ifname;
+        bond.comment = "team of switch " + CommentText(sw.name);
+        MapTeaming(sw, bond);
+        AddLink(kBonds, bond);
+        Feature("bond");
+        uplink_master = sw.bond_ifname;
+      }
+      for (const ir::Uplink& uplink : sw.uplinks) {
+        if (std::string problem = IfnameProblem(uplink.nic); !problem.empty()) {
+          Fail("host nic " + QuoteForMessage(uplink.nic) + " of " + what + " " + problem +
+               "; refusing to emit a command with it (use the nic's Linux interface name)");
+          continue;
+        }
+        if (!adopted_names.insert(uplink.nic).second || names_.count(uplink.nic)) {
+          Fail("host nic " + QuoteForMessage(uplink.nic) + " is attached twice");
+          continue;
+        }
+        state_.adopted.push_back({uplink.nic, uplink_master, !sw.bond_ifname.empty()});
+      }
+    }
+  }
+
+  /// VLAN devices over a switch bridge for a site VLAN (PA on a tagged site,
+  /// isolation-none ports on a tagged site) or a vlan-isolated VM subnet.
+  struct SiteVlan {
+    std::string vlan_dev;   ///< `nd-v<vlan>-<hash of the switch bridge>`
+    std::string bridge;     ///< "" unless ports join the VLAN
+    std::string user;       ///< what asked for it first (messages)
+  };
+
+  SiteVlan* NeedVlan(const std::string& switch_name, uint16_t vlan, const std::string& user) {
+    auto key = std::make_pair(switch_name, vlan);
+    auto it = vlans_.find(key);
+    if (it != vlans_.end()) return &it->second;
+    const ir::Switch* sw = FindSwitch(switch_name);
+    if (!sw) {
+      Fail(user + " is on switch " + QuoteForMessage(switch_name) + ", which this host lacks");
+      return nullptr;
+    }
+    SiteVlan& site = vlans_[key];
+    site.vlan_dev = std::string(kOwnerPrefix) + "-v" + std::to_string(vlan) + "-" + ShortHash(sw->bridge_ifname, 4);
+    site.user = user;
+    return &site;
+  }
+
+  void MapSiteVlans() {
+    for (const ir::ProviderAddress& pa : ir_.provider_addresses)
+      if (pa.vlan != 0) NeedVlan(pa.switch_name, pa.vlan, "the provider address on " + QuoteForMessage(pa.logical_network));
+    for (const ir::Port& port : ir_.ports) {
+      if (port.vsid != 0 || port.vlan == 0) continue;
+      SiteVlan* site = NeedVlan(port.switch_name, port.vlan, "port " + QuoteForMessage(port.vm + "/" + port.nic));
+      if (site && site->bridge.empty())
+        site->bridge = std::string(kOwnerPrefix) + "-b" + std::to_string(port.vlan) + "-" +
+                       ShortHash(FindSwitch(port.switch_name)->bridge_ifname, 4);
+    }
+    for (auto& [key, site] : vlans_) {
+      const ir::Switch* sw = FindSwitch(key.first);
+      std::string what = "vlan " + std::to_string(key.second) + " on switch " + QuoteForMessage(key.first);
+      if (!site.bridge.empty()) {
+        if (!CheckOwned(site.bridge, "the bridge of " + what)) continue;
+        Link bridge;
+        bridge.name = site.bridge;
+        bridge.mtu = ir_.underlay_mtu;
+        bridge.comment = "vlan " + std::to_string(key.second) + " of switch " + CommentText(sw->name);
+        AddLink(kBridges, bridge);
+      }
+      if (!CheckOwned(site.vlan_dev, what)) continue;
+      Link vlan;
+      vlan.name = site.vlan_dev;
+      vlan.kind = LinkKind::Vlan;
+      vlan.mtu = ir_.underlay_mtu;
+      vlan.master = site.bridge;
+      vlan.vlan_link = sw->bridge_ifname;
+      vlan.vlan_id = key.second;
+      vlan.comment = "vlan " + std::to_string(key.second) + " of switch " + CommentText(sw->name);
+      AddLink(kVlans, vlan);
+      Feature("vlan");
+    }
+  }
+
+  void MapRoutingDomains() {
+    for (const ir::RoutingDomain& rd : ir_.routing_domains) {
+      size_t segments = std::count_if(ir_.segments.begin(), ir_.segments.end(), [&](const ir::Segment& s) {
+        return s.rdid == rd.rdid && s.isolation != ir::Isolation::None;
+      });
+      bool nat = std::any_of(ir_.nat_rules.begin(), ir_.nat_rules.end(),
+                             [&](const ir::NatRule& n) { return n.rdid == rd.rdid; });
+      bool gateway = std::any_of(ir_.customer_routes.begin(), ir_.customer_routes.end(), [&](const ir::CustomerRoute& r) {
+        return r.rdid == rd.rdid && r.kind == ir::CustomerRoute::Kind::Gateway && r.via_host == ir_.host;
+      });
+      // A single subnet has nothing to route: no VRF (docs/linux-backend.md).
+      if (segments < 2 && !nat && !gateway) continue;
+      std::string name = rd.vrf_ifname.empty() ? std::string(kOwnerPrefix) + "-vrf" + std::to_string(rd.rdid)
+                                               : rd.vrf_ifname;
+      if (!CheckOwned(name, "the routing domain of vm network " + QuoteForMessage(rd.vm_network))) continue;
+      Link vrf;
+      vrf.name = name;
+      vrf.kind = LinkKind::Vrf;
+      vrf.mtu = 65575;  // the kernel's default for vrf devices; it never limits enslaved links
+      vrf.vrf_table = rd.table != 0 ? rd.table : rd.rdid;
+      vrf.comment = "routing domain " + std::to_string(rd.rdid) + " of vm network " + CommentText(rd.vm_network);
+      AddLink(kVrfs, vrf);
+      Feature("vrf");
+      vrfs_[rd.rdid] = {name, vrf.vrf_table};
+    }
+  }
+
+  void MapSegments() {
+    for (const ir::Segment& seg : ir_.segments) {
+      std::string what = "vm subnet " + QuoteForMessage(seg.vm_network + "/" + seg.vm_subnet);
+      std::string comment = "vm subnet " + CommentText(seg.vm_network) + "/" + CommentText(seg.vm_subnet) +
+                            " vsid " + std::to_string(seg.vsid);
+      const ir::Switch* sw = FindSwitch(seg.switch_name);
+      if (!sw) {
+        Fail(what + " is on switch " + QuoteForMessage(seg.switch_name) + ", which this host lacks");
+        continue;
+      }
+      // Untagged vlan isolation and isolation none share the switch's bridge.
+      if (seg.isolation == ir::Isolation::None ||
+          (seg.isolation == ir::Isolation::Vlan && seg.vlan == 0)) {
+        segment_bridge_[seg.vsid] = sw->bridge_ifname;
+        continue;
+      }
+      if (!CheckOwned(seg.bridge_ifname, "the bridge of " + what)) continue;
+      Link bridge;
+      bridge.name = seg.bridge_ifname;
+      bridge.mtu = seg.mtu;
+      auto vrf = vrfs_.find(seg.rdid);
+      if (vrf != vrfs_.end()) bridge.master = vrf->second.name;
+      bridge.comment = comment;
+      AddLink(kBridges, bridge);
+      Feature("bridge");
+      segment_bridge_[seg.vsid] = seg.bridge_ifname;
+      if (vrf != vrfs_.end() && seg.gateway)
+        AddAddress(seg.bridge_ifname, *seg.gateway, seg.prefix.length);
+
+      if (seg.isolation == ir::Isolation::Vlan) {
+        SiteVlan* site = NeedVlan(seg.switch_name, seg.vlan, what);
+        if (!site) continue;
+        if (!site->bridge.empty() || site->user != what) {
+          Fail(what + " uses vlan " + std::to_string(seg.vlan) + " on switch " + QuoteForMessage(seg.switch_name) +
+               ", which " + site->user + " uses too; give them different vlans");
+          continue;
+        }
+        site->bridge = seg.bridge_ifname;
+        if (!CheckOwned(site->vlan_dev, "the vlan device of " + what)) continue;
+        Link vlan;
+        vlan.name = site->vlan_dev;
+        vlan.kind = LinkKind::Vlan;
+        vlan.mtu = seg.mtu;
+        vlan.master = seg.bridge_ifname;
+        vlan.vlan_link = sw->bridge_ifname;
+        vlan.vlan_id = seg.vlan;
+        vlan.comment = comment;
+        AddLink(kVlans, vlan);
+        Feature("vlan");
+        continue;
+      }
+      if (!CheckOwned(seg.tunnel_ifname, "the tunnel of " + what)) continue;
+      Link tunnel;
+      tunnel.name = seg.tunnel_ifname;
+      tunnel.mtu = seg.mtu;
+      tunnel.master = seg.bridge_ifname;
+      tunnel.local = seg.local_pa.ToString();
+      tunnel.comment = comment;
+      if (seg.isolation == ir::Isolation::Vxlan) {
+        tunnel.kind = LinkKind::Vxlan;
+        tunnel.tunnel_id = seg.vsid;
+        Feature("vxlan");
+      } else {
+        tunnel.kind = LinkKind::Gretap;
+        tunnel.tunnel_id = seg.vsid;
+        Feature("gretap");
+      }
+      AddLink(kTunnels, tunnel);
+    }
+  }
+
+  void AddAddress(const std::string& dev, const net::IpAddress& ip, uint8_t length) {
+    state_.addresses.push_back({dev, WithLength(ip, length), ip, length});
+  }
+
+  void MapProviderAddresses() {
+    for (const ir::ProviderAddress& pa : ir_.provider_addresses) {
+      const ir::Switch* sw = FindSwitch(pa.switch_name);
+      if (!sw) {
+        Fail("the provider address on " + QuoteForMessage(pa.logical_network) + " is on switch " +
+             QuoteForMessage(pa.switch_name) + ", which this host lacks");
+        continue;
+      }
+      std::string dev = sw->bridge_ifname;
+      if (pa.vlan != 0) {
+        const SiteVlan& site = vlans_.at({pa.switch_name, pa.vlan});
+        dev = site.bridge.empty() ? site.vlan_dev : site.bridge;
+      }
+      AddAddress(dev, pa.ip, pa.prefix_length);
+    }
+  }
+
+  const ir::PortPolicy& PolicyOf(const ir::Port& port) const {
+    static const ir::PortPolicy kDefaults;
+    return port.policy < ir_.policies.size() ? ir_.policies[port.policy] : kDefaults;
+  }
+
+  void Rule(const std::string& chain, std::string rule, const std::string& comment) {
+    state_.nft.rules.push_back({chain, std::move(rule), BoundedComment(comment)});
+  }
+
+  /// The guards of docs/linux-backend.md "Port policy", for both the forward
+  /// hook (frames the bridge forwards) and the input hook (frames to the host).
+  void GuardRules(const ir::Port& port, const ir::PortPolicy& policy) {
+    const std::string iif = "iifname \"" + port.ifname + "\" ";
+    const std::string who = VmNicText(port);
+    const std::string mac = port.mac.ToString();
+    for (const char* chain : {"forward", "input"}) {
+      if (!policy.mac_spoofing) {
+        Rule(chain, iif + "ether saddr != " + mac + " drop", "mac spoofing guard " + who);
+        Rule(chain, iif + "arp saddr ether != " + mac + " drop", "mac spoofing guard " + who);
+      }
+      if (policy.dhcp_guard) {
+        Rule(chain, iif + "udp sport 67 drop", "dhcp guard " + who);
+        Rule(chain, iif + "udp sport 547 drop", "dhcp guard " + who);
+      }
+      if (policy.router_guard) {
+        Rule(chain, iif + "icmpv6 type { nd-router-advert, nd-redirect } drop", "router guard " + who);
+        Rule(chain, iif + "icmp type redirect drop", "router guard " + who);
+      }
+      if (!policy.guest_specified_ip && port.ca != net::IpAddress{}) {
+        std::string ca = port.ca.ToString();
+        if (port.ca.IsV4()) {
+          // 0.0.0.0: DHCP discovery and ARP probes (RFC 5227) come from it.
+          Rule(chain, iif + "ip saddr != { 0.0.0.0, " + ca + " } drop", "ip guard " + who);
+          Rule(chain, iif + "arp saddr ip != { 0.0.0.0, " + ca + " } drop", "ip guard " + who);
+        } else {
+          Rule(chain, iif + "ip6 saddr != { ::, fe80::/10, " + ca + " } drop", "ip guard " + who);
+        }
+      }
+    }
+  }
+
+  void MapPorts() {
+    if (!ir_.ports.empty()) {
+      state_.nft.chains.push_back({"forward", "forward", "filter", 0, "accept"});
+      state_.nft.chains.push_back({"input", "input", "filter", 0, "accept"});
+    }
+    for (const ir::Port& port : ir_.ports) {
+      std::string what = "port " + QuoteForMessage(port.vm + "/" + port.nic);
+      std::string master;
+      if (port.vsid == 0) {
+        const ir::Switch* sw = FindSwitch(port.switch_name);
+        if (!sw) {
+          Fail(what + " is on switch " + QuoteForMessage(port.switch_name) + ", which this host lacks");
+          continue;
+        }
+        master = sw->bridge_ifname;
+        if (port.vlan != 0) master = vlans_.at({port.switch_name, port.vlan}).bridge;
+      } else {
+        auto it = segment_bridge_.find(port.vsid);
+        if (it == segment_bridge_.end()) {
+          Fail(what + " is on vsid " + std::to_string(port.vsid) + ", which this host has no segment for");
+          continue;
+        }
+        master = it->second;
+      }
+      if (!CheckOwned(port.ifname, what)) continue;
+      std::string peer = port.ifname + "g";
+      if (!CheckOwned(peer, "the guest end of " + what)) continue;
+      Link veth;
+      veth.name = port.ifname;
+      veth.kind = LinkKind::Veth;
+      veth.mtu = port.mtu;
+      veth.master = master;
+      veth.peer = peer;
+      veth.peer_mac = port.mac.ToString();
+      veth.peer_mtu = port.mtu;
+      veth.comment = "vm " + VmNicText(port);
+      AddLink(kVeths, veth);
+      Feature("veth");
+
+      const ir::PortPolicy& policy = PolicyOf(port);
+      GuardRules(port, policy);
+      if (policy.maximum && *policy.maximum > 0) {
+        Qdisc tbf;
+        tbf.dev = port.ifname;
+        tbf.kind = Qdisc::Kind::Tbf;
+        tbf.rate_bps = *policy.maximum;
+        // One millisecond at the rate, but at least one full frame.
+        tbf.burst_bytes = std::max<uint64_t>(*policy.maximum / 8000, port.mtu + 14);
+        tbf.latency_us = kTbfLatencyUs;
+        state_.qdiscs.push_back(tbf);
+        Feature("tbf");
+      }
+    }
+  }
+
+  /// Minimum bandwidth → an htb on the switch's bond: a root class at the
+  /// nominal link rate, a default class, and one class per guaranteed port,
+  /// which an nft rule selects by setting the frame's priority to its classid.
+  void MapMinimumBandwidth() {
+    constexpr uint32_t kRootMinor = 1, kDefaultMinor = 2, kPortMinorBase = 0x10;
+    for (const ir::Switch& sw : ir_.switches) {
+      if (sw.bond_ifname.empty() || sw.minimum_bandwidth_mode == ir::MinimumBandwidthMode::None) continue;
+      bool weights = sw.minimum_bandwidth_mode == ir::MinimumBandwidthMode::Weight;
+      struct Guaranteed { const ir::Port* port; uint64_t amount; std::optional<uint64_t> ceil; };
+      std::vector<Guaranteed> guaranteed;
+      uint64_t total = 0;
+      for (const ir::Port& port : ir_.ports) {
+        if (port.switch_name != sw.name) continue;
+        const ir::PortPolicy& policy = PolicyOf(port);
+        uint64_t amount = weights ? policy.minimum_weight.value_or(0) : policy.minimum_absolute.value_or(0);
+        if (amount == 0) continue;
+        guaranteed.push_back({&port, amount, policy.maximum});
+        total += amount;
+      }
+      if (guaranteed.empty()) continue;
+      const uint64_t link = kNominalUplinkBps;
+      Qdisc htb;
+      htb.dev = sw.bond_ifname;
+      htb.kind = Qdisc::Kind::Htb;
+      htb.default_class = kDefaultMinor;
+      htb.classes.push_back({kRootMinor, 0, link, link, "switch " + CommentText(sw.name)});
+      uint64_t assured = 0;
+      std::vector<HtbClass> port_classes;
+      for (const Guaranteed& g : guaranteed) {
+        if (g.port->id > 0xffff - kPortMinorBase) {
+          Fail("port " + QuoteForMessage(g.port->vm + "/" + g.port->nic) + " has id " + std::to_string(g.port->id) +
+               ", too large for a tc class id");
+          return;
+        }
+        // Weights share the link in proportion (VMM weights are relative);
+        // absolute minimums are taken as they are.
+        uint64_t rate = weights ? link / std::max<uint64_t>(100, total) * g.amount : g.amount;
+        rate = std::max<uint64_t>(rate, 8000);
+        uint64_t ceil = std::max(rate, std::min(link, g.ceil.value_or(link)));
+        assured += rate;
+        uint32_t minor = kPortMinorBase + g.port->id;
+        port_classes.push_back({minor, kRootMinor, rate, ceil, "vm " + VmNicText(*g.port)});
+        char classid[16];
+        std::snprintf(classid, sizeof classid, "1:%x", minor);
+        Rule("forward", "iifname \"" + g.port->ifname + "\" meta priority set " + classid,
+             "minimum bandwidth " + VmNicText(*g.port));
+      }
+      uint64_t rest = assured < link ? link - assured : 0;
+      htb.classes.push_back({kDefaultMinor, kRootMinor, std::max(rest, link / 100), link, "unguaranteed traffic"});
+      for (HtbClass& c : port_classes) htb.classes.push_back(std::move(c));
+      state_.qdiscs.push_back(std::move(htb));
+      Feature("htb");
+    }
+  }
+
+  void MapRemoteNics() {
+    for (const ir::Segment& seg : ir_.segments) {
+      if (seg.isolation != ir::Isolation::Vxlan && seg.isolation != ir::Isolation::Nvgre) continue;
+      if (seg.tunnel_ifname.empty()) continue;
+      std::set<net::IpAddress> remote(seg.remote_pas.begin(), seg.remote_pas.end());
+      for (const ir::LookupRecord& rec : ir_.lookup_records) {
+        if (rec.vsid != seg.vsid || rec.local || rec.pa == seg.local_pa) continue;
+        remote.insert(rec.pa);
+        state_.fdb.push_back({seg.tunnel_ifname, rec.mac, rec.pa});
+        if (rec.ca != net::IpAddress{}) state_.neighbours.push_back({seg.tunnel_ifname, rec.ca, rec.mac});
+      }
+      remote.erase(seg.local_pa);
+      for (const net::IpAddress& pa : remote) state_.fdb.push_back({seg.tunnel_ifname, net::MacAddress{}, pa});
+    }
+  }
+
+  void MapRoutes() {
+    std::set<std::string> connected;  // "dev prefix" of addresses we assign
+    for (const Address& a : state_.addresses) {
+      net::Prefix p{a.ip, a.length};
+      connected.insert(a.dev + " " + p.Canonical().ToString());
+    }
+    for (const ir::CustomerRoute& route : ir_.customer_routes) {
+      auto vrf = vrfs_.find(route.rdid);
+      if (vrf == vrfs_.end()) continue;  // no VRF: the host does not route this domain
+      if (route.kind == ir::CustomerRoute::Kind::OnLink) {
+        auto bridge = segment_bridge_.find(route.vsid);
+        if (bridge == segment_bridge_.end()) continue;  // subnet not on this host
+        // The kernel adds the connected route itself when we assign the gateway address.
+        if (connected.count(bridge->second + " " + route.prefix.Canonical().ToString())) continue;
+        state_.routes.push_back({vrf->second.table, route.prefix.Canonical(), bridge->second, ""});
+        continue;
+      }
+      if (!route.next_hop || route.via_host == ir_.host) continue;
+      // The next hop must be reachable on one of the domain's local subnets.
+      for (const ir::Segment& seg : ir_.segments) {
+        if (seg.rdid != route.rdid || !seg.prefix.Contains(*route.next_hop)) continue;
+        auto bridge = segment_bridge_.find(seg.vsid);
+        if (bridge == segment_bridge_.end()) continue;
+        state_.routes.push_back({vrf->second.table, route.prefix.Canonical(), bridge->second, route.next_hop->ToString()});
+        break;
+      }
+    }
+  }
+
+  void MapNat() {
+    for (const ir::NatRule& nat : ir_.nat_rules) {
+      if (!nat.external_ip.IsV4()) continue;  // ip family only (docs/linux-backend.md)
+      std::vector<std::string> inside;
+      for (const net::Prefix& p : nat.inside_prefixes)
+        if (p.address.IsV4()) inside.push_back(p.Canonical().ToString());
+      if (inside.empty()) continue;
+      if (state_.nft_nat.chains.empty())
+        state_.nft_nat.chains.push_back({"postrouting", "postrouting", "nat", 100, "accept"});
+      std::string set = "{ ";
+      for (size_t i = 0; i < inside.size(); ++i) set += (i ? ", " : "") + inside[i];
+      set += " }";
+      std::string comment = "nat vm network " + CommentText(nat.vm_network);
+      // Traffic between the network's own subnets stays untranslated.
+      state_.nft_nat.rules.push_back(
+          {"postrouting", "ip saddr " + set + " ip daddr != " + set + " snat to " + nat.external_ip.ToString(),
+           BoundedComment(comment)});
+      Feature("nft-nat");
+    }
+  }
+
+  void Finish() {
+    for (auto& group : links_)
+      for (Link& link : group) state_.links.push_back(std::move(link));
+    if (!state_.nft.Empty()) Feature("nft-bridge");
+    state_.requires_features.assign(features_.begin(), features_.end());
+
+    std::sort(state_.adopted.begin(), state_.adopted.end(),
+              [](const AdoptedNic& a, const AdoptedNic& b) { return a.name < b.name; });
+    auto addr_key = [](const Address& a) { return std::tie(a.dev, a.ip, a.length); };
+    std::sort(state_.addresses.begin(), state_.addresses.end(),
+              [&](const Address& a, const Address& b) { return addr_key(a) < addr_key(b); });
+    state_.addresses.erase(std::unique(state_.addresses.begin(), state_.addresses.end(),
+                                       [&](const Address& a, const Address& b) { return addr_key(a) == addr_key(b); }),
+                           state_.addresses.end());
+    auto route_key = [](const Route& r) { return std::tie(r.table, r.dst, r.dev, r.via); };
+    std::sort(state_.routes.begin(), state_.routes.end(),
+              [&](const Route& a, const Route& b) { return route_key(a) < route_key(b); });
+    state_.routes.erase(std::unique(state_.routes.begin(), state_.routes.end(),
+                                    [&](const Route& a, const Route& b) { return route_key(a) == route_key(b); }),
+                        state_.routes.end());
+    for (size_t i = 1; i < state_.routes.size(); ++i)
+      if (state_.routes[i].table == state_.routes[i - 1].table && state_.routes[i].dst == state_.routes[i - 1].dst)
+        Fail("two routes to " + state_.routes[i].dst.ToString() + " in table " + std::to_string(state_.routes[i].table));
+    auto fdb_key = [](const FdbEntry& e) { return std::tie(e.dev, e.mac, e.dst); };
+    std::sort(state_.fdb.begin(), state_.fdb.end(),
+              [&](const FdbEntry& a, const FdbEntry& b) { return fdb_key(a) < fdb_key(b); });
+    state_.fdb.erase(std::unique(state_.fdb.begin(), state_.fdb.end(),
+                                 [&](const FdbEntry& a, const FdbEntry& b) { return fdb_key(a) == fdb_key(b); }),
+                     state_.fdb.end());
+    auto neigh_key = [](const Neighbour& n) { return std::tie(n.dev, n.address, n.mac); };
+    std::sort(state_.neighbours.begin(), state_.neighbours.end(),
+              [&](const Neighbour& a, const Neighbour& b) { return neigh_key(a) < neigh_key(b); });
+    state_.neighbours.erase(
+        std::unique(state_.neighbours.begin(), state_.neighbours.end(),
+                    [&](const Neighbour& a, const Neighbour& b) { return neigh_key(a) == neigh_key(b); }),
+        state_.neighbours.end());
+    for (size_t i = 1; i < state_.neighbours.size(); ++i)
+      if (state_.neighbours[i].dev == state_.neighbours[i - 1].dev &&
+          state_.neighbours[i].address == state_.neighbours[i - 1].address)
+        Fail("customer address " + state_.neighbours[i].address.ToString() + " has two MAC addresses on " +
+             QuoteForMessage(state_.neighbours[i].dev));
+    std::stable_sort(state_.qdiscs.begin(), state_.qdiscs.end(),
+                     [](const Qdisc& a, const Qdisc& b) { return a.dev < b.dev; });
+  }
+
+  struct Vrf {
+    std::string name;
+    uint32_t table = 0;
+  };
+
+  const ir::HostIr& ir_;
+  LinuxState state_;
+  std::string error_;
+  std::set<std::string> names_;
+  std::set<std::string> features_;
+  std::vector<Link> links_[kGroups];
+  std::map<std::pair<std::string, uint16_t>, SiteVlan> vlans_;
+  std::map<uint32_t, Vrf> vrfs_;
+  std::map<uint32_t, std::string> segment_bridge_;  ///< vsid → bridge its ports join
+};
+
+}  // namespace
+
+llvm::Expected<LinuxState> BuildLinuxState(const ir::HostIr& host) { return Builder(host).Build(); }
+
+}  // namespace netdsl::backends::linux_backend
