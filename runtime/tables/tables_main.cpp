@@ -1,0 +1,252 @@
+// `netdsl tables verify|dump|diff|trace`: inspect dataplane table images.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/net/address.h"
+#include "runtime/cli/commands.h"
+#include "runtime/tables/render.h"
+
+namespace netdsl::runtime {
+namespace {
+
+using tables::Image;
+
+constexpr int kUsage = 64;
+
+void Usage(FILE* out) {
+  std::fprintf(out,
+               "usage: netdsl tables verify IMAGE...\n"
+               "       netdsl tables dump IMAGE [--json]\n"
+               "       netdsl tables diff A B             (exit 0 same, 1 different, 2 trouble)\n"
+               "       netdsl tables trace IMAGE --port ID --dst ADDRESS [--dst-mac MAC]\n");
+}
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "netdsl tables: error: %s\n", message.c_str());
+  Usage(stderr);
+  return kUsage;
+}
+
+std::shared_ptr<const Image> Load(const std::string& path) {
+  std::string error;
+  auto image = Image::Open(path, &error);
+  if (!image) std::fprintf(stderr, "%s: error: %s\n", path.c_str(), error.c_str());
+  return image;
+}
+
+std::string FieldText(const tables::Field& f) {
+  return f.kind == tables::Field::Kind::kName ? "`" + f.value + "`" : f.value;
+}
+
+std::string EntryText(const tables::Entry& e) {
+  std::string line = e.key + ":";
+  for (const tables::Field& f : e.fields) line += " " + f.name + " " + FieldText(f);
+  return line;
+}
+
+std::string EntryJson(const tables::Entry& e) {
+  std::string out = "{\"key\": " + tables::JsonString(e.key);
+  for (const tables::Field& f : e.fields)
+    out += ", " + tables::JsonString(f.name) + ": " +
+           (f.kind == tables::Field::Kind::kNumber ? f.value : tables::JsonString(f.value));
+  return out + "}";
+}
+
+int Verify(int argc, char** argv) {
+  if (argc < 2) return UsageError("`verify` needs at least one IMAGE");
+  int status = 0;
+  for (int i = 1; i < argc; ++i) {
+    auto image = Load(argv[i]);
+    if (!image) {
+      status = 1;
+      continue;
+    }
+    std::printf("%s: ok: host `%s` generation %llu format %u.%u, %zu ports, %zu segments, %u lookup records, %zu routes\n",
+                argv[i], std::string(image->host()).c_str(), (unsigned long long)image->generation(),
+                image->header().major, image->header().minor, image->ports().size(), image->segments().size(),
+                [&] {
+                  uint32_t n = 0;
+                  for (const auto& s : image->directory())
+                    if (s.type == uint32_t(ndt::SectionType::kLookupCa)) n = s.count;
+                  return n;
+                }(),
+                image->routes().size());
+  }
+  return status;
+}
+
+int Dump(int argc, char** argv) {
+  std::string path;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json")) json = true;
+    else if (argv[i][0] == '-' && argv[i][1]) return UsageError(std::string("unknown option `") + argv[i] + "`");
+    else if (path.empty()) path = argv[i];
+    else return UsageError("`dump` takes one IMAGE");
+  }
+  if (path.empty()) return UsageError("`dump` needs an IMAGE");
+  auto image = Load(path);
+  if (!image) return 1;
+  tables::Entry header = tables::RenderHeader(*image);
+  std::vector<tables::RenderedSection> sections = tables::Render(*image);
+  std::string out;
+  if (json) {
+    out += "{\n  \"header\": " + EntryJson(header) + ",\n  \"directory\": [";
+    bool first = true;
+    for (const ndt::SectionEntry& s : image->directory()) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf,
+                    "%s\n    {\"section\": \"%s\", \"type\": %u, \"offset\": %llu, \"length\": %llu, \"count\": %u, "
+                    "\"checksum\": \"0x%08x\"}",
+                    first ? "" : ",", std::string(ndt::SectionName(s.type)).c_str(), s.type,
+                    (unsigned long long)s.offset, (unsigned long long)s.length, s.count, s.checksum);
+      out += buf;
+      first = false;
+    }
+    out += "\n  ],\n  \"sections\": {";
+    for (size_t i = 0; i < sections.size(); ++i) {
+      out += (i ? ",\n    " : "\n    ") + tables::JsonString(sections[i].name) + ": [";
+      for (size_t k = 0; k < sections[i].entries.size(); ++k)
+        out += (k ? ",\n      " : "\n      ") + EntryJson(sections[i].entries[k]);
+      out += sections[i].entries.empty() ? "]" : "\n    ]";
+    }
+    out += "\n  }\n}\n";
+  } else {
+    out += "image " + EntryText(header) + "\n";
+    out += "directory:\n";
+    for (const ndt::SectionEntry& s : image->directory()) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "  %-13s offset 0x%06llx length 0x%06llx count %u checksum 0x%08x\n",
+                    std::string(ndt::SectionName(s.type)).c_str(), (unsigned long long)s.offset,
+                    (unsigned long long)s.length, s.count, s.checksum);
+      out += buf;
+    }
+    for (const tables::RenderedSection& s : sections) {
+      out += s.name + " (" + std::to_string(s.entries.size()) + "):\n";
+      for (const tables::Entry& e : s.entries) out += "  " + EntryText(e) + "\n";
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int Diff(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "netdsl tables: error: `diff` takes two IMAGEs\n");
+    Usage(stderr);
+    return 2;  // diff(1): trouble
+  }
+  auto a = Load(argv[1]);
+  auto b = Load(argv[2]);
+  if (!a || !b) return 2;
+  std::string out;
+  auto compare = [&](const std::string& section, const std::vector<tables::Entry>& xs,
+                     const std::vector<tables::Entry>& ys) {
+    std::map<std::string, const tables::Entry*> left, right;
+    for (const auto& e : xs) left.emplace(e.key, &e);
+    for (const auto& e : ys) right.emplace(e.key, &e);
+    for (const auto& [key, e] : left) {
+      auto it = right.find(key);
+      if (it == right.end()) {
+        out += "- " + section + ": " + EntryText(*e) + "\n";
+        continue;
+      }
+      std::string changes;
+      std::map<std::string, const tables::Field*> rf;
+      for (const auto& f : it->second->fields) rf.emplace(f.name, &f);
+      for (const auto& f : e->fields) {
+        auto g = rf.find(f.name);
+        std::string after = g == rf.end() ? "(none)" : FieldText(*g->second);
+        if (g == rf.end() || g->second->value != f.value) changes += " " + f.name + " " + FieldText(f) + " -> " + after;
+        if (g != rf.end()) rf.erase(g);
+      }
+      for (const auto& [name, f] : rf) changes += " " + name + " (none) -> " + FieldText(*f);
+      if (!changes.empty()) out += "~ " + section + ": " + key + ":" + changes + "\n";
+    }
+    for (const auto& [key, e] : right)
+      if (!left.count(key)) out += "+ " + section + ": " + EntryText(*e) + "\n";
+  };
+  compare("header", {tables::RenderHeader(*a)}, {tables::RenderHeader(*b)});
+  std::vector<tables::RenderedSection> sa = tables::Render(*a), sb = tables::Render(*b);
+  for (size_t i = 0; i < sa.size(); ++i)
+    if (!sa[i].derived) compare(sa[i].name, sa[i].entries, sb[i].entries);
+  // The size follows from the entries; a size-only change would be noise.
+  std::string filtered;
+  size_t pos = 0;
+  int changes = 0;
+  while (pos < out.size()) {
+    size_t nl = out.find('\n', pos);
+    std::string line = out.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.rfind("~ header: header:", 0) == 0) {
+      size_t s = line.find(" size ");
+      if (s != std::string::npos) line.erase(s);  // size is the last field
+      if (line == "~ header: header:") continue;
+    }
+    filtered += line + "\n";
+    ++changes;
+  }
+  std::fwrite(filtered.data(), 1, filtered.size(), stdout);
+  return changes ? 1 : 0;
+}
+
+int TraceCommand(int argc, char** argv) {
+  std::string path, port, dst, dst_mac;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](std::string& into) {
+      if (i + 1 >= argc) return false;
+      into = argv[++i];
+      return true;
+    };
+    if (arg == "--port") {
+      if (!value(port)) return UsageError("`--port` needs a value");
+    } else if (arg == "--dst") {
+      if (!value(dst)) return UsageError("`--dst` needs a value");
+    } else if (arg == "--dst-mac") {
+      if (!value(dst_mac)) return UsageError("`--dst-mac` needs a value");
+    } else if (arg.rfind("--", 0) == 0) {
+      return UsageError("unknown option `" + arg + "`");
+    } else if (path.empty()) {
+      path = arg;
+    } else {
+      return UsageError("`trace` takes one IMAGE");
+    }
+  }
+  if (path.empty() || port.empty() || dst.empty()) return UsageError("`trace` needs IMAGE, --port and --dst");
+  char* end = nullptr;
+  errno = 0;
+  unsigned long id = std::strtoul(port.c_str(), &end, 10);
+  if (port[0] == '-' || *end || errno || id > UINT32_MAX) return UsageError("`--port` must be a port id, not `" + port + "`");
+  if (!net::ParseIp(dst)) return UsageError("`--dst` must be an IPv4 or IPv6 address, not `" + dst + "`");
+  if (!dst_mac.empty() && !net::ParseMac(dst_mac))
+    return UsageError("`--dst-mac` must be a MAC address, not `" + dst_mac + "`");
+  auto image = Load(path);
+  if (!image) return 1;
+  std::string out;
+  int status = tables::Trace(*image, static_cast<uint32_t>(id), dst, dst_mac, &out);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return status;
+}
+
+}  // namespace
+
+int TablesMain(int argc, char** argv) {
+  if (argc < 2) return UsageError("missing subcommand");
+  std::string sub = argv[1];
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    Usage(stdout);
+    return 0;
+  }
+  if (sub == "verify") return Verify(argc - 1, argv + 1);
+  if (sub == "dump") return Dump(argc - 1, argv + 1);
+  if (sub == "diff") return Diff(argc - 1, argv + 1);
+  if (sub == "trace") return TraceCommand(argc - 1, argv + 1);
+  return UsageError("unknown subcommand `" + sub + "`");
+}
+
+}  // namespace netdsl::runtime

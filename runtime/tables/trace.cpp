@@ -1,0 +1,177 @@
+// `netdsl tables trace`: one packet from a port through the tables, hop by hop,
+// naming every entry used and ending in a verdict (deliver, encapsulate, route,
+// NAT, drop).
+#include <cstring>
+
+#include "common/net/address.h"
+#include "runtime/tables/render.h"
+
+namespace netdsl::runtime::tables {
+namespace {
+
+const char* IsolationName(uint8_t i) {
+  switch (static_cast<ndt::Isolation>(i)) {
+    case ndt::Isolation::kNone: return "none";
+    case ndt::Isolation::kVlan: return "vlan";
+    case ndt::Isolation::kVxlan: return "vxlan";
+    case ndt::Isolation::kNvgre: return "nvgre";
+  }
+  return "unknown";
+}
+
+bool PrefixContains(const ndt::Prefix& p, const net::IpAddress& a) {
+  net::Prefix np;
+  np.address.family = p.family == ndt::kFamilyV6 ? net::IpAddress::Family::V6 : net::IpAddress::Family::V4;
+  std::memcpy(np.address.bytes.data(), p.bytes, 16);
+  np.length = p.length;
+  return (p.family == ndt::kFamilyV4) == a.IsV4() && np.Contains(a);
+}
+
+uint8_t FamilyOf(const net::IpAddress& a) { return a.IsV4() ? ndt::kFamilyV4 : ndt::kFamilyV6; }
+
+class Tracer {
+ public:
+  Tracer(const Image& image, std::string* out) : image_(image), out_(*out) {}
+
+  void Hop(const std::string& text) { out_ += std::to_string(++hop_) + ". " + text + "\n"; }
+  int Verdict(bool ok, const std::string& text) {
+    out_ += std::string(ok ? "verdict: " : "verdict: drop: ") + text + "\n";
+    return ok ? 0 : 1;
+  }
+  std::string Name(uint32_t off) { return "`" + std::string(image_.String(off)) + "`"; }
+
+  /// Why `dst` is unreachable: the same address in another routing domain means isolation.
+  int NotFound(uint32_t rdid, const net::IpAddress& dst, const std::string& what) {
+    for (const ndt::CaSlot& s : image_.ca_slots()) {
+      if (!(s.flags & ndt::kSlotOccupied) || s.ca_family != FamilyOf(dst) ||
+          std::memcmp(s.ca, dst.bytes.data(), 16) != 0)
+        continue;
+      const ndt::SegmentEntry* other = image_.FindSegment(s.vsid);
+      uint32_t other_rdid = other ? other->rdid : 0;
+      if (other_rdid != rdid)
+        return Verdict(false, "isolated: " + dst.ToString() + " is vm " + Name(s.vm) + " nic " + Name(s.nic) +
+                                  " in vsid " + std::to_string(s.vsid) + " (rdid " + std::to_string(other_rdid) +
+                                  "), another routing domain");
+    }
+    return Verdict(false, what);
+  }
+
+  int Resolve(const ndt::PortEntry& port, const ndt::SegmentEntry& src_seg, uint32_t vsid,
+              const net::IpAddress& dst, const std::optional<net::MacAddress>& dst_mac) {
+    const ndt::CaSlot* rec = image_.LookupCa(vsid, FamilyOf(dst), dst.bytes.data());
+    if (!rec)
+      return NotFound(src_seg.rdid, dst,
+                      "no lookup record for (vsid " + std::to_string(vsid) + ", " + dst.ToString() + ")");
+    std::string rec_text = "lookup_ca (vsid " + std::to_string(vsid) + ", " + dst.ToString() + ") → pa " +
+                           FormatIp(rec->pa_family, rec->pa) + " mac " + FormatMac(rec->mac) + " host " +
+                           Name(rec->host) + " vm " + Name(rec->vm) + " nic " + Name(rec->nic);
+    Hop(rec_text);
+    if (dst_mac) {
+      const ndt::MacSlot* m = image_.LookupMac(vsid, dst_mac->bytes.data());
+      if (!m)
+        return Verdict(false, "no lookup record for (vsid " + std::to_string(vsid) + ", " + dst_mac->ToString() + ")");
+      Hop("lookup_mac (vsid " + std::to_string(vsid) + ", " + dst_mac->ToString() + ") → pa " +
+          FormatIp(m->pa_family, m->pa));
+      if (std::memcmp(m->mac, rec->mac, 6) != 0)
+        return Verdict(false, "destination mac " + dst_mac->ToString() + " is not " + dst.ToString() + "'s mac " +
+                                  FormatMac(rec->mac));
+    }
+    const ndt::SegmentEntry* dst_seg = image_.FindSegment(vsid);
+    if (rec->flags & ndt::kSlotLocal) {
+      if (rec->port_id == port.id) return Verdict(true, "deliver to the sending port itself (port " + std::to_string(port.id) + ")");
+      return Verdict(true, "deliver locally to port " + std::to_string(rec->port_id) + " (vm " + Name(rec->vm) +
+                               " nic " + Name(rec->nic) + ")");
+    }
+    uint8_t isolation = dst_seg ? dst_seg->isolation : src_seg.isolation;
+    if (isolation == uint8_t(ndt::Isolation::kVlan) || isolation == uint8_t(ndt::Isolation::kNone))
+      return Verdict(true, "forward unencapsulated on vlan " + std::to_string(dst_seg ? dst_seg->vlan : 0) +
+                               " to host " + Name(rec->host) + " (pa " + FormatIp(rec->pa_family, rec->pa) + ")");
+    const ndt::Ip& local = dst_seg ? dst_seg->local_pa : src_seg.local_pa;
+    return Verdict(true, std::string("encapsulate ") + IsolationName(isolation) + " vsid " + std::to_string(vsid) +
+                             " from pa " + FormatIp(local.family, local.bytes) + " to pa " +
+                             FormatIp(rec->pa_family, rec->pa) + " (host " + Name(rec->host) + ")");
+  }
+
+  int Run(uint32_t port_id, const net::IpAddress& dst, const std::optional<net::MacAddress>& dst_mac) {
+    const ndt::PortEntry* port = image_.FindPort(port_id);
+    if (!port) return Verdict(false, "no port " + std::to_string(port_id) + " in section `ports`");
+    Hop("port " + std::to_string(port->id) + ": vm " + Name(port->vm) + " nic " + Name(port->nic) + " ca " +
+        FormatIp(port->ca.family, port->ca.bytes) + "/" + std::to_string(port->prefix_length) + " mac " +
+        FormatMac(port->mac) + " vsid " + std::to_string(port->vsid) + " rdid " + std::to_string(port->rdid));
+    if (const ndt::PolicyEntry* pol = image_.Policy(port->policy)) {
+      std::string text = "policy " + Name(pol->profile) + ":";
+      auto flag = [&](const char* n, uint32_t bit) { text += std::string(" ") + n + (pol->flags & bit ? " on" : " off"); };
+      flag("mac_spoofing", ndt::kPolicyMacSpoofing);
+      flag("dhcp_guard", ndt::kPolicyDhcpGuard);
+      flag("router_guard", ndt::kPolicyRouterGuard);
+      if (pol->flags & ndt::kPolicyHasMaximum) text += " maximum " + net::FormatBandwidth(pol->maximum);
+      Hop(text);
+    }
+    if (port->vsid == 0)
+      return Verdict(true, "not virtualized: bridged onto switch " + Name(port->switch_name) + " vlan " +
+                               std::to_string(port->vlan) + " without table lookup");
+    const ndt::SegmentEntry* seg = image_.FindSegment(port->vsid);
+    if (!seg) return Verdict(false, "vsid " + std::to_string(port->vsid) + " has no entry in section `segments`");
+    Hop("segment vsid " + std::to_string(seg->vsid) + ": rdid " + std::to_string(seg->rdid) + " vm network " +
+        Name(seg->vm_network) + " subnet " + Name(seg->vm_subnet) + " " + FormatPrefix(seg->prefix) +
+        " isolation " + IsolationName(seg->isolation));
+    if (PrefixContains(seg->prefix, dst)) {
+      Hop(dst.ToString() + " is in the port's subnet " + FormatPrefix(seg->prefix));
+      return Resolve(*port, *seg, seg->vsid, dst, dst_mac);
+    }
+    const ndt::RouteEntry* route = image_.LookupRoute(seg->rdid, FamilyOf(dst), dst.bytes.data());
+    if (!route)
+      return NotFound(seg->rdid, dst, "no route to " + dst.ToString() + " in rdid " + std::to_string(seg->rdid));
+    if (route->kind == uint8_t(ndt::RouteKind::kOnLink)) {
+      Hop("route rdid " + std::to_string(route->rdid) + " " + FormatPrefix(route->prefix) + ": on-link vsid " +
+          std::to_string(route->vsid));
+      return Resolve(*port, *seg, route->vsid, dst, dst_mac);
+    }
+    std::string next_hop = FormatIp(route->next_hop.family, route->next_hop.bytes);
+    Hop("route rdid " + std::to_string(route->rdid) + " " + FormatPrefix(route->prefix) + ": via gateway " +
+        next_hop + " on host " + Name(route->via_host));
+    if (const ndt::NatEntry* nat = image_.FindNat(seg->rdid)) {
+      bool inside = false;
+      for (const ndt::Prefix& p : image_.NatInside(*nat)) inside |= PrefixContains(p, dst);
+      if (!inside) {
+        Hop("nat vm network " + Name(nat->vm_network) + ": source " + FormatIp(port->ca.family, port->ca.bytes) +
+            " → " + FormatIp(nat->external_ip.family, nat->external_ip.bytes) + " from pool " +
+            Name(nat->external_pool));
+        return Verdict(true, "nat to " + FormatIp(nat->external_ip.family, nat->external_ip.bytes) +
+                                 " and forward to the external network");
+      }
+    }
+    if (route->next_hop.family != ndt::kFamilyNone) {
+      if (const ndt::CaSlot* gw = image_.LookupCa(seg->vsid, route->next_hop.family, route->next_hop.bytes)) {
+        Hop("lookup_ca (vsid " + std::to_string(seg->vsid) + ", " + next_hop + ") → pa " +
+            FormatIp(gw->pa_family, gw->pa) + " host " + Name(gw->host));
+        return Verdict(true, std::string("encapsulate ") + IsolationName(seg->isolation) + " vsid " +
+                                 std::to_string(seg->vsid) + " from pa " +
+                                 FormatIp(seg->local_pa.family, seg->local_pa.bytes) + " to gateway pa " +
+                                 FormatIp(gw->pa_family, gw->pa) + " (host " + Name(gw->host) + ")");
+      }
+    }
+    return Verdict(true, std::string("encapsulate ") + IsolationName(seg->isolation) + " vsid " +
+                             std::to_string(seg->vsid) + " from pa " +
+                             FormatIp(seg->local_pa.family, seg->local_pa.bytes) + " to gateway " + next_hop +
+                             " (host " + Name(route->via_host) + ")");
+  }
+
+ private:
+  const Image& image_;
+  std::string& out_;
+  int hop_ = 0;
+};
+
+}  // namespace
+
+int Trace(const Image& image, uint32_t port_id, const std::string& dst, const std::string& dst_mac,
+          std::string* out) {
+  std::optional<net::IpAddress> ip = net::ParseIp(dst);
+  std::optional<net::MacAddress> mac;
+  if (!dst_mac.empty()) mac = net::ParseMac(dst_mac);
+  Tracer tracer(image, out);
+  return tracer.Run(port_id, *ip, mac);
+}
+
+}  // namespace netdsl::runtime::tables
