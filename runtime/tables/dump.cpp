@@ -225,7 +225,7 @@ std::vector<RenderedSection> Render(const Image& image) {
       const ndt::LpmV6Range& r = image.lpm_v6()[d.v6_first + k];
       uint8_t bytes[16];
       for (int i = 0; i < 8; ++i) bytes[i] = uint8_t(r.start_hi >> (56 - 8 * i)), bytes[8 + i] = uint8_t(r.start_lo >> (56 - 8 * i));
-      lpm.entries.push_back({"rdid " + Num(d.rdid) + " from " + FormatIp(ndt::kFamilyV6, bytes),
+      lpm.entries.push_back({"rdid " + Num(d.rdid) + " from [" + FormatIp(ndt::kFamilyV6, bytes) + "]",
                              {{"resolves", route_text(r.route), K::kText}}});
     }
   }

@@ -135,11 +135,7 @@ int Dump(int argc, char** argv) {
 }
 
 int Diff(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "netdsl tables: error: `diff` takes two IMAGEs\n");
-    Usage(stderr);
-    return 2;  // diff(1): trouble
-  }
+  if (argc != 3) return UsageError("`diff` takes two IMAGEs");
   auto a = Load(argv[1]);
   auto b = Load(argv[2]);
   if (!a || !b) return 2;
@@ -165,12 +161,14 @@ int Diff(int argc, char** argv) {
         if (g != rf.end()) rf.erase(g);
       }
       for (const auto& [name, f] : rf) changes += " " + name + " (none) -> " + FieldText(*f);
-      if (!changes.empty()) out += "~ " + section + ": " + key + ":" + changes + "\n";
+      if (!changes.empty()) out += "~ " + section + ":" + (key == section ? "" : " " + key + ":") + changes + "\n";
     }
     for (const auto& [key, e] : right)
       if (!left.count(key)) out += "+ " + section + ": " + EntryText(*e) + "\n";
   };
-  compare("header", {tables::RenderHeader(*a)}, {tables::RenderHeader(*b)});
+  tables::Entry ha = tables::RenderHeader(*a), hb = tables::RenderHeader(*b);
+  ha.key = hb.key = "header";
+  compare("header", {ha}, {hb});
   std::vector<tables::RenderedSection> sa = tables::Render(*a), sb = tables::Render(*b);
   for (size_t i = 0; i < sa.size(); ++i)
     if (!sa[i].derived) compare(sa[i].name, sa[i].entries, sb[i].entries);
@@ -182,10 +180,10 @@ int Diff(int argc, char** argv) {
     size_t nl = out.find('\n', pos);
     std::string line = out.substr(pos, nl - pos);
     pos = nl + 1;
-    if (line.rfind("~ header: header:", 0) == 0) {
+    if (line.rfind("~ header:", 0) == 0) {
       size_t s = line.find(" size ");
       if (s != std::string::npos) line.erase(s);  // size is the last field
-      if (line == "~ header: header:") continue;
+      if (line == "~ header:") continue;
     }
     filtered += line + "\n";
     ++changes;
