@@ -54,7 +54,7 @@ std::string LinkAdd(const Link& link) {
               std::to_string(kVxlanPort) + " nolearning ttl " + std::to_string(kVxlanTtl);
       break;
     case LinkKind::Gretap:
-      line += " type gretap key " + std::to_string(link.tunnel_id) + " local " + link.local;
+      line += " type gretap key " + std::to_string(link.tunnel_id) + " local " + link.local + " remote " + link.remote;
       break;
     case LinkKind::Vrf: line += " type vrf table " + std::to_string(link.vrf_table); break;
     case LinkKind::Veth:

@@ -11,6 +11,12 @@ namespace {
 /// Double-quoted: user text, MACs (YAML 1.1 would read `00:00:...` as a number), hashes.
 void Quoted(YAML::Emitter& out, const std::string& text) { out << YAML::DoubleQuoted << text; }
 
+/// Empty lists as `[]` on the key's line, others as block sequences.
+void BeginList(YAML::Emitter& out, bool empty) {
+  if (empty) out << YAML::Flow;
+  out << YAML::BeginSeq;
+}
+
 void EmitLink(YAML::Emitter& out, const Link& link) {
   out << YAML::BeginMap;
   out << YAML::Key << "name" << YAML::Value << link.name;
@@ -48,6 +54,7 @@ void EmitLink(YAML::Emitter& out, const Link& link) {
       out << YAML::Key << "gretap" << YAML::Value << YAML::Flow << YAML::BeginMap;
       out << YAML::Key << "key" << YAML::Value << link.tunnel_id;
       out << YAML::Key << "local" << YAML::Value << link.local;
+      out << YAML::Key << "remote" << YAML::Value << link.remote;
       out << YAML::EndMap;
       break;
     case LinkKind::Vrf:
@@ -71,7 +78,8 @@ void EmitNftTable(YAML::Emitter& out, const NftTable& table) {
   out << YAML::BeginMap;
   out << YAML::Key << "family" << YAML::Value << table.family;
   out << YAML::Key << "table" << YAML::Value << table.table;
-  out << YAML::Key << "chains" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "chains" << YAML::Value;
+  BeginList(out, table.chains.empty());
   for (const NftChain& chain : table.chains) {
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << chain.name;
@@ -82,7 +90,8 @@ void EmitNftTable(YAML::Emitter& out, const NftTable& table) {
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
-  out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "rules" << YAML::Value;
+  BeginList(out, table.rules.empty());
   for (const NftRule& rule : table.rules) {
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "chain" << YAML::Value << rule.chain;
@@ -119,11 +128,13 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   for (const std::string& feature : state.requires_features) out << feature;
   out << YAML::EndSeq;
 
-  out << YAML::Key << "links" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "links" << YAML::Value;
+  BeginList(out, state.links.empty());
   for (const Link& link : state.links) EmitLink(out, link);
   out << YAML::EndSeq;
 
-  out << YAML::Key << "adopted" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "adopted" << YAML::Value;
+  BeginList(out, state.adopted.empty());
   for (const AdoptedNic& nic : state.adopted) {
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << nic.name;
@@ -132,7 +143,8 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   }
   out << YAML::EndSeq;
 
-  out << YAML::Key << "addresses" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "addresses" << YAML::Value;
+  BeginList(out, state.addresses.empty());
   for (const Address& a : state.addresses) {
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "dev" << YAML::Value << a.dev;
@@ -141,7 +153,8 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   }
   out << YAML::EndSeq;
 
-  out << YAML::Key << "routes" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "routes" << YAML::Value;
+  BeginList(out, state.routes.empty());
   for (const Route& r : state.routes) {
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "table" << YAML::Value << r.table;
@@ -154,7 +167,8 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   }
   out << YAML::EndSeq;
 
-  out << YAML::Key << "fdb" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "fdb" << YAML::Value;
+  BeginList(out, state.fdb.empty());
   for (const FdbEntry& e : state.fdb) {
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "dev" << YAML::Value << e.dev;
@@ -165,7 +179,8 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   }
   out << YAML::EndSeq;
 
-  out << YAML::Key << "neighbours" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "neighbours" << YAML::Value;
+  BeginList(out, state.neighbours.empty());
   for (const Neighbour& n : state.neighbours) {
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "dev" << YAML::Value << n.dev;
@@ -176,7 +191,8 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   }
   out << YAML::EndSeq;
 
-  out << YAML::Key << "qdiscs" << YAML::Value << YAML::BeginSeq;
+  out << YAML::Key << "qdiscs" << YAML::Value;
+  BeginList(out, state.qdiscs.empty());
   for (const Qdisc& q : state.qdiscs) {
     out << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "dev" << YAML::Value << q.dev;
@@ -194,7 +210,7 @@ std::string FormatLinuxYaml(const LinuxState& state) {
         out << YAML::Key << "minor" << YAML::Value << c.minor;
         out << YAML::Key << "rate_bps" << YAML::Value << c.rate_bps;
         out << YAML::Key << "ceil_bps" << YAML::Value << c.ceil_bps;
-        out << YAML::Key << "parent" << YAML::Value << c.parent;
+        if (c.parent != 0) out << YAML::Key << "parent" << YAML::Value << c.parent;
         out << YAML::EndMap;
       }
       out << YAML::EndSeq;

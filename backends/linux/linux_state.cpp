@@ -3,6 +3,7 @@
 #include "backends/linux/linux_state.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -44,6 +45,16 @@ std::string VmNicText(const ir::Port& port) {
 
 std::string WithLength(const net::IpAddress& ip, unsigned length) {
   return ip.ToString() + "/" + std::to_string(length);
+}
+
+/// RFC 7637: the GRE key carries the VSID in its upper 24 bits and a FlowID (0) below.
+uint32_t NvgreKey(uint32_t vsid) { return vsid << 8; }
+
+/// `nd-g<vsid hex>-<hash of the remote PA>`: at most 4 + 6 + 1 + 4 = 15 bytes.
+std::string GretapName(uint32_t vsid, const net::IpAddress& remote) {
+  char vsid_hex[16];
+  std::snprintf(vsid_hex, sizeof vsid_hex, "%x", vsid);
+  return std::string(kOwnerPrefix) + "-g" + vsid_hex + "-" + ShortHash(remote.ToString(), 4);
 }
 
 /// The bond a teamed switch becomes (docs/linux-backend.md, "Teaming").
@@ -252,7 +263,7 @@ class Builder {
       Link vrf;
       vrf.name = name;
       vrf.kind = LinkKind::Vrf;
-      vrf.mtu = 65575;  // the kernel's default for vrf devices; it never limits enslaved links
+      vrf.mtu = 65535;  // the largest mtu linux.yaml takes; a vrf's mtu never limits its members
       vrf.vrf_table = rd.table != 0 ? rd.table : rd.rdid;
       vrf.comment = "routing domain " + std::to_string(rd.rdid) + " of vm network " + CommentText(rd.vm_network);
       AddLink(kVrfs, vrf);
@@ -312,24 +323,47 @@ class Builder {
         Feature("vlan");
         continue;
       }
-      if (!CheckOwned(seg.tunnel_ifname, "the tunnel of " + what)) continue;
-      Link tunnel;
-      tunnel.name = seg.tunnel_ifname;
-      tunnel.mtu = seg.mtu;
-      tunnel.master = seg.bridge_ifname;
-      tunnel.local = seg.local_pa.ToString();
-      tunnel.comment = comment;
       if (seg.isolation == ir::Isolation::Vxlan) {
+        if (!CheckOwned(seg.tunnel_ifname, "the tunnel of " + what)) continue;
+        Link tunnel;
+        tunnel.name = seg.tunnel_ifname;
         tunnel.kind = LinkKind::Vxlan;
+        tunnel.mtu = seg.mtu;
+        tunnel.master = seg.bridge_ifname;
         tunnel.tunnel_id = seg.vsid;
+        tunnel.local = seg.local_pa.ToString();
+        tunnel.comment = comment;
+        AddLink(kTunnels, tunnel);
         Feature("vxlan");
-      } else {
+        continue;
+      }
+      // NVGRE: Linux gretap takes no per-MAC destinations, so one
+      // point-to-point gretap per remote PA, all ports of the segment bridge.
+      for (const net::IpAddress& pa : RemotePas(seg)) {
+        std::string name = GretapName(seg.vsid, pa);
+        if (!CheckOwned(name, "the tunnel of " + what + " to " + pa.ToString())) continue;
+        Link tunnel;
+        tunnel.name = name;
         tunnel.kind = LinkKind::Gretap;
-        tunnel.tunnel_id = seg.vsid;
+        tunnel.mtu = seg.mtu;
+        tunnel.master = seg.bridge_ifname;
+        tunnel.tunnel_id = NvgreKey(seg.vsid);
+        tunnel.local = seg.local_pa.ToString();
+        tunnel.remote = pa.ToString();
+        tunnel.comment = comment + " to " + pa.ToString();
+        AddLink(kTunnels, tunnel);
         Feature("gretap");
       }
-      AddLink(kTunnels, tunnel);
     }
+  }
+
+  /// Other hosts carrying the segment: the IR's list plus any PA a remote NIC names.
+  std::set<net::IpAddress> RemotePas(const ir::Segment& seg) const {
+    std::set<net::IpAddress> remote(seg.remote_pas.begin(), seg.remote_pas.end());
+    for (const ir::LookupRecord& rec : ir_.lookup_records)
+      if (rec.vsid == seg.vsid && !rec.local) remote.insert(rec.pa);
+    remote.erase(seg.local_pa);
+    return remote;
   }
 
   void AddAddress(const std::string& dev, const net::IpAddress& ip, uint8_t length) {
@@ -378,17 +412,20 @@ class Builder {
         Rule(chain, iif + "udp sport 547 drop", "dhcp guard " + who);
       }
       if (policy.router_guard) {
-        Rule(chain, iif + "icmpv6 type { nd-router-advert, nd-redirect } drop", "router guard " + who);
+        Rule(chain, iif + "icmpv6 type nd-router-advert drop", "router guard " + who);
+        Rule(chain, iif + "icmpv6 type nd-redirect drop", "router guard " + who);
         Rule(chain, iif + "icmp type redirect drop", "router guard " + who);
       }
       if (!policy.guest_specified_ip && port.ca != net::IpAddress{}) {
         std::string ca = port.ca.ToString();
         if (port.ca.IsV4()) {
           // 0.0.0.0: DHCP discovery and ARP probes (RFC 5227) come from it.
-          Rule(chain, iif + "ip saddr != { 0.0.0.0, " + ca + " } drop", "ip guard " + who);
-          Rule(chain, iif + "arp saddr ip != { 0.0.0.0, " + ca + " } drop", "ip guard " + who);
+          // Matches in one rule are ANDed; no `{ }` sets (the runtime refuses braces).
+          Rule(chain, iif + "ip saddr != 0.0.0.0 ip saddr != " + ca + " drop", "ip guard " + who);
+          Rule(chain, iif + "arp saddr ip != 0.0.0.0 arp saddr ip != " + ca + " drop", "ip guard " + who);
         } else {
-          Rule(chain, iif + "ip6 saddr != { ::, fe80::/10, " + ca + " } drop", "ip guard " + who);
+          Rule(chain, iif + "ip6 saddr != :: ip6 saddr != fe80::/10 ip6 saddr != " + ca + " drop",
+               "ip guard " + who);
         }
       }
     }
@@ -504,19 +541,20 @@ class Builder {
     }
   }
 
+  /// Remote VM NICs: static FDB entries and flood entries on vxlan devices;
+  /// permanent neighbour entries on the tunnel that leads to the NIC's host.
   void MapRemoteNics() {
     for (const ir::Segment& seg : ir_.segments) {
-      if (seg.isolation != ir::Isolation::Vxlan && seg.isolation != ir::Isolation::Nvgre) continue;
-      if (seg.tunnel_ifname.empty()) continue;
-      std::set<net::IpAddress> remote(seg.remote_pas.begin(), seg.remote_pas.end());
+      bool vxlan = seg.isolation == ir::Isolation::Vxlan;
+      if (!vxlan && seg.isolation != ir::Isolation::Nvgre) continue;
       for (const ir::LookupRecord& rec : ir_.lookup_records) {
         if (rec.vsid != seg.vsid || rec.local || rec.pa == seg.local_pa) continue;
-        remote.insert(rec.pa);
-        state_.fdb.push_back({seg.tunnel_ifname, rec.mac, rec.pa});
-        if (rec.ca != net::IpAddress{}) state_.neighbours.push_back({seg.tunnel_ifname, rec.ca, rec.mac});
+        std::string dev = vxlan ? seg.tunnel_ifname : GretapName(seg.vsid, rec.pa);
+        if (vxlan) state_.fdb.push_back({dev, rec.mac, rec.pa});
+        if (rec.ca != net::IpAddress{}) state_.neighbours.push_back({dev, rec.ca, rec.mac});
       }
-      remote.erase(seg.local_pa);
-      for (const net::IpAddress& pa : remote) state_.fdb.push_back({seg.tunnel_ifname, net::MacAddress{}, pa});
+      if (vxlan)
+        for (const net::IpAddress& pa : RemotePas(seg)) state_.fdb.push_back({seg.tunnel_ifname, net::MacAddress{}, pa});
     }
   }
 
@@ -558,14 +596,13 @@ class Builder {
       if (inside.empty()) continue;
       if (state_.nft_nat.chains.empty())
         state_.nft_nat.chains.push_back({"postrouting", "postrouting", "nat", 100, "accept"});
-      std::string set = "{ ";
-      for (size_t i = 0; i < inside.size(); ++i) set += (i ? ", " : "") + inside[i];
-      set += " }";
-      std::string comment = "nat vm network " + CommentText(nat.vm_network);
+      std::string comment = BoundedComment("nat vm network " + CommentText(nat.vm_network));
       // Traffic between the network's own subnets stays untranslated.
-      state_.nft_nat.rules.push_back(
-          {"postrouting", "ip saddr " + set + " ip daddr != " + set + " snat to " + nat.external_ip.ToString(),
-           BoundedComment(comment)});
+      std::string inside_dst;
+      for (const std::string& p : inside) inside_dst += " ip daddr != " + p;
+      for (const std::string& p : inside)
+        state_.nft_nat.rules.push_back(
+            {"postrouting", "ip saddr " + p + inside_dst + " snat to " + nat.external_ip.ToString(), comment});
       Feature("nft-nat");
     }
   }

@@ -41,6 +41,7 @@ struct Link {
   // vxlan / gretap
   uint32_t tunnel_id = 0;  ///< vxlan id / gretap key
   std::string local;
+  std::string remote;      ///< gretap: the one remote PA of this point-to-point tunnel
   // vrf
   uint32_t vrf_table = 0;
   // veth
