@@ -14,4 +14,8 @@ namespace netdsl {
 /// every file that could be read; check diags.HasErrors() before trusting it.
 ast::Program Parse(const std::vector<std::string>& root_paths, DiagnosticEngine& diags);
 
+/// Parses one buffer already in `diags.sources()` without following its
+/// imports (for `netdslc fmt`, which formats files one by one).
+ast::File ParseBuffer(unsigned buffer_id, DiagnosticEngine& diags);
+
 }  // namespace netdsl

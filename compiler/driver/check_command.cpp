@@ -1,0 +1,72 @@
+// `netdslc check`: parse and validate, print diagnostics (text, JSON, SARIF).
+#include <cstring>
+
+#include "compiler/driver/command.h"
+#include "compiler/driver/support_frontend.h"
+#include "compiler/syntax/ast_dump.h"
+#include "compiler/syntax/parse.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace netdsl::driver {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: netdslc check FILE... [--diagnostics=text|json|sarif] [-Werror] [--verify-diagnostics]\n"
+    "       netdslc check --list-diagnostics\n"
+    "\n"
+    "Parses and validates FILEs and everything they import.\n"
+    "  --diagnostics=FORMAT    text (default, on stderr), json or sarif (SARIF 2.1.0, on stdout)\n"
+    "  -Werror                 treat warnings as errors\n"
+    "  --verify-diagnostics    compare diagnostics with `// expected-error {{...}}` comments\n"
+    "  --list-diagnostics      print every diagnostic code, name and summary\n"
+    "  --parse-only            stop after parsing (no semantic checks)\n"
+    "  --dump-ast              parse only and print the syntax tree\n"
+    "exit status: 0 no errors, 1 errors, 64 usage error\n";
+
+int ListDiagnostics() {
+  for (DiagKind kind : AllDiagKinds()) {
+    const DiagKindInfo& info = Info(kind);
+    const char* sev = info.severity == Severity::Error ? "error" : info.severity == Severity::Warning ? "warning" : "note";
+    llvm::outs() << CodeString(kind) << " " << info.name << " " << sev << " " << info.summary << "\n";
+  }
+  return kExitOk;
+}
+
+int CheckMain(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--list-diagnostics")) {
+      if (argc != 2) {
+        llvm::errs() << "netdslc check: error: `--list-diagnostics` takes no other arguments\n" << kUsage;
+        return kExitUsage;
+      }
+      return ListDiagnostics();
+    }
+  FrontendOptions options;
+  bool dump_ast = false;
+  auto extra = [&](int, char** av, int& i, std::string&) {
+    if (!std::strcmp(av[i], "--dump-ast")) {
+      dump_ast = true;
+      return true;
+    }
+    return false;
+  };
+  if (auto exit = ParseFrontendOptions(argc, argv, kUsage, options, extra)) return *exit;
+  if (dump_ast) options.parse_only = true;
+
+  llvm::SourceMgr sources;
+  DiagnosticEngine diags(sources);
+  if (dump_ast) {
+    ast::Program program = ParseFiles(options, diags);
+    DumpAst(program, sources, llvm::outs());
+    llvm::outs().flush();
+  } else {
+    RunFrontend(options, diags);
+  }
+  return FinishDiagnostics(options, diags);
+}
+
+}  // namespace
+
+NETDSL_COMMAND("check", "parse and validate .netdsl files", CheckMain);
+
+}  // namespace netdsl::driver

@@ -1,0 +1,212 @@
+// The formatter: re-lays out the token stream (comments included) of a file
+// that parses cleanly, then checks that the tokens are unchanged.
+#include "compiler/syntax/format.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "NetDslLexer.h"
+#include "antlr4-runtime.h"
+
+namespace netdsl {
+namespace {
+
+using netdsl_antlr::NetDslLexer;
+
+struct Tok {
+  size_t type;
+  size_t begin, end;  // byte offsets
+  size_t line_begin, line_end;  // 0-based source lines of first and last byte
+};
+
+/// Every token except whitespace, with byte offsets and line numbers.
+std::vector<Tok> Lex(std::string_view text) {
+  std::vector<size_t> cp_to_byte;
+  for (size_t i = 0; i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) cp_to_byte.push_back(i);
+  cp_to_byte.push_back(text.size());
+  std::vector<size_t> line_of(text.size() + 1);
+  size_t line = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    line_of[i] = line;
+    if (text[i] == '\n') ++line;
+  }
+  line_of[text.size()] = line;
+
+  antlr4::ANTLRInputStream input(text.data(), text.size());
+  NetDslLexer lexer(&input);
+  lexer.removeErrorListeners();
+  std::vector<Tok> out;
+  for (;;) {
+    std::unique_ptr<antlr4::Token> t = lexer.nextToken();
+    if (t->getType() == antlr4::Token::EOF) break;
+    size_t b = cp_to_byte[std::min(t->getStartIndex(), cp_to_byte.size() - 1)];
+    size_t e = cp_to_byte[std::min(t->getStopIndex() + 1, cp_to_byte.size() - 1)];
+    out.push_back({t->getType(), b, e, line_of[b], line_of[e > b ? e - 1 : b]});
+  }
+  return out;
+}
+
+class Formatter {
+ public:
+  explicit Formatter(std::string_view text) : text_(text) {}
+
+ private:
+  std::string_view Text(const Tok& t) const { return text_.substr(t.begin, t.end - t.begin); }
+  static bool IsComment(size_t type) {
+    return type == NetDslLexer::LINE_COMMENT || type == NetDslLexer::BLOCK_COMMENT ||
+           type == NetDslLexer::UNTERMINATED_COMMENT;
+  }
+
+  void EndLine() {
+    if (!at_line_start_) {
+      out_ += '\n';
+      at_line_start_ = true;
+    }
+  }
+  /// Starts a new line for token `i`, keeping one blank line if the source had one.
+  void StartLine(size_t i) {
+    EndLine();
+    if (i > 0 && toks_[i].line_begin > toks_[i - 1].line_end + 1 && !out_.empty() && !after_open_ &&
+        toks_[i].type != NetDslLexer::RBRACE)
+      out_ += '\n';
+    unsigned width = indent_ * 2 + (continuation_ ? 4 : 0);
+    out_.append(width, ' ');
+    at_line_start_ = false;
+    after_open_ = false;
+  }
+  void Write(size_t i) {
+    out_.append(Text(toks_[i]));
+    prev_ = toks_[i].type;
+  }
+
+  void Emit(size_t i) {
+    const Tok& t = toks_[i];
+    if (IsComment(t.type)) {
+      bool trailing = !at_line_start_ && i > 0 && toks_[i - 1].line_end == t.line_begin;
+      if (trailing) {
+        out_ += ' ';
+      } else {
+        StartLine(i);
+      }
+      out_.append(Text(t));
+      at_line_start_ = false;
+      bool next_same_line = i + 1 < toks_.size() && toks_[i + 1].line_begin == t.line_end &&
+                            t.type == NetDslLexer::BLOCK_COMMENT;
+      if (!next_same_line) {
+        EndLine();
+        // A statement broken by a comment continues on an indented line.
+        continuation_ = in_statement_;
+      } else {
+        prev_ = NetDslLexer::BLOCK_COMMENT;
+      }
+      return;
+    }
+    switch (t.type) {
+      case NetDslLexer::RBRACE:
+        if (indent_ > 0) --indent_;
+        continuation_ = false;
+        StartLine(i);
+        Write(i);
+        EndLine();
+        in_statement_ = false;
+        in_property_ = false;
+        return;
+      default:
+        break;
+    }
+    if (at_line_start_) {
+      StartLine(i);
+    } else {
+      bool space = true;
+      size_t ty = t.type;
+      if (ty == NetDslLexer::SEMI || ty == NetDslLexer::COMMA || ty == NetDslLexer::RBRACK ||
+          ty == NetDslLexer::DOTDOT)
+        space = false;
+      if (prev_ == NetDslLexer::LBRACK || prev_ == NetDslLexer::DOTDOT) space = false;
+      if (ty == NetDslLexer::LBRACK && !in_property_) space = false;  // rack1-h[01..40]
+      if (space) out_ += ' ';
+    }
+    Write(i);
+    in_statement_ = true;
+    switch (t.type) {
+      case NetDslLexer::ASSIGN:
+        in_property_ = true;
+        break;
+      case NetDslLexer::LBRACE:
+        // `kind label {}` stays on one line when the body is empty.
+        if (i + 1 < toks_.size() && toks_[i + 1].type == NetDslLexer::RBRACE) {
+          out_ += '}';
+          ++pending_skip_;
+          skip_index_ = i + 1;
+          EndLine();
+          in_statement_ = in_property_ = continuation_ = false;
+          return;
+        }
+        ++indent_;
+        EndLine();
+        after_open_ = true;
+        in_statement_ = in_property_ = continuation_ = false;
+        break;
+      case NetDslLexer::SEMI:
+        EndLine();
+        in_statement_ = in_property_ = continuation_ = false;
+        break;
+      default:
+        break;
+    }
+  }
+
+ public:
+  /// Tokens consumed by lookahead (the `}` of `{}`) are skipped by the driver loop.
+  bool Skip(size_t i) {
+    if (pending_skip_ && i == skip_index_) {
+      --pending_skip_;
+      return true;
+    }
+    return false;
+  }
+
+  std::string Format() {
+    toks_ = Lex(text_);
+    for (size_t i = 0; i < toks_.size(); ++i)
+      if (!Skip(i)) Emit(i);
+    EndLine();
+    while (out_.size() >= 2 && out_[out_.size() - 1] == '\n' && out_[out_.size() - 2] == '\n') out_.pop_back();
+    return out_;
+  }
+
+ private:
+  std::string_view text_;
+  std::vector<Tok> toks_;
+  std::string out_;
+  unsigned indent_ = 0;
+  bool at_line_start_ = true;
+  bool after_open_ = false;
+  bool in_statement_ = false;
+  bool in_property_ = false;
+  bool continuation_ = false;
+  size_t prev_ = 0;
+  unsigned pending_skip_ = 0;
+  size_t skip_index_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::string> FormatSource(std::string_view text) {
+  // A UTF-8 byte order mark is dropped; the lexer treats it as whitespace.
+  Formatter f(text);
+  std::string out = f.Format();
+  // Safety net: the formatted file must have exactly the same tokens.
+  std::vector<Tok> a = Lex(text), b = Lex(out);
+  if (a.size() != b.size()) return std::nullopt;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].type != b[i].type) return std::nullopt;
+    std::string_view ta = text.substr(a[i].begin, a[i].end - a[i].begin);
+    std::string_view tb = std::string_view(out).substr(b[i].begin, b[i].end - b[i].begin);
+    if (ta != tb) return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace netdsl

@@ -1,0 +1,683 @@
+// Parse stage: loads files and their imports, runs the ANTLR parser over
+// top-level chunks (SLL first, LL with error recovery on failure), reports
+// lexical and syntax errors as diagnostics, and builds the AST from the parse
+// tree. The only translation unit besides format.cpp that includes ANTLR.
+#include "compiler/syntax/parse.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "NetDslLexer.h"
+#include "NetDslParser.h"
+#include "antlr4-runtime.h"
+#include "compiler/syntax/literals.h"
+#include "compiler/syntax/source_scan.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+namespace netdsl {
+namespace {
+
+using netdsl_antlr::NetDslLexer;
+using netdsl_antlr::NetDslParser;
+using antlr4::Token;
+
+constexpr unsigned kMaxNesting = 64;
+constexpr size_t kChunkBytes = 256 * 1024;
+
+/// Builds AST pieces from one chunk's parse tree and reports errors in it.
+class ChunkBuilder {
+ public:
+  ChunkBuilder(DiagnosticEngine& diags, const char* chunk_start, std::string_view parse_text)
+      : diags_(diags), chunk_start_(chunk_start) {
+    // ANTLR indexes code points; map them to bytes unless the text is ASCII.
+    bool ascii = std::all_of(parse_text.begin(), parse_text.end(), [](char c) { return (unsigned char)c < 0x80; });
+    if (!ascii) {
+      cp_to_byte_.reserve(parse_text.size() + 1);
+      for (size_t i = 0; i < parse_text.size(); ++i)
+        if ((static_cast<unsigned char>(parse_text[i]) & 0xC0) != 0x80) cp_to_byte_.push_back(uint32_t(i));
+      cp_to_byte_.push_back(uint32_t(parse_text.size()));
+    }
+    text_size_ = parse_text.size();
+  }
+
+  llvm::SMLoc LocOfIndex(size_t cp) const {
+    size_t byte = cp;
+    if (!cp_to_byte_.empty()) byte = cp < cp_to_byte_.size() ? cp_to_byte_[cp] : text_size_;
+    byte = std::min(byte, text_size_);
+    return llvm::SMLoc::getFromPointer(chunk_start_ + byte);
+  }
+  static bool Real(const Token* t) {
+    return t && t->getStartIndex() != INVALID_INDEX && t->getTokenIndex() != INVALID_INDEX &&
+           t->getType() != Token::EOF;
+  }
+  llvm::SMLoc Start(const Token* t) const { return LocOfIndex(t->getStartIndex()); }
+  llvm::SMLoc End(const Token* t) const {
+    if (t->getType() == Token::EOF) return LocOfIndex(t->getStartIndex());
+    return LocOfIndex(t->getStopIndex() + 1);
+  }
+  llvm::SMRange Range(const Token* t) const { return {Start(t), End(t)}; }
+  llvm::SMRange EndOfFile() const {
+    llvm::SMLoc l = llvm::SMLoc::getFromPointer(chunk_start_ + text_size_);
+    return {l, l};
+  }
+  /// The tokens of `ctx` (first to last real token).
+  llvm::SMRange Range(antlr4::ParserRuleContext* ctx) const {
+    Token* a = ctx->getStart();
+    Token* b = ctx->getStop();
+    if (!Real(a)) return {};
+    if (!Real(b) || b->getTokenIndex() < a->getTokenIndex()) b = a;
+    return {Start(a), End(b)};
+  }
+  static std::string Spelling(llvm::SMRange r) {
+    if (!r.Start.isValid() || !r.End.isValid() || r.End.getPointer() < r.Start.getPointer()) return {};
+    return std::string(r.Start.getPointer(), r.End.getPointer());
+  }
+
+  /// Reports UNTERMINATED_*/ERROR_CHAR tokens (the lexer itself never fails).
+  void ReportLexicalErrors(const std::vector<Token*>& tokens) {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      Token* t = tokens[i];
+      switch (t->getType()) {
+        case NetDslLexer::UNTERMINATED_STRING:
+          diags_.Report(DiagKind::UnterminatedString, Range(t),
+                        "missing closing `\"` at the end of the line; strings cannot span lines");
+          break;
+        case NetDslLexer::UNTERMINATED_COMMENT: {
+          llvm::SMLoc s = Start(t);
+          diags_.Report(DiagKind::UnterminatedComment, llvm::SMRange(s, llvm::SMLoc::getFromPointer(s.getPointer() + 2)),
+                        "unterminated block comment; add `*/` to close it");
+          break;
+        }
+        case NetDslLexer::ERROR_CHAR: {
+          // One diagnostic per run of adjacent bad characters.
+          size_t j = i;
+          while (j + 1 < tokens.size() && tokens[j + 1]->getType() == NetDslLexer::ERROR_CHAR &&
+                 tokens[j + 1]->getStartIndex() == tokens[j]->getStopIndex() + 1)
+            ++j;
+          llvm::SMRange r(Start(t), End(tokens[j]));
+          std::string text = t->getText();
+          if (text.size() == 1 && text[0] == '\0') {
+            diags_.Report(DiagKind::NulByte, r, "unexpected NUL byte; a .netdsl file is UTF-8 text");
+          } else {
+            diags_.Report(DiagKind::UnexpectedCharacter, r,
+                          "unexpected character " + DescribeChar(text) +
+                              (text == ":" ? "; properties are written `key = value;`" : ""));
+          }
+          i = j;
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  static std::string DescribeChar(const std::string& utf8) {
+    if (utf8.size() == 1 && utf8[0] > 0x20 && utf8[0] < 0x7F && utf8[0] != '`') return "`" + utf8 + "`";
+    // Decode one code point for a U+XXXX spelling.
+    uint32_t cp = static_cast<unsigned char>(utf8.empty() ? 0 : utf8[0]);
+    if (utf8.size() > 1) {
+      int extra = utf8.size() - 1;
+      cp &= 0x3F >> extra;
+      for (size_t k = 1; k < utf8.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(utf8[k]) & 0x3F);
+    }
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "U+%04X", unsigned(cp));
+    return buf;
+  }
+
+  static std::string Describe(const Token* t) {
+    if (!t || t->getType() == Token::EOF) return "end of file";
+    std::string s = t->getText();
+    if (s.size() > 24) s.replace(21, std::string::npos, "...");
+    if (s.find('`') != std::string::npos) return "'" + s + "'";
+    return "`" + s + "`";
+  }
+
+  /// The header of a block for messages: `host_group Lenovo`.
+  std::string BlockTitle(NetDslParser::BlockContext* b) const {
+    std::string s = b->IDENT() ? b->IDENT()->getText() : "block";
+    if (b->label()) {
+      std::string l = Spelling(Range(b->label()));
+      if (l.size() > 40) l = l.substr(0, 37) + "...";
+      s += " " + l;
+    }
+    return s;
+  }
+
+  /// Turns an ANTLR syntax error into one diagnostic with a useful message.
+  void SyntaxError(antlr4::Parser* parser, Token* offending, const antlr4::misc::IntervalSet& expected) {
+    auto* ctx = dynamic_cast<antlr4::ParserRuleContext*>(parser->getContext());
+    Token* prev = parser->getTokenStream()->index() > 0 ? parser->getTokenStream()->LT(-1) : nullptr;
+    if (!Real(prev)) prev = nullptr;
+    llvm::SMRange at = Real(offending) ? Range(offending) : EndOfFile();
+    llvm::SMRange after_prev = prev ? llvm::SMRange(End(prev), End(prev)) : at;
+    bool at_eof = !offending || offending->getType() == Token::EOF;
+    size_t rule = ctx ? ctx->getRuleIndex() : size_t(NetDslParser::RuleFile);
+
+    // Unclosed block at end of file: point at the end, note the `{`.
+    if (at_eof && expected.contains(size_t(NetDslParser::RBRACE))) {
+      for (auto* c = ctx; c; c = dynamic_cast<antlr4::ParserRuleContext*>(c->parent)) {
+        auto* b = dynamic_cast<NetDslParser::BlockContext*>(c);
+        if (b && b->LBRACE() && !b->RBRACE()) {
+          diags_.Report(DiagKind::UnclosedBlock, EndOfFile(),
+                        "expected `}` at end of file to close block `" + BlockTitle(b) + "`")
+              .Note(Range(b->LBRACE()->getSymbol()), "the block opens here");
+          return;
+        }
+      }
+    }
+    if (rule == NetDslParser::RuleFile && offending && offending->getType() == NetDslParser::RBRACE) {
+      diags_.Report(DiagKind::UnmatchedBrace, at, "`}` does not close any block; remove it or add the missing `{`");
+      return;
+    }
+    if (expected.contains(size_t(NetDslParser::SEMI)) && offending && offending->getType() != NetDslParser::SEMI) {
+      if (auto* p = dynamic_cast<NetDslParser::PropertyContext*>(ctx); p && p->value()) {
+        diags_.Report(DiagKind::MissingSemicolon, after_prev,
+                      "expected `;` after property `" + (p->IDENT() ? p->IDENT()->getText() : "") + "`")
+            .Fix(after_prev, ";");
+        return;
+      }
+      if (auto* b = dynamic_cast<NetDslParser::BlockContext*>(ctx); b && !b->LBRACE()) {
+        diags_.Report(DiagKind::MissingSemicolon, after_prev,
+                      "expected `;` or `{` after `" + BlockTitle(b) + "`, found " + Describe(offending));
+        return;
+      }
+      if (dynamic_cast<NetDslParser::ImportDeclContext*>(ctx)) {
+        diags_.Report(DiagKind::MissingSemicolon, after_prev, "expected `;` after the import").Fix(after_prev, ";");
+        return;
+      }
+    }
+    if (rule == NetDslParser::RuleValue || rule == NetDslParser::RuleScalar || rule == NetDslParser::RuleProperty) {
+      if (prev && prev->getType() == NetDslParser::ASSIGN) {
+        std::string key;
+        for (auto* c = ctx; c; c = dynamic_cast<antlr4::ParserRuleContext*>(c->parent))
+          if (auto* p = dynamic_cast<NetDslParser::PropertyContext*>(c); p && p->IDENT()) {
+            key = p->IDENT()->getText();
+            break;
+          }
+        diags_.Report(DiagKind::MissingValue, at_eof || offending->getType() == NetDslParser::SEMI ? after_prev : at,
+                      "expected a value after `" + key + " =`, found " + Describe(offending));
+        return;
+      }
+      if (prev && prev->getType() == NetDslParser::MINUS) {
+        diags_.Report(DiagKind::UnexpectedToken, at,
+                      "expected the last value of the range after `-`, found " + Describe(offending));
+        return;
+      }
+    }
+    if (rule == NetDslParser::RuleList || (prev && (prev->getType() == NetDslParser::COMMA ||
+                                                     prev->getType() == NetDslParser::LBRACK) &&
+                                           rule != NetDslParser::RuleNameRange)) {
+      diags_.Report(DiagKind::UnexpectedToken, at,
+                    "expected " + std::string(prev && prev->getType() != NetDslParser::COMMA &&
+                                                      prev->getType() != NetDslParser::LBRACK
+                                                  ? "`,` or `]`"
+                                                  : "a value or `]`") +
+                        " in the list, found " + Describe(offending));
+      return;
+    }
+    if (rule == NetDslParser::RuleNameRange) {
+      diags_.Report(DiagKind::MalformedNameRange, at,
+                    "malformed host name range, found " + Describe(offending) + "; write it like `rack1-h[01..40]`");
+      return;
+    }
+    if (rule == NetDslParser::RuleBlock || rule == NetDslParser::RuleStatement) {
+      bool top = true;
+      for (auto* c = dynamic_cast<antlr4::ParserRuleContext*>(ctx->parent); c;
+           c = dynamic_cast<antlr4::ParserRuleContext*>(c->parent))
+        if (dynamic_cast<NetDslParser::BlockContext*>(c)) top = false;
+      auto* b = dynamic_cast<NetDslParser::BlockContext*>(ctx);
+      if (b && b->LBRACE()) top = false;
+      if (b && !b->LBRACE() && offending && offending->getType() == NetDslParser::COLON_WORD &&
+          offending->getText()[0] == ':') {
+        diags_.Report(DiagKind::UnexpectedToken, at, "unexpected `:`; properties are written `key = value;`");
+        return;
+      }
+      diags_.Report(DiagKind::UnexpectedToken, at,
+                    "unexpected " + Describe(offending) +
+                        (top ? "; expected a block such as `kind name { ... }` or an `import`"
+                             : "; expected a property `key = value;`, a block, or `}`"));
+      return;
+    }
+    if (rule == NetDslParser::RuleFile) {
+      diags_.Report(DiagKind::UnexpectedToken, at,
+                    "unexpected " + Describe(offending) + "; expected a block such as `kind name { ... }` or an `import`");
+      return;
+    }
+    diags_.Report(DiagKind::UnexpectedToken, at,
+                  "unexpected " + Describe(offending) + "; expected " + DescribeExpected(expected, parser->getVocabulary()));
+  }
+
+  static std::string DescribeExpected(const antlr4::misc::IntervalSet& set, const antlr4::dfa::Vocabulary& vocab) {
+    std::vector<std::string> names;
+    for (ssize_t t : set.toList()) {
+      switch (t) {
+        case NetDslParser::IDENT: names.push_back("a name"); break;
+        case NetDslParser::STRING: names.push_back("a string"); break;
+        case NetDslParser::NUMBER: names.push_back("a number or address"); break;
+        case -1: names.push_back("end of file"); break;
+        default: {
+          std::string lit = vocab.getLiteralName(size_t(t));
+          if (lit.size() >= 2 && lit.front() == '\'') names.push_back("`" + lit.substr(1, lit.size() - 2) + "`");
+        }
+      }
+    }
+    if (names.empty()) return "something else";
+    std::string s;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (i) s += i + 1 == names.size() ? " or " : ", ";
+      s += names[i];
+    }
+    return s;
+  }
+
+  // ---- AST building -------------------------------------------------------
+
+  void TopLevel(NetDslParser::FileContext* file, std::vector<ast::Block>& blocks, std::vector<ast::Import>& imports) {
+    for (auto* st : file->statement()) {
+      if (st->exception && !st->getStart()) continue;
+      if (auto* imp = st->importDecl()) {
+        Token* path = imp->STRING() ? imp->STRING()->getSymbol()
+                      : imp->UNTERMINATED_STRING() ? imp->UNTERMINATED_STRING()->getSymbol()
+                                                   : nullptr;
+        if (!Real(path)) continue;
+        ast::Import i;
+        UnescapeAt(path, i.path);
+        i.range = Range(path);
+        imports.push_back(std::move(i));
+      } else if (auto* p = st->property()) {
+        if (p->IDENT() && Real(p->IDENT()->getSymbol()))
+          diags_.Report(DiagKind::UnexpectedToken, Range(p),
+                        "property `" + p->IDENT()->getText() + "` must be inside a block such as `kind name { ... }`");
+      } else if (auto* b = st->block()) {
+        ast::Block out;
+        if (BuildBlock(b, out)) blocks.push_back(std::move(out));
+      }
+    }
+  }
+
+  bool BuildBlock(NetDslParser::BlockContext* b, ast::Block& out) {
+    if (!b->IDENT() || !Real(b->IDENT()->getSymbol())) return false;
+    Token* kind = b->IDENT()->getSymbol();
+    out.kind = kind->getText();
+    out.kind_range = Range(kind);
+    if (auto* l = b->label()) {
+      ast::Value v;
+      if (BuildScalar(l->scalar(), v)) out.label = std::move(v);
+    }
+    if (auto* nr = b->nameRange()) BuildNameRange(nr, out);
+    out.has_body = b->LBRACE() != nullptr;
+    Token* last = b->RBRACE() && Real(b->RBRACE()->getSymbol()) ? b->RBRACE()->getSymbol()
+                  : b->SEMI() && Real(b->SEMI()->getSymbol())   ? b->SEMI()->getSymbol()
+                                                                 : nullptr;
+    out.range = last ? llvm::SMRange(Start(kind), End(last)) : Range(b);
+    for (auto* st : b->statement()) {
+      if (auto* p = st->property()) {
+        ast::Property prop;
+        if (BuildProperty(p, prop)) out.properties.push_back(std::move(prop));
+      } else if (auto* nb = st->block()) {
+        ast::Block child;
+        if (BuildBlock(nb, child)) out.blocks.push_back(std::move(child));
+      } else if (auto* imp = st->importDecl()) {
+        diags_.Report(DiagKind::MisplacedImport, Range(imp),
+                      "`import` is only allowed at the top level of a file, not inside block `" + BlockTitle(b) + "`");
+      }
+    }
+    return true;
+  }
+
+  void BuildNameRange(NetDslParser::NameRangeContext* nr, ast::Block& out) {
+    auto nums = nr->NUMBER();
+    if (nums.size() != 2 || !Real(nums[0]->getSymbol()) || !Real(nums[1]->getSymbol())) return;
+    llvm::SMRange range = Range(nr);
+    std::string a = nums[0]->getText(), b = nums[1]->getText();
+    auto first = syntax::ParseDecimal(a), last = syntax::ParseDecimal(b);
+    if (!first || !last) {
+      diags_.Report(DiagKind::MalformedNameRange, range,
+                    "host name range bounds must be decimal numbers, like `[01..40]`");
+      return;
+    }
+    if (*first > *last) {
+      diags_.Report(DiagKind::MalformedNameRange, range,
+                    "host name range `[" + a + ".." + b + "]` is empty: the first bound is greater than the last");
+      return;
+    }
+    if (!out.label || !out.label->IsName()) {
+      diags_.Report(DiagKind::MalformedNameRange, range, "a host name range needs a name before it, like `rack1-h[01..40]`");
+      return;
+    }
+    out.name_range = ast::Block::NameRange{*first, *last, unsigned(a.size()), range};
+  }
+
+  bool BuildProperty(NetDslParser::PropertyContext* p, ast::Property& out) {
+    if (!p->IDENT() || !Real(p->IDENT()->getSymbol()) || !p->value()) return false;
+    out.key = p->IDENT()->getText();
+    out.key_range = Range(p->IDENT()->getSymbol());
+    if (!BuildValue(p->value(), out.value, 0)) return false;
+    Token* semi = p->SEMI() ? p->SEMI()->getSymbol() : nullptr;
+    out.range = llvm::SMRange(out.key_range.Start, Real(semi) ? End(semi) : out.value.range.End);
+    return true;
+  }
+
+  bool BuildValue(NetDslParser::ValueContext* v, ast::Value& out, unsigned depth) {
+    if (auto* list = v->list()) {
+      out.kind = ast::Value::Kind::List;
+      out.range = Range(list);
+      for (auto* item : list->value()) {
+        ast::Value iv;
+        if (BuildValue(item, iv, depth + 1)) out.items.push_back(std::move(iv));
+      }
+      out.text = Spelling(out.range);
+      return out.range.Start.isValid();
+    }
+    auto scalars = v->scalar();
+    if (scalars.empty()) return false;
+    if (scalars.size() == 1) return BuildScalar(scalars[0], out);
+    ast::Value lo, hi;
+    if (!BuildScalar(scalars[0], lo) || !BuildScalar(scalars[1], hi)) return false;
+    out.kind = ast::Value::Kind::Range;
+    out.range = llvm::SMRange(lo.range.Start, hi.range.End);
+    out.text = Spelling(out.range);
+    out.items.push_back(std::move(lo));
+    out.items.push_back(std::move(hi));
+    return true;
+  }
+
+  bool BuildScalar(NetDslParser::ScalarContext* s, ast::Value& out) {
+    if (!s) return false;
+    Token* t = s->getStart();
+    if (!Real(t)) return false;
+    out.range = Range(t);
+    switch (t->getType()) {
+      case NetDslParser::IDENT:
+        out.text = t->getText();
+        if (out.text == "true" || out.text == "false") {
+          out.kind = ast::Value::Kind::Bool;
+          out.boolean = out.text == "true";
+        } else {
+          out.kind = ast::Value::Kind::Ident;
+        }
+        return true;
+      case NetDslParser::STRING:
+      case NetDslParser::UNTERMINATED_STRING:
+        out.kind = ast::Value::Kind::String;
+        UnescapeAt(t, out.text);
+        return true;
+      case NetDslParser::NUMBER:
+      case NetDslParser::COLON_WORD: {
+        out.text = t->getText();
+        auto err = t->getType() == NetDslParser::NUMBER ? syntax::ClassifyNumber(out.text, out)
+                                                        : syntax::ClassifyColonWord(out.text, out);
+        if (err) {
+          const char* p = out.range.Start.getPointer();
+          diags_.Report(err->kind,
+                        llvm::SMRange(llvm::SMLoc::getFromPointer(p + err->begin),
+                                      llvm::SMLoc::getFromPointer(p + err->end)),
+                        err->message);
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /// Unescapes a string token and reports a bad escape at its exact place.
+  void UnescapeAt(Token* t, std::string& out) {
+    llvm::SMRange r = Range(t);
+    std::string_view raw(r.Start.getPointer(), size_t(r.End.getPointer() - r.Start.getPointer()));
+    if (auto err = syntax::UnescapeString(raw, out)) {
+      const char* p = r.Start.getPointer();
+      diags_.Report(err->kind,
+                    llvm::SMRange(llvm::SMLoc::getFromPointer(p + err->begin), llvm::SMLoc::getFromPointer(p + err->end)),
+                    err->message);
+    }
+  }
+
+ private:
+  DiagnosticEngine& diags_;
+  const char* chunk_start_;
+  size_t text_size_ = 0;
+  std::vector<uint32_t> cp_to_byte_;
+};
+
+/// DefaultErrorStrategy with our own messages.
+class ReportingStrategy : public antlr4::DefaultErrorStrategy {
+ public:
+  explicit ReportingStrategy(ChunkBuilder& b) : b_(b) {}
+
+ protected:
+  void reportNoViableAlternative(antlr4::Parser* p, const antlr4::NoViableAltException& e) override {
+    b_.SyntaxError(p, e.getOffendingToken(), e.getExpectedTokens());
+  }
+  void reportInputMismatch(antlr4::Parser* p, const antlr4::InputMismatchException& e) override {
+    b_.SyntaxError(p, e.getOffendingToken(), e.getExpectedTokens());
+  }
+  void reportFailedPredicate(antlr4::Parser* p, const antlr4::FailedPredicateException& e) override {
+    b_.SyntaxError(p, e.getOffendingToken(), e.getExpectedTokens());
+  }
+  void reportUnwantedToken(antlr4::Parser* p) override {
+    if (inErrorRecoveryMode(p)) return;
+    beginErrorCondition(p);
+    b_.SyntaxError(p, p->getCurrentToken(), getExpectedTokens(p));
+  }
+  void reportMissingToken(antlr4::Parser* p) override {
+    if (inErrorRecoveryMode(p)) return;
+    beginErrorCondition(p);
+    b_.SyntaxError(p, p->getCurrentToken(), getExpectedTokens(p));
+  }
+
+ private:
+  ChunkBuilder& b_;
+};
+
+struct ChunkResult {
+  std::vector<ast::Block> blocks;
+  std::vector<ast::Import> imports;
+};
+
+void ParseChunk(DiagnosticEngine& diags, const char* sm_start, std::string_view text, ChunkResult& out) {
+  ChunkBuilder builder(diags, sm_start, text);
+  try {
+    antlr4::ANTLRInputStream input(text.data(), text.size());
+    NetDslLexer lexer(&input);
+    lexer.removeErrorListeners();
+    antlr4::CommonTokenStream tokens(&lexer);
+    tokens.fill();
+    builder.ReportLexicalErrors(tokens.getTokens());
+    NetDslParser parser(&tokens);
+    parser.removeErrorListeners();
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+    parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    NetDslParser::FileContext* tree = nullptr;
+    try {
+      tree = parser.file();
+    } catch (const antlr4::ParseCancellationException&) {
+      // A syntax error: parse again in full LL mode with recovery and reporting.
+      tokens.seek(0);
+      parser.reset();
+      parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::LL);
+      parser.setErrorHandler(std::make_shared<ReportingStrategy>(builder));
+      tree = parser.file();
+    }
+    if (tree) builder.TopLevel(tree, out.blocks, out.imports);
+  } catch (const std::exception& e) {
+    // The runtime should not throw past recovery; never crash if it does.
+    diags.Report(DiagKind::UnexpectedToken, llvm::SMLoc::getFromPointer(sm_start),
+                 std::string("the parser gave up on this part of the file: ") + e.what());
+  }
+}
+
+/// Parses one loaded buffer into `file`.
+void ParseBufferInto(DiagnosticEngine& diags, unsigned buffer_id, ast::File& file) {
+  const llvm::MemoryBuffer* buf = diags.sources().getMemoryBuffer(buffer_id);
+  std::string_view text(buf->getBufferStart(), buf->getBufferSize());
+  const char* sm_start = buf->getBufferStart();
+
+  // Invalid UTF-8: report, then parse a copy with the bad bytes blanked so
+  // that byte offsets stay the same.
+  std::string sanitized;
+  std::vector<size_t> bad = syntax::FindInvalidUtf8(text);
+  if (!bad.empty()) {
+    llvm::SMLoc l = llvm::SMLoc::getFromPointer(sm_start + bad[0]);
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", unsigned(static_cast<unsigned char>(text[bad[0]])));
+    std::string msg = std::string("invalid UTF-8 byte ") + hex + "; .netdsl files must be UTF-8 text";
+    if (bad.size() > 1) msg += " (" + std::to_string(bad.size()) + " invalid sequences in this file)";
+    diags.Report(DiagKind::InvalidUtf8, llvm::SMRange(l, llvm::SMLoc::getFromPointer(l.getPointer() + 1)), msg);
+    sanitized.assign(text);
+    auto* s = reinterpret_cast<unsigned char*>(sanitized.data());
+    // Blank every byte that is not part of a valid sequence.
+    for (size_t i = 0; i < sanitized.size();) {
+      std::vector<size_t> one = syntax::FindInvalidUtf8(std::string_view(sanitized).substr(i, 4));
+      if (!one.empty() && one[0] == 0) {
+        s[i] = ' ';
+        ++i;
+        continue;
+      }
+      unsigned char c = s[i];
+      i += c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    }
+    text = sanitized;
+  }
+
+  std::vector<syntax::Chunk> chunks = syntax::SplitTopLevel(text, kChunkBytes, kMaxNesting);
+  std::vector<ChunkResult> results(chunks.size());
+  auto work = [&](size_t i) {
+    const syntax::Chunk& c = chunks[i];
+    if (c.too_deep) {
+      llvm::SMLoc l = llvm::SMLoc::getFromPointer(sm_start + c.too_deep_at);
+      diags.Report(DiagKind::NestingTooDeep, llvm::SMRange(l, llvm::SMLoc::getFromPointer(l.getPointer() + 1)),
+                   "blocks and lists are nested more than " + std::to_string(kMaxNesting) +
+                       " levels deep; this statement is not parsed");
+      return;
+    }
+    ParseChunk(diags, sm_start + c.begin, text.substr(c.begin, c.end - c.begin), results[i]);
+  };
+  unsigned threads = std::min<size_t>(chunks.size(), std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
+  if (threads <= 1) {
+    for (size_t i = 0; i < chunks.size(); ++i) work(i);
+  } else {
+    std::atomic<size_t> next{0};
+    auto loop = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < chunks.size();) work(i);
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(loop);
+    loop();
+    for (auto& t : pool) t.join();
+  }
+  size_t nblocks = 0;
+  for (auto& r : results) nblocks += r.blocks.size();
+  file.blocks.reserve(nblocks);
+  for (auto& r : results) {
+    for (auto& b : r.blocks) file.blocks.push_back(std::move(b));
+    for (auto& i : r.imports) file.imports.push_back(std::move(i));
+  }
+}
+
+/// Loads files depth-first, detecting import cycles.
+class Loader {
+ public:
+  explicit Loader(DiagnosticEngine& diags) : diags_(diags) {}
+
+  void Load(const std::string& path, const ast::Import* from) {
+    llvm::SmallString<256> key;
+    if (llvm::sys::fs::real_path(path, key)) {
+      key = path;
+      llvm::sys::fs::make_absolute(key);
+    }
+    std::string id(key.str());
+    for (size_t i = 0; i < stack_.size(); ++i) {
+      if (stack_[i].id != id) continue;
+      // `from` closes a cycle that starts at stack_[i].
+      std::string chain;
+      for (size_t k = i; k < stack_.size(); ++k) chain += "`" + stack_[k].path + "` -> ";
+      auto d = diags_.Report(DiagKind::ImportCycle, from ? from->range : llvm::SMRange(),
+                             "import cycle: " + chain + "`" + path + "`; remove one of these imports");
+      for (size_t k = i + 1; k < stack_.size(); ++k)
+        d.Note(stack_[k].imported_at, "`" + stack_[k - 1].path + "` imports `" + stack_[k].path + "` here");
+      return;
+    }
+    if (done_.count(id)) return;
+    done_.insert(id);
+
+    auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/true);
+    std::error_code ec = buffer ? std::error_code() : buffer.getError();
+    if (!ec && llvm::sys::fs::is_directory(path)) ec = std::make_error_code(std::errc::is_a_directory);
+    if (ec) {
+      if (from)
+        diags_.Report(DiagKind::ImportNotFound, from->range,
+                      "cannot read imported file `" + path + "`: " + ec.message());
+      else
+        diags_.Report(DiagKind::FileNotReadable, llvm::SMRange(), "cannot read `" + path + "`: " + ec.message());
+      return;
+    }
+    unsigned id_buf = diags_.sources().AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+    size_t index = program_.files.size();
+    program_.files.emplace_back();
+    program_.files[index].path = path;
+    program_.files[index].buffer_id = id_buf;
+    ast::File parsed;
+    ParseBufferInto(diags_, id_buf, parsed);
+    parsed.path = path;
+    parsed.buffer_id = id_buf;
+    std::vector<ast::Import> imports = parsed.imports;
+    program_.files[index] = std::move(parsed);
+
+    stack_.push_back({id, path, from ? from->range : llvm::SMRange()});
+    llvm::StringRef dir = llvm::sys::path::parent_path(path);
+    for (const auto& imp : imports) {
+      std::string target = imp.path;
+      if (!llvm::sys::path::is_absolute(target) && !dir.empty()) {
+        llvm::SmallString<256> joined(dir);
+        llvm::sys::path::append(joined, target);
+        target = std::string(joined.str());
+      }
+      if (imp.path.empty()) {
+        diags_.Report(DiagKind::ImportNotFound, imp.range, "`import` needs a file name");
+        continue;
+      }
+      Load(target, &imp);
+    }
+    stack_.pop_back();
+  }
+
+  ast::Program Take() { return std::move(program_); }
+
+ private:
+  struct Frame {
+    std::string id;
+    std::string path;
+    llvm::SMRange imported_at;  ///< the import string that brought this file in
+  };
+  DiagnosticEngine& diags_;
+  std::vector<Frame> stack_;
+  std::set<std::string> done_;
+  ast::Program program_;
+};
+
+}  // namespace
+
+ast::Program Parse(const std::vector<std::string>& root_paths, DiagnosticEngine& diags) {
+  Loader loader(diags);
+  for (const auto& p : root_paths) loader.Load(p, nullptr);
+  return loader.Take();
+}
+
+ast::File ParseBuffer(unsigned buffer_id, DiagnosticEngine& diags) {
+  ast::File file;
+  file.buffer_id = buffer_id;
+  file.path = diags.sources().getMemoryBuffer(buffer_id)->getBufferIdentifier().str();
+  ParseBufferInto(diags, buffer_id, file);
+  return file;
+}
+
+}  // namespace netdsl
