@@ -1,0 +1,594 @@
+// EmitFabricScript: the allocated fabric → `scvmm/fabric.ps1`, VMM cmdlets in
+// dependency order, each object looked up, created if absent, set if different.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "backends/powershell/powershell_backend.h"
+#include "backends/powershell/ps_text.h"
+#include "backends/powershell/script_writer.h"
+
+namespace netdsl::backends {
+namespace {
+
+using ps::Bool;
+using ps::Quote;
+using ps::QuoteArray;
+using ps::VariableArray;
+
+std::string Var(std::string_view prefix, size_t index) {
+  std::string out = "$";
+  out += prefix;
+  out += std::to_string(index);
+  return out;
+}
+
+std::string Int(int64_t v) { return std::to_string(v); }
+
+/// Emits the fabric script; one method per kind of object, called in dependency order.
+class FabricEmitter {
+ public:
+  explicit FabricEmitter(const alloc::AllocatedFabric& af) : af_(af), f_(af.fabric) {}
+
+  std::string Emit() {
+    w_.Prologue("scvmm/fabric.ps1: the netdsl fabric through System Center VMM cmdlets",
+                "[string]$VMMServer = 'localhost',");
+    w_.Line("$null = Get-SCVMMServer -ComputerName $VMMServer");
+    HostGroups();
+    for (size_t i = 0; i < f_.logical_networks.size(); ++i) LogicalNetwork(i);
+    for (size_t i = 0; i < f_.mac_pools.size(); ++i) MacPool(i);
+    for (size_t i = 0; i < f_.port_classifications.size(); ++i) PortClassification(i);
+    for (size_t i = 0; i < f_.port_profiles.size(); ++i) PortProfile(i);
+    for (size_t i = 0; i < f_.uplink_port_profiles.size(); ++i) UplinkPortProfile(i);
+    for (size_t i = 0; i < f_.logical_switches.size(); ++i) LogicalSwitch(i);
+    for (size_t i = 0; i < f_.vm_networks.size(); ++i) VmNetwork(i);
+    for (size_t i = 0; i < f_.hosts.size(); ++i) HostAdapters(i);
+    w_.Epilogue("fabric");
+    return w_.Finish();
+  }
+
+ private:
+  // `if ($null -eq $var) { create } else { compare + set }` opener.
+  void CreateBranch(const std::string& var, std::string_view kind, const std::string& name) {
+    w_.Open("if ($null -eq " + var + ") {");
+    w_.Open("if (Confirm-NdChange 'create' " + Quote(kind) + " " + Quote(name) + ") {");
+  }
+  // Emits `if (cond) { if (Confirm 'update') { stmt | Out-Null } }`.
+  void UpdateIf(const std::string& condition, std::string_view kind, const std::string& name,
+                const std::vector<std::string>& statements) {
+    w_.Open("if (" + condition + ") {");
+    w_.Open("if (Confirm-NdChange 'update' " + Quote(kind) + " " + Quote(name) + ") {");
+    for (const std::string& s : statements) w_.Line(s + " | Out-Null");
+    w_.Close();
+    w_.Close();
+  }
+  // Lookup under a parent that may not exist yet (in a dry run).
+  void LookupUnder(const std::string& var, const std::string& parent, const std::string& get,
+                   std::string_view kind, const std::string& name) {
+    w_.Line(var + " = $null");
+    w_.Line("if ($null -ne " + parent + ") { " + var + " = Select-NdOne (" + get + ") " + Quote(kind) + " " +
+            Quote(name) + " }");
+  }
+  void Lookup(const std::string& var, const std::string& get, std::string_view kind, const std::string& name) {
+    w_.Line(var + " = Select-NdOne (" + get + ") " + Quote(kind) + " " + Quote(name));
+  }
+  static std::string Either(const std::vector<std::string>& conditions) {
+    std::string out;
+    for (size_t i = 0; i < conditions.size(); ++i) out += (i ? " -or (" : "(") + conditions[i] + ")";
+    return out;
+  }
+
+  void HostGroups() {
+    // Parents before children: sort by depth, then source order.
+    std::vector<size_t> order(f_.host_groups.size());
+    std::vector<int> depth(f_.host_groups.size(), 0);
+    for (size_t i = 0; i < order.size(); ++i) {
+      order[i] = i;
+      for (uint32_t p = f_.host_groups[i].parent; p != model::kNone && depth[i] < 64; p = f_.host_groups[p].parent)
+        ++depth[i];
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return depth[a] < depth[b]; });
+    for (size_t i : order) {
+      const model::HostGroup& g = f_.host_groups[i];
+      const std::string var = Var("hg", i), kind = "host group";
+      w_.BeginObject(kind, g.name);
+      if (g.parent == model::kNone) {
+        Lookup(var, "Get-SCVMHostGroup -Name " + Quote(g.name), kind, g.name);
+        CreateBranch(var, kind, g.name);
+        w_.Line(var + " = New-SCVMHostGroup -Name " + Quote(g.name));
+      } else {
+        const std::string parent = Var("hg", g.parent);
+        LookupUnder(var, parent, "Get-SCVMHostGroup -ParentHostGroup " + parent + " -Name " + Quote(g.name), kind,
+                    g.name);
+        CreateBranch(var, kind, g.name);
+        w_.Line(var + " = New-SCVMHostGroup -Name " + Quote(g.name) + " -ParentHostGroup " + parent);
+      }
+      w_.Close();
+      w_.Close();
+      w_.EndObject(kind, g.name);
+    }
+  }
+
+  bool NeedsDefinitionIsolation(size_t ln) const {
+    for (const model::VmNetwork& n : f_.vm_networks)
+      if (n.logical_network == ln && n.isolation == model::Isolation::Vlan) return true;
+    return false;
+  }
+
+  void LogicalNetwork(size_t i) {
+    const model::LogicalNetwork& ln = f_.logical_networks[i];
+    const std::string var = Var("ln", i), kind = "logical network";
+    const bool nv = ln.network_virtualization;
+    const bool isolated = NeedsDefinitionIsolation(i);
+    w_.BeginObject(kind, ln.name);
+    Lookup(var, "Get-SCLogicalNetwork -Name " + Quote(ln.name), kind, ln.name);
+    CreateBranch(var, kind, ln.name);
+    w_.Line(var + " = New-SCLogicalNetwork -Name " + Quote(ln.name) + " -EnableNetworkVirtualization " + Bool(nv) +
+            " -UseGRE " + Bool(nv) + " -LogicalNetworkDefinitionIsolation " + Bool(isolated) + " -IsPVLAN $false");
+    w_.Close();
+    w_.Reopen("} else {");
+    UpdateIf(Either({"Test-NdDiffers " + var + " 'NetworkVirtualizationEnabled' " + Bool(nv),
+                     "Test-NdDiffers " + var + " 'IsLogicalNetworkDefinitionIsolated' " + Bool(isolated)}),
+             kind, ln.name,
+             {"Set-SCLogicalNetwork -LogicalNetwork " + var + " -EnableNetworkVirtualization " + Bool(nv) +
+              " -UseGRE " + Bool(nv) + " -LogicalNetworkDefinitionIsolation " + Bool(isolated)});
+    w_.Close();
+    w_.EndObject(kind, ln.name);
+    for (uint32_t s : ln.sites) Site(s);
+    for (uint32_t p : ln.ip_pools) IpPool(p);
+  }
+
+  static std::string SubnetVlanKey(const net::Prefix& prefix, uint16_t vlan) {
+    return prefix.ToString() + "@" + std::to_string(vlan);
+  }
+
+  void Site(size_t i) {
+    const model::Site& s = f_.sites[i];
+    const std::string var = Var("site", i), kind = "logical network definition";
+    const std::string ln = Var("ln", s.logical_network);
+    w_.BeginObject(kind, s.name);
+    LookupUnder(var, ln, "Get-SCLogicalNetworkDefinition -LogicalNetwork " + ln + " -Name " + Quote(s.name), kind,
+                s.name);
+    std::vector<std::string> subnet_vlans, keys, groups;
+    for (const model::SiteSubnet& sub : s.subnets) {
+      subnet_vlans.push_back("(New-SCSubnetVLan -Subnet " + Quote(sub.prefix.ToString()) + " -VLanID " +
+                             Int(sub.vlan) + ")");
+      keys.push_back(SubnetVlanKey(sub.prefix, sub.vlan));
+    }
+    for (uint32_t g : s.host_groups) groups.push_back(Var("hg", g));
+    w_.Line("$subnetVlans = " + VariableArray(subnet_vlans));
+    w_.Line("$hostGroups = " + VariableArray(groups));
+    CreateBranch(var, kind, s.name);
+    w_.Line(var + " = New-SCLogicalNetworkDefinition -Name " + Quote(s.name) + " -LogicalNetwork " + ln +
+            " -SubnetVLan $subnetVlans -VMHostGroup $hostGroups");
+    w_.Close();
+    w_.Reopen("} else {");
+    UpdateIf("Test-NdSubnetVlansDiffer " + var + " 'SubnetVLans' " + QuoteArray(keys), kind, s.name,
+             {"Set-SCLogicalNetworkDefinition -LogicalNetworkDefinition " + var + " -SubnetVLan $subnetVlans"});
+    w_.Line("$add = @(Select-NdMissing $hostGroups (Get-NdValue " + var + " 'HostGroups'))");
+    w_.Line("$remove = @(Select-NdMissing (Get-NdValue " + var + " 'HostGroups') $hostGroups)");
+    UpdateIf("$add.Count -gt 0", kind, s.name,
+             {"Set-SCLogicalNetworkDefinition -LogicalNetworkDefinition " + var + " -AddVMHostGroup $add"});
+    UpdateIf("$remove.Count -gt 0", kind, s.name,
+             {"Set-SCLogicalNetworkDefinition -LogicalNetworkDefinition " + var + " -RemoveVMHostGroup $remove"});
+    w_.Close();
+    w_.EndObject(kind, s.name);
+  }
+
+  static std::string JoinAddresses(const std::vector<net::IpAddress>& list) {
+    std::string out;
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (i) out += ',';
+      out += list[i].ToString();
+    }
+    return out;
+  }
+
+  // A static IP pool under a site (logical network) or a VM subnet (VM network).
+  void IpPool(size_t i) {
+    const model::IpPool& p = f_.ip_pools[i];
+    const std::string var = Var("pool", i), kind = "static IP address pool";
+    const bool on_site = p.vm_subnet == model::kNone;
+    const std::string parent = on_site ? Var("site", p.site) : Var("vms", p.vm_subnet);
+    const std::string parent_param = on_site ? " -LogicalNetworkDefinition " : " -VMSubnet ";
+    if (on_site ? p.site == model::kNone : false) return;
+    std::vector<std::string> dns;
+    for (const net::IpAddress& a : p.dns) dns.push_back(a.ToString());
+    const std::string reserved = JoinAddresses(p.reserved), vips = JoinAddresses(p.vips);
+    std::string values = " -IPAddressRangeStart " + Quote(p.range_first.ToString()) + " -IPAddressRangeEnd " +
+                         Quote(p.range_last.ToString());
+    if (!dns.empty()) values += " -DNSServer " + QuoteArray(dns);
+    if (!reserved.empty()) values += " -IPAddressReservedSet " + Quote(reserved);
+    if (!vips.empty()) values += " -VIPAddressSet " + Quote(vips);
+
+    w_.BeginObject(kind, p.name);
+    LookupUnder(var, parent, "Get-SCStaticIPAddressPool" + parent_param + parent + " -Name " + Quote(p.name), kind,
+                p.name);
+    CreateBranch(var, kind, p.name);
+    w_.Line(var + " = New-SCStaticIPAddressPool -Name " + Quote(p.name) + parent_param + parent + " -Subnet " +
+            Quote(p.subnet.ToString()) + values);
+    w_.Close();
+    w_.Reopen("} else {");
+    w_.Open("if (Test-NdDiffers " + var + " 'Subnet' " + Quote(p.subnet.ToString()) + ") {");
+    w_.Line(
+        "throw 'its subnet differs from the source, and a pool''s subnet is fixed when the pool is created: "
+        "remove the pool in VMM and run the script again'");
+    w_.Close();
+    std::vector<std::string> conditions = {
+        "Test-NdDiffers " + var + " 'IPAddressRangeStart' " + Quote(p.range_first.ToString()),
+        "Test-NdDiffers " + var + " 'IPAddressRangeEnd' " + Quote(p.range_last.ToString())};
+    if (!dns.empty()) conditions.push_back("Test-NdDiffers " + var + " 'DNSServers' " + QuoteArray(dns));
+    if (!reserved.empty()) conditions.push_back("Test-NdDiffers " + var + " 'IPAddressReservedSet' " + Quote(reserved));
+    if (!vips.empty()) conditions.push_back("Test-NdDiffers " + var + " 'VIPAddressSet' " + Quote(vips));
+    UpdateIf(Either(conditions), kind, p.name,
+             {"Set-SCStaticIPAddressPool -StaticIPAddressPool " + var + values});
+    w_.Close();
+    if (p.gateway) {
+      // New-SCDefaultGateway is not in the checked cmdlet schema: report, never guess.
+      const std::string gw = p.gateway->ToString();
+      w_.Line("$gateways = @(Get-NdValue " + var + " 'DefaultGateways' | Where-Object { $null -ne $_ } | "
+              "ForEach-Object { [string](Get-NdValue $_ 'IPAddress') })");
+      w_.Open("if ($null -ne " + var + " -and $gateways -notcontains " + Quote(gw) + ") {");
+      w_.Line("Write-Warning ('static IP address pool ''{0}'': default gateway {1} is not set; "
+              "New-SCDefaultGateway is outside the cmdlet schema netdsl checks against, so add it in the "
+              "VMM console or with New-SCDefaultGateway' -f " +
+              Quote(p.name) + ", " + Quote(gw) + ")");
+      w_.Close();
+    }
+    w_.EndObject(kind, p.name);
+  }
+
+  void MacPool(size_t i) {
+    const model::MacPool& m = f_.mac_pools[i];
+    const std::string var = Var("mac", i), kind = "MAC address pool";
+    std::vector<std::string> groups;
+    for (size_t g = 0; g < f_.host_groups.size(); ++g)
+      if (f_.host_groups[g].parent == model::kNone) groups.push_back(Var("hg", g));
+    const std::string first = ps::VmmMac(m.first), last = ps::VmmMac(m.last);
+    w_.BeginObject(kind, m.name);
+    if (groups.empty()) {
+      w_.Line("throw 'the fabric has no host group to scope the pool to'");
+      w_.EndObject(kind, m.name);
+      return;
+    }
+    Lookup(var, "Get-SCMACAddressPool -Name " + Quote(m.name), kind, m.name);
+    CreateBranch(var, kind, m.name);
+    w_.Line(var + " = New-SCMACAddressPool -Name " + Quote(m.name) + " -MACAddressRangeStart " + Quote(first) +
+            " -MACAddressRangeEnd " + Quote(last) + " -VMHostGroup " + VariableArray(groups));
+    w_.Close();
+    w_.Reopen("} else {");
+    UpdateIf(Either({"Test-NdDiffers " + var + " 'MACAddressRangeStart' " + Quote(first),
+                     "Test-NdDiffers " + var + " 'MACAddressRangeEnd' " + Quote(last)}),
+             kind, m.name,
+             {"Set-SCMACAddressPool -MACAddressPool " + var + " -MACAddressRangeStart " + Quote(first) +
+              " -MACAddressRangeEnd " + Quote(last)});
+    w_.Close();
+    w_.EndObject(kind, m.name);
+  }
+
+  void PortClassification(size_t i) {
+    const model::PortClassification& c = f_.port_classifications[i];
+    const std::string var = Var("pc", i), kind = "port classification";
+    w_.BeginObject(kind, c.name);
+    Lookup(var, "Get-SCPortClassification -Name " + Quote(c.name), kind, c.name);
+    CreateBranch(var, kind, c.name);
+    w_.Line(var + " = New-SCPortClassification -Name " + Quote(c.name) + " -Description " + Quote(c.description));
+    w_.Close();
+    w_.Reopen("} else {");
+    UpdateIf("Test-NdDiffers " + var + " 'Description' " + Quote(c.description), kind, c.name,
+             {"Set-SCPortClassification -PortClassification " + var + " -Description " + Quote(c.description)});
+    w_.Close();
+    w_.EndObject(kind, c.name);
+  }
+
+  void PortProfile(size_t i) {
+    const model::PortProfile& p = f_.port_profiles[i];
+    const std::string var = Var("pp", i), kind = "virtual network adapter port profile";
+    // (parameter, value) pairs; the object's properties carry the same names.
+    std::vector<std::pair<std::string, std::string>> settings = {
+        {"AllowMacAddressSpoofing", Bool(p.security.mac_spoofing)},
+        {"EnableDhcpGuard", Bool(p.security.dhcp_guard)},
+        {"EnableRouterGuard", Bool(p.security.router_guard)},
+        {"AllowIeeePriorityTagging", Bool(p.security.ieee_priority_tagging)},
+        {"EnableGuestIPNetworkVirtualizationUpdates", Bool(p.security.guest_specified_ip)},
+        {"EnableVmq", Bool(p.offload.vmq)},
+        {"EnableIPsecOffload", Bool(p.offload.ipsec_offload)},
+        {"EnableIov", Bool(p.offload.sriov)},
+    };
+    if (p.bandwidth.minimum_weight) settings.push_back({"MinimumBandwidthWeight", Int(*p.bandwidth.minimum_weight)});
+    if (p.bandwidth.minimum_absolute)
+      settings.push_back({"MinimumBandwidthAbsolute", Int(ps::ToVmmMbps(*p.bandwidth.minimum_absolute))});
+    if (p.bandwidth.maximum) settings.push_back({"MaximumBandwidth", Int(ps::ToVmmMbps(*p.bandwidth.maximum))});
+    std::string params;
+    std::vector<std::string> conditions;
+    if (!p.description.empty()) {
+      params += " -Description " + Quote(p.description);
+      conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(p.description));
+    }
+    for (const auto& [name, value] : settings) {
+      params += " -" + name + " " + value;
+      conditions.push_back("Test-NdDiffers " + var + " '" + name + "' " + value);
+    }
+    w_.BeginObject(kind, p.name);
+    Lookup(var, "Get-SCVirtualNetworkAdapterNativePortProfile -Name " + Quote(p.name), kind, p.name);
+    CreateBranch(var, kind, p.name);
+    w_.Line(var + " = New-SCVirtualNetworkAdapterNativePortProfile -Name " + Quote(p.name) + params);
+    w_.Close();
+    w_.Reopen("} else {");
+    UpdateIf(Either(conditions), kind, p.name,
+             {"Set-SCVirtualNetworkAdapterNativePortProfile -VirtualNetworkAdapterNativePortProfile " + var + params});
+    w_.Close();
+    w_.EndObject(kind, p.name);
+  }
+
+  void UplinkPortProfile(size_t i) {
+    const model::UplinkPortProfile& u = f_.uplink_port_profiles[i];
+    const std::string var = Var("upp", i), kind = "native uplink port profile";
+    const model::UplinkPortProfile::Teaming teaming = u.teaming.value_or(model::UplinkPortProfile::Teaming{});
+    const std::string mode = Quote(ps::VmmTeamingMode(teaming.mode));
+    const std::string lb = Quote(ps::VmmLoadBalancing(teaming.load_balancing));
+    std::vector<std::string> defs;
+    for (uint32_t s : u.sites) defs.push_back(Var("site", s));
+    std::string desc = u.description.empty() ? "" : " -Description " + Quote(u.description);
+    w_.BeginObject(kind, u.name);
+    Lookup(var, "Get-SCNativeUplinkPortProfile -Name " + Quote(u.name), kind, u.name);
+    w_.Line("$definitions = @(" + VariableArray(defs) + " | Where-Object { $null -ne $_ })");
+    CreateBranch(var, kind, u.name);
+    w_.Line(var + " = New-SCNativeUplinkPortProfile -Name " + Quote(u.name) + desc +
+            " -LogicalNetworkDefinition $definitions -LBFOTeamMode " + mode + " -LBFOLoadBalancingAlgorithm " + lb);
+    w_.Close();
+    w_.Reopen("} else {");
+    std::vector<std::string> conditions = {"Test-NdDiffers " + var + " 'LBFOTeamMode' " + mode,
+                                           "Test-NdDiffers " + var + " 'LBFOLoadBalancingAlgorithm' " + lb};
+    if (!desc.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(u.description));
+    UpdateIf(Either(conditions), kind, u.name,
+             {"Set-SCNativeUplinkPortProfile -NativeUplinkPortProfile " + var + desc + " -LBFOTeamMode " + mode +
+              " -LBFOLoadBalancingAlgorithm " + lb});
+    w_.Line("$add = @(Select-NdMissing $definitions (Get-NdValue " + var + " 'LogicalNetworkDefinitions'))");
+    w_.Line("$remove = @(Select-NdMissing (Get-NdValue " + var + " 'LogicalNetworkDefinitions') $definitions)");
+    UpdateIf("$add.Count -gt 0", kind, u.name,
+             {"Set-SCNativeUplinkPortProfile -NativeUplinkPortProfile " + var + " -AddLogicalNetworkDefinition $add"});
+    UpdateIf("$remove.Count -gt 0", kind, u.name,
+             {"Set-SCNativeUplinkPortProfile -NativeUplinkPortProfile " + var +
+              " -RemoveLogicalNetworkDefinition $remove"});
+    w_.Close();
+    w_.EndObject(kind, u.name);
+  }
+
+  void LogicalSwitch(size_t i) {
+    const model::LogicalSwitch& s = f_.logical_switches[i];
+    const std::string var = Var("ls", i), kind = "logical switch";
+    const std::string mode = Quote(ps::VmmUplinkMode(s.uplink_mode));
+    const std::string bw = Quote(ps::VmmBandwidthMode(s.minimum_bandwidth_mode));
+    std::string desc = s.description.empty() ? "" : " -Description " + Quote(s.description);
+    w_.BeginObject(kind, s.name);
+    Lookup(var, "Get-SCLogicalSwitch -Name " + Quote(s.name), kind, s.name);
+    CreateBranch(var, kind, s.name);
+    w_.Line(var + " = New-SCLogicalSwitch -Name " + Quote(s.name) + desc + " -EnableSriov " + Bool(s.sriov) +
+            " -SwitchUplinkMode " + mode + " -MinimumBandwidthMode " + bw);
+    w_.Close();
+    w_.Reopen("} else {");
+    w_.Open("if (Test-NdDiffers " + var + " 'EnableSriov' " + Bool(s.sriov) + ") {");
+    w_.Line(std::string("throw ('SR-IOV is ") + (s.sriov ? "off" : "on") +
+            " on the existing switch but the source asks for it " + (s.sriov ? "on" : "off") +
+            ", and SR-IOV can only be chosen when a logical switch is created: remove the switch from its "
+            "hosts and from VMM and run the script again, or change `sriov` in the source')");
+    w_.Close();
+    std::vector<std::string> conditions = {"Test-NdDiffers " + var + " 'UplinkMode' " + mode,
+                                           "Test-NdDiffers " + var + " 'MinimumBandwidthMode' " + bw};
+    if (!desc.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(s.description));
+    UpdateIf(Either(conditions), kind, s.name,
+             {"Set-SCLogicalSwitch -LogicalSwitch " + var + desc + " -SwitchUplinkMode " + mode +
+              " -MinimumBandwidthMode " + bw});
+    w_.Close();
+    w_.EndObject(kind, s.name);
+
+    for (size_t u = 0; u < s.uplinks.size(); ++u) {
+      const model::UplinkPortProfile& up = f_.uplink_port_profiles[s.uplinks[u]];
+      const std::string set = UplinkSetVar(i, s.uplinks[u]), upp = Var("upp", s.uplinks[u]);
+      const std::string set_kind = "uplink port profile set";
+      w_.BeginObject(set_kind, up.name);
+      LookupUnder(set, var, "Get-SCUplinkPortProfileSet -LogicalSwitch " + var + " -Name " + Quote(up.name),
+                  set_kind, up.name);
+      CreateBranch(set, set_kind, up.name);
+      w_.Line(set + " = New-SCUplinkPortProfileSet -Name " + Quote(up.name) + " -LogicalSwitch " + var +
+              " -NativeUplinkPortProfile " + upp);
+      w_.Close();
+      w_.Reopen("} else {");
+      UpdateIf("Test-NdNamesDiffer " + set + " 'NativeUplinkPortProfile' " + QuoteArray({up.name}), set_kind, up.name,
+               {"Set-SCUplinkPortProfileSet -UplinkPortProfileSet " + set + " -NativeUplinkPortProfile " + upp});
+      w_.Close();
+      w_.EndObject(set_kind, up.name);
+    }
+    for (size_t v = 0; v < s.virtual_ports.size(); ++v) {
+      const model::VirtualPort& vp = s.virtual_ports[v];
+      if (vp.classification == model::kNone) continue;
+      const std::string set = "$vps" + std::to_string(i) + "_" + std::to_string(v);
+      const std::string set_kind = "virtual network adapter port profile set";
+      const std::string pc = Var("pc", vp.classification);
+      const std::string& pc_name = f_.port_classifications[vp.classification].name;
+      std::string profile, condition = "Test-NdNamesDiffer " + set + " 'PortClassification' " + QuoteArray({pc_name});
+      if (vp.profile != model::kNone) {
+        profile = " -VirtualNetworkAdapterNativePortProfile " + Var("pp", vp.profile);
+        condition = "(" + condition + ") -or (Test-NdNamesDiffer " + set +
+                    " 'VirtualNetworkAdapterNativePortProfile' " +
+                    QuoteArray({f_.port_profiles[vp.profile].name}) + ")";
+      }
+      w_.BeginObject(set_kind, vp.name);
+      LookupUnder(set, var,
+                  "Get-SCVirtualNetworkAdapterPortProfileSet -LogicalSwitch " + var + " -Name " + Quote(vp.name),
+                  set_kind, vp.name);
+      CreateBranch(set, set_kind, vp.name);
+      w_.Line(set + " = New-SCVirtualNetworkAdapterPortProfileSet -Name " + Quote(vp.name) + " -LogicalSwitch " + var +
+              " -PortClassification " + pc + profile);
+      w_.Close();
+      w_.Reopen("} else {");
+      UpdateIf(condition, set_kind, vp.name,
+               {"Set-SCVirtualNetworkAdapterPortProfileSet -VirtualNetworkAdapterPortProfileSet " + set +
+                " -PortClassification " + pc + profile});
+      w_.Close();
+      w_.EndObject(set_kind, vp.name);
+    }
+  }
+
+  static std::string UplinkSetVar(size_t ls, uint32_t upp) {
+    return "$uset" + std::to_string(ls) + "_" + std::to_string(upp);
+  }
+
+  // The site of `ln` whose subnets carry `vlan` (for VLAN-isolated VM subnets).
+  uint32_t SiteForVlan(uint32_t ln, uint16_t vlan) const {
+    if (ln == model::kNone) return model::kNone;
+    for (uint32_t s : f_.logical_networks[ln].sites)
+      for (const model::SiteSubnet& sub : f_.sites[s].subnets)
+        if (sub.vlan == vlan) return s;
+    return f_.logical_networks[ln].sites.empty() ? model::kNone : f_.logical_networks[ln].sites.front();
+  }
+
+  void VmNetwork(size_t i) {
+    const model::VmNetwork& n = f_.vm_networks[i];
+    const std::string var = Var("vmn", i), kind = "VM network";
+    const std::string ln = Var("ln", n.logical_network);
+    const std::string& ln_name = f_.logical_networks[n.logical_network].name;
+    const std::string isolation = Quote(ps::VmmIsolationType(n.isolation));
+    const bool virtualized = n.isolation == model::Isolation::Nvgre || n.isolation == model::Isolation::Vxlan;
+    std::string params = " -LogicalNetwork " + ln + " -IsolationType " + isolation;
+    if (virtualized) {
+      bool v6 = false;
+      for (uint32_t s : n.vm_subnets) v6 = v6 || !f_.vm_subnets[s].prefix.address.IsV4();
+      bool pa_v6 = false;
+      for (uint32_t s : f_.logical_networks[n.logical_network].sites)
+        for (const model::SiteSubnet& sub : f_.sites[s].subnets) pa_v6 = pa_v6 || !sub.prefix.address.IsV4();
+      params += std::string(" -CAIPAddressPoolType ") + (v6 ? "'IPV6'" : "'IPV4'") + " -PAIPAddressPoolType " +
+                (pa_v6 ? "'IPV6'" : "'IPV4'");
+    }
+    w_.BeginObject(kind, n.name);
+    Lookup(var, "Get-SCVMNetwork -Name " + Quote(n.name), kind, n.name);
+    CreateBranch(var, kind, n.name);
+    w_.Line(var + " = New-SCVMNetwork -Name " + Quote(n.name) + params);
+    w_.Close();
+    w_.Reopen("} else {");
+    w_.Open("if (Test-NdNamesDiffer " + var + " 'LogicalNetwork' " + QuoteArray({ln_name}) + ") {");
+    w_.Line("throw ('it is on logical network ''{0}'' in VMM but on ''{1}'' in the source, and a VM network''s "
+            "logical network is fixed when it is created: remove the VM network in VMM and run the script again' -f "
+            "((Get-NdNames (Get-NdValue " + var + " 'LogicalNetwork')) -join ', '), " + Quote(ln_name) + ")");
+    w_.Close();
+    w_.Open("if (Test-NdDiffers " + var + " 'IsolationType' " + isolation + ") {");
+    w_.Line("throw ('its isolation is {0} in VMM but {1} in the source, and a VM network''s isolation is fixed "
+            "when it is created: remove the VM network in VMM and run the script again' -f (Get-NdValue " +
+            var + " 'IsolationType'), " + isolation + ")");
+    w_.Close();
+    w_.Close();
+    w_.EndObject(kind, n.name);
+
+    for (uint32_t s : n.vm_subnets) VmSubnet(s, n);
+    for (uint32_t p : n.ip_pools) IpPool(p);
+    if (n.gateway) Gateway(i);
+  }
+
+  void VmSubnet(uint32_t i, const model::VmNetwork& n) {
+    const model::VmSubnet& s = f_.vm_subnets[i];
+    const std::string var = Var("vms", i), kind = "VM subnet";
+    const std::string vmn = Var("vmn", s.vm_network);
+    const bool vlan = n.isolation == model::Isolation::Vlan;
+    const uint16_t vlan_id = vlan ? s.vlan : 0;
+    const uint32_t vsid = i < af_.allocation.vsid.size() ? af_.allocation.vsid[i] : s.vsid.value_or(0);
+    w_.BeginObject(kind, s.name);
+    LookupUnder(var, vmn, "Get-SCVMSubnet -VMNetwork " + vmn + " -Name " + Quote(s.name), kind, s.name);
+    w_.Line("$subnetVlans = @(New-SCSubnetVLan -Subnet " + Quote(s.prefix.ToString()) + " -VLanID " + Int(vlan_id) +
+            ")");
+    CreateBranch(var, kind, s.name);
+    std::string create = var + " = New-SCVMSubnet -Name " + Quote(s.name) + " -VMNetwork " + vmn +
+                         " -SubnetVLan $subnetVlans";
+    if (vlan) {
+      uint32_t site = SiteForVlan(n.logical_network, vlan_id);
+      if (site != model::kNone) create += " -LogicalNetworkDefinition " + Var("site", site);
+    } else if (vsid) {
+      create += " -VMSubnetID " + Int(vsid);
+    }
+    w_.Line(create);
+    w_.Close();
+    w_.Reopen("} else {");
+    if (!vlan && vsid) {
+      w_.Open("if (Test-NdDiffers " + var + " 'VMSubnetID' " + Int(vsid) + ") {");
+      w_.Line("throw ('its VSID is {0} in VMM but {1} in the source and netdsl.lock, and a VM subnet''s VSID is "
+              "fixed when it is created: remove the VM subnet in VMM, or pin `vsid = {0};` in the source' -f "
+              "(Get-NdValue " + var + " 'VMSubnetID'), " + Int(vsid) + ")");
+      w_.Close();
+    }
+    UpdateIf("Test-NdSubnetVlansDiffer " + var + " 'SubnetVLans' " +
+                 QuoteArray({SubnetVlanKey(s.prefix, vlan_id)}),
+             kind, s.name, {"Set-SCVMSubnet -VMSubnet " + var + " -SubnetVLan $subnetVlans"});
+    w_.Close();
+    w_.EndObject(kind, s.name);
+  }
+
+  void Gateway(size_t i) {
+    const model::VmNetwork& n = f_.vm_networks[i];
+    const model::Gateway& g = *n.gateway;
+    const std::string vmn = Var("vmn", i), var = Var("gw", i), kind = "VM network gateway";
+    const std::string name = n.name + " gateway";
+    w_.BeginObject(kind, name);
+    LookupUnder(var, vmn, "Get-SCVMNetworkGateway -VMNetwork " + vmn + " -Name " + Quote(name), kind, name);
+    CreateBranch(var, kind, name);
+    std::string desc = g.host != model::kNone ? " -Description " + Quote("gateway host " + f_.hosts[g.host].name) : "";
+    w_.Line(var + " = Add-SCVMNetworkGateway -Name " + Quote(name) + desc + " -VMNetwork " + vmn +
+            (g.nat ? " -RequiresNAT" : ""));
+    w_.Close();
+    w_.Close();
+    w_.EndObject(kind, name);
+    if (!g.nat) return;
+
+    const std::string nat = Var("nat", i), nat_kind = "NAT connection", nat_name = n.name + " NAT";
+    std::string params;
+    if (g.external_pool != model::kNone) params += " -ExternalIPPool " + Var("pool", g.external_pool);
+    if (i < af_.allocation.gateway_external_ip.size() && af_.allocation.gateway_external_ip[i])
+      params += " -ExternalIPAddress " + Quote(af_.allocation.gateway_external_ip[i]->ToString());
+    w_.BeginObject(nat_kind, nat_name);
+    LookupUnder(nat, var, "Get-SCNATConnection -VMNetworkGateway " + var + " -Name " + Quote(nat_name), nat_kind,
+                nat_name);
+    CreateBranch(nat, nat_kind, nat_name);
+    w_.Line(nat + " = Add-SCNATConnection -Name " + Quote(nat_name) + " -VMNetworkGateway " + var + params);
+    w_.Close();
+    w_.Close();
+    w_.EndObject(nat_kind, nat_name);
+  }
+
+  // Binds each host NIC to its switch's uplink port profile set.
+  void HostAdapters(size_t i) {
+    const model::Host& h = f_.hosts[i];
+    if (h.nics.empty()) return;
+    const std::string kind = "VM host";
+    w_.BeginObject(kind, h.name);
+    w_.Line("$vmHost = Select-NdOne (Get-SCVMHost -ComputerName " + Quote(h.name) + ") " + Quote(kind) + " " +
+            Quote(h.name));
+    w_.Open("if ($null -eq $vmHost) {");
+    w_.Line("throw 'the host is not managed by VMM: add it (Add-SCVMHost) and run the script again'");
+    w_.Close();
+    for (const model::HostNic& nic : h.nics) {
+      if (nic.logical_switch == model::kNone || nic.uplink_profile == model::kNone) continue;
+      const std::string set = UplinkSetVar(nic.logical_switch, nic.uplink_profile);
+      const std::string& profile = f_.uplink_port_profiles[nic.uplink_profile].name;
+      w_.Line("$adapterName = " + Quote(nic.name));
+      w_.Line("$adapter = Select-NdOne (Get-SCVMHostNetworkAdapter -VMHost $vmHost | Where-Object { "
+              "(Get-NdValue $_ 'ConnectionName') -eq $adapterName -or $_.Name -eq $adapterName }) "
+              "'host network adapter' $adapterName");
+      w_.Open("if ($null -eq $adapter) {");
+      w_.Line("throw ('the host has no network adapter ''{0}''' -f $adapterName)");
+      w_.Close();
+      UpdateIf("Test-NdNamesDiffer $adapter 'UplinkPortProfileSet' " + QuoteArray({profile}), "host network adapter",
+               h.name + "/" + nic.name,
+               {"Set-SCVMHostNetworkAdapter -VMHostNetworkAdapter $adapter -UplinkPortProfileSet " + set});
+    }
+    w_.EndObject(kind, h.name);
+  }
+
+  const alloc::AllocatedFabric& af_;
+  const model::Fabric& f_;
+  ps::ScriptWriter w_;
+};
+
+}  // namespace
+
+std::string EmitFabricScript(const alloc::AllocatedFabric& fabric) { return FabricEmitter(fabric).Emit(); }
+
+}  // namespace netdsl::backends

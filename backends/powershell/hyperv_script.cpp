@@ -1,0 +1,381 @@
+// EmitHyperVScript: one host's IR → `hosts/NAME/hyperv.ps1` (Hyper-V switches
+// and VM adapters, NetLbfo teams, NetVirtualization PAs, lookup records, routes).
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "backends/powershell/powershell_backend.h"
+#include "backends/powershell/ps_text.h"
+#include "backends/powershell/script_writer.h"
+
+namespace netdsl::backends {
+namespace {
+
+using ps::Bool;
+using ps::EscapeWildcard;
+using ps::Quote;
+using ps::QuoteArray;
+
+std::string Int(int64_t v) { return std::to_string(v); }
+std::string OnOff(bool on) { return on ? "'On'" : "'Off'"; }
+
+/// NetWNV names routing domains by GUID; netdsl's RDID is a number. The GUID
+/// is fixed text `6e64736c` ("ndsl") and the RDID in the last 12 hex digits.
+std::string RoutingDomainGuid(uint32_t rdid) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "{6e64736c-0000-4000-8000-%012x}", rdid);
+  return buf;
+}
+
+class HyperVEmitter {
+ public:
+  explicit HyperVEmitter(const ir::HostIr& h) : h_(h) {
+    for (const ir::Segment& s : h_.segments) rdid_of_vsid_[s.vsid] = s.rdid;
+  }
+
+  std::string Emit() {
+    w_.Prologue("hosts/" + h_.host + "/hyperv.ps1: Hyper-V, NetLbfo and NetVirtualization state of host " + h_.host,
+                "");
+    w_.Comment("source " + h_.source_hash + ", generation " + std::to_string(h_.generation));
+    for (const ir::Switch& s : h_.switches) Switch(s);
+    for (const ir::ProviderAddress& pa : h_.provider_addresses) ProviderAddress(pa);
+    for (const ir::Port& p : h_.ports) Port(p);
+    for (const ir::LookupRecord& r : h_.lookup_records) LookupRecord(r);
+    for (const ir::CustomerRoute& r : h_.customer_routes) CustomerRoute(r);
+    for (const ir::NatRule& n : h_.nat_rules) Nat(n);
+    w_.Epilogue("host");
+    return w_.Finish();
+  }
+
+ private:
+  const ir::Switch* FindSwitch(const std::string& name) const {
+    for (const ir::Switch& s : h_.switches)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
+
+  /// The interface that carries a switch's uplink traffic: its LBFO team NIC,
+  /// the single uplink NIC, or the switch's host vNIC for embedded teaming.
+  static std::string UplinkInterface(const ir::Switch& s) {
+    if (s.uplink_mode == model::UplinkMode::Team) return s.name;
+    if (s.uplink_mode == model::UplinkMode::EmbeddedTeam || s.uplinks.empty()) return "vEthernet (" + s.name + ")";
+    return s.uplinks.front().nic;
+  }
+
+  void Confirmed(std::string_view action, std::string_view kind, const std::string& name,
+                 const std::vector<std::string>& statements) {
+    w_.Open("if (Confirm-NdChange " + Quote(action) + " " + Quote(kind) + " " + Quote(name) + ") {");
+    for (const std::string& s : statements) w_.Line(s);
+    w_.Close();
+  }
+
+  void Team(const ir::Switch& s, const model::UplinkPortProfile::Teaming& teaming) {
+    const std::string kind = "NIC team";
+    std::vector<std::string> members;
+    for (const ir::Uplink& u : s.uplinks) members.push_back(EscapeWildcard(u.nic));
+    const std::string mode = Quote(ps::LbfoTeamingMode(teaming.mode));
+    const std::string lb = Quote(ps::LbfoLoadBalancing(teaming.load_balancing));
+    w_.BeginObject(kind, s.name);
+    w_.Line("$teamName = " + Quote(s.name));
+    w_.Line("$team = Select-NdOne (Get-NetLbfoTeam | Where-Object { $_.Name -eq $teamName }) " + Quote(kind) +
+            " $teamName");
+    w_.Open("if ($null -eq $team) {");
+    Confirmed("create", kind, s.name,
+              {"$team = New-NetLbfoTeam -Name $teamName -TeamMembers " + QuoteArray(members) + " -TeamingMode " +
+               mode + " -LoadBalancingAlgorithm " + lb + " -Confirm:$false"});
+    w_.Reopen("} else {");
+    w_.Open("if ((Test-NdDiffers $team 'TeamingMode' " + mode + ") -or (Test-NdDiffers $team 'LoadBalancingAlgorithm' " +
+            lb + ")) {");
+    Confirmed("update", kind, s.name,
+              {"Set-NetLbfoTeam -Name " + Quote(EscapeWildcard(s.name)) + " -TeamingMode " + mode +
+               " -LoadBalancingAlgorithm " + lb + " -Confirm:$false"});
+    w_.Close();
+    w_.Line("$members = @(Get-NetLbfoTeamMember -Team " + Quote(EscapeWildcard(s.name)) +
+            " | ForEach-Object { [string]$_.Name })");
+    for (const ir::Uplink& u : s.uplinks) {
+      w_.Open("if ($members -notcontains " + Quote(u.nic) + ") {");
+      Confirmed("add member to", kind, s.name,
+                {"Add-NetLbfoTeamMember -Name " + Quote(EscapeWildcard(u.nic)) + " -Team $teamName -Confirm:$false"});
+      w_.Close();
+    }
+    w_.Close();
+    w_.EndObject(kind, s.name);
+  }
+
+  void Switch(const ir::Switch& s) {
+    const model::UplinkPortProfile::Teaming teaming = s.teaming.value_or(model::UplinkPortProfile::Teaming{});
+    if (s.uplink_mode == model::UplinkMode::Team) Team(s, teaming);
+
+    const std::string kind = "virtual switch";
+    const std::string bw = Quote(ps::HyperVBandwidthMode(s.minimum_bandwidth_mode));
+    std::vector<std::string> adapters;
+    std::string extra;
+    switch (s.uplink_mode) {
+      case model::UplinkMode::Team: adapters.push_back(s.name); break;
+      case model::UplinkMode::EmbeddedTeam:
+        for (const ir::Uplink& u : s.uplinks) adapters.push_back(u.nic);
+        extra = " -EnableEmbeddedTeaming $true";
+        break;
+      case model::UplinkMode::NoTeam:
+        if (!s.uplinks.empty()) adapters.push_back(s.uplinks.front().nic);
+        break;
+    }
+    w_.BeginObject(kind, s.name);
+    if (s.uplink_mode == model::UplinkMode::EmbeddedTeam && teaming.mode != model::TeamingMode::SwitchIndependent) {
+      w_.Line("throw 'switch embedded teaming supports only switch independent teaming: set the uplink port "
+              "profile''s teaming mode to switch_independent, or use uplink_mode = team'");
+      w_.EndObject(kind, s.name);
+      return;
+    }
+    if (adapters.empty()) {
+      w_.Line("throw 'the switch has no uplink on this host'");
+      w_.EndObject(kind, s.name);
+      return;
+    }
+    if (s.uplink_mode == model::UplinkMode::NoTeam && s.uplinks.size() > 1) {
+      // A Hyper-V switch without teaming binds one adapter.
+      for (size_t i = 1; i < s.uplinks.size(); ++i)
+        w_.Line("Write-Warning ('virtual switch ''{0}'' has no uplink team, so network adapter ''{1}'' is not "
+                "attached to it; use uplink_mode = team or embedded_team to attach several adapters' -f " +
+                Quote(s.name) + ", " + Quote(s.uplinks[i].nic) + ")");
+    }
+    w_.Line("$switchName = " + Quote(s.name));
+    w_.Line("$switch = Select-NdOne (Get-VMSwitch | Where-Object { $_.Name -eq $switchName }) " + Quote(kind) +
+            " $switchName");
+    w_.Open("if ($null -eq $switch) {");
+    Confirmed("create", kind, s.name,
+              {"$switch = New-VMSwitch -Name $switchName -NetAdapterName " + QuoteArray(adapters) +
+               " -EnableIov " + Bool(s.sriov) + " -MinimumBandwidthMode " + bw + extra});
+    w_.Reopen("} else {");
+    w_.Open("if (Test-NdDiffers $switch 'IovEnabled' " + Bool(s.sriov) + ") {");
+    w_.Line(std::string("throw 'SR-IOV is ") + (s.sriov ? "off" : "on") + " on the existing switch but the source asks for it " +
+            (s.sriov ? "on" : "off") +
+            ", and SR-IOV can only be chosen when a switch is created: remove the switch (Remove-VMSwitch) and run "
+            "the script again'");
+    w_.Close();
+    w_.Open("if (Test-NdDiffers $switch 'BandwidthReservationMode' " + bw + ") {");
+    w_.Line("throw 'its minimum bandwidth mode differs from the source, and the mode can only be chosen when a "
+            "switch is created: remove the switch (Remove-VMSwitch) and run the script again'");
+    w_.Close();
+    w_.Close();
+    if (s.uplink_mode == model::UplinkMode::EmbeddedTeam &&
+        teaming.load_balancing != model::LoadBalancing::HostDefault) {
+      // SET balances by Hyper-V port or dynamically; address hashing maps to Dynamic.
+      const std::string lb =
+          teaming.load_balancing == model::LoadBalancing::HyperVPort ? "'HyperVPort'" : "'Dynamic'";
+      w_.Line("$setTeam = $null");
+      w_.Line("if ($null -ne $switch) { $setTeam = Get-VMSwitchTeam -VMSwitch $switch }");
+      w_.Open("if ($null -ne $switch -and (Test-NdDiffers $setTeam 'LoadBalancingAlgorithm' " + lb + ")) {");
+      Confirmed("update", "switch team", s.name,
+                {"Set-VMSwitchTeam -VMSwitch $switch -LoadBalancingAlgorithm " + lb + " | Out-Null"});
+      w_.Close();
+    }
+    w_.EndObject(kind, s.name);
+  }
+
+  void ProviderAddress(const ir::ProviderAddress& pa) {
+    const std::string kind = "provider address", ip = pa.ip.ToString();
+    const ir::Switch* sw = FindSwitch(pa.switch_name);
+    const std::string ifname = sw ? UplinkInterface(*sw) : pa.switch_name;
+    w_.BeginObject(kind, ip);
+    w_.Line("$interfaceName = " + Quote(ifname));
+    w_.Line("$interface = Select-NdOne (Get-NetAdapter -Name " + Quote(EscapeWildcard(ifname)) +
+            " -ErrorAction SilentlyContinue) 'network adapter' $interfaceName");
+    w_.Open("if ($null -eq $interface -and -not $script:NdDryRun) {");
+    w_.Line("throw ('the host has no network adapter ''{0}'' to carry it' -f $interfaceName)");
+    w_.Close();
+    w_.Line("$pa = Select-NdOne (Get-NetVirtualizationProviderAddress -ProviderAddress " + Quote(ip) +
+            " -ErrorAction SilentlyContinue) " + Quote(kind) + " " + Quote(ip));
+    std::string vlan = pa.vlan ? " -VlanID " + Int(pa.vlan) : "";
+    w_.Open("if ($null -eq $pa) {");
+    Confirmed("create", kind, ip,
+              {"New-NetVirtualizationProviderAddress -ProviderAddress " + Quote(ip) +
+               " -InterfaceIndex $interface.ifIndex -PrefixLength " + Int(pa.prefix_length) + vlan + " | Out-Null"});
+    w_.Reopen("} elseif ($null -ne $interface -and (Test-NdDiffers $pa 'InterfaceIndex' $interface.ifIndex)) {");
+    Confirmed("move", kind, ip,
+              {"Remove-NetVirtualizationProviderAddress -InputObject $pa",
+               "New-NetVirtualizationProviderAddress -ProviderAddress " + Quote(ip) +
+                   " -InterfaceIndex $interface.ifIndex -PrefixLength " + Int(pa.prefix_length) + vlan +
+                   " | Out-Null"});
+    w_.Reopen("} elseif ((Test-NdDiffers $pa 'PrefixLength' " + Int(pa.prefix_length) +
+              ") -or (Test-NdDiffers $pa 'VlanID' " + Int(pa.vlan) + ")) {");
+    Confirmed("update", kind, ip,
+              {"Set-NetVirtualizationProviderAddress -InputObject $pa -PrefixLength " + Int(pa.prefix_length) +
+               " -VlanID " + Int(pa.vlan)});
+    w_.Close();
+    if (pa.gateway) {
+      const std::string gw = pa.gateway->ToString();
+      const std::string def = pa.ip.IsV4() ? "0.0.0.0/0" : "::/0";
+      w_.Open("if ($null -ne $interface) {");
+      w_.Line("$route = Select-NdOne (Get-NetVirtualizationProviderRoute -InterfaceIndex $interface.ifIndex "
+              "-DestinationPrefix " + Quote(def) + " -ErrorAction SilentlyContinue) 'provider route' " + Quote(def));
+      w_.Open("if ($null -eq $route) {");
+      Confirmed("create", "provider route", def + " via " + gw,
+                {"New-NetVirtualizationProviderRoute -InterfaceIndex $interface.ifIndex -DestinationPrefix " +
+                 Quote(def) + " -NextHop " + Quote(gw) + " | Out-Null"});
+      w_.Reopen("} elseif (Test-NdDiffers $route 'NextHop' " + Quote(gw) + ") {");
+      Confirmed("update", "provider route", def + " via " + gw,
+                {"Remove-NetVirtualizationProviderRoute -InputObject $route",
+                 "New-NetVirtualizationProviderRoute -InterfaceIndex $interface.ifIndex -DestinationPrefix " +
+                     Quote(def) + " -NextHop " + Quote(gw) + " | Out-Null"});
+      w_.Close();
+      w_.Close();
+    }
+    w_.EndObject(kind, ip);
+  }
+
+  void Port(const ir::Port& p) {
+    const std::string kind = "VM network adapter", name = p.vm + "/" + p.nic;
+    const std::string mac = ps::HyperVMac(p.mac);
+    w_.BeginObject(kind, name);
+    w_.Line("$vmName = " + Quote(p.vm));
+    w_.Line("$adapterName = " + Quote(p.nic));
+    w_.Line("$switchName = " + Quote(p.switch_name));
+    w_.Line("$adapter = Select-NdOne (Get-VMNetworkAdapter -VMName " + Quote(EscapeWildcard(p.vm)) +
+            " | Where-Object { $_.Name -eq $adapterName }) " + Quote(kind) + " " + Quote(name));
+    w_.Open("if ($null -eq $adapter) {");
+    Confirmed("create", kind, name,
+              {"$adapter = Add-VMNetworkAdapter -VMName " + Quote(EscapeWildcard(p.vm)) +
+               " -Name $adapterName -SwitchName $switchName -StaticMacAddress " + Quote(mac) + " -Passthru"});
+    w_.Reopen("} else {");
+    w_.Open("if (Test-NdDiffers $adapter 'SwitchName' $switchName) {");
+    Confirmed("connect", kind, name, {"Connect-VMNetworkAdapter -VMNetworkAdapter $adapter -SwitchName $switchName"});
+    w_.Close();
+    w_.Open("if (Test-NdDiffers $adapter 'MacAddress' " + Quote(mac) + ") {");
+    Confirmed("set MAC address of", kind, name,
+              {"Set-VMNetworkAdapter -VMNetworkAdapter $adapter -StaticMacAddress " + Quote(mac)});
+    w_.Close();
+    w_.Close();
+
+    // Port policy: security, offloads, bandwidth, virtual subnet.
+    ir::PortPolicy policy;
+    if (p.policy < h_.policies.size()) policy = h_.policies[p.policy];
+    std::vector<std::pair<std::string, std::string>> settings = {
+        {"MacAddressSpoofing", OnOff(policy.mac_spoofing)},
+        {"DhcpGuard", OnOff(policy.dhcp_guard)},
+        {"RouterGuard", OnOff(policy.router_guard)},
+        {"IeeePriorityTag", OnOff(policy.ieee_priority_tagging)},
+        {"VmqWeight", policy.vmq ? "100" : "0"},
+        {"IovWeight", policy.sriov ? "100" : "0"},
+    };
+    std::string params, conditions;
+    for (const auto& [param, value] : settings) {
+      params += " -" + param + " " + value;
+      conditions += (conditions.empty() ? "" : " -or ") + std::string("(Test-NdDiffers $adapter '") + param + "' " +
+                    value + ")";
+    }
+    // The adapter reports the SA count as IPsecOffloadMaxSA.
+    const std::string sa = policy.ipsec_offload ? "512" : "0";
+    params += " -IPsecOffloadMaximumSecurityAssociation " + sa;
+    conditions += " -or (Test-NdDiffers $adapter 'IPsecOffloadMaxSA' " + sa + ")";
+    if (p.vsid) {
+      params += " -VirtualSubnetId " + Int(p.vsid);
+      conditions += " -or (Test-NdDiffers $adapter 'VirtualSubnetId' " + Int(p.vsid) + ")";
+    }
+    std::vector<std::pair<std::string, std::string>> bandwidth;
+    if (policy.minimum_weight) bandwidth.push_back({"MinimumBandwidthWeight", Int(*policy.minimum_weight)});
+    if (policy.minimum_absolute)
+      bandwidth.push_back({"MinimumBandwidthAbsolute", std::to_string(*policy.minimum_absolute)});
+    if (policy.maximum) bandwidth.push_back({"MaximumBandwidth", std::to_string(*policy.maximum)});
+    for (const auto& [param, value] : bandwidth) {
+      params += " -" + param + " " + value;
+      conditions += " -or (Test-NdDiffers (Get-NdValue $adapter 'BandwidthSetting') '" + param + "' " + value + ")";
+    }
+    w_.Open("if ($null -ne $adapter -and (" + conditions + ")) {");
+    Confirmed("set port policy of", kind, name, {"Set-VMNetworkAdapter -VMNetworkAdapter $adapter" + params});
+    w_.Close();
+
+    // VLAN: access mode for a tagged port, untagged otherwise.
+    w_.Open("if ($null -ne $adapter) {");
+    w_.Line("$vlan = Get-VMNetworkAdapterVlan -VMNetworkAdapter $adapter");
+    if (p.vlan) {
+      w_.Open("if ((Test-NdDiffers $vlan 'OperationMode' 'Access') -or (Test-NdDiffers $vlan 'AccessVlanId' " +
+              Int(p.vlan) + ")) {");
+      Confirmed("set VLAN of", kind, name,
+                {"Set-VMNetworkAdapterVlan -VMNetworkAdapter $adapter -Access -VlanId " + Int(p.vlan)});
+    } else {
+      w_.Open("if (Test-NdDiffers $vlan 'OperationMode' 'Untagged') {");
+      Confirmed("set VLAN of", kind, name, {"Set-VMNetworkAdapterVlan -VMNetworkAdapter $adapter -Untagged"});
+    }
+    w_.Close();
+    w_.Close();
+    w_.EndObject(kind, name);
+  }
+
+  void LookupRecord(const ir::LookupRecord& r) {
+    const std::string kind = "lookup record";
+    const std::string ca = r.ca.ToString(), pa = r.pa.ToString(), mac = ps::HyperVMac(r.mac);
+    const std::string name = std::to_string(r.vsid) + "/" + ca;
+    auto rdid = rdid_of_vsid_.find(r.vsid);
+    std::string params = " -CustomerAddress " + Quote(ca) + " -VirtualSubnetID " + Int(r.vsid) + " -MACAddress " +
+                         Quote(mac) + " -ProviderAddress " + Quote(pa) + " -Rule 'TranslationMethodEncap'";
+    if (rdid != rdid_of_vsid_.end()) params += " -CustomerID " + Quote(RoutingDomainGuid(rdid->second));
+    if (r.local) params += " -VMName " + Quote(r.vm);
+    w_.BeginObject(kind, name);
+    w_.Comment(r.vm + "/" + r.nic + " on " + r.host);
+    w_.Line("$record = Select-NdOne (Get-NetVirtualizationLookupRecord -CustomerAddress " + Quote(ca) +
+            " -VirtualSubnetID " + Int(r.vsid) + " -ErrorAction SilentlyContinue) " + Quote(kind) + " " +
+            Quote(name));
+    w_.Open("if ($null -eq $record) {");
+    Confirmed("create", kind, name, {"New-NetVirtualizationLookupRecord" + params + " | Out-Null"});
+    w_.Reopen("} elseif ((Test-NdDiffers $record 'ProviderAddress' " + Quote(pa) +
+              ") -or (Test-NdDiffers $record 'MACAddress' " + Quote(mac) + ")) {");
+    Confirmed("replace", kind, name,
+              {"Remove-NetVirtualizationLookupRecord -InputObject $record",
+               "New-NetVirtualizationLookupRecord" + params + " | Out-Null"});
+    w_.Close();
+    w_.EndObject(kind, name);
+  }
+
+  void CustomerRoute(const ir::CustomerRoute& r) {
+    const std::string kind = "customer route";
+    const std::string prefix = r.prefix.ToString();
+    const std::string rd = RoutingDomainGuid(r.rdid);
+    uint32_t vsid = r.vsid;
+    if (!vsid)  // a gateway route goes through the routing domain's first local subnet
+      for (const ir::Segment& s : h_.segments)
+        if (s.rdid == r.rdid) {
+          vsid = s.vsid;
+          break;
+        }
+    std::string next_hop = r.kind == ir::CustomerRoute::Kind::OnLink || !r.next_hop
+                               ? (r.prefix.address.IsV4() ? "0.0.0.0" : "::")
+                               : r.next_hop->ToString();
+    const std::string name = std::to_string(r.rdid) + ":" + prefix;
+    const std::string create = "New-NetVirtualizationCustomerRoute -RoutingDomainID " + Quote(rd) +
+                               " -VirtualSubnetID " + Int(vsid) + " -DestinationPrefix " + Quote(prefix) +
+                               " -NextHop " + Quote(next_hop) + " | Out-Null";
+    w_.BeginObject(kind, name);
+    w_.Line("$route = Select-NdOne (Get-NetVirtualizationCustomerRoute -RoutingDomainID " + Quote(rd) +
+            " -DestinationPrefix " + Quote(prefix) + " -ErrorAction SilentlyContinue) " + Quote(kind) + " " +
+            Quote(name));
+    w_.Open("if ($null -eq $route) {");
+    Confirmed("create", kind, name, {create});
+    w_.Reopen("} elseif ((Test-NdDiffers $route 'NextHop' " + Quote(next_hop) +
+              ") -or (Test-NdDiffers $route 'VirtualSubnetID' " + Int(vsid) + ")) {");
+    Confirmed("replace", kind, name, {"Remove-NetVirtualizationCustomerRoute -InputObject $route", create});
+    w_.Close();
+    w_.EndObject(kind, name);
+  }
+
+  void Nat(const ir::NatRule& n) {
+    // NAT itself (NetNat, RRAS) is outside the cmdlet schema netdsl checks against.
+    w_.Line("");
+    w_.Comment("NAT for VM network " + n.vm_network + " (routing domain " + std::to_string(n.rdid) +
+               ") through external address " + n.external_ip.ToString());
+    w_.Line("Write-Warning ('VM network ''{0}'': this host is its NAT gateway on external address {1}; NAT is "
+            "configured by VMM (Add-SCNATConnection in scvmm/fabric.ps1), not by this script' -f " +
+            Quote(n.vm_network) + ", " + Quote(n.external_ip.ToString()) + ")");
+  }
+
+  const ir::HostIr& h_;
+  std::map<uint32_t, uint32_t> rdid_of_vsid_;
+  ps::ScriptWriter w_;
+};
+
+}  // namespace
+
+std::string EmitHyperVScript(const ir::HostIr& host) { return HyperVEmitter(host).Emit(); }
+
+}  // namespace netdsl::backends

@@ -1,0 +1,166 @@
+// PowerShell quoting, literals and enumeration spellings.
+#include "backends/powershell/ps_text.h"
+
+#include <climits>
+#include <cstdio>
+
+namespace netdsl::backends::ps {
+
+std::string Quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '\'';
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\'') {
+      out += "''";
+      continue;
+    }
+    // U+2018..U+201B are E2 80 98..9B in UTF-8.
+    if (static_cast<unsigned char>(c) == 0xE2 && i + 2 < text.size() &&
+        static_cast<unsigned char>(text[i + 1]) == 0x80) {
+      unsigned char third = static_cast<unsigned char>(text[i + 2]);
+      if (third >= 0x98 && third <= 0x9B) {
+        out.append(text.substr(i, 3));
+        out.append(text.substr(i, 3));
+        i += 2;
+        continue;
+      }
+    }
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+std::string QuoteArray(const std::vector<std::string>& items) {
+  std::string out = "@(";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ", ";
+    out += Quote(items[i]);
+  }
+  return out + ")";
+}
+
+std::string VariableArray(const std::vector<std::string>& variables) {
+  std::string out = "@(";
+  for (size_t i = 0; i < variables.size(); ++i) {
+    if (i) out += ", ";
+    out += variables[i];
+  }
+  return out + ")";
+}
+
+std::string Bool(bool value) { return value ? "$true" : "$false"; }
+
+std::string CommentText(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) {
+      out += '?';
+    } else if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x85) {
+      out += '?';
+      i += 1;
+    } else if (c == 0xE2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+               (static_cast<unsigned char>(text[i + 2]) == 0xA8 ||
+                static_cast<unsigned char>(text[i + 2]) == 0xA9)) {
+      out += '?';
+      i += 2;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string EscapeWildcard(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '`') out += '`';
+    out += c;
+  }
+  return out;
+}
+
+static std::string MacWith(const net::MacAddress& mac, const char* sep) {
+  std::string out;
+  char buf[4];
+  for (size_t i = 0; i < mac.bytes.size(); ++i) {
+    if (i) out += sep;
+    std::snprintf(buf, sizeof buf, "%02X", mac.bytes[i]);
+    out += buf;
+  }
+  return out;
+}
+
+std::string VmmMac(const net::MacAddress& mac) { return MacWith(mac, ":"); }
+std::string HyperVMac(const net::MacAddress& mac) { return MacWith(mac, ""); }
+
+std::string_view VmmTeamingMode(model::TeamingMode mode) {
+  switch (mode) {
+    case model::TeamingMode::SwitchIndependent: return "SwitchIndependent";
+    case model::TeamingMode::Lacp: return "Lacp";
+    case model::TeamingMode::Static: return "Static";
+  }
+  return "SwitchIndependent";
+}
+
+std::string_view VmmLoadBalancing(model::LoadBalancing lb) {
+  switch (lb) {
+    case model::LoadBalancing::HostDefault: return "HostDefault";
+    case model::LoadBalancing::AddressHash: return "TransportPorts";
+    case model::LoadBalancing::HyperVPort: return "HyperVPort";
+    case model::LoadBalancing::Dynamic: return "Dynamic";
+  }
+  return "HostDefault";
+}
+
+std::string_view VmmUplinkMode(model::UplinkMode mode) {
+  switch (mode) {
+    case model::UplinkMode::NoTeam: return "NoTeam";
+    case model::UplinkMode::Team: return "Team";
+    case model::UplinkMode::EmbeddedTeam: return "EmbeddedTeam";
+  }
+  return "NoTeam";
+}
+
+std::string_view VmmBandwidthMode(model::MinimumBandwidthMode mode) {
+  switch (mode) {
+    case model::MinimumBandwidthMode::Weight: return "Weight";
+    case model::MinimumBandwidthMode::Absolute: return "Absolute";
+    case model::MinimumBandwidthMode::None: return "None";
+  }
+  return "Weight";
+}
+
+std::string_view VmmIsolationType(model::Isolation isolation) {
+  switch (isolation) {
+    case model::Isolation::None: return "NoIsolation";
+    case model::Isolation::Vlan: return "VLANNetwork";
+    case model::Isolation::Vxlan:
+    case model::Isolation::Nvgre: return "WindowsNetworkVirtualization";
+  }
+  return "NoIsolation";
+}
+
+std::string_view LbfoTeamingMode(model::TeamingMode mode) { return VmmTeamingMode(mode); }
+
+std::string_view LbfoLoadBalancing(model::LoadBalancing lb) {
+  switch (lb) {
+    case model::LoadBalancing::HostDefault: return "Dynamic";
+    case model::LoadBalancing::AddressHash: return "TransportPorts";
+    case model::LoadBalancing::HyperVPort: return "HyperVPort";
+    case model::LoadBalancing::Dynamic: return "Dynamic";
+  }
+  return "Dynamic";
+}
+
+std::string_view HyperVBandwidthMode(model::MinimumBandwidthMode mode) { return VmmBandwidthMode(mode); }
+
+int64_t ToVmmMbps(net::BitsPerSecond bps) {
+  uint64_t mbps = bps / 1000000 + (bps % 1000000 ? 1 : 0);
+  return mbps > static_cast<uint64_t>(INT32_MAX) ? INT32_MAX : static_cast<int64_t>(mbps);
+}
+
+}  // namespace netdsl::backends::ps

@@ -1,0 +1,398 @@
+// PowerShell backend: quoting, enumeration spellings, script structure
+// (dependency order, look-up-before-create, confirm-before-change), hostile names.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backends/powershell/powershell_backend.h"
+#include "backends/powershell/ps_text.h"
+#include "fixtures.h"
+
+using namespace netdsl;
+using namespace netdsl::backends;
+
+namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+/// Length of the PowerShell single-quote character at `s[i]` (1 for `'`, 3 for
+/// U+2018..U+201B), or 0.
+size_t QuoteCharAt(std::string_view s, size_t i) {
+  if (s[i] == '\'') return 1;
+  if (i + 2 < s.size() && static_cast<unsigned char>(s[i]) == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80) {
+    unsigned char c = static_cast<unsigned char>(s[i + 2]);
+    if (c >= 0x98 && c <= 0x9B) return 3;
+  }
+  return 0;
+}
+
+/// A minimal PowerShell tokenizer for what the backend emits: single-quoted
+/// strings (decoded as PowerShell does: any two quote characters in a row are
+/// one literal quote), `#` line comments, and everything else ("code").
+struct Lexed {
+  std::string code;                  ///< text outside strings and comments
+  std::vector<std::string> strings;  ///< decoded single-quoted strings
+};
+
+Lexed Lex(std::string_view script) {
+  Lexed out;
+  if (script.substr(0, kBom.size()) == kBom) script.remove_prefix(kBom.size());
+  size_t i = 0;
+  while (i < script.size()) {
+    if (script[i] == '#') {
+      while (i < script.size() && script[i] != '\n') ++i;
+      continue;
+    }
+    if (size_t q = QuoteCharAt(script, i)) {
+      i += q;
+      std::string value;
+      while (true) {
+        if (i >= script.size()) FAIL("unterminated single-quoted string");
+        size_t q1 = QuoteCharAt(script, i);
+        if (!q1) {
+          value += script[i++];
+          continue;
+        }
+        size_t q2 = i + q1 < script.size() ? QuoteCharAt(script, i + q1) : 0;
+        if (q2) {  // doubled: one literal quote (the second character)
+          value.append(script.substr(i + q1, q2));
+          i += q1 + q2;
+          continue;
+        }
+        i += q1;
+        break;
+      }
+      out.strings.push_back(value);
+      out.code += "'S'";
+      continue;
+    }
+    out.code += script[i++];
+  }
+  return out;
+}
+
+size_t Find(const std::string& text, std::string_view what) {
+  size_t pos = text.find(what);
+  INFO("looking for: " << what);
+  REQUIRE(pos != std::string::npos);
+  return pos;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(' ');
+  return b == std::string::npos ? "" : s.substr(b);
+}
+
+/// The cmdlet a line calls after `$x = ` (or at the start), or "".
+std::string CalledCmdlet(const std::string& line) {
+  std::string t = Trim(line);
+  if (!t.empty() && t[0] == '$') {
+    size_t eq = t.find(" = ");
+    if (eq == std::string::npos) return "";
+    t = t.substr(eq + 3);
+  }
+  size_t end = t.find(' ');
+  std::string word = t.substr(0, end);
+  return word.find('-') != std::string::npos && std::isupper(static_cast<unsigned char>(word[0])) ? word : "";
+}
+
+}  // namespace
+
+TEST_CASE("quote doubles every PowerShell single-quote character") {
+  CHECK(ps::Quote("") == "''");
+  CHECK(ps::Quote("plain") == "'plain'");
+  CHECK(ps::Quote("it's") == "'it''s'");
+  CHECK(ps::Quote("''") == "''''''");
+  CHECK(ps::Quote("\xE2\x80\x98") == "'\xE2\x80\x98\xE2\x80\x98'");
+  CHECK(ps::Quote("\xE2\x80\x99") == "'\xE2\x80\x99\xE2\x80\x99'");
+  CHECK(ps::Quote("\xE2\x80\x9A") == "'\xE2\x80\x9A\xE2\x80\x9A'");
+  CHECK(ps::Quote("\xE2\x80\x9B") == "'\xE2\x80\x9B\xE2\x80\x9B'");
+  // Neighbours of the quote range are ordinary characters (U+2017, U+201C ").
+  CHECK(ps::Quote("\xE2\x80\x97") == "'\xE2\x80\x97'");
+  CHECK(ps::Quote("\xE2\x80\x9C") == "'\xE2\x80\x9C'");
+  // Everything else stands for itself inside single quotes.
+  CHECK(ps::Quote("$(x) `n \"y\" ; # @'") == "'$(x) `n \"y\" ; # @'''");
+  CHECK(ps::Quote("a\nb") == "'a\nb'");
+  // A truncated UTF-8 sequence at the end is copied, not read past.
+  CHECK(ps::Quote("\xE2\x80") == "'\xE2\x80'");
+}
+
+TEST_CASE("quoted strings decode back to the original text") {
+  for (const std::string& name : testing::HostileNames()) {
+    Lexed lexed = Lex(ps::Quote(name));
+    REQUIRE(lexed.strings.size() == 1);
+    CHECK(lexed.strings[0] == name);
+    CHECK(lexed.code == "'S'");
+  }
+}
+
+TEST_CASE("arrays, booleans, comments, wildcards, MACs, bandwidth") {
+  CHECK(ps::QuoteArray({}) == "@()");
+  CHECK(ps::QuoteArray({"a", "b'c"}) == "@('a', 'b''c')");
+  CHECK(ps::VariableArray({"$a", "$b"}) == "@($a, $b)");
+  CHECK(ps::Bool(true) == "$true");
+  CHECK(ps::Bool(false) == "$false");
+  CHECK(ps::CommentText("a\nb\rc\td") == "a?b?c?d");
+  CHECK(ps::CommentText("x\xE2\x80\xA8y\xE2\x80\xA9z\xC2\x85w") == "x?y?z?w");
+  CHECK(ps::CommentText("caf\xC3\xA9") == "caf\xC3\xA9");
+  CHECK(ps::EscapeWildcard("a*b?c[1]`") == "a`*b`?c`[1`]``");
+  net::MacAddress mac = *net::ParseMac("00:1d:d8:b7:1c:0a");
+  CHECK(ps::VmmMac(mac) == "00:1D:D8:B7:1C:0A");
+  CHECK(ps::HyperVMac(mac) == "001DD8B71C0A");
+  CHECK(ps::ToVmmMbps(1000000000ull) == 1000);
+  CHECK(ps::ToVmmMbps(1500000ull) == 2);
+  CHECK(ps::ToVmmMbps(1) == 1);
+  CHECK(ps::ToVmmMbps(0) == 0);
+  CHECK(ps::ToVmmMbps(UINT64_MAX) == INT32_MAX);
+}
+
+TEST_CASE("enumerations use VMM and NetLbfo spellings") {
+  using namespace model;
+  CHECK(ps::VmmTeamingMode(TeamingMode::SwitchIndependent) == "SwitchIndependent");
+  CHECK(ps::VmmTeamingMode(TeamingMode::Lacp) == "Lacp");
+  CHECK(ps::VmmTeamingMode(TeamingMode::Static) == "Static");
+  CHECK(ps::VmmLoadBalancing(LoadBalancing::HostDefault) == "HostDefault");
+  CHECK(ps::VmmLoadBalancing(LoadBalancing::AddressHash) == "TransportPorts");
+  CHECK(ps::VmmLoadBalancing(LoadBalancing::HyperVPort) == "HyperVPort");
+  CHECK(ps::VmmLoadBalancing(LoadBalancing::Dynamic) == "Dynamic");
+  CHECK(ps::VmmUplinkMode(UplinkMode::NoTeam) == "NoTeam");
+  CHECK(ps::VmmUplinkMode(UplinkMode::Team) == "Team");
+  CHECK(ps::VmmUplinkMode(UplinkMode::EmbeddedTeam) == "EmbeddedTeam");
+  CHECK(ps::VmmBandwidthMode(MinimumBandwidthMode::Weight) == "Weight");
+  CHECK(ps::VmmBandwidthMode(MinimumBandwidthMode::Absolute) == "Absolute");
+  CHECK(ps::VmmBandwidthMode(MinimumBandwidthMode::None) == "None");
+  CHECK(ps::VmmIsolationType(Isolation::None) == "NoIsolation");
+  CHECK(ps::VmmIsolationType(Isolation::Vlan) == "VLANNetwork");
+  CHECK(ps::VmmIsolationType(Isolation::Nvgre) == "WindowsNetworkVirtualization");
+  CHECK(ps::LbfoLoadBalancing(LoadBalancing::HostDefault) == "Dynamic");
+  CHECK(ps::LbfoLoadBalancing(LoadBalancing::AddressHash) == "TransportPorts");
+}
+
+TEST_CASE("fabric script: header, BOM, deterministic") {
+  const alloc::AllocatedFabric af = testing::SeedDemoFabric();
+  const std::string script = EmitFabricScript(af);
+  CHECK(script.substr(0, 3) == kBom);
+  CHECK(script == EmitFabricScript(af));
+  Find(script, "[CmdletBinding(SupportsShouldProcess = $true)]");
+  Find(script, "[switch]$DryRun,");
+  Find(script, "[string]$VMMServer = 'localhost',");
+  Find(script, "[string]$TranscriptPath = ''");
+  Find(script, "Set-StrictMode -Version Latest\n$ErrorActionPreference = 'Stop'\n");
+  Find(script, "Start-Transcript -Path $TranscriptPath -Append");
+  Find(script, "Stop-Transcript");
+  CHECK(script.find('\r') == std::string::npos);
+}
+
+TEST_CASE("fabric script: objects in dependency order") {
+  const std::string script = EmitFabricScript(testing::SeedDemoFabric());
+  const char* order[] = {
+      "New-SCVMHostGroup -Name 'Lenovo'",
+      "New-SCVMHostGroup -Name 'Gateways'",
+      "New-SCLogicalNetwork -Name 'Virtual Switch'",
+      "New-SCLogicalNetworkDefinition -Name 'shangdi'",
+      "New-SCStaticIPAddressPool -Name 'test IP pool'",
+      "New-SCLogicalNetwork -Name 'Tenant'",
+      "New-SCMACAddressPool -Name 'default'",
+      "New-SCPortClassification -Name 'Tenant'",
+      "New-SCVirtualNetworkAdapterNativePortProfile -Name 'Tenant'",
+      "New-SCNativeUplinkPortProfile -Name 'uplink port profile'",
+      "New-SCLogicalSwitch -Name 'test logical switch'",
+      "New-SCUplinkPortProfileSet -Name 'uplink port profile'",
+      "New-SCVirtualNetworkAdapterPortProfileSet -Name 'Tenant'",
+      "New-SCVMNetwork -Name 'tenant A'",
+      "New-SCVMSubnet -Name 'web'",
+      "New-SCStaticIPAddressPool -Name 'web_pool'",
+      "Add-SCVMNetworkGateway -Name 'tenant A gateway'",
+      "Add-SCNATConnection -Name 'tenant A NAT'",
+      "Set-SCVMHostNetworkAdapter -VMHostNetworkAdapter $adapter -UplinkPortProfileSet $uset0_0",
+  };
+  size_t last = 0;
+  for (const char* what : order) {
+    size_t pos = Find(script, what);
+    INFO(what);
+    CHECK(pos > last);
+    last = pos;
+  }
+}
+
+TEST_CASE("fabric script: the seed demo's values as VMM spells them") {
+  const std::string script = EmitFabricScript(testing::SeedDemoFabric());
+  Find(script, "-SubnetVLan $subnetVlans -VMHostGroup $hostGroups");
+  Find(script, "$hostGroups = @($hg0, $hg1)");
+  Find(script, "(New-SCSubnetVLan -Subnet '192.168.10.0/24' -VLanID 0)");
+  Find(script, "-Subnet '192.168.10.0/24' -IPAddressRangeStart '192.168.10.40' -IPAddressRangeEnd '192.168.10.50' "
+               "-DNSServer @('192.168.10.1')");
+  Find(script, "New-SCLogicalNetwork -Name 'Tenant' -EnableNetworkVirtualization $true -UseGRE $true");
+  Find(script, "-MACAddressRangeStart '00:1D:D8:B7:1C:00' -MACAddressRangeEnd '00:1D:D8:F4:1F:FF' -VMHostGroup @($hg0, "
+               "$hg1)");
+  Find(script, "-EnableDhcpGuard $true -EnableRouterGuard $true");
+  Find(script, "-EnableGuestIPNetworkVirtualizationUpdates $true");
+  Find(script, "-MinimumBandwidthWeight 1 -MaximumBandwidth 1000");
+  Find(script, "-LBFOTeamMode 'SwitchIndependent' -LBFOLoadBalancingAlgorithm 'HyperVPort'");
+  Find(script, "New-SCNativeUplinkPortProfile -Name 'inbound' -LogicalNetworkDefinition $definitions -LBFOTeamMode "
+               "'SwitchIndependent' -LBFOLoadBalancingAlgorithm 'HostDefault'");
+  Find(script, "-EnableSriov $true -SwitchUplinkMode 'Team' -MinimumBandwidthMode 'Weight'");
+  Find(script, "-EnableSriov $false -SwitchUplinkMode 'NoTeam'");
+  Find(script, "-IsolationType 'WindowsNetworkVirtualization' -CAIPAddressPoolType 'IPV4' -PAIPAddressPoolType 'IPV4'");
+  Find(script, "New-SCVMNetwork -Name 'Virtual Switch' -LogicalNetwork $ln0 -IsolationType 'NoIsolation'");
+  Find(script, "-VMSubnetID 5001");
+  Find(script, "-VMSubnetID 6001");
+  Find(script, "-ExternalIPPool $pool0 -ExternalIPAddress '192.168.10.40'");
+  Find(script, "-RequiresNAT");
+  // SR-IOV is creation-time only: an existing switch that differs stops the script.
+  size_t sriov = Find(script, "if (Test-NdDiffers $ls0 'EnableSriov' $true) {");
+  CHECK(script.find("throw ('SR-IOV is off on the existing switch", sriov) < script.find("Set-SCLogicalSwitch", sriov));
+}
+
+TEST_CASE("fabric script: every object is looked up before it is created, and changes are confirmed") {
+  const std::string script = EmitFabricScript(testing::SeedDemoFabric());
+  const std::vector<std::string> lines = Lines(script);
+  int creates = 0, updates = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string cmd = CalledCmdlet(lines[i]);
+    if (cmd.empty() || cmd == "New-SCSubnetVLan") continue;
+    const bool create = cmd.rfind("New-SC", 0) == 0 || cmd.rfind("Add-SC", 0) == 0;
+    const bool update = cmd.rfind("Set-SC", 0) == 0;
+    if (!create && !update) continue;
+    INFO("line " << i + 1 << ": " << lines[i]);
+    REQUIRE(i > 0);
+    if (create) {
+      ++creates;
+      CHECK(lines[i - 1].find("Confirm-NdChange 'create'") != std::string::npos);
+      // The same noun was looked up earlier with Get-.
+      const std::string noun = cmd.substr(cmd.find('-') + 1);
+      const std::string get = "Get-" + noun + " ";
+      CHECK(script.rfind(get, script.find(lines[i])) != std::string::npos);
+    } else {
+      ++updates;
+      CHECK(lines[i - 1].find("Confirm-NdChange 'update'") != std::string::npos);
+    }
+  }
+  CHECK(creates >= 20);
+  CHECK(updates >= 15);
+}
+
+TEST_CASE("hyper-v script: switch, team, adapter policy, NetWNV records and routes") {
+  const ir::HostIr host = testing::SeedDemoHost02();
+  const std::string script = EmitHyperVScript(host);
+  CHECK(script.substr(0, 3) == kBom);
+  CHECK(script == EmitHyperVScript(host));
+  size_t team = Find(script, "New-NetLbfoTeam -Name $teamName -TeamMembers @('Ethernet') -TeamingMode "
+                             "'SwitchIndependent' -LoadBalancingAlgorithm 'HyperVPort' -Confirm:$false");
+  size_t sw = Find(script, "New-VMSwitch -Name $switchName -NetAdapterName @('test logical switch') -EnableIov $true "
+                           "-MinimumBandwidthMode 'Weight'");
+  CHECK(team < sw);
+  Find(script, "if (Test-NdDiffers $switch 'IovEnabled' $true) {");
+  size_t pa = Find(script, "New-NetVirtualizationProviderAddress -ProviderAddress '192.168.0.11' -InterfaceIndex "
+                           "$interface.ifIndex -PrefixLength 24");
+  CHECK(sw < pa);
+  Find(script, "Set-VMNetworkAdapter -VMNetworkAdapter $adapter -MacAddressSpoofing 'Off' -DhcpGuard 'On' "
+               "-RouterGuard 'On' -IeeePriorityTag 'Off' -VmqWeight 100 -IovWeight 0 "
+               "-IPsecOffloadMaximumSecurityAssociation 512 -VirtualSubnetId 5001 -MinimumBandwidthWeight 1 "
+               "-MaximumBandwidth 1000000000");
+  Find(script, "-StaticMacAddress '001DD8B71C00'");
+  Find(script, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $adapter -Untagged");
+  Find(script, "New-NetVirtualizationLookupRecord -CustomerAddress '10.0.1.10' -VirtualSubnetID 5001 -MACAddress "
+               "'001DD8B71C00' -ProviderAddress '192.168.0.11' -Rule 'TranslationMethodEncap' -CustomerID "
+               "'{6e64736c-0000-4000-8000-000000000001}' -VMName 'winserver10'");
+  Find(script, "New-NetVirtualizationCustomerRoute -RoutingDomainID '{6e64736c-0000-4000-8000-000000000001}' "
+               "-VirtualSubnetID 5001 -DestinationPrefix '10.0.1.0/24' -NextHop '0.0.0.0'");
+  Find(script, "-DestinationPrefix '0.0.0.0/0' -NextHop '192.168.0.12'");
+}
+
+TEST_CASE("hyper-v script: embedded teaming and a no-team switch with two NICs") {
+  ir::HostIr gw = testing::SeedDemoGateway();
+  std::string script = EmitHyperVScript(gw);
+  Find(script, "New-VMSwitch -Name $switchName -NetAdapterName @('inside') -EnableIov $false");
+  Find(script, "network adapter ''{1}'' is not attached to it");
+  Find(script, "New-NetVirtualizationProviderRoute -InterfaceIndex $interface.ifIndex -DestinationPrefix '0.0.0.0/0' "
+               "-NextHop '192.168.0.1'");
+  CHECK(script.find("New-NetLbfoTeam") == std::string::npos);
+
+  gw.switches[0].uplink_mode = model::UplinkMode::EmbeddedTeam;
+  gw.switches[0].teaming = model::UplinkPortProfile::Teaming{model::TeamingMode::SwitchIndependent,
+                                                              model::LoadBalancing::Dynamic};
+  script = EmitHyperVScript(gw);
+  Find(script, "-NetAdapterName @('inside', 'outside') -EnableIov $false -MinimumBandwidthMode 'Weight' "
+               "-EnableEmbeddedTeaming $true");
+  Find(script, "Set-VMSwitchTeam -VMSwitch $switch -LoadBalancingAlgorithm 'Dynamic'");
+
+  gw.switches[0].teaming->mode = model::TeamingMode::Lacp;
+  script = EmitHyperVScript(gw);
+  Find(script, "throw 'switch embedded teaming supports only switch independent teaming");
+  CHECK(script.find("New-VMSwitch") == std::string::npos);
+}
+
+TEST_CASE("hostile names stay inside single-quoted strings") {
+  const std::vector<std::string> names = testing::HostileNames();
+  const alloc::AllocatedFabric af = testing::HostileFabric();
+  for (const std::string& script : {EmitFabricScript(af), EmitHyperVScript(testing::HostileHost())}) {
+    Lexed lexed = Lex(script);
+    // Outside strings and comments: no expandable string, no here-string, and
+    // none of the payloads the names carry.
+    CHECK(lexed.code.find('"') == std::string::npos);
+    CHECK(lexed.code.find("@'") == std::string::npos);
+    CHECK(lexed.code.find("Invoke-Evil") == std::string::npos);
+    CHECK(lexed.code.find("Remove-Item") == std::string::npos);
+    CHECK(lexed.code.find("$env") == std::string::npos);
+    CHECK(lexed.code.find('`') == std::string::npos);
+    CHECK(lexed.code.find("\xE2\x80") == std::string::npos);
+    // Each comment line stays one line: no name breaks out of a comment.
+    for (const std::string& line : Lines(script)) {
+      const std::string t = Trim(line);
+      if (t.rfind("# ", 0) == 0) CHECK(t.find("\xE2\x80\xA8") == std::string::npos);
+    }
+  }
+  // Every hostile object name reaches the script intact, as one string.
+  Lexed fabric = Lex(EmitFabricScript(af));
+  std::set<std::string> strings(fabric.strings.begin(), fabric.strings.end());
+  for (const model::LogicalNetwork& ln : af.fabric.logical_networks) CHECK(strings.count(ln.name) == 1);
+  for (const model::VmNetwork& n : af.fabric.vm_networks) CHECK(strings.count(n.name) == 1);
+  for (const model::LogicalSwitch& s : af.fabric.logical_switches) CHECK(strings.count(s.name) == 1);
+  for (const model::IpPool& p : af.fabric.ip_pools) CHECK(strings.count(p.name) == 1);
+  for (const model::Host& h : af.fabric.hosts) CHECK(strings.count(h.name) == 1);
+  CHECK(strings.count(af.fabric.port_classifications[0].description) == 1);
+  Lexed host = Lex(EmitHyperVScript(testing::HostileHost()));
+  std::set<std::string> host_strings(host.strings.begin(), host.strings.end());
+  CHECK(host_strings.count(names[0]) == 1);                   // switch
+  CHECK(host_strings.count(names[4]) == 1);                   // VM
+  CHECK(host_strings.count(names[5]) == 1);                   // NIC with a newline
+  CHECK(host_strings.count(ps::EscapeWildcard(names[4])) == 1);  // VM as a -VMName pattern
+}
+
+// Not a check by itself: writes the scripts for the `unit.powershell.pscheck`
+// CTest (which runs pscheck over them) when NETDSL_PS_OUT names a directory.
+TEST_CASE("write scripts for pscheck") {
+  const char* dir = std::getenv("NETDSL_PS_OUT");
+  if (!dir) return;
+  namespace fs = std::filesystem;
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream out(fs::path(dir) / name, std::ios::binary);
+    out << text;
+    REQUIRE(out.good());
+  };
+  write("seed-fabric.ps1", EmitFabricScript(testing::SeedDemoFabric()));
+  write("seed-host02-hyperv.ps1", EmitHyperVScript(testing::SeedDemoHost02()));
+  write("seed-gateway-hyperv.ps1", EmitHyperVScript(testing::SeedDemoGateway()));
+  write("hostile-fabric.ps1", EmitFabricScript(testing::HostileFabric()));
+  write("hostile-hyperv.ps1", EmitHyperVScript(testing::HostileHost()));
+  ir::HostIr set = testing::SeedDemoGateway();
+  set.switches[0].uplink_mode = model::UplinkMode::EmbeddedTeam;
+  set.switches[0].teaming = model::UplinkPortProfile::Teaming{model::TeamingMode::SwitchIndependent,
+                                                               model::LoadBalancing::HyperVPort};
+  write("set-hyperv.ps1", EmitHyperVScript(set));
+}
