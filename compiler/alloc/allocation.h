@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/net/address.h"
+#include "compiler/alloc/lock_file.h"
 #include "compiler/sema/model.h"
 
 namespace netdsl::alloc {
@@ -48,6 +49,10 @@ struct Allocation {
 struct AllocatedFabric {
   model::Fabric fabric;
   Allocation allocation;
+  /// The allocation sections of netdsl.lock after this run (every allocated
+  /// value keyed by its object's full name path) and the per-host entries
+  /// carried over from the previous lock; see alloc.h and docs/lock.md.
+  LockFile lock;
 };
 
 }  // namespace netdsl::alloc

@@ -1,0 +1,151 @@
+// Crash-safe file output (see atomic_file.h).
+#include "common/io/atomic_file.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+namespace netdsl::io {
+namespace {
+
+bool Fail(std::string* error, const std::string& path, int err) {
+  if (error) *error = path + ": " + std::strerror(err);
+  return false;
+}
+
+std::string ParentOf(const std::string& path) {
+  auto parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(size_t(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+bool FsyncDirectory(const std::string& dir, std::string* error) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Fail(error, dir, errno);
+  if (::fsync(fd) != 0 && errno != EINVAL) {
+    int err = errno;
+    ::close(fd);
+    return Fail(error, dir, err);
+  }
+  ::close(fd);
+  return true;
+}
+
+bool WriteFileAtomic(const std::string& path, std::string_view data, std::string* error) {
+  std::string dir = ParentOf(path);
+  std::string name = std::filesystem::path(path).filename().string();
+  std::string tmpl = dir + "/." + name + ".tmp.XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  int fd = ::mkstemp(buf.data());
+  if (fd < 0) return Fail(error, path, errno);
+  std::string tmp(buf.data());
+  auto abandon = [&](int err) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Fail(error, path, err);
+  };
+  if (::fchmod(fd, 0644) != 0) return abandon(errno);
+  if (!WriteAll(fd, data)) return abandon(errno);
+  if (::fsync(fd) != 0) return abandon(errno);
+  if (::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Fail(error, path, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Fail(error, path, err);
+  }
+  return FsyncDirectory(dir, error);
+}
+
+bool ReadFile(const std::string& path, std::string* out, std::string* error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(error, path, errno);
+  out->clear();
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Fail(error, path, err);
+    }
+    if (n == 0) break;
+    out->append(buf, size_t(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+bool MakeTempDirectory(const std::string& parent, const std::string& prefix, std::string* path,
+                       std::string* error) {
+  std::string tmpl = parent + "/" + prefix + "XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data())) return Fail(error, tmpl, errno);
+  *path = buf.data();
+  return true;
+}
+
+bool ReplaceDirectory(const std::string& staging, const std::string& target, bool* exchanged,
+                      std::string* error) {
+  *exchanged = false;
+  struct stat st;
+  if (::lstat(target.c_str(), &st) == 0) {
+    if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+      *exchanged = true;
+    } else if (errno == EINVAL || errno == ENOSYS) {
+      // Filesystem without RENAME_EXCHANGE: move the old tree aside, then rename.
+      std::string aside = staging + ".old";
+      if (::rename(target.c_str(), aside.c_str()) != 0) return Fail(error, target, errno);
+      if (::rename(staging.c_str(), target.c_str()) != 0) {
+        int err = errno;
+        ::rename(aside.c_str(), target.c_str());
+        return Fail(error, target, err);
+      }
+      if (::rename(aside.c_str(), staging.c_str()) != 0) return Fail(error, staging, errno);
+      *exchanged = true;
+    } else {
+      return Fail(error, target, errno);
+    }
+  } else if (::rename(staging.c_str(), target.c_str()) != 0) {
+    return Fail(error, target, errno);
+  }
+  return FsyncDirectory(ParentOf(target), error);
+}
+
+bool RemoveTree(const std::string& path, std::string* error) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) {
+    if (error) *error = path + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace netdsl::io

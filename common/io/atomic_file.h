@@ -1,0 +1,37 @@
+// Crash-safe file output: write a temp file beside the target, fsync, rename
+// into place, fsync the directory; plus whole-directory replacement. POSIX +
+// std only, so the runtime can use it too.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace netdsl::io {
+
+/// Replaces `path` atomically with `data` (mode 0644): readers see the old or
+/// the new content, never a mix, and the new content survives a crash once this
+/// returns true. On failure returns false, leaves `path` untouched and sets
+/// `*error` to "<path>: <strerror>".
+bool WriteFileAtomic(const std::string& path, std::string_view data, std::string* error);
+
+/// Reads a whole file. On failure returns false and sets `*error` to "<path>: <strerror>".
+bool ReadFile(const std::string& path, std::string* out, std::string* error);
+
+/// fsync()s a directory so that renames and creations in it are durable.
+bool FsyncDirectory(const std::string& dir, std::string* error);
+
+/// Creates a fresh directory `<parent>/<prefix>XXXXXX` (mkdtemp) and returns its path.
+bool MakeTempDirectory(const std::string& parent, const std::string& prefix, std::string* path,
+                       std::string* error);
+
+/// Puts directory `staging` in place of `target`: atomically exchanges them when
+/// `target` exists (renameat2 RENAME_EXCHANGE, so `staging` then holds the old
+/// content and the caller removes it), or renames when it does not. Fsyncs the parent.
+/// `*exchanged` tells which happened.
+bool ReplaceDirectory(const std::string& staging, const std::string& target, bool* exchanged,
+                      std::string* error);
+
+/// Removes a file or a directory tree; missing paths are not an error.
+bool RemoveTree(const std::string& path, std::string* error);
+
+}  // namespace netdsl::io

@@ -1,0 +1,82 @@
+// netdsl.lock: every value the compiler allocated, keyed by the owning object's
+// full name path, plus per-host {generation, ir_hash}. Format in docs/lock.md.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "llvm/Support/SMLoc.h"
+
+namespace netdsl {
+class DiagnosticEngine;
+}
+
+namespace netdsl::alloc {
+
+/// The allocation sections of the lock, in file order.
+enum class LockSection : uint8_t {
+  Vsid,             ///< `vm_subnet NET/SUBNET` → VSID
+  Rdid,             ///< `vm_network NET` → routing domain id
+  ProviderAddress,  ///< `host HOST/logical_network LN` → IP
+  CustomerAddress,  ///< `vm VM/NIC` → IP
+  Mac,              ///< `vm VM/NIC` → MAC
+  PortId,           ///< `host HOST/vm VM/NIC` → port id (unique per host)
+  SwitchIfname,     ///< `logical_switch SWITCH` → Linux bridge name
+  GatewayAddress,   ///< `vm_network NET/gateway` → external IP
+};
+inline constexpr size_t kLockSectionCount = 8;
+
+/// The YAML key of a section (`vsid`, `customer_address`, ...).
+const char* LockSectionName(LockSection section);
+
+/// One `key: value` of an allocation section.
+struct LockEntry {
+  std::string value;         ///< canonical text (decimal id, canonical IP, lowercase MAC, ifname)
+  llvm::SMRange key_range;   ///< where the loaded lock spells the key (invalid for new entries)
+  llvm::SMRange value_range; ///< where the loaded lock spells the value
+};
+
+/// Per-host provenance of the artifacts: `generation` bumps whenever `ir_hash` changes.
+struct LockHost {
+  uint64_t generation = 1;
+  std::string ir_hash;  ///< sha256 hex of the host's IR (without generation and source hash)
+  llvm::SMRange range;
+};
+
+/// The whole lock. Maps are ordered by key, which is the file order.
+struct LockFile {
+  std::array<std::map<std::string, LockEntry>, kLockSectionCount> sections;
+  std::map<std::string, LockHost> hosts;  ///< keyed `host NAME`
+
+  std::map<std::string, LockEntry>& Section(LockSection s) { return sections[size_t(s)]; }
+  const std::map<std::string, LockEntry>& Section(LockSection s) const { return sections[size_t(s)]; }
+};
+
+/// Loads `text` (the lock at `path`) into diags.sources() so that diagnostics
+/// point into it, and parses it. Reports syntax errors, unknown keys, wrong
+/// types, duplicate keys and malformed values; returns nullopt after any error.
+std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& path,
+                                      DiagnosticEngine& diags);
+
+/// The lock's text: header comment, `format: 1`, sections with sorted keys.
+std::string PrintLockFile(const LockFile& lock);
+
+/// Entry-level difference between two locks (a changed value counts once in
+/// each direction, as a line diff of the file would show it).
+struct LockDiff {
+  size_t added = 0;
+  size_t removed = 0;
+  bool Empty() const { return added == 0 && removed == 0; }
+};
+LockDiff DiffLockFiles(const LockFile& before, const LockFile& after);
+
+/// Spells an object name as in the source: bare when it is an identifier,
+/// otherwise double-quoted with `"` and `\` escaped.
+std::string QuoteName(std::string_view name);
+
+}  // namespace netdsl::alloc

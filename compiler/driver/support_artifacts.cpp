@@ -1,0 +1,148 @@
+// Staged build output, manifest.json and ParallelFor (see support_artifacts.h).
+#include "compiler/driver/support_artifacts.h"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include "common/io/atomic_file.h"
+#include "common/io/sha256.h"
+
+namespace netdsl::driver {
+
+namespace fs = std::filesystem;
+
+StagedOutput::~StagedOutput() {
+  if (!committed_) Abort();
+}
+
+bool StagedOutput::Begin(std::string* error) {
+  std::error_code ec;
+  fs::path target(target_);
+  if (fs::exists(target, ec)) {
+    if (!fs::is_directory(target, ec)) {
+      *error = target_ + ": exists and is not a directory";
+      return false;
+    }
+    if (!fs::is_empty(target, ec) && !fs::exists(target / "manifest.json", ec)) {
+      *error = target_ + ": refusing to replace a non-empty directory that has no manifest.json "
+                         "(not a netdslc build output); choose another -o directory";
+      return false;
+    }
+  }
+  fs::path parent = fs::absolute(target, ec).parent_path();
+  fs::create_directories(parent, ec);
+  if (ec) {
+    *error = parent.string() + ": " + ec.message();
+    return false;
+  }
+  std::string name = fs::absolute(target).filename().string();
+  return io::MakeTempDirectory(parent.string(), "." + name + ".staging-", &staging_, error);
+}
+
+bool StagedOutput::WriteFile(const std::string& relative_path, std::string_view data, ArtifactRecord* record,
+                             std::string* error) {
+  fs::path path = fs::path(staging_) / relative_path;
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) {
+    *error = path.parent_path().string() + ": " + ec.message();
+    return false;
+  }
+  if (!io::WriteFileAtomic(path.string(), data, error)) return false;
+  if (record) {
+    record->path = relative_path;
+    record->sha256 = io::Sha256Hex(data);
+    record->size = data.size();
+  }
+  return true;
+}
+
+bool StagedOutput::Commit(std::string* error) {
+  bool exchanged = false;
+  if (!io::ReplaceDirectory(staging_, target_, &exchanged, error)) return false;
+  committed_ = true;
+  if (exchanged) {
+    std::string ignored;
+    io::RemoveTree(staging_, &ignored);  // now the previous output
+  }
+  return true;
+}
+
+void StagedOutput::Abort() {
+  if (staging_.empty()) return;
+  std::string ignored;
+  io::RemoveTree(staging_, &ignored);
+  staging_.clear();
+}
+
+std::string JsonString(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          out += "\\u00";
+          out.push_back(kHex[u >> 4]);
+          out.push_back(kHex[u & 15]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string ManifestJson(std::string_view compiler_version, std::vector<InputRecord> inputs,
+                         const InputRecord& lock, std::vector<ArtifactRecord> artifacts) {
+  std::sort(inputs.begin(), inputs.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  std::sort(artifacts.begin(), artifacts.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  std::string o = "{\n  \"format\": 1,\n  \"compiler\": " + JsonString("netdslc " + std::string(compiler_version)) +
+                  ",\n  \"inputs\": [";
+  for (size_t i = 0; i < inputs.size(); ++i)
+    o += std::string(i ? "," : "") + "\n    {\"path\": " + JsonString(inputs[i].path) +
+         ", \"sha256\": " + JsonString(inputs[i].sha256) + "}";
+  o += inputs.empty() ? "],\n" : "\n  ],\n";
+  o += "  \"lock\": {\"path\": " + JsonString(lock.path) + ", \"sha256\": " + JsonString(lock.sha256) + "},\n";
+  o += "  \"artifacts\": [";
+  for (size_t i = 0; i < artifacts.size(); ++i)
+    o += std::string(i ? "," : "") + "\n    {\"path\": " + JsonString(artifacts[i].path) +
+         ", \"sha256\": " + JsonString(artifacts[i].sha256) + ", \"size\": " + std::to_string(artifacts[i].size) + "}";
+  o += artifacts.empty() ? "]\n" : "\n  ]\n";
+  o += "}\n";
+  return o;
+}
+
+void ParallelFor(size_t n, unsigned jobs, const std::function<void(size_t)>& body,
+                 const std::function<void(size_t done)>& on_done) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  size_t done = 0;
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < n;) {
+      body(i);
+      if (on_done) {
+        std::lock_guard<std::mutex> lock(mu);
+        on_done(++done);
+      }
+    }
+  };
+  jobs = std::max(1u, std::min<unsigned>(jobs, unsigned(std::max<size_t>(n, 1))));
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < jobs; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace netdsl::driver

@@ -1,0 +1,69 @@
+// Build output for netdslc commands: a staging directory beside the output
+// that is swapped into place only when every artifact was written (all or
+// nothing), the manifest, and a small parallel-for over hosts.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace netdsl::driver {
+
+/// One file of the output, for the manifest.
+struct ArtifactRecord {
+  std::string path;    ///< relative to the output directory, `/`-separated
+  std::string sha256;  ///< hex
+  uint64_t size = 0;
+};
+
+/// Output directory under construction. Files go into a fresh staging
+/// directory beside `target`; Commit() swaps it in atomically and removes the
+/// previous tree, Abort() (or the destructor without Commit) removes the
+/// staging directory and leaves `target` untouched. WriteFile is thread-safe
+/// for distinct paths.
+class StagedOutput {
+ public:
+  explicit StagedOutput(std::string target) : target_(std::move(target)) {}
+  ~StagedOutput();
+  StagedOutput(const StagedOutput&) = delete;
+  StagedOutput& operator=(const StagedOutput&) = delete;
+
+  /// Refuses a `target` that exists, is not empty and has no manifest.json
+  /// (so `-o ~` never replaces a home directory), then creates the staging dir.
+  bool Begin(std::string* error);
+  /// Writes `relative_path` (creating its directories) and returns its record.
+  bool WriteFile(const std::string& relative_path, std::string_view data, ArtifactRecord* record,
+                 std::string* error);
+  bool Commit(std::string* error);
+  void Abort();
+  const std::string& staging() const { return staging_; }
+
+ private:
+  std::string target_;
+  std::string staging_;
+  bool committed_ = false;
+};
+
+/// Input file of the manifest.
+struct InputRecord {
+  std::string path;  ///< relative to the root file's directory
+  std::string sha256;
+};
+
+/// `manifest.json`: format, compiler version, inputs, lock, artifacts — each
+/// list sorted by path; deterministic bytes for the same content.
+std::string ManifestJson(std::string_view compiler_version, std::vector<InputRecord> inputs,
+                         const InputRecord& lock, std::vector<ArtifactRecord> artifacts);
+
+/// A JSON string literal for `s` (UTF-8 passed through, control characters escaped).
+std::string JsonString(std::string_view s);
+
+/// Runs body(i) for i in [0, n) on `jobs` threads (the calling thread
+/// included); each index runs exactly once. `on_done` (may be empty) is called
+/// under a lock after each index, e.g. for progress output.
+void ParallelFor(size_t n, unsigned jobs, const std::function<void(size_t)>& body,
+                 const std::function<void(size_t done)>& on_done = {});
+
+}  // namespace netdsl::driver
