@@ -222,7 +222,7 @@ bool VerifyDiagnostics(DiagnosticEngine& diags, llvm::raw_ostream& os) {
     ok = false;
     os << "  " << BufferName(sm, e.buffer) << ":" << e.line << ": " << SeverityName(e.severity)
        << (e.code.empty() ? "" : " [" + e.code + "]") << " {{" << e.text << "}}"
-       << (e.line != e.comment_line ? " (expected on line " + std::to_string(e.comment_line) + ")" : "") << "\n";
+       << (e.line != e.comment_line ? " (from the comment on line " + std::to_string(e.comment_line) + ")" : "") << "\n";
   }
   header = false;
   for (const auto& s : seen) {
