@@ -29,7 +29,14 @@ int main(int argc, char** argv) {
   }
   if (!std::strcmp(cmd, "plan")) return netdsl::runtime::PlanMain(argc - 1, argv + 1);
   if (!std::strcmp(cmd, "apply")) return netdsl::runtime::ApplyMain(argc - 1, argv + 1);
-  if (!std::strcmp(cmd, "tables")) return netdsl::runtime::TablesMain(argc - 1, argv + 1);
+  if (!std::strcmp(cmd, "tables")) {
+#ifdef NETDSL_HAVE_TABLES
+    return netdsl::runtime::TablesMain(argc - 1, argv + 1);
+#else
+    std::fprintf(stderr, "netdsl: error: tables support not built\n");
+    return 1;
+#endif
+  }
   std::fprintf(stderr, "netdsl: error: unknown command '%s'\n\n", cmd);
   Usage(stderr);
   return 64;

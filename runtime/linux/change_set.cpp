@@ -1,0 +1,784 @@
+// Diff of desired against actual state into ordered, invertible steps; the
+// journal encoding of operations.
+#include "runtime/linux/change_set.h"
+
+#include "runtime/linux/state_reader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+
+namespace netdsl::runtime {
+
+size_t ChangeSet::operation_count() const {
+  size_t n = 0;
+  for (const Step& s : steps) n += s.ops.size();
+  return n;
+}
+
+namespace {
+
+std::string MacText(const std::optional<net::MacAddress>& m) { return m ? m->ToString() : ""; }
+std::string IpText(const std::optional<net::IpAddress>& a) { return a ? a->ToString() : ""; }
+
+bool Owned(const Link& l, const HostState& d) {
+  return l.name.rfind(d.owner_prefix, 0) == 0 && l.alias == d.owner_alias;
+}
+
+/// Why an existing link cannot be changed in place to match `want`, or "".
+std::string NeedsRecreate(const Link& want, const Link& have) {
+  if (want.kind != have.kind) return fmt::format("kind {} -> {}", have.kind.empty() ? "?" : have.kind, want.kind);
+  if (want.kind == "vxlan") {
+    if (want.vxlan_id != have.vxlan_id) return fmt::format("vxlan id {} -> {}", have.vxlan_id, want.vxlan_id);
+    if (want.vxlan_local && want.vxlan_local != have.vxlan_local)
+      return fmt::format("vxlan local {} -> {}", IpText(have.vxlan_local), IpText(want.vxlan_local));
+    if (want.vxlan_dstport != have.vxlan_dstport)
+      return fmt::format("vxlan dstport {} -> {}", have.vxlan_dstport, want.vxlan_dstport);
+    if (want.vxlan_learning != have.vxlan_learning) return "vxlan learning";
+    if (want.vxlan_ttl != have.vxlan_ttl) return fmt::format("vxlan ttl {} -> {}", have.vxlan_ttl, want.vxlan_ttl);
+  } else if (want.kind == "vlan") {
+    if (want.vlan_id != have.vlan_id || want.vlan_link != have.vlan_link)
+      return fmt::format("vlan {}@{} -> {}@{}", have.vlan_id, have.vlan_link, want.vlan_id, want.vlan_link);
+  } else if (want.kind == "bond") {
+    if (want.bond_mode != have.bond_mode) return fmt::format("bond mode {} -> {}", have.bond_mode, want.bond_mode);
+    if (!want.bond_xmit_hash_policy.empty() && want.bond_xmit_hash_policy != have.bond_xmit_hash_policy)
+      return "bond xmit_hash_policy";
+    if (want.bond_miimon != have.bond_miimon) return "bond miimon";
+  } else if (want.kind == "vrf") {
+    if (want.vrf_table != have.vrf_table) return fmt::format("vrf table {} -> {}", have.vrf_table, want.vrf_table);
+  } else if (want.kind == "gretap") {
+    if (want.gretap_key != have.gretap_key) return "gretap key";
+    if (want.gretap_local && want.gretap_local != have.gretap_local) return "gretap local";
+  } else if (want.kind == "veth") {
+    if (!have.veth_peer_elsewhere && have.veth_peer != want.veth_peer)
+      return fmt::format("veth peer {} -> {}", have.veth_peer.empty() ? "?" : have.veth_peer, want.veth_peer);
+  }
+  return "";
+}
+
+/// Qdisc equality with the kernel's rounding (tbf burst/latency come back
+/// through psched ticks).
+bool SameQdisc(const Qdisc& a, const Qdisc& b) {
+  if (a.kind != b.kind) return false;
+  auto near = [](uint64_t x, uint64_t y) {
+    uint64_t d = x > y ? x - y : y - x;
+    return d <= 2 + std::max(x, y) / 100;
+  };
+  if (a.kind == "tbf")
+    return a.rate_bps == b.rate_bps && near(a.burst_bytes, b.burst_bytes) && near(a.latency_us, b.latency_us);
+  if (a.default_class != b.default_class || a.classes.size() != b.classes.size()) return false;
+  for (size_t i = 0; i < a.classes.size(); ++i)
+    if (a.classes[i].minor != b.classes[i].minor || a.classes[i].rate_bps != b.classes[i].rate_bps ||
+        a.classes[i].ceil_bps != b.classes[i].ceil_bps)
+      return false;
+  return true;
+}
+
+std::string QdiscText(const Qdisc& q) {
+  if (q.kind == "tbf")
+    return fmt::format("tbf rate {}bit burst {}b latency {}us", q.rate_bps, q.burst_bytes, q.latency_us);
+  std::string s = fmt::format("htb default {}", q.default_class);
+  for (const HtbClass& c : q.classes) s += fmt::format(" 1:{} rate {}bit ceil {}bit", c.minor, c.rate_bps, c.ceil_bps);
+  return s;
+}
+
+std::string LinkText(const Link& l) {
+  std::string s = l.kind;
+  if (l.mtu) s += fmt::format(", mtu {}", l.mtu);
+  if (!l.master.empty()) s += fmt::format(", master {}", l.master);
+  if (l.kind == "vxlan") s += fmt::format(", id {}", l.vxlan_id);
+  if (l.kind == "vlan") s += fmt::format(", id {} on {}", l.vlan_id, l.vlan_link);
+  if (l.kind == "vrf") s += fmt::format(", table {}", l.vrf_table);
+  if (l.kind == "veth") s += fmt::format(", peer {}", l.veth_peer);
+  if (l.kind == "bond") s += fmt::format(", mode {}", l.bond_mode);
+  return s;
+}
+
+std::string ChangeText(const LinkChange& c, const Link* before) {
+  std::vector<std::string> parts;
+  if (c.mtu) parts.push_back(before ? fmt::format("mtu {} -> {}", before->mtu, *c.mtu) : fmt::format("mtu {}", *c.mtu));
+  if (c.mac) parts.push_back(fmt::format("mac {} -> {}", before ? MacText(before->mac) : "?", c.mac->ToString()));
+  if (c.master) {
+    std::string from = before && !before->master.empty() ? before->master : "none";
+    parts.push_back(fmt::format("master {} -> {}", from, c.master->empty() ? "none" : *c.master));
+  }
+  if (c.up) parts.push_back(*c.up ? "up" : "down");
+  std::string s;
+  for (const auto& p : parts) s += (s.empty() ? "" : ", ") + p;
+  return s;
+}
+
+/// The change that undoes `c` on `before`.
+LinkChange Undo(const LinkChange& c, const Link& before) {
+  LinkChange u;
+  u.name = c.name;
+  if (c.mtu) u.mtu = before.mtu;
+  if (c.mac && before.mac) u.mac = before.mac;
+  if (c.master) u.master = before.master;
+  if (c.up) u.up = before.up;
+  return u;
+}
+
+/// Creation order of the actual links: masters and lower links first.
+std::vector<const Link*> CreationOrder(const std::vector<const Link*>& links) {
+  std::map<std::string, const Link*> by_name;
+  for (const Link* l : links) by_name[l->name] = l;
+  std::vector<const Link*> order;
+  std::set<std::string> done, visiting;
+  std::function<void(const Link*)> visit = [&](const Link* l) {
+    if (done.count(l->name) || visiting.count(l->name)) return;
+    visiting.insert(l->name);
+    for (const std::string& dep : {l->master, l->vlan_link})
+      if (auto it = by_name.find(dep); it != by_name.end()) visit(it->second);
+    visiting.erase(l->name);
+    done.insert(l->name);
+    order.push_back(l);
+  };
+  for (const Link* l : links) visit(l);
+  return order;
+}
+
+class Builder {
+ public:
+  Builder(ChangeSet* cs, size_t bulk) : cs_(cs), bulk_(bulk) {}
+
+  void Line(char action, const char* object, std::string name, std::string detail = "") {
+    cs_->lines.push_back({action, object, std::move(name), std::move(detail)});
+  }
+  /// A single-operation step.
+  void One(std::string label, Op op, std::vector<Op> inverse) {
+    cs_->steps.push_back({std::move(label), {std::move(op)}, std::move(inverse)});
+  }
+  /// Bulk steps of `ops` (each op's inverse is `inverse[i]`), `bulk_` per step.
+  void Bulk(const std::string& what, std::vector<Op> ops, std::vector<Op> inverse) {
+    for (size_t i = 0; i < ops.size(); i += bulk_) {
+      size_t n = std::min(bulk_, ops.size() - i);
+      Step s;
+      s.label = fmt::format("{} {} {}", what, n, n == 1 ? "entry" : "entries");
+      s.ops.assign(std::make_move_iterator(ops.begin() + i), std::make_move_iterator(ops.begin() + i + n));
+      s.inverse.assign(std::make_move_iterator(inverse.begin() + i), std::make_move_iterator(inverse.begin() + i + n));
+      std::reverse(s.inverse.begin(), s.inverse.end());
+      cs_->steps.push_back(std::move(s));
+    }
+  }
+
+ private:
+  ChangeSet* cs_;
+  size_t bulk_;
+};
+
+/// Set difference of two object lists by key; `gone` = devices whose objects
+/// vanish (recreated links), so their actual objects count as absent.
+template <typename T, typename KeyFn, typename SameFn>
+void DiffObjects(const std::vector<T>& want, const std::vector<T>& have, const std::set<std::string>& gone,
+                 KeyFn key, SameFn same, std::vector<const T*>* add, std::vector<const T*>* del) {
+  using Key = decltype(key(want[0]));
+  std::map<Key, const T*> actual;
+  for (const T& h : have) actual.emplace(key(h), &h);
+  std::set<Key> wanted;
+  for (const T& w : want) {
+    Key k = key(w);
+    wanted.insert(k);
+    auto it = actual.find(k);
+    if (it == actual.end()) {
+      add->push_back(&w);
+    } else if (gone.count(it->second->dev) || !same(w, *it->second)) {
+      del->push_back(it->second);
+      add->push_back(&w);
+    }
+  }
+  for (const T& h : have)
+    if (!wanted.count(key(h))) del->push_back(&h);
+}
+
+}  // namespace
+
+ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
+  ChangeSet cs;
+  Builder b(&cs, bulk ? bulk : 1);
+  std::map<std::string, const Link*> have, want;
+  for (const Link& l : a.links) have[l.name] = &l;
+  for (const Link& l : d.links) want[l.name] = &l;
+  std::set<std::string> peers;  // guest ends of desired veths: part of their pair
+  for (const Link& l : d.links)
+    if (l.kind == "veth") peers.insert(l.veth_peer);
+
+  // Ownership and conflicts.
+  for (const Link& l : d.links) {
+    auto it = have.find(l.name);
+    if (it != have.end() && !Owned(*it->second, d))
+      cs.conflicts.push_back(fmt::format("link `{}` exists but is not owned by netdsl (its alias is `{}`, not `{}`); "
+                                         "rename or remove it, netdsl will not touch it",
+                                         l.name, it->second->alias, d.owner_alias));
+    if (l.kind == "vlan" && !want.count(l.vlan_link) && !have.count(l.vlan_link))
+      cs.conflicts.push_back(
+          fmt::format("vlan `{}` needs lower link `{}`, which does not exist on this host", l.name, l.vlan_link));
+  }
+  for (const AdoptedNic& n : d.adopted) {
+    auto it = have.find(n.name);
+    if (it == have.end()) {
+      cs.conflicts.push_back(fmt::format("adopted NIC `{}` does not exist on this host", n.name));
+    } else if (const std::string& m = it->second->master; !m.empty() && m != n.master) {
+      auto mi = have.find(m);
+      if (mi == have.end() || !Owned(*mi->second, d))
+        cs.conflicts.push_back(fmt::format("adopted NIC `{}` is enslaved to `{}`, which netdsl does not own; "
+                                           "release it first",
+                                           n.name, m));
+    }
+  }
+  for (const Link& l : a.links)
+    if (l.name.rfind(d.owner_prefix, 0) == 0 && !Owned(l, d) && !want.count(l.name) && !peers.count(l.name))
+      cs.warnings.push_back(fmt::format("link `{}` has the `{}` prefix but not the `{}` alias; not owned, left alone",
+                                        l.name, d.owner_prefix, d.owner_alias));
+  if (d.nft.present && a.nft.present && a.nft.fingerprint.empty())
+    cs.conflicts.push_back(fmt::format("nftables table `{} {}` exists but was not created by netdsl; remove it or "
+                                       "rename netdsl's table",
+                                       d.nft.family, d.nft.table));
+  if (!cs.conflicts.empty()) return cs;
+
+  // Which owned links go away, which are recreated, which stay.
+  std::vector<const Link*> remove;  // deleted or recreated, actual
+  std::set<std::string> gone;       // their names
+  std::map<std::string, std::string> recreate_reason;
+  for (const Link& l : a.links) {
+    if (!Owned(l, d) || peers.count(l.name)) continue;
+    auto w = want.find(l.name);
+    if (w == want.end()) {
+      remove.push_back(&l);
+    } else if (std::string why = NeedsRecreate(*w->second, l); !why.empty()) {
+      remove.push_back(&l);
+      recreate_reason[l.name] = why;
+    }
+  }
+  for (const Link* l : remove) gone.insert(l->name);
+
+  // Objects on owned devices.
+  std::vector<const Address*> add_addr, del_addr;
+  DiffObjects(d.addresses, a.addresses, gone,
+              [](const Address& x) { return std::make_tuple(x.dev, x.address, x.prefix_length); },
+              [](const Address&, const Address&) { return true; }, &add_addr, &del_addr);
+  std::vector<const Route*> add_route, del_route;
+  DiffObjects(d.routes, a.routes, gone, [](const Route& x) { return std::make_tuple(x.table, x.dst); },
+              [](const Route& x, const Route& y) { return x.dev == y.dev && x.via == y.via; }, &add_route,
+              &del_route);
+  std::vector<const FdbEntry*> add_fdb, del_fdb;
+  DiffObjects(d.fdb, a.fdb, gone, [](const FdbEntry& x) { return std::make_tuple(x.dev, x.mac, x.dst); },
+              [](const FdbEntry&, const FdbEntry&) { return true; }, &add_fdb, &del_fdb);
+  std::vector<const Neighbour*> add_nb, del_nb;
+  DiffObjects(d.neighbours, a.neighbours, gone, [](const Neighbour& x) { return std::make_tuple(x.dev, x.address); },
+              [](const Neighbour& x, const Neighbour& y) { return x.mac == y.mac; }, &add_nb, &del_nb);
+  std::vector<const Qdisc*> set_q, del_q;
+  std::map<std::string, const Qdisc*> have_q;
+  for (const Qdisc& q : a.qdiscs) have_q[q.dev] = &q;
+  std::set<std::string> want_q;
+  for (const Qdisc& q : d.qdiscs) {
+    want_q.insert(q.dev);
+    auto it = have_q.find(q.dev);
+    if (it == have_q.end() || gone.count(q.dev) || !SameQdisc(q, *it->second)) set_q.push_back(&q);
+  }
+  for (const Qdisc& q : a.qdiscs)
+    if (!want_q.count(q.dev) && !gone.count(q.dev)) del_q.push_back(&q);
+
+  // 1. nftables table no longer wanted.
+  if (!d.nft.present && a.nft.present && !a.nft.fingerprint.empty()) {
+    b.Line('-', "nftables", fmt::format("{} {}", a.nft.family, a.nft.table));
+    std::string head = a.nft.family + " " + a.nft.table + "\n";
+    b.One(fmt::format("delete nftables table `{}`", a.nft.table), {OpKind::RestoreNft, head},
+          {{OpKind::RestoreNft, head + NftListTable(a.nft.family, a.nft.table)}});
+  }
+  // 2. Deletions of objects, children before their devices.
+  for (const Qdisc* q : del_q) {
+    b.Line('-', "qdisc", q->dev, QdiscText(*q));
+    b.One(fmt::format("delete qdisc on `{}`", q->dev), {OpKind::DelQdisc, *q}, {{OpKind::ReplaceQdisc, *q}});
+  }
+  for (const Qdisc* q : set_q)
+    if (gone.count(q->dev) && have_q.count(q->dev)) {
+      const Qdisc& old = *have_q[q->dev];
+      b.One(fmt::format("delete qdisc on `{}`", q->dev), {OpKind::DelQdisc, old}, {{OpKind::ReplaceQdisc, old}});
+    }
+  {
+    std::vector<Op> ops, inv;
+    for (const Neighbour* n : del_nb) {
+      b.Line('-', "neighbour", n->dev, fmt::format("{} lladdr {}", n->address.ToString(), n->mac.ToString()));
+      ops.push_back({OpKind::DelNeighbour, *n});
+      inv.push_back({OpKind::AddNeighbour, *n});
+    }
+    b.Bulk("delete neighbour", std::move(ops), std::move(inv));
+  }
+  {
+    std::vector<Op> ops, inv;
+    for (const FdbEntry* f : del_fdb) {
+      b.Line('-', "fdb", f->dev, fmt::format("{} dst {}", f->mac.ToString(), f->dst.ToString()));
+      ops.push_back({OpKind::DelFdb, *f});
+      inv.push_back({OpKind::AddFdb, *f});
+    }
+    b.Bulk("delete fdb", std::move(ops), std::move(inv));
+  }
+  {
+    std::vector<Op> ops, inv;
+    for (const Route* r : del_route) {
+      b.Line('-', "route", fmt::format("table {} {}", r->table, r->dst.ToString()),
+             fmt::format("dev {}{}", r->dev, r->via ? " via " + r->via->ToString() : ""));
+      ops.push_back({OpKind::DelRoute, *r});
+      inv.push_back({OpKind::AddRoute, *r});
+    }
+    b.Bulk("delete route", std::move(ops), std::move(inv));
+  }
+  {
+    std::vector<Op> ops, inv;
+    for (const Address* x : del_addr) {
+      b.Line('-', "address", x->dev, fmt::format("{}/{}", x->address.ToString(), x->prefix_length));
+      ops.push_back({OpKind::DelAddress, *x});
+      inv.push_back({OpKind::AddAddress, *x});
+    }
+    b.Bulk("delete address", std::move(ops), std::move(inv));
+  }
+  // 3. Release links (owned or adopted) whose master goes away or changes to none.
+  std::map<std::string, std::string> want_master;  // for every link netdsl may enslave
+  for (const Link& l : d.links) want_master[l.name] = l.master;
+  for (const AdoptedNic& n : d.adopted) want_master[n.name] = n.master;
+  std::set<std::string> released;
+  for (const Link& l : a.links) {
+    if (l.master.empty() || peers.count(l.name)) continue;
+    auto m = have.find(l.master);
+    bool master_owned = m != have.end() && Owned(*m->second, d);
+    if (!master_owned || gone.count(l.name)) continue;
+    auto w = want_master.find(l.name);
+    bool keep = w != want_master.end() && w->second == l.master && !gone.count(l.master);
+    if (keep) continue;
+    // Owned links that stay but change master are handled by the set step below.
+    if (want.count(l.name) && !gone.count(l.name) && w != want_master.end() && !w->second.empty() &&
+        !gone.count(w->second) && w->second != l.master)
+      continue;
+    LinkChange c;
+    c.name = l.name;
+    c.master = "";
+    b.Line('~', Owned(l, d) ? "link" : "adopted", l.name, ChangeText(c, &l));
+    b.One(fmt::format("release `{}` from `{}`", l.name, l.master), {OpKind::SetLink, c}, {{OpKind::SetLink, Undo(c, l)}});
+    released.insert(l.name);
+  }
+  // 4. Delete links, in reverse creation order (the veth peer of a deleted veth goes with it).
+  {
+    std::vector<const Link*> order = CreationOrder(remove);
+    std::reverse(order.begin(), order.end());
+    for (const Link* l : order) {
+      if (l->kind == "veth" && !l->veth_peer.empty() && gone.count(l->veth_peer) && l->veth_peer < l->name) continue;
+      if (recreate_reason.count(l->name)) {
+        b.Line('-', "link", l->name, fmt::format("recreated: {}", recreate_reason[l->name]));
+      } else {
+        b.Line('-', "link", l->name, LinkText(*l));
+      }
+      Link restore = *l;
+      if (restore.kind == "veth" && restore.veth_peer.empty()) restore.veth_peer = l->name + "g";
+      b.One(fmt::format("delete link `{}`", l->name), {OpKind::DeleteLink, *l}, {{OpKind::CreateLink, restore}});
+    }
+  }
+  // 5. Create missing links (desired order puts masters and lower links first), fix attributes of others.
+  for (const Link& l : d.links) {
+    auto it = have.find(l.name);
+    if (it == have.end() || gone.count(l.name)) {
+      if (!recreate_reason.count(l.name)) b.Line('+', "link", l.name, LinkText(l));
+      else b.Line('+', "link", l.name, LinkText(l));
+      Link spec = l;
+      spec.alias = d.owner_alias;
+      b.One(fmt::format("create link `{}`", l.name), {OpKind::CreateLink, spec}, {{OpKind::DeleteLink, spec}});
+      continue;
+    }
+    const Link& h = *it->second;
+    LinkChange c;
+    c.name = l.name;
+    if (l.mtu && l.mtu != h.mtu) c.mtu = l.mtu;
+    if (l.mac && l.mac != h.mac) c.mac = l.mac;
+    std::string cur_master = released.count(l.name) || gone.count(h.master) ? "" : h.master;
+    if (l.master != cur_master) c.master = l.master;
+    if (!h.up) c.up = true;
+    if (c.mtu || c.mac || c.master || c.up) {
+      LinkChange u = Undo(c, h);
+      if (c.master && cur_master != h.master) u.master = "";  // was released by an earlier step
+      b.Line('~', "link", l.name, ChangeText(c, &h));
+      b.One(fmt::format("change link `{}`", l.name), {OpKind::SetLink, c}, {{OpKind::SetLink, u}});
+    }
+  }
+  // 6. Adopted NICs: enslave and set up.
+  for (const AdoptedNic& n : d.adopted) {
+    const Link& h = *have.at(n.name);
+    LinkChange c;
+    c.name = n.name;
+    std::string cur_master = released.count(n.name) || gone.count(h.master) ? "" : h.master;
+    if (cur_master != n.master) c.master = n.master;
+    if (!h.up) c.up = true;
+    if (c.master || c.up) {
+      LinkChange u = Undo(c, h);
+      if (c.master && cur_master != h.master) u.master = "";
+      b.Line('~', "adopted", n.name, ChangeText(c, &h));
+      b.One(fmt::format("attach adopted NIC `{}`", n.name), {OpKind::SetLink, c}, {{OpKind::SetLink, u}});
+    }
+  }
+  // 7. Objects on devices: addresses, routes, fdb, neighbours, qdiscs, nftables.
+  {
+    std::vector<Op> ops, inv;
+    for (const Address* x : add_addr) {
+      b.Line('+', "address", x->dev, fmt::format("{}/{}", x->address.ToString(), x->prefix_length));
+      ops.push_back({OpKind::AddAddress, *x});
+      inv.push_back({OpKind::DelAddress, *x});
+    }
+    b.Bulk("add address", std::move(ops), std::move(inv));
+  }
+  {
+    std::vector<Op> ops, inv;
+    for (const Route* r : add_route) {
+      b.Line('+', "route", fmt::format("table {} {}", r->table, r->dst.ToString()),
+             fmt::format("dev {}{}", r->dev, r->via ? " via " + r->via->ToString() : ""));
+      ops.push_back({OpKind::AddRoute, *r});
+      inv.push_back({OpKind::DelRoute, *r});
+    }
+    b.Bulk("add route", std::move(ops), std::move(inv));
+  }
+  {
+    std::vector<Op> ops, inv;
+    for (const FdbEntry* f : add_fdb) {
+      b.Line('+', "fdb", f->dev, fmt::format("{} dst {}", f->mac.ToString(), f->dst.ToString()));
+      ops.push_back({OpKind::AddFdb, *f});
+      inv.push_back({OpKind::DelFdb, *f});
+    }
+    b.Bulk("add fdb", std::move(ops), std::move(inv));
+  }
+  {
+    std::vector<Op> ops, inv;
+    for (const Neighbour* n : add_nb) {
+      b.Line('+', "neighbour", n->dev, fmt::format("{} lladdr {}", n->address.ToString(), n->mac.ToString()));
+      ops.push_back({OpKind::AddNeighbour, *n});
+      inv.push_back({OpKind::DelNeighbour, *n});
+    }
+    b.Bulk("add neighbour", std::move(ops), std::move(inv));
+  }
+  for (const Qdisc* q : set_q) {
+    auto it = have_q.find(q->dev);
+    bool had = it != have_q.end() && !gone.count(q->dev);
+    b.Line(had ? '~' : '+', "qdisc", q->dev,
+           had ? fmt::format("{} -> {}", QdiscText(*it->second), QdiscText(*q)) : QdiscText(*q));
+    Op undo = had ? Op{OpKind::ReplaceQdisc, *it->second} : Op{OpKind::DelQdisc, *q};
+    b.One(fmt::format("set qdisc on `{}`", q->dev), {OpKind::ReplaceQdisc, *q}, {undo});
+  }
+  if (d.nft.present) {
+    bool same = a.nft.present && a.nft.fingerprint == d.nft.fingerprint && a.nft.chains.size() == d.nft.chains.size() &&
+                a.nft.rules.size() == d.nft.rules.size();
+    for (size_t i = 0; same && i < d.nft.chains.size(); ++i)
+      same = a.nft.chains[i].name == d.nft.chains[i].name && a.nft.chains[i].hook == d.nft.chains[i].hook &&
+             a.nft.chains[i].policy == d.nft.chains[i].policy;
+    for (size_t i = 0; same && i < d.nft.rules.size(); ++i)
+      same = a.nft.rules[i].chain == d.nft.rules[i].chain && a.nft.rules[i].comment == d.nft.rules[i].comment;
+    if (!same) {
+      b.Line(a.nft.present ? '~' : '+', "nftables", fmt::format("{} {}", d.nft.family, d.nft.table),
+             fmt::format("{} chains, {} rules", d.nft.chains.size(), d.nft.rules.size()));
+      std::string saved = d.nft.family + " " + d.nft.table + "\n" +
+                          (a.nft.present ? NftListTable(d.nft.family, d.nft.table) : "");
+      b.One(fmt::format("replace nftables table `{}`", d.nft.table), {OpKind::ReplaceNft, d.nft},
+            {{OpKind::RestoreNft, saved}});
+    }
+  }
+  return cs;
+}
+
+// ---- Describe ----
+
+std::string Describe(const Op& op) {
+  switch (op.kind) {
+    case OpKind::CreateLink: return fmt::format("create link `{}`", std::get<Link>(op.object).name);
+    case OpKind::DeleteLink: return fmt::format("delete link `{}`", std::get<Link>(op.object).name);
+    case OpKind::SetLink: {
+      const auto& c = std::get<LinkChange>(op.object);
+      return fmt::format("change link `{}` ({})", c.name, ChangeText(c, nullptr));
+    }
+    case OpKind::AddAddress:
+    case OpKind::DelAddress: {
+      const auto& x = std::get<Address>(op.object);
+      return fmt::format("{} address {}/{} on `{}`", op.kind == OpKind::AddAddress ? "add" : "delete",
+                         x.address.ToString(), x.prefix_length, x.dev);
+    }
+    case OpKind::AddRoute:
+    case OpKind::DelRoute: {
+      const auto& r = std::get<Route>(op.object);
+      return fmt::format("{} route {} table {} dev `{}`", op.kind == OpKind::AddRoute ? "add" : "delete",
+                         r.dst.ToString(), r.table, r.dev);
+    }
+    case OpKind::AddFdb:
+    case OpKind::DelFdb: {
+      const auto& f = std::get<FdbEntry>(op.object);
+      return fmt::format("{} fdb {} dst {} on `{}`", op.kind == OpKind::AddFdb ? "add" : "delete", f.mac.ToString(),
+                         f.dst.ToString(), f.dev);
+    }
+    case OpKind::AddNeighbour:
+    case OpKind::DelNeighbour: {
+      const auto& n = std::get<Neighbour>(op.object);
+      return fmt::format("{} neighbour {} lladdr {} on `{}`", op.kind == OpKind::AddNeighbour ? "add" : "delete",
+                         n.address.ToString(), n.mac.ToString(), n.dev);
+    }
+    case OpKind::ReplaceQdisc: return fmt::format("set qdisc on `{}`", std::get<Qdisc>(op.object).dev);
+    case OpKind::DelQdisc: return fmt::format("delete qdisc on `{}`", std::get<Qdisc>(op.object).dev);
+    case OpKind::ReplaceNft: return fmt::format("replace nftables table `{}`", std::get<NftTable>(op.object).table);
+    case OpKind::RestoreNft: return "restore the nftables table";
+  }
+  return "?";
+}
+
+// ---- Journal encoding: fields separated by '|', each percent-escaped ----
+
+namespace {
+
+std::string Esc(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '|' || c == '%' || c < 0x20 || c == 0x7f)
+      out += fmt::format("%{:02X}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string Unesc(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+class Fields {
+ public:
+  explicit Fields(const std::string& line) {
+    size_t start = 0;
+    for (;;) {
+      size_t bar = line.find('|', start);
+      f_.push_back(Unesc(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+  }
+  const std::string& Str() { return i_ < f_.size() ? f_[i_++] : empty_; }
+  uint64_t Num() {
+    const std::string& s = Str();
+    uint64_t v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+  }
+  std::optional<net::IpAddress> Ip() {
+    const std::string& s = Str();
+    return s.empty() ? std::nullopt : net::ParseIp(s);
+  }
+  std::optional<net::MacAddress> Mac() {
+    const std::string& s = Str();
+    return s.empty() ? std::nullopt : net::ParseMac(s);
+  }
+  bool ok() const { return i_ <= f_.size(); }
+
+ private:
+  std::vector<std::string> f_;
+  size_t i_ = 0;
+  std::string empty_;
+};
+
+const char* KindName(OpKind k) {
+  switch (k) {
+    case OpKind::CreateLink: return "create-link";
+    case OpKind::DeleteLink: return "delete-link";
+    case OpKind::SetLink: return "set-link";
+    case OpKind::AddAddress: return "add-address";
+    case OpKind::DelAddress: return "del-address";
+    case OpKind::AddRoute: return "add-route";
+    case OpKind::DelRoute: return "del-route";
+    case OpKind::AddFdb: return "add-fdb";
+    case OpKind::DelFdb: return "del-fdb";
+    case OpKind::AddNeighbour: return "add-neighbour";
+    case OpKind::DelNeighbour: return "del-neighbour";
+    case OpKind::ReplaceQdisc: return "replace-qdisc";
+    case OpKind::DelQdisc: return "del-qdisc";
+    case OpKind::ReplaceNft: return "replace-nft";
+    case OpKind::RestoreNft: return "restore-nft";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string EncodeOp(const Op& op) {
+  std::vector<std::string> f{KindName(op.kind)};
+  auto add = [&](auto&&... v) { (f.push_back(fmt::format("{}", v)), ...); };
+  switch (op.kind) {
+    case OpKind::CreateLink:
+    case OpKind::DeleteLink: {
+      const Link& l = std::get<Link>(op.object);
+      add(l.name, l.kind, l.mtu, l.master, MacText(l.mac), l.bond_mode, l.bond_xmit_hash_policy, l.bond_miimon,
+          l.vlan_link, l.vlan_id, l.vxlan_id, IpText(l.vxlan_local), l.vxlan_dstport, int(l.vxlan_learning),
+          int(l.vxlan_ttl), l.gretap_key, IpText(l.gretap_local), l.vrf_table, l.veth_peer, MacText(l.veth_peer_mac),
+          l.veth_peer_mtu, l.alias, int(l.up));
+      break;
+    }
+    case OpKind::SetLink: {
+      const auto& c = std::get<LinkChange>(op.object);
+      add(c.name, c.mtu ? fmt::format("{}", *c.mtu) : "-", c.master ? "=" + *c.master : "-",
+          c.mac ? c.mac->ToString() : "-", c.up ? (*c.up ? "1" : "0") : "-");
+      break;
+    }
+    case OpKind::AddAddress:
+    case OpKind::DelAddress: {
+      const auto& x = std::get<Address>(op.object);
+      add(x.dev, x.address.ToString(), int(x.prefix_length));
+      break;
+    }
+    case OpKind::AddRoute:
+    case OpKind::DelRoute: {
+      const auto& r = std::get<Route>(op.object);
+      add(r.table, r.dst.ToString(), r.dev, IpText(r.via));
+      break;
+    }
+    case OpKind::AddFdb:
+    case OpKind::DelFdb: {
+      const auto& x = std::get<FdbEntry>(op.object);
+      add(x.dev, x.mac.ToString(), x.dst.ToString());
+      break;
+    }
+    case OpKind::AddNeighbour:
+    case OpKind::DelNeighbour: {
+      const auto& x = std::get<Neighbour>(op.object);
+      add(x.dev, x.address.ToString(), x.mac.ToString());
+      break;
+    }
+    case OpKind::ReplaceQdisc:
+    case OpKind::DelQdisc: {
+      const auto& q = std::get<Qdisc>(op.object);
+      std::string classes;
+      for (const HtbClass& c : q.classes) classes += fmt::format("{}{}:{}:{}", classes.empty() ? "" : ",", c.minor,
+                                                                 c.rate_bps, c.ceil_bps);
+      add(q.dev, q.kind, q.rate_bps, q.burst_bytes, q.latency_us, q.default_class, classes);
+      break;
+    }
+    case OpKind::ReplaceNft: break;  // never journaled: its inverse is RestoreNft
+    case OpKind::RestoreNft: add(std::get<std::string>(op.object)); break;
+  }
+  std::string line;
+  for (size_t i = 0; i < f.size(); ++i) line += (i ? "|" : "") + Esc(f[i]);
+  return line;
+}
+
+std::optional<Op> DecodeOp(const std::string& line) {
+  Fields f(line);
+  const std::string kind = f.Str();
+  auto kind_is = [&](OpKind k) { return kind == KindName(k); };
+  for (OpKind k : {OpKind::CreateLink, OpKind::DeleteLink}) {
+    if (!kind_is(k)) continue;
+    Link l;
+    l.name = f.Str();
+    l.kind = f.Str();
+    l.mtu = f.Num();
+    l.master = f.Str();
+    l.mac = f.Mac();
+    l.bond_mode = f.Str();
+    l.bond_xmit_hash_policy = f.Str();
+    l.bond_miimon = f.Num();
+    l.vlan_link = f.Str();
+    l.vlan_id = f.Num();
+    l.vxlan_id = f.Num();
+    l.vxlan_local = f.Ip();
+    l.vxlan_dstport = f.Num();
+    l.vxlan_learning = f.Num();
+    l.vxlan_ttl = f.Num();
+    l.gretap_key = f.Num();
+    l.gretap_local = f.Ip();
+    l.vrf_table = f.Num();
+    l.veth_peer = f.Str();
+    l.veth_peer_mac = f.Mac();
+    l.veth_peer_mtu = f.Num();
+    l.alias = f.Str();
+    l.up = f.Num();
+    return Op{k, l};
+  }
+  if (kind_is(OpKind::SetLink)) {
+    LinkChange c;
+    c.name = f.Str();
+    if (std::string s = f.Str(); s != "-") c.mtu = std::stoul(s);
+    if (std::string s = f.Str(); s != "-") c.master = s.substr(1);
+    if (std::string s = f.Str(); s != "-") c.mac = net::ParseMac(s);
+    if (std::string s = f.Str(); s != "-") c.up = s == "1";
+    return Op{OpKind::SetLink, c};
+  }
+  for (OpKind k : {OpKind::AddAddress, OpKind::DelAddress}) {
+    if (!kind_is(k)) continue;
+    Address x;
+    x.dev = f.Str();
+    auto ip = f.Ip();
+    if (!ip) return std::nullopt;
+    x.address = *ip;
+    x.prefix_length = f.Num();
+    return Op{k, x};
+  }
+  for (OpKind k : {OpKind::AddRoute, OpKind::DelRoute}) {
+    if (!kind_is(k)) continue;
+    Route r;
+    r.table = f.Num();
+    auto p = net::ParsePrefix(f.Str());
+    if (!p) return std::nullopt;
+    r.dst = *p;
+    r.dev = f.Str();
+    r.via = f.Ip();
+    return Op{k, r};
+  }
+  for (OpKind k : {OpKind::AddFdb, OpKind::DelFdb}) {
+    if (!kind_is(k)) continue;
+    FdbEntry x;
+    x.dev = f.Str();
+    auto mac = f.Mac();
+    auto ip = f.Ip();
+    if (!mac || !ip) return std::nullopt;
+    x.mac = *mac;
+    x.dst = *ip;
+    return Op{k, x};
+  }
+  for (OpKind k : {OpKind::AddNeighbour, OpKind::DelNeighbour}) {
+    if (!kind_is(k)) continue;
+    Neighbour x;
+    x.dev = f.Str();
+    auto ip = f.Ip();
+    auto mac = f.Mac();
+    if (!mac || !ip) return std::nullopt;
+    x.address = *ip;
+    x.mac = *mac;
+    return Op{k, x};
+  }
+  for (OpKind k : {OpKind::ReplaceQdisc, OpKind::DelQdisc}) {
+    if (!kind_is(k)) continue;
+    Qdisc q;
+    q.dev = f.Str();
+    q.kind = f.Str();
+    q.rate_bps = f.Num();
+    q.burst_bytes = f.Num();
+    q.latency_us = f.Num();
+    q.default_class = f.Num();
+    std::string classes = f.Str();
+    size_t pos = 0;
+    while (pos < classes.size()) {
+      size_t end = classes.find(',', pos);
+      std::string one = classes.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      HtbClass c;
+      if (std::sscanf(one.c_str(), "%hu:%lu:%lu", &c.minor, &c.rate_bps, &c.ceil_bps) == 3) q.classes.push_back(c);
+      if (end == std::string::npos) break;
+      pos = end + 1;
+    }
+    return Op{k, q};
+  }
+  if (kind_is(OpKind::RestoreNft)) return Op{OpKind::RestoreNft, f.Str()};
+  return std::nullopt;
+}
+
+}  // namespace netdsl::runtime

@@ -1,0 +1,80 @@
+// The change set: desired vs actual → ordered steps of operations, each step
+// with the inverse operations that undo it (what the journal persists).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "runtime/linux/host_state.h"
+
+namespace netdsl::runtime {
+
+/// The attributes of an existing link one operation changes.
+struct LinkChange {
+  std::string name;
+  std::optional<uint32_t> mtu;
+  std::optional<std::string> master;  ///< "" = release
+  std::optional<net::MacAddress> mac;
+  std::optional<bool> up;
+};
+
+enum class OpKind : uint8_t {
+  CreateLink,
+  DeleteLink,
+  SetLink,
+  AddAddress,
+  DelAddress,
+  AddRoute,
+  DelRoute,
+  AddFdb,
+  DelFdb,
+  AddNeighbour,
+  DelNeighbour,
+  ReplaceQdisc,
+  DelQdisc,
+  ReplaceNft,  ///< replace the table with `NftTable`
+  RestoreNft,  ///< replace the table with a saved listing (`std::string`, "" = no table)
+};
+
+/// One kernel operation.
+struct Op {
+  OpKind kind;
+  std::variant<Link, LinkChange, Address, Route, FdbEntry, Neighbour, Qdisc, NftTable, std::string> object;
+};
+
+/// A batch of operations of one kind, executed and journaled together.
+struct Step {
+  std::string label;             ///< "create link `nd-br6001`", "add 4096 fdb entries"
+  std::vector<Op> ops;
+  std::vector<Op> inverse;       ///< run in this order to undo the step
+};
+
+/// One line of `plan` output.
+struct PlanLine {
+  char action;         ///< '+' create, '~' modify, '-' delete
+  std::string object;  ///< "link", "address", "route", "fdb", "neighbour", "qdisc", "nftables", "adopted"
+  std::string name;
+  std::string detail;
+};
+
+struct ChangeSet {
+  std::vector<PlanLine> lines;  ///< what `plan` prints, in execution order
+  std::vector<Step> steps;
+  std::vector<std::string> conflicts;  ///< errors: netdsl refuses to proceed
+  std::vector<std::string> warnings;   ///< objects with the prefix that netdsl leaves alone
+  size_t operation_count() const;
+};
+
+/// Computes the minimal ordered change set. `bulk` caps operations per step.
+ChangeSet Diff(const HostState& desired, const HostState& actual, size_t bulk = 4096);
+
+/// One-line human description of an operation (for messages).
+std::string Describe(const Op& op);
+
+/// Journal line encoding of an operation (no newlines) and back.
+std::string EncodeOp(const Op& op);
+std::optional<Op> DecodeOp(const std::string& line);
+
+}  // namespace netdsl::runtime

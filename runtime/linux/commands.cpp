@@ -1,0 +1,366 @@
+// `netdsl plan` and `netdsl apply`: desired + current → validate → checkpoint
+// (journal) → apply → read back → verify → commit or roll back.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "runtime/cli/commands.h"
+#include "runtime/linux/change_set.h"
+#include "runtime/linux/executor.h"
+#include "runtime/linux/journal.h"
+#include "runtime/linux/kernel_env.h"
+#include "runtime/linux/netlink.h"
+#include "runtime/linux/plan_reader.h"
+#include "runtime/linux/state_reader.h"
+
+namespace netdsl::runtime {
+namespace {
+
+struct Options {
+  std::string command;
+  std::string plan_path;
+  std::string netns;
+  bool json = false;
+  bool dry_run = false;
+  bool stats = false;
+};
+
+int Usage(const Options& o, const std::string& problem) {
+  std::fprintf(stderr, "netdsl %s: error: %s\n", o.command.c_str(), problem.c_str());
+  if (o.command == "plan")
+    std::fprintf(stderr, "usage: netdsl plan DIR/hosts/NAME/linux.yaml [--netns NS] [--json] [--stats]\n");
+  else
+    std::fprintf(stderr, "usage: netdsl apply DIR/hosts/NAME/linux.yaml [--netns NS] [--dry-run] [--stats]\n");
+  return 64;
+}
+
+/// Returns -1 when parsed, else the exit code (usage / help).
+int ParseArgs(int argc, char** argv, Options* o) {
+  o->command = argv[0];
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::printf("usage: netdsl %s DIR/hosts/NAME/linux.yaml [--netns NS] %s[--stats]\n", o->command.c_str(),
+                  o->command == "plan" ? "[--json] " : "[--dry-run] ");
+      return 0;
+    }
+    if (a == "--netns") {
+      if (i + 1 >= argc) return Usage(*o, "`--netns` needs a namespace name");
+      o->netns = argv[++i];
+    } else if (a.rfind("--netns=", 0) == 0) {
+      o->netns = a.substr(8);
+    } else if (a == "--json" && o->command == "plan") {
+      o->json = true;
+    } else if (a == "--dry-run" && o->command == "apply") {
+      o->dry_run = true;
+    } else if (a == "--stats") {
+      o->stats = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      return Usage(*o, fmt::format("unknown option `{}`", a));
+    } else if (o->plan_path.empty()) {
+      o->plan_path = a;
+    } else {
+      return Usage(*o, fmt::format("unexpected argument `{}`; give one linux.yaml", a));
+    }
+  }
+  if (o->plan_path.empty()) return Usage(*o, "missing the plan file (DIR/hosts/NAME/linux.yaml)");
+  if (o->netns.empty() && o->command == "apply" && false) return 64;
+  return -1;
+}
+
+bool UseColor() { return isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"); }
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20)
+          out += fmt::format("\\u{:04x}", c);
+        else
+          out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string Where(const Options& o, const HostState& d) {
+  return o.netns.empty() ? fmt::format("host `{}`", d.host) : fmt::format("host `{}` (netns `{}`)", d.host, o.netns);
+}
+
+void Error(const Options& o, const std::string& msg) {
+  std::fprintf(stderr, "netdsl %s: error: %s\n", o.command.c_str(), msg.c_str());
+}
+
+void PrintLines(const ChangeSet& cs, FILE* out) {
+  bool color = UseColor() && out == stdout;
+  for (const PlanLine& l : cs.lines) {
+    const char* c = !color ? "" : l.action == '+' ? "\033[32m" : l.action == '-' ? "\033[31m" : "\033[33m";
+    std::fprintf(out, "  %s%c %s %s%s%s%s\n", c, l.action, l.object.c_str(), l.name.c_str(),
+                 l.detail.empty() ? "" : ": ", l.detail.c_str(), color ? "\033[0m" : "");
+  }
+}
+
+void PrintStats(const Options& o, const Netlink& nl, bool to_json = false) {
+  if (!o.stats) return;
+  std::fprintf(stderr, "stats: %llu mutating netlink requests, %llu dumps, %llu round trips\n",
+               static_cast<unsigned long long>(nl.mutating_requests()),
+               static_cast<unsigned long long>(nl.dumps()), static_cast<unsigned long long>(nl.round_trips()));
+}
+
+/// Common front half: parse, enter the namespace, open netlink.
+bool Prepare(const Options& o, HostState* desired, Netlink* nl) {
+  std::vector<std::string> errors;
+  if (!ReadPlanFile(o.plan_path, desired, &errors)) {
+    for (const std::string& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+    std::fprintf(stderr, "netdsl %s: nothing was changed\n", o.command.c_str());
+    return false;
+  }
+  std::string err;
+  if (!o.netns.empty() && !EnterNetns(o.netns, &err)) {
+    Error(o, err);
+    return false;
+  }
+  if (!nl->Open(&err)) {
+    Error(o, err);
+    return false;
+  }
+  return true;
+}
+
+std::string Scope(const Options& o) { return o.netns.empty() ? "host" : "netns-" + o.netns; }
+
+/// Rolls back a leftover journal of a killed apply. Returns false on failure.
+bool Recover(const Options& o, Netlink& nl) {
+  std::string header, err;
+  std::vector<JournalStep> steps;
+  if (!Journal::Load(Scope(o), &header, &steps, &err)) return true;
+  if (!err.empty()) {
+    Error(o, err);
+    return false;
+  }
+  std::fprintf(stderr, "netdsl apply: found the journal of an interrupted apply (%s); rolling back %zu step%s\n",
+               header.c_str(), steps.size(), steps.size() == 1 ? "" : "s");
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    if (!ExecuteOps(nl, it->inverse, true, &err)) {
+      Error(o, fmt::format("rolling back step {} ({}) of the interrupted apply failed: {}; the journal `{}` is "
+                           "kept, fix the cause and run apply again",
+                           it->number, it->label, err, Journal::PathFor(Scope(o))));
+      return false;
+    }
+  }
+  Journal::Remove(Scope(o));
+  std::fprintf(stderr, "netdsl apply: the interrupted apply was rolled back\n");
+  return true;
+}
+
+int EnvStep(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : 0;
+}
+
+}  // namespace
+
+int PlanMain(int argc, char** argv) {
+  Options o;
+  if (int rc = ParseArgs(argc, argv, &o); rc >= 0) return rc;
+  HostState desired, actual;
+  Netlink nl;
+  if (!Prepare(o, &desired, &nl)) return 1;
+  std::string err;
+  if (!ReadActualState(nl, desired, &actual, &err)) {
+    Error(o, err);
+    return 1;
+  }
+  ChangeSet cs = Diff(desired, actual);
+  std::string header, jerr;
+  std::vector<JournalStep> leftover;
+  bool interrupted = Journal::Load(Scope(o), &header, &leftover, &jerr);
+  if (o.json) {
+    std::string s = fmt::format("{{\n  \"host\": \"{}\",\n  \"netns\": \"{}\",\n  \"in_sync\": {},\n",
+                                JsonEscape(desired.host), JsonEscape(o.netns),
+                                cs.lines.empty() && cs.conflicts.empty() ? "true" : "false");
+    s += "  \"changes\": [";
+    for (size_t i = 0; i < cs.lines.size(); ++i) {
+      const PlanLine& l = cs.lines[i];
+      const char* action = l.action == '+' ? "create" : l.action == '-' ? "delete" : "modify";
+      s += fmt::format("{}\n    {{\"action\": \"{}\", \"object\": \"{}\", \"name\": \"{}\", \"detail\": \"{}\"}}",
+                       i ? "," : "", action, l.object, JsonEscape(l.name), JsonEscape(l.detail));
+    }
+    s += cs.lines.empty() ? "],\n" : "\n  ],\n";
+    auto list = [&](const char* key, const std::vector<std::string>& v, bool last) {
+      s += fmt::format("  \"{}\": [", key);
+      for (size_t i = 0; i < v.size(); ++i) s += fmt::format("{}\"{}\"", i ? ", " : "", JsonEscape(v[i]));
+      s += last ? "],\n" : "],\n";
+    };
+    list("conflicts", cs.conflicts, false);
+    list("warnings", cs.warnings, false);
+    s += fmt::format("  \"interrupted_apply\": {}\n}}\n", interrupted ? "true" : "false");
+    std::fputs(s.c_str(), stdout);
+  } else {
+    for (const std::string& w : cs.warnings) std::fprintf(stderr, "netdsl plan: warning: %s\n", w.c_str());
+    if (interrupted)
+      std::fprintf(stderr, "netdsl plan: warning: an interrupted apply left `%s`; the next apply rolls it back first\n",
+                   Journal::PathFor(Scope(o)).c_str());
+    for (const std::string& c : cs.conflicts) Error(o, c);
+    if (cs.conflicts.empty()) {
+      if (cs.lines.empty()) {
+        std::printf("%s: in sync\n", Where(o, desired).c_str());
+      } else {
+        std::printf("%s: %zu change%s pending\n", Where(o, desired).c_str(), cs.lines.size(),
+                    cs.lines.size() == 1 ? "" : "s");
+        PrintLines(cs, stdout);
+      }
+    }
+  }
+  PrintStats(o, nl);
+  if (!cs.conflicts.empty()) return 1;
+  return cs.lines.empty() ? 0 : 2;
+}
+
+int ApplyMain(int argc, char** argv) {
+  Options o;
+  if (int rc = ParseArgs(argc, argv, &o); rc >= 0) return rc;
+  HostState desired, actual;
+  Netlink nl;
+  if (!Prepare(o, &desired, &nl)) return 1;
+  std::string err;
+  ApplyLock lock;
+  Journal journal;
+  if (!o.dry_run) {
+    if (!lock.Acquire(Scope(o), &err)) {
+      Error(o, err);
+      return 1;
+    }
+    if (!Recover(o, nl)) return 1;
+  }
+  // Feature detection before any change.
+  std::vector<std::string> features;
+  auto needed = NeededFeatures(desired);
+  for (const auto& [f, why] : needed) features.push_back(f);
+  auto missing = MissingFeatures(features);
+  if (!missing.empty()) {
+    for (const auto& [f, reason] : missing) {
+      std::string by;
+      for (const auto& [g, why] : needed)
+        if (g == f) by = why;
+      Error(o, fmt::format("kernel lacks `{}` (needed by {}): {}", f, by, reason));
+    }
+    std::fprintf(stderr, "netdsl apply: nothing was changed\n");
+    return 1;
+  }
+  if (!ReadActualState(nl, desired, &actual, &err)) {
+    Error(o, err);
+    return 1;
+  }
+  ChangeSet cs = Diff(desired, actual);
+  for (const std::string& w : cs.warnings) std::fprintf(stderr, "netdsl apply: warning: %s\n", w.c_str());
+  if (!cs.conflicts.empty()) {
+    for (const std::string& c : cs.conflicts) Error(o, c);
+    std::fprintf(stderr, "netdsl apply: nothing was changed\n");
+    return 1;
+  }
+  if (cs.steps.empty()) {
+    std::printf("%s: in sync, nothing to do\n", Where(o, desired).c_str());
+    PrintStats(o, nl);
+    return 0;
+  }
+  if (o.dry_run) {
+    std::printf("%s: would apply %zu change%s in %zu step%s\n", Where(o, desired).c_str(), cs.lines.size(),
+                cs.lines.size() == 1 ? "" : "s", cs.steps.size(), cs.steps.size() == 1 ? "" : "s");
+    PrintLines(cs, stdout);
+    PrintStats(o, nl);
+    return 0;
+  }
+
+  // Checkpoint + apply, one journaled step at a time.
+  if (!journal.Begin(Scope(o), desired.host, &err)) {
+    Error(o, err + "; nothing was changed");
+    return 1;
+  }
+  const int fault_at = EnvStep("NETDSL_FAULT_AT_STEP");  // test-only hooks (docs/runtime.md)
+  const int kill_at = EnvStep("NETDSL_KILL_AT_STEP");
+  const bool progress = isatty(STDERR_FILENO) && cs.steps.size() > 1;
+  size_t executed = 0;
+  std::string failure;
+  int failed_step = 0;
+  for (size_t i = 0; i < cs.steps.size(); ++i) {
+    const Step& step = cs.steps[i];
+    int k = static_cast<int>(i + 1);
+    if (!journal.RecordStep(k, step, &err)) {
+      failure = err;
+      failed_step = k;
+      break;
+    }
+    executed = i + 1;
+    if (progress) std::fprintf(stderr, "\r[%d/%zu] %s\033[K", k, cs.steps.size(), step.label.c_str());
+    bool ok = ExecuteOps(nl, step.ops, false, &err);
+    if (ok && k == kill_at) raise(SIGKILL);
+    if (ok && k == fault_at) {
+      ok = false;
+      err = "fault injected by NETDSL_FAULT_AT_STEP (test-only)";
+    }
+    if (!ok) {
+      failure = err;
+      failed_step = k;
+      break;
+    }
+    journal.RecordDone(k, &err);
+  }
+  if (progress) std::fprintf(stderr, "\r\033[K");
+  if (failure.empty()) {
+    // Read back and verify.
+    HostState after;
+    if (!ReadActualState(nl, desired, &after, &err)) {
+      failure = "reading the state back failed: " + err;
+    } else {
+      ChangeSet left = Diff(desired, after);
+      if (!left.conflicts.empty() || !left.lines.empty()) {
+        const PlanLine& l = left.lines.empty() ? PlanLine{'!', "state", "", left.conflicts[0]} : left.lines[0];
+        failure = fmt::format("verification failed: the kernel does not show the applied state ({} {} {}{}{})",
+                              l.action, l.object, l.name, l.detail.empty() ? "" : ": ", l.detail);
+      }
+    }
+  }
+  if (!failure.empty()) {
+    std::string what = failed_step ? fmt::format("step {}/{} ({}) failed: {}", failed_step, cs.steps.size(),
+                                                 cs.steps[failed_step - 1].label, failure)
+                                   : failure;
+    Error(o, what);
+    std::string rerr;
+    bool rolled = true;
+    for (size_t i = executed; i-- > 0;) {
+      if (!ExecuteOps(nl, cs.steps[i].inverse, true, &rerr)) {
+        Error(o, fmt::format("rolling back step {} ({}) failed: {}; the journal `{}` is kept for the next run", i + 1,
+                             cs.steps[i].label, rerr, Journal::PathFor(Scope(o))));
+        rolled = false;
+        break;
+      }
+    }
+    if (rolled) {
+      journal.Finish();
+      std::fprintf(stderr, "netdsl apply: rolled back %zu step%s; %s is as it was\n", executed,
+                   executed == 1 ? "" : "s", Where(o, desired).c_str());
+    }
+    PrintStats(o, nl);
+    return 1;
+  }
+  journal.Finish();
+  std::printf("%s: applied %zu change%s in %zu step%s\n", Where(o, desired).c_str(), cs.lines.size(),
+              cs.lines.size() == 1 ? "" : "s", cs.steps.size(), cs.steps.size() == 1 ? "" : "s");
+  PrintStats(o, nl);
+  return 0;
+}
+
+}  // namespace netdsl::runtime

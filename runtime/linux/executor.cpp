@@ -1,0 +1,427 @@
+// Operation → rtnetlink request(s) (or an nft transaction), executed per step.
+#include "runtime/linux/executor.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>  // before the linux headers (libc-compat)
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/if_tunnel.h>
+#include <linux/neighbour.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "runtime/linux/state_reader.h"
+
+namespace netdsl::runtime {
+namespace {
+
+const char* kBondModes[] = {"balance-rr", "active-backup", "balance-xor", "broadcast",
+                            "802.3ad",    "balance-tlb",   "balance-alb"};
+const char* kXmitPolicies[] = {"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"};
+
+template <size_t N>
+uint8_t IndexOf(const char* (&names)[N], const std::string& s) {
+  for (size_t i = 0; i < N; ++i)
+    if (s == names[i]) return static_cast<uint8_t>(i);
+  return 0;
+}
+
+/// Name → ifindex, cached for one step (links do not change within a bulk step).
+class Indexes {
+ public:
+  int Get(const std::string& name) {
+    auto it = cache_.find(name);
+    if (it != cache_.end()) return it->second;
+    int idx = static_cast<int>(if_nametoindex(name.c_str()));
+    cache_[name] = idx;
+    return idx;
+  }
+
+ private:
+  std::map<std::string, int> cache_;
+};
+
+void PutIp(NlRequest& r, uint16_t type, const net::IpAddress& ip) {
+  if (ip.IsV4())
+    r.Put(type, ip.bytes.data() + 12, 4);
+  else
+    r.Put(type, ip.bytes.data(), 16);
+}
+
+int Family(const net::IpAddress& ip) { return ip.IsV4() ? AF_INET : AF_INET6; }
+
+/// A built request; `optional` ones may fail without failing the step.
+struct Req {
+  std::string bytes;
+  bool optional = false;
+  std::string what;
+};
+
+bool BuildLinkCreate(const Link& l, Indexes& idx, std::vector<Req>* out, std::string* error) {
+  NlRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  auto* ifm = static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_flags = IFF_UP;
+  ifm->ifi_change = IFF_UP;
+  r.PutStr(IFLA_IFNAME, l.name);
+  if (l.mtu) r.PutU32(IFLA_MTU, l.mtu);
+  if (l.mac) r.Put(IFLA_ADDRESS, l.mac->bytes.data(), 6);
+  if (!l.master.empty()) {
+    int m = idx.Get(l.master);
+    if (!m) {
+      *error = fmt::format("master `{}` of `{}` does not exist", l.master, l.name);
+      return false;
+    }
+    r.PutU32(IFLA_MASTER, m);
+  }
+  if (l.kind == "vlan") {
+    int lower = idx.Get(l.vlan_link);
+    if (!lower) {
+      *error = fmt::format("lower link `{}` of `{}` does not exist", l.vlan_link, l.name);
+      return false;
+    }
+    r.PutU32(IFLA_LINK, lower);
+  }
+  void* info = r.NestStart(IFLA_LINKINFO);
+  r.PutStr(IFLA_INFO_KIND, l.kind);
+  void* data = nullptr;
+  if (l.kind != "bridge") data = r.NestStart(IFLA_INFO_DATA);
+  if (l.kind == "vxlan") {
+    r.PutU32(IFLA_VXLAN_ID, l.vxlan_id);
+    if (l.vxlan_local) PutIp(r, l.vxlan_local->IsV4() ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6, *l.vxlan_local);
+    r.PutU16(IFLA_VXLAN_PORT, htons(l.vxlan_dstport));
+    r.PutU8(IFLA_VXLAN_LEARNING, l.vxlan_learning ? 1 : 0);
+    r.PutU8(IFLA_VXLAN_TTL, l.vxlan_ttl);
+  } else if (l.kind == "vlan") {
+    r.PutU16(IFLA_VLAN_ID, l.vlan_id);
+  } else if (l.kind == "bond") {
+    r.PutU8(IFLA_BOND_MODE, IndexOf(kBondModes, l.bond_mode));
+    if (!l.bond_xmit_hash_policy.empty())
+      r.PutU8(IFLA_BOND_XMIT_HASH_POLICY, IndexOf(kXmitPolicies, l.bond_xmit_hash_policy));
+    r.PutU32(IFLA_BOND_MIIMON, l.bond_miimon);
+  } else if (l.kind == "vrf") {
+    r.PutU32(IFLA_VRF_TABLE, l.vrf_table);
+  } else if (l.kind == "gretap") {
+    r.PutU32(IFLA_GRE_IKEY, htonl(l.gretap_key));
+    r.PutU32(IFLA_GRE_OKEY, htonl(l.gretap_key));
+    r.PutU16(IFLA_GRE_IFLAGS, GRE_KEY);
+    r.PutU16(IFLA_GRE_OFLAGS, GRE_KEY);
+    if (l.gretap_local) PutIp(r, IFLA_GRE_LOCAL, *l.gretap_local);
+  } else if (l.kind == "veth") {
+    void* peer = r.NestStart(VETH_INFO_PEER);
+    auto* pifm = static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)));
+    (void)pifm;  // zeroed by PutExtra
+    r.PutStr(IFLA_IFNAME, l.veth_peer);
+    if (l.veth_peer_mac) r.Put(IFLA_ADDRESS, l.veth_peer_mac->bytes.data(), 6);
+    if (l.veth_peer_mtu) r.PutU32(IFLA_MTU, l.veth_peer_mtu);
+    r.NestEnd(peer);
+  }
+  if (data) r.NestEnd(data);
+  r.NestEnd(info);
+  out->push_back({r.Bytes(), false, fmt::format("create link `{}`", l.name)});
+  // The ownership marker: ifalias is only settable on an existing link.
+  for (const std::string& name : {l.name, l.veth_peer}) {
+    if (name.empty()) continue;
+    NlRequest a(RTM_NEWLINK, 0);
+    static_cast<ifinfomsg*>(a.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
+    a.PutStr(IFLA_IFNAME, name);
+    a.PutStr(IFLA_IFALIAS, l.alias.empty() ? "netdsl" : l.alias);
+    out->push_back({a.Bytes(), false, fmt::format("mark link `{}` as owned", name)});
+  }
+  return true;
+}
+
+void BuildQdisc(const Qdisc& q, int ifindex, std::vector<Req>* out) {
+  // Start from the kernel default so the new root qdisc is created fresh.
+  NlRequest del(RTM_DELQDISC, 0);
+  auto* dt = static_cast<tcmsg*>(del.PutExtra(sizeof(tcmsg)));
+  dt->tcm_ifindex = ifindex;
+  dt->tcm_parent = TC_H_ROOT;
+  out->push_back({del.Bytes(), true, ""});
+
+  NlRequest r(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
+  auto* t = static_cast<tcmsg*>(r.PutExtra(sizeof(tcmsg)));
+  t->tcm_family = AF_UNSPEC;
+  t->tcm_ifindex = ifindex;
+  t->tcm_parent = TC_H_ROOT;
+  t->tcm_handle = TC_H_MAKE(1u << 16, 0);
+  r.PutStr(TCA_KIND, q.kind);
+  void* opts = r.NestStart(TCA_OPTIONS);
+  if (q.kind == "tbf") {
+    uint64_t bytes = q.rate_bps / 8;
+    tc_tbf_qopt p{};
+    p.rate.linklayer = TC_LINKLAYER_ETHERNET;
+    p.rate.rate = bytes > 0xffffffffull ? 0xffffffffu : static_cast<uint32_t>(bytes);
+    long double limit = static_cast<long double>(bytes) * q.latency_us / 1e6L + q.burst_bytes;
+    p.limit = limit > 0xffffffffL ? 0xffffffffu : static_cast<uint32_t>(limit);
+    long double ticks = static_cast<long double>(q.burst_bytes) * 1e9L / bytes / 64;
+    p.buffer = ticks > 0xffffffffL ? 0xffffffffu : static_cast<uint32_t>(ticks);
+    r.Put(TCA_TBF_PARMS, &p, sizeof p);
+    if (bytes > 0xffffffffull) mnl_attr_put_u64(r.header(), TCA_TBF_RATE64, bytes);
+    r.PutU32(TCA_TBF_BURST, q.burst_bytes);
+  } else {
+    tc_htb_glob g{};
+    g.version = 3;
+    g.rate2quantum = 10;
+    g.defcls = q.default_class;
+    r.Put(TCA_HTB_INIT, &g, sizeof g);
+  }
+  r.NestEnd(opts);
+  out->push_back({r.Bytes(), false, fmt::format("set {} qdisc on `{}`", q.kind, q.dev)});
+  for (const HtbClass& c : q.classes) {
+    NlRequest cr(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL);
+    auto* ct = static_cast<tcmsg*>(cr.PutExtra(sizeof(tcmsg)));
+    ct->tcm_family = AF_UNSPEC;
+    ct->tcm_ifindex = ifindex;
+    ct->tcm_parent = TC_H_MAKE(1u << 16, 0);
+    ct->tcm_handle = TC_H_MAKE(1u << 16, c.minor);
+    cr.PutStr(TCA_KIND, "htb");
+    void* co = cr.NestStart(TCA_OPTIONS);
+    tc_htb_opt o{};
+    uint64_t rate = c.rate_bps / 8, ceil = c.ceil_bps / 8;
+    o.rate.linklayer = o.ceil.linklayer = TC_LINKLAYER_ETHERNET;
+    o.rate.rate = rate > 0xffffffffull ? 0xffffffffu : static_cast<uint32_t>(rate);
+    o.ceil.rate = ceil > 0xffffffffull ? 0xffffffffu : static_cast<uint32_t>(ceil);
+    auto buffer_ticks = [](uint64_t bytes_per_s) {
+      long double burst = std::max<long double>(bytes_per_s / 1000.0L, 1600.0L);  // 1 ms of traffic
+      long double t = burst * 1e9L / bytes_per_s / 64;
+      return t > 0xffffffffL ? 0xffffffffu : static_cast<uint32_t>(t);
+    };
+    o.buffer = buffer_ticks(rate);
+    o.cbuffer = buffer_ticks(ceil);
+    cr.Put(TCA_HTB_PARMS, &o, sizeof o);
+    if (rate > 0xffffffffull) mnl_attr_put_u64(cr.header(), TCA_HTB_RATE64, rate);
+    if (ceil > 0xffffffffull) mnl_attr_put_u64(cr.header(), TCA_HTB_CEIL64, ceil);
+    cr.NestEnd(co);
+    out->push_back({cr.Bytes(), false, fmt::format("add htb class 1:{} on `{}`", c.minor, q.dev)});
+  }
+}
+
+std::string NftText(const NftTable& t) {
+  std::string s = fmt::format("table {0} {1}\ndelete table {0} {1}\ntable {0} {1} {{\n  comment \"netdsl {2}\"\n",
+                              t.family, t.table, t.fingerprint.empty() ? NftFingerprint(t) : t.fingerprint);
+  for (const NftChain& c : t.chains)
+    s += fmt::format("  chain {} {{ type filter hook {} priority {}; policy {}; }}\n", c.name, c.hook, c.priority,
+                     c.policy);
+  s += "}\n";
+  for (const NftRule& r : t.rules) {
+    s += fmt::format("add rule {} {} {} {}", t.family, t.table, r.chain, r.rule);
+    if (!r.comment.empty()) s += fmt::format(" comment \"{}\"", r.comment);
+    s += "\n";
+  }
+  return s;
+}
+
+bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error) {
+  auto dev_index = [&](const std::string& dev) {
+    int i = idx.Get(dev);
+    if (!i) *error = fmt::format("{}: device `{}` does not exist", Describe(op), dev);
+    return i;
+  };
+  switch (op.kind) {
+    case OpKind::CreateLink: return BuildLinkCreate(std::get<Link>(op.object), idx, out, error);
+    case OpKind::DeleteLink: {
+      NlRequest r(RTM_DELLINK, 0);
+      static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
+      r.PutStr(IFLA_IFNAME, std::get<Link>(op.object).name);
+      out->push_back({r.Bytes(), false, Describe(op)});
+      return true;
+    }
+    case OpKind::SetLink: {
+      const auto& c = std::get<LinkChange>(op.object);
+      NlRequest r(RTM_NEWLINK, 0);
+      auto* ifm = static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)));
+      ifm->ifi_family = AF_UNSPEC;
+      if (c.up) {
+        ifm->ifi_flags = *c.up ? IFF_UP : 0;
+        ifm->ifi_change = IFF_UP;
+      }
+      r.PutStr(IFLA_IFNAME, c.name);
+      if (c.mtu) r.PutU32(IFLA_MTU, *c.mtu);
+      if (c.mac) r.Put(IFLA_ADDRESS, c.mac->bytes.data(), 6);
+      if (c.master) {
+        int m = 0;
+        if (!c.master->empty() && !(m = dev_index(*c.master))) return false;
+        r.PutU32(IFLA_MASTER, m);
+      }
+      out->push_back({r.Bytes(), false, Describe(op)});
+      return true;
+    }
+    case OpKind::AddAddress:
+    case OpKind::DelAddress: {
+      const auto& x = std::get<Address>(op.object);
+      int i = dev_index(x.dev);
+      if (!i) return false;
+      bool add = op.kind == OpKind::AddAddress;
+      NlRequest r(add ? RTM_NEWADDR : RTM_DELADDR, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+      auto* ifa = static_cast<ifaddrmsg*>(r.PutExtra(sizeof(ifaddrmsg)));
+      ifa->ifa_family = Family(x.address);
+      ifa->ifa_prefixlen = x.prefix_length;
+      ifa->ifa_index = i;
+      ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+      if (x.address.IsV4()) PutIp(r, IFA_LOCAL, x.address);
+      PutIp(r, IFA_ADDRESS, x.address);
+      if (!x.address.IsV4() && add) r.PutU32(IFA_FLAGS, IFA_F_NODAD);
+      out->push_back({r.Bytes(), false, Describe(op)});
+      return true;
+    }
+    case OpKind::AddRoute:
+    case OpKind::DelRoute: {
+      const auto& rt = std::get<Route>(op.object);
+      int i = dev_index(rt.dev);
+      if (!i) return false;
+      bool add = op.kind == OpKind::AddRoute;
+      NlRequest r(add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+      auto* m = static_cast<rtmsg*>(r.PutExtra(sizeof(rtmsg)));
+      m->rtm_family = Family(rt.dst.address);
+      m->rtm_dst_len = rt.dst.length;
+      m->rtm_table = rt.table < 256 ? rt.table : RT_TABLE_UNSPEC;
+      m->rtm_protocol = add ? RTPROT_STATIC : RTPROT_UNSPEC;
+      m->rtm_scope = add ? (rt.via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK) : RT_SCOPE_NOWHERE;
+      m->rtm_type = RTN_UNICAST;
+      r.PutU32(RTA_TABLE, rt.table);
+      if (rt.dst.length) PutIp(r, RTA_DST, rt.dst.address);
+      r.PutU32(RTA_OIF, i);
+      if (rt.via) PutIp(r, RTA_GATEWAY, *rt.via);
+      out->push_back({r.Bytes(), false, Describe(op)});
+      return true;
+    }
+    case OpKind::AddFdb:
+    case OpKind::DelFdb: {
+      const auto& f = std::get<FdbEntry>(op.object);
+      int i = dev_index(f.dev);
+      if (!i) return false;
+      bool add = op.kind == OpKind::AddFdb;
+      NlRequest r(add ? RTM_NEWNEIGH : RTM_DELNEIGH, add ? NLM_F_CREATE | NLM_F_APPEND : 0);
+      auto* nd = static_cast<ndmsg*>(r.PutExtra(sizeof(ndmsg)));
+      nd->ndm_family = AF_BRIDGE;
+      nd->ndm_ifindex = i;
+      nd->ndm_state = NUD_PERMANENT;
+      nd->ndm_flags = NTF_SELF;
+      r.Put(NDA_LLADDR, f.mac.bytes.data(), 6);
+      PutIp(r, NDA_DST, f.dst);
+      out->push_back({r.Bytes(), false, Describe(op)});
+      return true;
+    }
+    case OpKind::AddNeighbour:
+    case OpKind::DelNeighbour: {
+      const auto& n = std::get<Neighbour>(op.object);
+      int i = dev_index(n.dev);
+      if (!i) return false;
+      bool add = op.kind == OpKind::AddNeighbour;
+      NlRequest r(add ? RTM_NEWNEIGH : RTM_DELNEIGH, add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+      auto* nd = static_cast<ndmsg*>(r.PutExtra(sizeof(ndmsg)));
+      nd->ndm_family = Family(n.address);
+      nd->ndm_ifindex = i;
+      nd->ndm_state = NUD_PERMANENT;
+      PutIp(r, NDA_DST, n.address);
+      if (add) r.Put(NDA_LLADDR, n.mac.bytes.data(), 6);
+      out->push_back({r.Bytes(), false, Describe(op)});
+      return true;
+    }
+    case OpKind::ReplaceQdisc: {
+      const auto& q = std::get<Qdisc>(op.object);
+      int i = dev_index(q.dev);
+      if (!i) return false;
+      BuildQdisc(q, i, out);
+      return true;
+    }
+    case OpKind::DelQdisc: {
+      const auto& q = std::get<Qdisc>(op.object);
+      int i = dev_index(q.dev);
+      if (!i) return false;
+      NlRequest r(RTM_DELQDISC, 0);
+      auto* t = static_cast<tcmsg*>(r.PutExtra(sizeof(tcmsg)));
+      t->tcm_ifindex = i;
+      t->tcm_parent = TC_H_ROOT;
+      out->push_back({r.Bytes(), false, Describe(op)});
+      return true;
+    }
+    case OpKind::ReplaceNft:
+    case OpKind::RestoreNft: return true;  // handled by ExecuteOps through libnftables
+  }
+  return false;
+}
+
+bool Benign(int err, const Op& op) {
+  // Rollback runs inverses of operations that may not have happened (a step
+  // interrupted half-way): absent or present objects are the goal state.
+  switch (-err) {
+    case EEXIST:
+    case ENOENT:
+    case ENODEV:
+    case ESRCH:
+    case EADDRNOTAVAIL:
+      return true;
+    case EINVAL:
+      return op.kind == OpKind::DelQdisc;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+bool ExecuteOps(Netlink& nl, const std::vector<Op>& ops, bool tolerant, std::string* error) {
+  Indexes idx;
+  std::vector<Req> reqs;
+  std::vector<size_t> owner;  // request -> op
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Op& op = ops[i];
+    if (op.kind == OpKind::ReplaceNft || op.kind == OpKind::RestoreNft) {
+      // nft transactions run in their own context; flush pending requests first.
+      if (!reqs.empty()) {
+        std::vector<Op> before(ops.begin(), ops.begin() + i);
+        (void)before;
+      }
+      std::string text;
+      if (op.kind == OpKind::ReplaceNft) {
+        text = NftText(std::get<NftTable>(op.object));
+      } else {
+        const std::string& saved = std::get<std::string>(op.object);
+        size_t nl_pos = saved.find('\n');
+        std::string head = saved.substr(0, nl_pos);
+        std::string listing = nl_pos == std::string::npos ? "" : saved.substr(nl_pos + 1);
+        text = fmt::format("table {0}\ndelete table {0}\n{1}", head, listing);
+      }
+      std::string err;
+      if (!NftRun(text, nullptr, &err)) {
+        *error = fmt::format("{}: {}", Describe(op), err);
+        return false;
+      }
+      continue;
+    }
+    std::string err;
+    size_t before = reqs.size();
+    if (!Build(op, idx, &reqs, &err)) {
+      if (tolerant) continue;  // the device is gone: nothing left to undo on it
+      *error = err;
+      return false;
+    }
+    owner.resize(reqs.size(), i);
+    (void)before;
+  }
+  if (reqs.empty()) return true;
+  std::vector<std::string> bytes;
+  bytes.reserve(reqs.size());
+  for (const Req& r : reqs) bytes.push_back(r.bytes);
+  std::vector<NlResult> results = nl.Execute(bytes);
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].error == 0 || reqs[i].optional) continue;
+    if (tolerant && Benign(results[i].error, ops[owner[i]])) continue;
+    std::string why = results[i].message.empty() ? std::strerror(-results[i].error) : results[i].message;
+    *error = fmt::format("{}: {}", reqs[i].what.empty() ? Describe(ops[owner[i]]) : reqs[i].what, why);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace netdsl::runtime

@@ -1,0 +1,38 @@
+// Feature requirements and nftables fingerprints derived from a HostState.
+#include "runtime/linux/host_state.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace netdsl::runtime {
+
+const std::vector<std::string>& KnownFeatures() {
+  static const std::vector<std::string> kFeatures = {"bond", "bridge", "gretap", "htb", "nft-bridge",
+                                                     "tbf",  "veth",   "vlan",   "vrf", "vxlan"};
+  return kFeatures;
+}
+
+std::vector<std::pair<std::string, std::string>> NeededFeatures(const HostState& s) {
+  std::map<std::string, std::string> need;
+  for (const Link& l : s.links) need.emplace(l.kind, fmt::format("link `{}`", l.name));
+  for (const Qdisc& q : s.qdiscs) need.emplace(q.kind, fmt::format("qdisc on `{}`", q.dev));
+  if (s.nft.present) need.emplace("nft-bridge", fmt::format("nftables table `{}`", s.nft.table));
+  for (const std::string& f : s.requires_) need.emplace(f, "`requires`");
+  return {need.begin(), need.end()};
+}
+
+std::string NftFingerprint(const NftTable& t) {
+  std::string text = t.family + "\n" + t.table + "\n";
+  for (const NftChain& c : t.chains) text += fmt::format("chain {} {} {} {}\n", c.name, c.hook, c.priority, c.policy);
+  for (const NftRule& r : t.rules) text += fmt::format("rule {}\t{}\t{}\n", r.chain, r.rule, r.comment);
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+}  // namespace netdsl::runtime

@@ -1,0 +1,167 @@
+// Lock file (flock + holder) and fsynced journal of inverse operations.
+#include "runtime/linux/journal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace netdsl::runtime {
+
+std::string StateDir() {
+  const char* env = std::getenv("NETDSL_STATE_DIR");
+  return env && *env ? env : "/run/netdsl";
+}
+
+namespace {
+
+bool EnsureDir(std::string* error) {
+  std::string dir = StateDir();
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    *error = fmt::format("cannot create `{}`: {}", dir, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+std::string NowText() {
+  std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+}  // namespace
+
+ApplyLock::~ApplyLock() {
+  if (fd_ >= 0) close(fd_);  // releases the flock; the file stays (its content is stale but harmless)
+}
+
+bool ApplyLock::Acquire(const std::string& scope, std::string* error) {
+  if (!EnsureDir(error)) return false;
+  std::string path = fmt::format("{}/{}.lock", StateDir(), scope);
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) {
+    *error = fmt::format("cannot open the lock `{}`: {}", path, std::strerror(errno));
+    return false;
+  }
+  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    char buf[256] = {};
+    ssize_t n = pread(fd_, buf, sizeof buf - 1, 0);
+    std::string holder = n > 0 ? std::string(buf, n) : "unknown holder";
+    while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+    *error = fmt::format("another `netdsl apply` holds `{}` ({}); wait for it to finish", path, holder);
+    close(fd_);
+    fd_ = -1;
+    return false;
+  }
+  std::string who = fmt::format("pid {} started {}\n", getpid(), NowText());
+  if (ftruncate(fd_, 0) == 0) (void)!pwrite(fd_, who.data(), who.size(), 0);
+  return true;
+}
+
+std::string Journal::PathFor(const std::string& scope) { return fmt::format("{}/{}.journal", StateDir(), scope); }
+
+Journal::~Journal() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool Journal::WriteAll(const std::string& text, bool sync, std::string* error) {
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = write(fd_, text.data() + off, text.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *error = fmt::format("cannot write the journal `{}`: {}", path_, std::strerror(errno));
+      return false;
+    }
+    off += n;
+  }
+  if (sync && fsync(fd_) != 0) {
+    *error = fmt::format("cannot sync the journal `{}`: {}", path_, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool Journal::Begin(const std::string& scope, const std::string& host, std::string* error) {
+  if (!EnsureDir(error)) return false;
+  path_ = PathFor(scope);
+  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd_ < 0) {
+    *error = fmt::format("cannot create the journal `{}`: {}", path_, std::strerror(errno));
+    return false;
+  }
+  if (!WriteAll(fmt::format("netdsl-journal 1 host={} pid={} started={}\n", host, getpid(), NowText()), true, error))
+    return false;
+  // Make the file's directory entry durable too.
+  int dfd = open(StateDir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return true;
+}
+
+bool Journal::RecordStep(int number, const Step& step, std::string* error) {
+  std::string text = fmt::format("step {} {}\n", number, step.label);
+  for (const Op& op : step.inverse) text += "undo " + EncodeOp(op) + "\n";
+  text += fmt::format("ready {}\n", number);
+  return WriteAll(text, true, error);
+}
+
+bool Journal::RecordDone(int number, std::string* error) {
+  return WriteAll(fmt::format("done {}\n", number), false, error);
+}
+
+void Journal::Finish() {
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+  if (!path_.empty()) unlink(path_.c_str());
+}
+
+void Journal::Remove(const std::string& scope) { unlink(PathFor(scope).c_str()); }
+
+bool Journal::Load(const std::string& scope, std::string* header, std::vector<JournalStep>* steps,
+                   std::string* error) {
+  std::ifstream in(PathFor(scope));
+  if (!in) return false;
+  std::string line;
+  std::getline(in, *header);
+  JournalStep cur;
+  bool open_step = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("step ", 0) == 0) {
+      cur = JournalStep();
+      cur.number = std::atoi(line.c_str() + 5);
+      size_t sp = line.find(' ', 5);
+      cur.label = sp == std::string::npos ? "" : line.substr(sp + 1);
+      open_step = true;
+    } else if (line.rfind("undo ", 0) == 0 && open_step) {
+      if (auto op = DecodeOp(line.substr(5))) cur.inverse.push_back(*op);
+      else *error = fmt::format("journal `{}` has an unreadable line: {}", PathFor(scope), line);
+    } else if (line.rfind("ready ", 0) == 0 && open_step) {
+      // Only a fully written (and synced) record counts; a torn one means
+      // the step never started.
+      steps->push_back(cur);
+      open_step = false;
+    } else if (line.rfind("done ", 0) == 0) {
+      int n = std::atoi(line.c_str() + 5);
+      for (JournalStep& s : *steps)
+        if (s.number == n) s.done = true;
+    }
+  }
+  return true;
+}
+
+}  // namespace netdsl::runtime

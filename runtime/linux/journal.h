@@ -1,0 +1,58 @@
+// The apply lock and the journal of inverse operations in /run/netdsl (or
+// $NETDSL_STATE_DIR): a killed apply is detected and rolled back by the next run.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "runtime/linux/change_set.h"
+
+namespace netdsl::runtime {
+
+/// Directory of lock and journal files.
+std::string StateDir();
+
+/// An exclusive flock on `<dir>/<scope>.lock`, naming its holder inside.
+class ApplyLock {
+ public:
+  ~ApplyLock();
+  /// Fails with a message naming the holder (pid and start time) when taken.
+  bool Acquire(const std::string& scope, std::string* error);
+
+ private:
+  int fd_ = -1;
+};
+
+/// One journaled step read back from disk.
+struct JournalStep {
+  int number = 0;
+  std::string label;
+  bool done = false;
+  std::vector<Op> inverse;
+};
+
+class Journal {
+ public:
+  ~Journal();
+  /// Creates `<dir>/<scope>.journal` for a new apply.
+  bool Begin(const std::string& scope, const std::string& host, std::string* error);
+  /// Persists (write + fsync) the step's inverse operations before it runs.
+  bool RecordStep(int number, const Step& step, std::string* error);
+  /// Marks a step finished.
+  bool RecordDone(int number, std::string* error);
+  /// Removes the journal: the apply committed or was rolled back.
+  void Finish();
+
+  /// Reads a leftover journal; returns false when there is none.
+  static bool Load(const std::string& scope, std::string* header, std::vector<JournalStep>* steps,
+                   std::string* error);
+  static void Remove(const std::string& scope);
+  static std::string PathFor(const std::string& scope);
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+  bool WriteAll(const std::string& text, bool sync, std::string* error);
+};
+
+}  // namespace netdsl::runtime

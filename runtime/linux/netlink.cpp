@@ -1,0 +1,194 @@
+// rtnetlink over libmnl: dumps and pipelined acked batches.
+#include "runtime/linux/netlink.h"
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace netdsl::runtime {
+
+NlRequest::NlRequest(uint16_t type, uint16_t flags) : buf_(2048) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.data());
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+}
+
+void* NlRequest::PutExtra(size_t size) { return mnl_nlmsg_put_extra_header(header(), size); }
+void NlRequest::PutU8(uint16_t type, uint8_t v) { mnl_attr_put_u8(header(), type, v); }
+void NlRequest::PutU16(uint16_t type, uint16_t v) { mnl_attr_put_u16(header(), type, v); }
+void NlRequest::PutU32(uint16_t type, uint32_t v) { mnl_attr_put_u32(header(), type, v); }
+void NlRequest::PutStr(uint16_t type, const std::string& s) { mnl_attr_put_strz(header(), type, s.c_str()); }
+void NlRequest::Put(uint16_t type, const void* data, size_t len) { mnl_attr_put(header(), type, len, data); }
+void* NlRequest::NestStart(uint16_t type) { return mnl_attr_nest_start(header(), type); }
+void NlRequest::NestEnd(void* nest) { mnl_attr_nest_end(header(), static_cast<::nlattr*>(nest)); }
+std::string NlRequest::Bytes() const {
+  const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data());
+  return std::string(buf_.data(), nlh->nlmsg_len);
+}
+
+Netlink::~Netlink() {
+  if (sock_) mnl_socket_close(sock_);
+}
+
+bool Netlink::Open(std::string* error) {
+  sock_ = mnl_socket_open(NETLINK_ROUTE);
+  if (!sock_ || mnl_socket_bind(sock_, 0, MNL_SOCKET_AUTOPID) < 0) {
+    *error = fmt::format("cannot open a netlink socket: {}", std::strerror(errno));
+    return false;
+  }
+  portid_ = mnl_socket_get_portid(sock_);
+  int one = 1;
+  mnl_socket_setsockopt(sock_, NETLINK_CAP_ACK, &one, sizeof one);
+  mnl_socket_setsockopt(sock_, NETLINK_EXT_ACK, &one, sizeof one);
+  int big = 32 << 20;
+  setsockopt(mnl_socket_get_fd(sock_), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+  setsockopt(mnl_socket_get_fd(sock_), SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
+  return true;
+}
+
+namespace {
+
+/// Walks the attributes in [begin, end) (libmnl's macros do not compile as C++).
+template <typename Fn>
+void ForEachAttr(const void* begin, const void* end, Fn fn) {
+  const char* p = static_cast<const char*>(begin);
+  const char* e = static_cast<const char*>(end);
+  while (p < e) {
+    const auto* a = reinterpret_cast<const nlattr*>(p);
+    if (!mnl_attr_ok(a, static_cast<int>(e - p))) break;
+    fn(a);
+    p += MNL_ALIGN(a->nla_len);
+  }
+}
+
+struct DumpCtx {
+  const std::function<void(const nlmsghdr*)>* fn;
+};
+
+int DumpCb(const nlmsghdr* nlh, void* data) {
+  (*static_cast<DumpCtx*>(data)->fn)(nlh);
+  return MNL_CB_OK;
+}
+
+/// Error code and extack message of an NLMSG_ERROR message.
+NlResult ReadAck(const nlmsghdr* nlh) {
+  NlResult r;
+  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+  r.error = err->error;
+  if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
+    size_t off = sizeof(nlmsgerr);
+    if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) off += err->msg.nlmsg_len - sizeof(nlmsghdr);
+    ForEachAttr(static_cast<const char*>(mnl_nlmsg_get_payload(nlh)) + off, mnl_nlmsg_get_payload_tail(nlh),
+                [&](const nlattr* a) {
+                  if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG) r.message = mnl_attr_get_str(a);
+                });
+  }
+  return r;
+}
+
+}  // namespace
+
+bool Netlink::Dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& fn, std::string* error) {
+  nlmsghdr* nlh = req.header();
+  nlh->nlmsg_flags |= NLM_F_DUMP;
+  nlh->nlmsg_seq = seq_++;
+  ++dumps_;
+  ++round_trips_;
+  if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) {
+    *error = fmt::format("netlink dump request failed: {}", std::strerror(errno));
+    return false;
+  }
+  std::vector<char> buf(1 << 20);
+  DumpCtx ctx{&fn};
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(sock_, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *error = fmt::format("netlink dump failed: {}", std::strerror(errno));
+      return false;
+    }
+    int ret = mnl_cb_run(buf.data(), n, nlh->nlmsg_seq, portid_, DumpCb, &ctx);
+    if (ret == MNL_CB_STOP) return true;
+    if (ret < 0) {
+      *error = fmt::format("netlink dump failed: {}", std::strerror(errno));
+      return false;
+    }
+  }
+}
+
+std::vector<NlResult> Netlink::Execute(const std::vector<std::string>& requests) {
+  std::vector<NlResult> results(requests.size());
+  constexpr size_t kMaxChunkBytes = 64 * 1024;
+  constexpr size_t kMaxChunkMsgs = 512;
+  std::vector<char> recv_buf(1 << 20);
+  size_t i = 0;
+  while (i < requests.size()) {
+    std::string chunk;
+    std::map<uint32_t, size_t> pending;  // seq -> request index
+    while (i < requests.size() && pending.size() < kMaxChunkMsgs &&
+           (chunk.empty() || chunk.size() + requests[i].size() <= kMaxChunkBytes)) {
+      std::string msg = requests[i];
+      auto* nlh = reinterpret_cast<nlmsghdr*>(msg.data());
+      nlh->nlmsg_flags |= NLM_F_ACK;
+      nlh->nlmsg_seq = seq_++;
+      nlh->nlmsg_pid = 0;
+      pending.emplace(nlh->nlmsg_seq, i);
+      chunk += msg;
+      ++i;
+      ++mutating_;
+    }
+    ++round_trips_;
+    if (mnl_socket_sendto(sock_, chunk.data(), chunk.size()) < 0) {
+      int e = errno;
+      for (auto& [seq, idx] : pending) results[idx] = {-e, "sending the request failed"};
+      continue;
+    }
+    while (!pending.empty()) {
+      ssize_t n = mnl_socket_recvfrom(sock_, recv_buf.data(), recv_buf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        for (auto& [seq, idx] : pending) results[idx] = {-e, "reading the acknowledgement failed"};
+        pending.clear();
+        break;
+      }
+      int len = static_cast<int>(n);
+      for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(recv_buf.data()); mnl_nlmsg_ok(nlh, len);
+           nlh = mnl_nlmsg_next(nlh, &len)) {
+        if (nlh->nlmsg_type != NLMSG_ERROR) continue;
+        auto it = pending.find(nlh->nlmsg_seq);
+        if (it == pending.end()) continue;
+        results[it->second] = ReadAck(nlh);
+        pending.erase(it);
+      }
+    }
+  }
+  return results;
+}
+
+void ParseAttrs(const nlmsghdr* nlh, size_t extra, const nlattr** tb, int max) {
+  for (int i = 0; i <= max; ++i) tb[i] = nullptr;
+  ForEachAttr(static_cast<const char*>(mnl_nlmsg_get_payload(nlh)) + MNL_ALIGN(extra), mnl_nlmsg_get_payload_tail(nlh),
+              [&](const nlattr* a) {
+                int t = mnl_attr_get_type(a);
+                if (t <= max) tb[t] = a;
+              });
+}
+
+void ParseNested(const nlattr* attr, const nlattr** tb, int max) {
+  for (int i = 0; i <= max; ++i) tb[i] = nullptr;
+  const char* start = static_cast<const char*>(mnl_attr_get_payload(attr));
+  ForEachAttr(start, reinterpret_cast<const char*>(attr) + attr->nla_len, [&](const nlattr* a) {
+    int t = mnl_attr_get_type(a);
+    if (t <= max) tb[t] = a;
+  });
+}
+
+}  // namespace netdsl::runtime

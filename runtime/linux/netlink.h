@@ -1,0 +1,78 @@
+// A small rtnetlink client over libmnl: dumps, and pipelined batches of
+// requests with one ack each (many requests per send, acks collected after).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+struct nlmsghdr;
+struct nlattr;
+struct mnl_socket;
+
+namespace netdsl::runtime {
+
+/// A request being built: a netlink message in its own buffer.
+class NlRequest {
+ public:
+  NlRequest(uint16_t type, uint16_t flags);
+  nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
+  /// Appends the family header (ifinfomsg, ifaddrmsg, ...) and returns it zeroed.
+  void* PutExtra(size_t size);
+  void PutU8(uint16_t type, uint8_t v);
+  void PutU16(uint16_t type, uint16_t v);
+  void PutU32(uint16_t type, uint32_t v);
+  void PutStr(uint16_t type, const std::string& s);
+  void Put(uint16_t type, const void* data, size_t len);
+  void* NestStart(uint16_t type);
+  void NestEnd(void* nest);
+  /// The finished message bytes.
+  std::string Bytes() const;
+
+ private:
+  std::vector<char> buf_;
+};
+
+/// Outcome of one request in a batch: 0 or a negative errno, with the
+/// kernel's extended-ack message when it gave one.
+struct NlResult {
+  int error = 0;
+  std::string message;
+};
+
+class Netlink {
+ public:
+  Netlink() = default;
+  ~Netlink();
+  Netlink(const Netlink&) = delete;
+  Netlink& operator=(const Netlink&) = delete;
+
+  /// Opens a NETLINK_ROUTE socket in the current network namespace.
+  bool Open(std::string* error);
+  /// Sends a dump request and calls `fn` for every message of the answer.
+  bool Dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& fn, std::string* error);
+  /// Sends every request (NLM_F_ACK is added) in pipelined chunks and returns
+  /// one result per request, in order. Counts them as mutating requests.
+  std::vector<NlResult> Execute(const std::vector<std::string>& requests);
+  /// Number of mutating requests sent so far (for `--stats` and tests).
+  uint64_t mutating_requests() const { return mutating_; }
+  uint64_t dumps() const { return dumps_; }
+  uint64_t round_trips() const { return round_trips_; }
+
+ private:
+  mnl_socket* sock_ = nullptr;
+  uint32_t portid_ = 0;
+  uint32_t seq_ = 1;
+  uint64_t mutating_ = 0;
+  uint64_t dumps_ = 0;
+  uint64_t round_trips_ = 0;
+};
+
+/// Parses the attributes of `nlh` after a family header of `extra` bytes into
+/// `tb` (indexed by type, max `max`); later duplicates win.
+void ParseAttrs(const nlmsghdr* nlh, size_t extra, const ::nlattr** tb, int max);
+/// Parses the attributes nested in `attr`.
+void ParseNested(const ::nlattr* attr, const ::nlattr** tb, int max);
+
+}  // namespace netdsl::runtime

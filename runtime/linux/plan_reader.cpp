@@ -1,0 +1,663 @@
+// Strict linux.yaml reader: yaml-cpp nodes → HostState, with key-path errors.
+#include "runtime/linux/plan_reader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace netdsl::runtime {
+namespace {
+
+struct Error {
+  int line, col;
+  std::string text;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  void Fail(const YAML::Node& n, const std::string& msg) { FailAt(Loc(n), msg); }
+  void FailAt(SourceLoc loc, const std::string& msg) {
+    errors_.push_back({loc.line, loc.col,
+                       loc.line ? fmt::format("{}:{}:{}: error: {}", path_, loc.line, loc.col, msg)
+                                : fmt::format("{}: error: {}", path_, msg)});
+  }
+  static SourceLoc Loc(const YAML::Node& n) {
+    auto m = n.Mark();
+    if (m.is_null()) return {};
+    return {m.line + 1, m.column + 1};
+  }
+
+  /// `n` must be a map whose keys are all in `allowed` (no duplicates).
+  bool Map(const YAML::Node& n, const std::string& kp, std::initializer_list<const char*> allowed) {
+    if (!n.IsMap()) {
+      Fail(n, fmt::format("`{}` must be a mapping", kp));
+      return false;
+    }
+    bool ok = true;
+    std::set<std::string> seen;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const YAML::Node& key = it->first;
+      if (!key.IsScalar()) {
+        Fail(key, fmt::format("`{}` has a non-scalar key", kp));
+        ok = false;
+        continue;
+      }
+      const std::string& k = key.Scalar();
+      if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) ==
+          allowed.end()) {
+        std::string list;
+        for (const char* a : allowed) list += fmt::format("{}`{}`", list.empty() ? "" : ", ", a);
+        Fail(key, fmt::format("unknown key `{}{}{}` (expected one of {})", kp, kp.empty() ? "" : ".", k,
+                              list));
+        ok = false;
+      } else if (!seen.insert(k).second) {
+        Fail(key, fmt::format("duplicate key `{}{}{}`", kp, kp.empty() ? "" : ".", k));
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  static std::string Join(const std::string& kp, const char* key) {
+    return kp.empty() ? std::string(key) : kp + "." + key;
+  }
+
+  /// Returns the child or an undefined node; reports `required` misses.
+  YAML::Node Child(const YAML::Node& n, const char* key, const std::string& kp, bool required) {
+    YAML::Node c = n[key];
+    if (!c.IsDefined() && required) Fail(n, fmt::format("missing key `{}`", Join(kp, key)));
+    return c;
+  }
+
+  bool Str(const YAML::Node& n, const char* key, const std::string& kp, std::string* out,
+           bool required = false) {
+    YAML::Node c = Child(n, key, kp, required);
+    if (!c.IsDefined()) return !required;
+    if (c.IsNull()) {  // `key:` with no value reads as "" only when quoted; plain null is a type error
+      Fail(c, fmt::format("`{}` must be a string", Join(kp, key)));
+      return false;
+    }
+    if (!c.IsScalar()) {
+      Fail(c, fmt::format("`{}` must be a string", Join(kp, key)));
+      return false;
+    }
+    *out = c.Scalar();
+    return true;
+  }
+
+  template <typename T>
+  bool Uint(const YAML::Node& n, const char* key, const std::string& kp, T* out, uint64_t max,
+            bool required = false) {
+    YAML::Node c = Child(n, key, kp, required);
+    if (!c.IsDefined()) return !required;
+    uint64_t v = 0;
+    if (!c.IsScalar() || c.Tag() == "!" || c.Scalar().empty()) {
+      Fail(c, fmt::format("`{}` must be an unsigned integer", Join(kp, key)));
+      return false;
+    }
+    const std::string& s = c.Scalar();
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) {
+      Fail(c, fmt::format("`{}` must be an unsigned integer, got `{}`", Join(kp, key), s));
+      return false;
+    }
+    if (v > max) {
+      Fail(c, fmt::format("`{}` is {}, above the maximum {}", Join(kp, key), v, max));
+      return false;
+    }
+    *out = static_cast<T>(v);
+    return true;
+  }
+
+  bool Bool(const YAML::Node& n, const char* key, const std::string& kp, bool* out) {
+    YAML::Node c = Child(n, key, kp, false);
+    if (!c.IsDefined()) return true;
+    if (!c.IsScalar() || c.Tag() == "!" || (c.Scalar() != "true" && c.Scalar() != "false")) {
+      Fail(c, fmt::format("`{}` must be `true` or `false`", Join(kp, key)));
+      return false;
+    }
+    *out = c.Scalar() == "true";
+    return true;
+  }
+
+  bool Ip(const YAML::Node& n, const char* key, const std::string& kp, std::optional<net::IpAddress>* out,
+          bool required) {
+    std::string s;
+    if (!Str(n, key, kp, &s, required)) return false;
+    if (s.empty()) {
+      if (required && n[key].IsDefined()) {
+        Fail(n[key], fmt::format("`{}` must be an IP address", Join(kp, key)));
+        return false;
+      }
+      return true;
+    }
+    auto ip = net::ParseIp(s);
+    if (!ip) {
+      Fail(n[key], fmt::format("`{}` is not an IP address: `{}`", Join(kp, key), s));
+      return false;
+    }
+    *out = *ip;
+    return true;
+  }
+
+  bool Mac(const YAML::Node& n, const char* key, const std::string& kp, std::optional<net::MacAddress>* out,
+           bool required) {
+    std::string s;
+    if (!Str(n, key, kp, &s, required)) return false;
+    if (s.empty()) {
+      if (required && n[key].IsDefined()) {
+        Fail(n[key], fmt::format("`{}` must be a MAC address", Join(kp, key)));
+        return false;
+      }
+      return true;
+    }
+    auto mac = net::ParseMac(s);
+    if (!mac) {
+      Fail(n[key], fmt::format("`{}` is not a MAC address: `{}`", Join(kp, key), s));
+      return false;
+    }
+    *out = *mac;
+    return true;
+  }
+
+  /// `n[key]` must be a sequence (or absent); calls fn(item, keypath) for each.
+  template <typename Fn>
+  void Seq(const YAML::Node& n, const char* key, Fn fn) {
+    YAML::Node c = n[key];
+    if (!c.IsDefined() || c.IsNull()) return;
+    if (!c.IsSequence()) {
+      Fail(c, fmt::format("`{}` must be a list", key));
+      return;
+    }
+    size_t i = 0;
+    for (const YAML::Node& item : c) fn(item, fmt::format("{}[{}]", key, i++));
+  }
+
+  std::vector<Error>& errors() { return errors_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::vector<Error> errors_;
+};
+
+const std::set<std::string> kLinkKinds = {"bridge", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"};
+const std::set<std::string> kBondModes = {"balance-rr",  "active-backup", "balance-xor", "broadcast",
+                                          "802.3ad",     "balance-tlb",   "balance-alb"};
+const std::set<std::string> kXmitPolicies = {"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4",
+                                             "vlan+srcmac"};
+const std::set<std::string> kHooks = {"forward", "input", "output", "prerouting", "postrouting"};
+
+void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* out) {
+  Link l;
+  l.loc = Reader::Loc(n);
+  if (!r.Map(n, kp, {"name", "kind", "mtu", "master", "mac", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"}))
+    return;
+  r.Str(n, "name", kp, &l.name, true);
+  r.Str(n, "kind", kp, &l.kind, true);
+  r.Uint(n, "mtu", kp, &l.mtu, 65535);
+  r.Str(n, "master", kp, &l.master);
+  r.Mac(n, "mac", kp, &l.mac, false);
+  if (!l.kind.empty() && !kLinkKinds.count(l.kind))
+    r.Fail(n["kind"], fmt::format("`{}.kind` is `{}`; expected one of `bridge`, `bond`, `vlan`, `vxlan`, "
+                                  "`gretap`, `vrf`, `veth`",
+                                  kp, l.kind));
+  for (const char* sub : {"bond", "vlan", "vxlan", "gretap", "vrf", "veth"}) {
+    if (n[sub].IsDefined() && l.kind != sub)
+      r.Fail(n[sub], fmt::format("`{}.{}` is only allowed when `kind` is `{}`", kp, sub, sub));
+    else if (!n[sub].IsDefined() && l.kind == sub)
+      r.Fail(n, fmt::format("missing key `{}.{}` for a link of kind `{}`", kp, sub, sub));
+  }
+  if (l.kind == "bond" && n["bond"].IsDefined()) {
+    YAML::Node b = n["bond"];
+    std::string skp = kp + ".bond";
+    if (r.Map(b, skp, {"mode", "xmit_hash_policy", "miimon"})) {
+      r.Str(b, "mode", skp, &l.bond_mode, true);
+      r.Str(b, "xmit_hash_policy", skp, &l.bond_xmit_hash_policy);
+      r.Uint(b, "miimon", skp, &l.bond_miimon, 1000000);
+      if (!l.bond_mode.empty() && !kBondModes.count(l.bond_mode))
+        r.Fail(b["mode"], fmt::format("`{}.mode` is `{}`, not a bond mode", skp, l.bond_mode));
+      if (!l.bond_xmit_hash_policy.empty() && !kXmitPolicies.count(l.bond_xmit_hash_policy))
+        r.Fail(b["xmit_hash_policy"],
+               fmt::format("`{}.xmit_hash_policy` is `{}`, not a hash policy", skp, l.bond_xmit_hash_policy));
+    }
+  }
+  if (l.kind == "vlan" && n["vlan"].IsDefined()) {
+    YAML::Node v = n["vlan"];
+    std::string skp = kp + ".vlan";
+    if (r.Map(v, skp, {"link", "id"})) {
+      r.Str(v, "link", skp, &l.vlan_link, true);
+      if (r.Uint(v, "id", skp, &l.vlan_id, 4094, true) && v["id"].IsDefined() && l.vlan_id == 0)
+        r.Fail(v["id"], fmt::format("`{}.id` must be 1..4094", skp));
+    }
+  }
+  if (l.kind == "vxlan" && n["vxlan"].IsDefined()) {
+    YAML::Node v = n["vxlan"];
+    std::string skp = kp + ".vxlan";
+    if (r.Map(v, skp, {"id", "local", "dstport", "learning", "ttl"})) {
+      r.Uint(v, "id", skp, &l.vxlan_id, 16777215, true);
+      r.Ip(v, "local", skp, &l.vxlan_local, false);
+      r.Uint(v, "dstport", skp, &l.vxlan_dstport, 65535);
+      r.Bool(v, "learning", skp, &l.vxlan_learning);
+      r.Uint(v, "ttl", skp, &l.vxlan_ttl, 255);
+    }
+  }
+  if (l.kind == "gretap" && n["gretap"].IsDefined()) {
+    YAML::Node v = n["gretap"];
+    std::string skp = kp + ".gretap";
+    if (r.Map(v, skp, {"key", "local"})) {
+      r.Uint(v, "key", skp, &l.gretap_key, 0xffffffffu, true);
+      r.Ip(v, "local", skp, &l.gretap_local, false);
+    }
+  }
+  if (l.kind == "vrf" && n["vrf"].IsDefined()) {
+    YAML::Node v = n["vrf"];
+    std::string skp = kp + ".vrf";
+    if (r.Map(v, skp, {"table"})) {
+      if (r.Uint(v, "table", skp, &l.vrf_table, 0xffffffffu, true) && v["table"].IsDefined() &&
+          (l.vrf_table == 0 || (l.vrf_table >= 253 && l.vrf_table <= 255)))
+        r.Fail(v["table"], fmt::format("`{}.table` is {}, a reserved routing table", skp, l.vrf_table));
+    }
+  }
+  if (l.kind == "veth" && n["veth"].IsDefined()) {
+    YAML::Node v = n["veth"];
+    std::string skp = kp + ".veth";
+    if (r.Map(v, skp, {"peer", "peer_mac", "peer_mtu"})) {
+      r.Str(v, "peer", skp, &l.veth_peer, true);
+      r.Mac(v, "peer_mac", skp, &l.veth_peer_mac, false);
+      r.Uint(v, "peer_mtu", skp, &l.veth_peer_mtu, 65535);
+    }
+  }
+  out->links.push_back(std::move(l));
+}
+
+void ReadNft(Reader& r, const YAML::Node& n, HostState* out) {
+  const std::string kp = "nftables";
+  NftTable& t = out->nft;
+  t.loc = Reader::Loc(n);
+  if (!r.Map(n, kp, {"family", "table", "chains", "rules"})) return;
+  t.present = true;
+  r.Str(n, "family", kp, &t.family, true);
+  r.Str(n, "table", kp, &t.table, true);
+  if (t.family != "bridge") r.Fail(n["family"], fmt::format("`nftables.family` must be `bridge`, not `{}`", t.family));
+  YAML::Node chains = n["chains"], rules = n["rules"];
+  if (chains.IsDefined() && !chains.IsNull() && !chains.IsSequence()) r.Fail(chains, "`nftables.chains` must be a list");
+  if (rules.IsDefined() && !rules.IsNull() && !rules.IsSequence()) r.Fail(rules, "`nftables.rules` must be a list");
+  if (chains.IsSequence()) {
+    size_t i = 0;
+    for (const YAML::Node& c : chains) {
+      std::string ckp = fmt::format("nftables.chains[{}]", i++);
+      NftChain ch;
+      if (!r.Map(c, ckp, {"name", "hook", "priority", "policy"})) continue;
+      r.Str(c, "name", ckp, &ch.name, true);
+      r.Str(c, "hook", ckp, &ch.hook, true);
+      uint32_t prio = 0;
+      // Priorities are small signed numbers; accept a leading minus here.
+      if (c["priority"].IsDefined()) {
+        const YAML::Node p = c["priority"];
+        int v = 0;
+        const std::string s = p.IsScalar() ? p.Scalar() : "";
+        auto [e, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (!p.IsScalar() || p.Tag() == "!" || s.empty() || ec != std::errc() || e != s.data() + s.size())
+          r.Fail(p, fmt::format("`{}.priority` must be an integer", ckp));
+        else
+          ch.priority = v;
+      }
+      (void)prio;
+      r.Str(c, "policy", ckp, &ch.policy);
+      if (!ch.hook.empty() && !kHooks.count(ch.hook))
+        r.Fail(c["hook"], fmt::format("`{}.hook` is `{}`; expected `forward`, `input`, `output`, `prerouting` "
+                                      "or `postrouting`",
+                                      ckp, ch.hook));
+      if (ch.policy != "accept" && ch.policy != "drop")
+        r.Fail(c["policy"], fmt::format("`{}.policy` must be `accept` or `drop`", ckp));
+      if (!IsValidIfname(ch.name))  // same safe alphabet keeps names out of nft syntax
+        r.Fail(c["name"], fmt::format("`{}.name` `{}` must be 1..15 characters of [A-Za-z0-9._-]", ckp, ch.name));
+      t.chains.push_back(ch);
+    }
+  }
+  if (rules.IsSequence()) {
+    size_t i = 0;
+    for (const YAML::Node& ru : rules) {
+      std::string rkp = fmt::format("nftables.rules[{}]", i++);
+      NftRule rule;
+      if (!r.Map(ru, rkp, {"chain", "rule", "comment"})) continue;
+      r.Str(ru, "chain", rkp, &rule.chain, true);
+      r.Str(ru, "rule", rkp, &rule.rule, true);
+      r.Str(ru, "comment", rkp, &rule.comment);
+      // A rule is one nft statement list: it must not be able to end the
+      // statement, open a block or start a comment.
+      if (rule.rule.empty() || rule.rule.find_first_of(";{}#\n\r\\") != std::string::npos)
+        r.Fail(ru["rule"], fmt::format("`{}.rule` must be one nft rule without `;`, `{{`, `}}`, `#`, `\\` or "
+                                       "line breaks",
+                                       rkp));
+      else if (std::count(rule.rule.begin(), rule.rule.end(), '"') % 2)
+        r.Fail(ru["rule"], fmt::format("`{}.rule` has an unbalanced `\"`", rkp));
+      if (rule.comment.find_first_of("\"\\\n\r") != std::string::npos || rule.comment.size() > 128)
+        r.Fail(ru["comment"], fmt::format("`{}.comment` must be at most 128 characters without `\"`, `\\` or "
+                                          "line breaks",
+                                          rkp));
+      t.rules.push_back(rule);
+    }
+  }
+  std::set<std::string> names;
+  for (const NftChain& c : t.chains)
+    if (!names.insert(c.name).second) r.FailAt(t.loc, fmt::format("nftables chain `{}` is declared twice", c.name));
+  for (const NftRule& rule : t.rules)
+    if (!rule.chain.empty() && !names.count(rule.chain))
+      r.FailAt(t.loc, fmt::format("nftables rule refers to chain `{}`, which `nftables.chains` does not declare",
+                                  rule.chain));
+  if (!IsValidIfname(t.table)) r.Fail(n["table"], "`nftables.table` must be 1..15 characters of [A-Za-z0-9._-]");
+}
+
+/// Cross-object checks once every list is read.
+void Validate(Reader& r, HostState* s) {
+  std::map<std::string, const Link*> links;
+  const std::string& prefix = s->owner_prefix;
+  std::set<std::string> veth_peers;
+  for (const Link& l : s->links) {
+    if (!IsValidIfname(l.name)) {
+      r.FailAt(l.loc, fmt::format("link name `{}` must be 1..15 bytes of [A-Za-z0-9._-]", l.name));
+    } else if (l.name.rfind(prefix, 0) != 0) {
+      r.FailAt(l.loc, fmt::format("owned link `{}` does not start with the owner prefix `{}`", l.name, prefix));
+    }
+    if (l.master.empty()) {
+      // nothing
+    } else if (!links.count(l.master)) {
+      r.FailAt(l.loc, fmt::format("link `{}` has master `{}`, which is not an owned link declared before it",
+                                  l.name, l.master));
+    } else if (const std::string& mk = links[l.master]->kind; mk != "bridge" && mk != "bond" && mk != "vrf") {
+      r.FailAt(l.loc, fmt::format("link `{}` has master `{}` of kind `{}`; a master must be a bridge, bond or vrf",
+                                  l.name, l.master, mk));
+    }
+    if (l.kind == "veth") {
+      if (!IsValidIfname(l.veth_peer) || l.veth_peer.rfind(prefix, 0) != 0)
+        r.FailAt(l.loc, fmt::format("veth peer `{}` of `{}` must be a valid interface name starting with `{}`",
+                                    l.veth_peer, l.name, prefix));
+      if (!veth_peers.insert(l.veth_peer).second)
+        r.FailAt(l.loc, fmt::format("veth peer `{}` is used twice", l.veth_peer));
+    }
+    if (l.kind == "vlan" && l.vlan_link == l.name)
+      r.FailAt(l.loc, fmt::format("vlan `{}` cannot be its own lower link", l.name));
+    if (!links.emplace(l.name, &l).second) r.FailAt(l.loc, fmt::format("link `{}` is declared twice", l.name));
+  }
+  for (const Link& l : s->links)
+    if (links.count(l.veth_peer) || (l.kind == "veth" && l.veth_peer == l.name))
+      r.FailAt(l.loc, fmt::format("veth peer `{}` clashes with a link of the same name", l.veth_peer));
+  std::set<std::string> adopted;
+  for (const AdoptedNic& a : s->adopted) {
+    if (!IsValidIfname(a.name))
+      r.FailAt(a.loc, fmt::format("adopted NIC name `{}` must be 1..15 bytes of [A-Za-z0-9._-]", a.name));
+    if (links.count(a.name) || veth_peers.count(a.name))
+      r.FailAt(a.loc, fmt::format("`{}` is both an owned link and an adopted NIC", a.name));
+    auto m = links.find(a.master);
+    if (m == links.end())
+      r.FailAt(a.loc, fmt::format("adopted NIC `{}` has master `{}`, which is not an owned link", a.name, a.master));
+    else if (m->second->kind != "bridge" && m->second->kind != "bond")
+      r.FailAt(a.loc, fmt::format("adopted NIC `{}` has master `{}` of kind `{}`; expected a bridge or bond", a.name,
+                                  a.master, m->second->kind));
+    if (!adopted.insert(a.name).second) r.FailAt(a.loc, fmt::format("adopted NIC `{}` is listed twice", a.name));
+  }
+  auto owned_dev = [&](const std::string& dev, SourceLoc loc, const char* what) {
+    if (!links.count(dev))
+      r.FailAt(loc, fmt::format("{} on `{}`, which is not an owned link", what, dev));
+  };
+  {
+    std::set<std::tuple<std::string, net::IpAddress>> seen;
+    for (const Address& a : s->addresses) {
+      owned_dev(a.dev, a.loc, "address");
+      if (!seen.emplace(a.dev, a.address).second)
+        r.FailAt(a.loc, fmt::format("address `{}` on `{}` is listed twice", a.address.ToString(), a.dev));
+    }
+  }
+  {
+    std::set<std::tuple<uint32_t, net::Prefix>> seen;
+    for (const Route& rt : s->routes) {
+      owned_dev(rt.dev, rt.loc, "route");
+      if (!seen.emplace(rt.table, rt.dst).second)
+        r.FailAt(rt.loc, fmt::format("route to `{}` in table {} is listed twice", rt.dst.ToString(), rt.table));
+      if (rt.via && rt.via->family != rt.dst.address.family)
+        r.FailAt(rt.loc, fmt::format("route to `{}` has a gateway of another address family", rt.dst.ToString()));
+    }
+  }
+  {
+    std::set<std::tuple<std::string, net::MacAddress, net::IpAddress>> seen;
+    for (const FdbEntry& f : s->fdb) {
+      auto l = links.find(f.dev);
+      if (l == links.end() || l->second->kind != "vxlan")
+        r.FailAt(f.loc, fmt::format("fdb entry on `{}`, which is not an owned vxlan link", f.dev));
+      if (!seen.emplace(f.dev, f.mac, f.dst).second)
+        r.FailAt(f.loc, fmt::format("fdb entry `{}` dst `{}` on `{}` is listed twice", f.mac.ToString(),
+                                    f.dst.ToString(), f.dev));
+    }
+  }
+  {
+    std::set<std::tuple<std::string, net::IpAddress>> seen;
+    for (const Neighbour& nb : s->neighbours) {
+      owned_dev(nb.dev, nb.loc, "neighbour");
+      if (!seen.emplace(nb.dev, nb.address).second)
+        r.FailAt(nb.loc, fmt::format("neighbour `{}` on `{}` is listed twice", nb.address.ToString(), nb.dev));
+    }
+  }
+  {
+    std::set<std::string> seen;
+    for (const Qdisc& q : s->qdiscs) {
+      if (!links.count(q.dev) && !adopted.count(q.dev))
+        r.FailAt(q.loc, fmt::format("qdisc on `{}`, which is neither an owned link nor an adopted NIC", q.dev));
+      if (!seen.insert(q.dev).second) r.FailAt(q.loc, fmt::format("two root qdiscs on `{}`", q.dev));
+    }
+  }
+  const auto& known = KnownFeatures();
+  for (const std::string& f : s->requires_)
+    if (!std::binary_search(known.begin(), known.end(), f))
+      r.FailAt({}, fmt::format("`requires` names unknown feature `{}` (known: bond bridge gretap htb nft-bridge tbf "
+                               "veth vlan vrf vxlan)",
+                               f));
+}
+
+}  // namespace
+
+bool IsValidIfname(const std::string& name) {
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) return false;
+  return true;
+}
+
+bool ReadPlan(const std::string& text, const std::string& path, HostState* out, std::vector<std::string>* errors) {
+  Reader r(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    errors->push_back(fmt::format("{}:{}:{}: error: malformed yaml: {}", path, e.mark.line + 1, e.mark.column + 1,
+                                  e.msg));
+    return false;
+  }
+  HostState& s = *out;
+  if (!root.IsMap()) {
+    errors->push_back(fmt::format("{}: error: linux.yaml must be a mapping with `format: 1` at the top", path));
+    return false;
+  }
+  try {
+    r.Map(root, "",
+          {"format", "host", "generation", "source_hash", "owner", "requires", "links", "adopted", "addresses",
+           "routes", "fdb", "neighbours", "qdiscs", "nftables"});
+    uint32_t format = 0;
+    if (r.Uint(root, "format", "", &format, 1000, true) && root["format"].IsDefined() && format != 1)
+      r.Fail(root["format"], fmt::format("unsupported `format` {}; this netdsl reads format 1", format));
+    r.Str(root, "host", "", &s.host, true);
+    r.Uint(root, "generation", "", &s.generation, UINT64_MAX);
+    r.Str(root, "source_hash", "", &s.source_hash);
+    if (YAML::Node o = root["owner"]; o.IsDefined()) {
+      if (r.Map(o, "owner", {"prefix", "alias"})) {
+        r.Str(o, "prefix", "owner", &s.owner_prefix, true);
+        r.Str(o, "alias", "owner", &s.owner_alias, true);
+        if (s.owner_prefix.empty() || !IsValidIfname(s.owner_prefix) || s.owner_prefix.size() > 8)
+          r.Fail(o, "`owner.prefix` must be 1..8 characters of [A-Za-z0-9._-]");
+        if (s.owner_alias.empty() || s.owner_alias.size() > 64)
+          r.Fail(o, "`owner.alias` must be 1..64 characters");
+      }
+    }
+    if (YAML::Node q = root["requires"]; q.IsDefined() && !q.IsNull()) {
+      if (!q.IsSequence()) {
+        r.Fail(q, "`requires` must be a list");
+      } else {
+        size_t i = 0;
+        for (const YAML::Node& f : q) {
+          if (!f.IsScalar())
+            r.Fail(f, fmt::format("`requires[{}]` must be a string", i));
+          else
+            s.requires_.push_back(f.Scalar());
+          ++i;
+        }
+      }
+    }
+    r.Seq(root, "links", [&](const YAML::Node& n, const std::string& kp) { ReadLink(r, n, kp, &s); });
+    r.Seq(root, "adopted", [&](const YAML::Node& n, const std::string& kp) {
+      AdoptedNic a;
+      a.loc = Reader::Loc(n);
+      if (!r.Map(n, kp, {"name", "master"})) return;
+      r.Str(n, "name", kp, &a.name, true);
+      r.Str(n, "master", kp, &a.master, true);
+      s.adopted.push_back(a);
+    });
+    r.Seq(root, "addresses", [&](const YAML::Node& n, const std::string& kp) {
+      Address a;
+      a.loc = Reader::Loc(n);
+      if (!r.Map(n, kp, {"dev", "address"})) return;
+      std::string text;
+      r.Str(n, "dev", kp, &a.dev, true);
+      if (!r.Str(n, "address", kp, &text, true) || text.empty()) return;
+      auto slash = text.find('/');
+      auto ip = net::ParseIp(text.substr(0, slash));
+      auto pfx = slash == std::string::npos ? std::nullopt : net::ParsePrefix(text);
+      if (!ip || !pfx) {
+        r.Fail(n["address"], fmt::format("`{}.address` must be `ADDRESS/LENGTH`, got `{}`", kp, text));
+        return;
+      }
+      a.address = *ip;
+      a.prefix_length = pfx->length;
+      s.addresses.push_back(a);
+    });
+    r.Seq(root, "routes", [&](const YAML::Node& n, const std::string& kp) {
+      Route rt;
+      rt.loc = Reader::Loc(n);
+      if (!r.Map(n, kp, {"table", "dst", "dev", "via"})) return;
+      r.Uint(n, "table", kp, &rt.table, 0xffffffffu);
+      r.Str(n, "dev", kp, &rt.dev, true);
+      std::string dst;
+      if (r.Str(n, "dst", kp, &dst, true) && !dst.empty()) {
+        auto p = net::ParsePrefix(dst);
+        if (!p || !p->IsCanonical())
+          r.Fail(n["dst"], fmt::format("`{}.dst` must be a prefix with zero host bits, got `{}`", kp, dst));
+        else
+          rt.dst = *p;
+      }
+      r.Ip(n, "via", kp, &rt.via, false);
+      if (rt.table == 0 || rt.table == 255)
+        r.Fail(n["table"], fmt::format("`{}.table` {} is reserved", kp, rt.table));
+      s.routes.push_back(rt);
+    });
+    r.Seq(root, "fdb", [&](const YAML::Node& n, const std::string& kp) {
+      FdbEntry f;
+      f.loc = Reader::Loc(n);
+      if (!r.Map(n, kp, {"dev", "mac", "dst"})) return;
+      std::optional<net::MacAddress> mac;
+      std::optional<net::IpAddress> dst;
+      r.Str(n, "dev", kp, &f.dev, true);
+      if (!r.Mac(n, "mac", kp, &mac, true) || !r.Ip(n, "dst", kp, &dst, true) || !mac || !dst) return;
+      f.mac = *mac;
+      f.dst = *dst;
+      s.fdb.push_back(f);
+    });
+    r.Seq(root, "neighbours", [&](const YAML::Node& n, const std::string& kp) {
+      Neighbour nb;
+      nb.loc = Reader::Loc(n);
+      if (!r.Map(n, kp, {"dev", "address", "mac"})) return;
+      std::optional<net::MacAddress> mac;
+      std::optional<net::IpAddress> ip;
+      r.Str(n, "dev", kp, &nb.dev, true);
+      if (!r.Ip(n, "address", kp, &ip, true) || !r.Mac(n, "mac", kp, &mac, true) || !mac || !ip) return;
+      nb.address = *ip;
+      nb.mac = *mac;
+      s.neighbours.push_back(nb);
+    });
+    r.Seq(root, "qdiscs", [&](const YAML::Node& n, const std::string& kp) {
+      Qdisc q;
+      q.loc = Reader::Loc(n);
+      if (!r.Map(n, kp, {"dev", "kind", "rate_bps", "burst_bytes", "latency_us", "default_class", "classes"}))
+        return;
+      r.Str(n, "dev", kp, &q.dev, true);
+      r.Str(n, "kind", kp, &q.kind, true);
+      if (q.kind == "tbf") {
+        r.Uint(n, "rate_bps", kp, &q.rate_bps, UINT64_MAX, true);
+        r.Uint(n, "burst_bytes", kp, &q.burst_bytes, 0xffffffffu, true);
+        r.Uint(n, "latency_us", kp, &q.latency_us, 0xffffffffu, true);
+        if (q.rate_bps < 8) r.Fail(n, fmt::format("`{}.rate_bps` must be at least 8", kp));
+        for (const char* k : {"default_class", "classes"})
+          if (n[k].IsDefined()) r.Fail(n[k], fmt::format("`{}.{}` is only allowed for `htb`", kp, k));
+      } else if (q.kind == "htb") {
+        r.Uint(n, "default_class", kp, &q.default_class, 0xffff);
+        for (const char* k : {"rate_bps", "burst_bytes", "latency_us"})
+          if (n[k].IsDefined()) r.Fail(n[k], fmt::format("`{}.{}` is only allowed for `tbf`", kp, k));
+        r.Seq(n, "classes", [&](const YAML::Node& c, const std::string& ckp0) {
+          std::string ckp = kp + "." + ckp0;
+          HtbClass hc;
+          if (!r.Map(c, ckp, {"minor", "rate_bps", "ceil_bps"})) return;
+          r.Uint(c, "minor", ckp, &hc.minor, 0xffff, true);
+          r.Uint(c, "rate_bps", ckp, &hc.rate_bps, UINT64_MAX, true);
+          r.Uint(c, "ceil_bps", ckp, &hc.ceil_bps, UINT64_MAX);
+          if (hc.ceil_bps == 0) hc.ceil_bps = hc.rate_bps;
+          if (hc.minor == 0) r.Fail(c, fmt::format("`{}.minor` must be 1..65535", ckp));
+          if (hc.rate_bps < 8 || hc.ceil_bps < hc.rate_bps)
+            r.Fail(c, fmt::format("`{}` needs 8 <= rate_bps <= ceil_bps", ckp));
+          q.classes.push_back(hc);
+        });
+        std::sort(q.classes.begin(), q.classes.end(),
+                  [](const HtbClass& a, const HtbClass& b) { return a.minor < b.minor; });
+        for (size_t i = 1; i < q.classes.size(); ++i)
+          if (q.classes[i].minor == q.classes[i - 1].minor)
+            r.Fail(n, fmt::format("`{}.classes` has minor {} twice", kp, q.classes[i].minor));
+      } else if (!q.kind.empty()) {
+        r.Fail(n["kind"], fmt::format("`{}.kind` is `{}`; expected `tbf` or `htb`", kp, q.kind));
+      }
+      s.qdiscs.push_back(q);
+    });
+    if (YAML::Node nft = root["nftables"]; nft.IsDefined() && !nft.IsNull()) ReadNft(r, nft, &s);
+  } catch (const YAML::Exception& e) {
+    r.Fail(root, fmt::format("unreadable yaml: {}", e.msg));
+  }
+  if (r.errors().empty()) Validate(r, &s);
+  auto& errs = r.errors();
+  std::stable_sort(errs.begin(), errs.end(),
+                   [](const Error& a, const Error& b) { return std::tie(a.line, a.col) < std::tie(b.line, b.col); });
+  for (auto& e : errs) errors->push_back(e.text);
+  if (!errs.empty()) return false;
+  std::sort(s.requires_.begin(), s.requires_.end());
+  s.requires_.erase(std::unique(s.requires_.begin(), s.requires_.end()), s.requires_.end());
+  if (s.nft.present) s.nft.fingerprint = NftFingerprint(s.nft);
+  return true;
+}
+
+bool ReadPlanFile(const std::string& path, HostState* out, std::vector<std::string>* errors) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors->push_back(fmt::format("{}: error: cannot read the plan: {}", path, std::strerror(errno)));
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ReadPlan(ss.str(), path, out, errors);
+}
+
+}  // namespace netdsl::runtime

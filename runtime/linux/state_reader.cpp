@@ -1,0 +1,409 @@
+// Actual state through rtnetlink dumps (links, addresses, routes, neighbours,
+// bridge FDB, qdiscs and htb classes) and the netdsl nft table via libnftables.
+#include "runtime/linux/state_reader.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/if_tunnel.h>
+#include <linux/neighbour.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <nftables/libnftables.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace netdsl::runtime {
+namespace {
+
+const char* kBondModes[] = {"balance-rr", "active-backup", "balance-xor", "broadcast",
+                            "802.3ad",    "balance-tlb",   "balance-alb"};
+const char* kXmitPolicies[] = {"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"};
+
+std::optional<net::IpAddress> IpFromAttr(const nlattr* a) {
+  if (!a) return std::nullopt;
+  net::IpAddress ip;
+  size_t len = mnl_attr_get_payload_len(a);
+  if (len == 4) {
+    ip.family = net::IpAddress::Family::V4;
+    std::memcpy(ip.bytes.data() + 12, mnl_attr_get_payload(a), 4);
+  } else if (len == 16) {
+    ip.family = net::IpAddress::Family::V6;
+    std::memcpy(ip.bytes.data(), mnl_attr_get_payload(a), 16);
+  } else {
+    return std::nullopt;
+  }
+  return ip;
+}
+
+std::optional<net::MacAddress> MacFromAttr(const nlattr* a) {
+  if (!a || mnl_attr_get_payload_len(a) != 6) return std::nullopt;
+  net::MacAddress m;
+  std::memcpy(m.bytes.data(), mnl_attr_get_payload(a), 6);
+  return m;
+}
+
+struct RawLink {
+  Link link;
+  int master_index = 0;
+  int link_index = 0;
+};
+
+void ParseLinkInfo(const nlattr* info, Link* l) {
+  const nlattr* tb[IFLA_INFO_MAX + 1];
+  ParseNested(info, tb, IFLA_INFO_MAX);
+  if (tb[IFLA_INFO_KIND]) l->kind = mnl_attr_get_str(tb[IFLA_INFO_KIND]);
+  const nlattr* data = tb[IFLA_INFO_DATA];
+  if (!data) return;
+  if (l->kind == "vxlan") {
+    const nlattr* d[IFLA_VXLAN_MAX + 1];
+    ParseNested(data, d, IFLA_VXLAN_MAX);
+    if (d[IFLA_VXLAN_ID]) l->vxlan_id = mnl_attr_get_u32(d[IFLA_VXLAN_ID]);
+    l->vxlan_local = IpFromAttr(d[IFLA_VXLAN_LOCAL] ? d[IFLA_VXLAN_LOCAL] : d[IFLA_VXLAN_LOCAL6]);
+    if (d[IFLA_VXLAN_PORT]) l->vxlan_dstport = ntohs(mnl_attr_get_u16(d[IFLA_VXLAN_PORT]));
+    if (d[IFLA_VXLAN_LEARNING]) l->vxlan_learning = mnl_attr_get_u8(d[IFLA_VXLAN_LEARNING]);
+    if (d[IFLA_VXLAN_TTL]) l->vxlan_ttl = mnl_attr_get_u8(d[IFLA_VXLAN_TTL]);
+  } else if (l->kind == "vlan") {
+    const nlattr* d[IFLA_VLAN_MAX + 1];
+    ParseNested(data, d, IFLA_VLAN_MAX);
+    if (d[IFLA_VLAN_ID]) l->vlan_id = mnl_attr_get_u16(d[IFLA_VLAN_ID]);
+  } else if (l->kind == "bond") {
+    const nlattr* d[IFLA_BOND_MAX + 1];
+    ParseNested(data, d, IFLA_BOND_MAX);
+    if (d[IFLA_BOND_MODE] && mnl_attr_get_u8(d[IFLA_BOND_MODE]) < 7)
+      l->bond_mode = kBondModes[mnl_attr_get_u8(d[IFLA_BOND_MODE])];
+    if (d[IFLA_BOND_XMIT_HASH_POLICY] && mnl_attr_get_u8(d[IFLA_BOND_XMIT_HASH_POLICY]) < 6)
+      l->bond_xmit_hash_policy = kXmitPolicies[mnl_attr_get_u8(d[IFLA_BOND_XMIT_HASH_POLICY])];
+    if (d[IFLA_BOND_MIIMON]) l->bond_miimon = mnl_attr_get_u32(d[IFLA_BOND_MIIMON]);
+  } else if (l->kind == "vrf") {
+    const nlattr* d[IFLA_VRF_MAX + 1];
+    ParseNested(data, d, IFLA_VRF_MAX);
+    if (d[IFLA_VRF_TABLE]) l->vrf_table = mnl_attr_get_u32(d[IFLA_VRF_TABLE]);
+  } else if (l->kind == "gretap") {
+    const nlattr* d[IFLA_GRE_MAX + 1];
+    ParseNested(data, d, IFLA_GRE_MAX);
+    if (d[IFLA_GRE_IKEY]) l->gretap_key = ntohl(mnl_attr_get_u32(d[IFLA_GRE_IKEY]));
+    l->gretap_local = IpFromAttr(d[IFLA_GRE_LOCAL]);
+  }
+}
+
+bool ReadLinks(Netlink& nl, HostState* s, std::string* error) {
+  std::vector<RawLink> raw;
+  NlRequest req(RTM_GETLINK, 0);
+  auto* ifm = static_cast<ifinfomsg*>(req.PutExtra(sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_UNSPEC;
+  bool ok = nl.Dump(req, [&](const nlmsghdr* nlh) {
+    if (nlh->nlmsg_type != RTM_NEWLINK) return;
+    const auto* m = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    const nlattr* tb[IFLA_MAX + 1];
+    ParseAttrs(nlh, sizeof(ifinfomsg), tb, IFLA_MAX);
+    RawLink r;
+    Link& l = r.link;
+    l.ifindex = m->ifi_index;
+    l.up = m->ifi_flags & IFF_UP;
+    if (tb[IFLA_IFNAME]) l.name = mnl_attr_get_str(tb[IFLA_IFNAME]);
+    if (tb[IFLA_MTU]) l.mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
+    if (tb[IFLA_IFALIAS]) l.alias = mnl_attr_get_str(tb[IFLA_IFALIAS]);
+    l.mac = MacFromAttr(tb[IFLA_ADDRESS]);
+    if (tb[IFLA_MASTER]) r.master_index = mnl_attr_get_u32(tb[IFLA_MASTER]);
+    if (tb[IFLA_LINK]) r.link_index = mnl_attr_get_u32(tb[IFLA_LINK]);
+    if (tb[IFLA_LINKINFO]) ParseLinkInfo(tb[IFLA_LINKINFO], &l);
+    if (l.kind == "veth" && tb[IFLA_LINK_NETNSID]) l.veth_peer_elsewhere = true;
+    raw.push_back(std::move(r));
+  }, error);
+  if (!ok) return false;
+  std::map<int, std::string> names;
+  for (const RawLink& r : raw) names[r.link.ifindex] = r.link.name;
+  for (RawLink& r : raw) {
+    Link& l = r.link;
+    if (r.master_index) l.master = names.count(r.master_index) ? names[r.master_index] : "?";
+    if (l.kind == "vlan" && r.link_index) l.vlan_link = names.count(r.link_index) ? names[r.link_index] : "?";
+    if (l.kind == "veth" && !l.veth_peer_elsewhere && r.link_index && names.count(r.link_index))
+      l.veth_peer = names[r.link_index];
+    if (l.kind == "veth" && r.link_index && !names.count(r.link_index)) l.veth_peer_elsewhere = true;
+    s->links.push_back(std::move(l));
+  }
+  std::sort(s->links.begin(), s->links.end(), [](const Link& a, const Link& b) { return a.name < b.name; });
+  return true;
+}
+
+}  // namespace
+
+bool NftRun(const std::string& commands, std::string* output, std::string* error, bool json) {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!ctx) {
+    *error = "cannot create an nftables context";
+    return false;
+  }
+  if (json) nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+  nft_ctx_buffer_output(ctx);
+  nft_ctx_buffer_error(ctx);
+  int rc = nft_run_cmd_from_buffer(ctx, commands.c_str());
+  if (output) *output = nft_ctx_get_output_buffer(ctx);
+  if (rc != 0 && error) {
+    *error = nft_ctx_get_error_buffer(ctx);
+    while (!error->empty() && (error->back() == '\n' || error->back() == ' ')) error->pop_back();
+  }
+  nft_ctx_free(ctx);
+  return rc == 0;
+}
+
+std::string NftListTable(const std::string& family, const std::string& table) {
+  std::string out, err;
+  if (!NftRun(fmt::format("list table {} {}", family, table), &out, &err)) return "";
+  return out;
+}
+
+namespace {
+
+/// Fills `t` from `nft -j list table` output; `present` stays false if absent.
+void ReadNft(const NftTable& want, NftTable* t) {
+  t->family = want.family;
+  t->table = want.table;
+  std::string out, err;
+  if (!NftRun(fmt::format("list table {} {}", want.family, want.table), &out, &err, true)) return;
+  YAML::Node root;
+  try {
+    root = YAML::Load(out);
+  } catch (const YAML::Exception&) {
+    return;
+  }
+  t->present = true;
+  // nft 1.0.6 leaves table comments out of its JSON; the text listing has it
+  // on the line after `table ... {`.
+  std::string listing = NftListTable(want.family, want.table);
+  if (size_t nl = listing.find('\n'); nl != std::string::npos) {
+    size_t start = listing.find_first_not_of(" \t", nl + 1);
+    const std::string marker = "comment \"netdsl ";
+    if (start != std::string::npos && listing.compare(start, marker.size(), marker) == 0) {
+      size_t end = listing.find('"', start + marker.size());
+      if (end != std::string::npos) t->fingerprint = listing.substr(start + marker.size(), end - start - marker.size());
+    }
+  }
+  YAML::Node items = root["nftables"];
+  if (!items.IsSequence()) return;
+  for (const YAML::Node& item : items) {
+    if (YAML::Node tb = item["table"]; tb.IsDefined()) {
+      if (tb["comment"].IsDefined()) {
+        std::string c = tb["comment"].as<std::string>();
+        if (c.rfind("netdsl ", 0) == 0) t->fingerprint = c.substr(7);
+      }
+    } else if (YAML::Node ch = item["chain"]; ch.IsDefined()) {
+      NftChain c;
+      c.name = ch["name"].as<std::string>("");
+      c.hook = ch["hook"].as<std::string>("");
+      c.priority = ch["prio"].as<int>(0);
+      c.policy = ch["policy"].as<std::string>("accept");
+      t->chains.push_back(c);
+    } else if (YAML::Node ru = item["rule"]; ru.IsDefined()) {
+      NftRule r;
+      r.chain = ru["chain"].as<std::string>("");
+      r.comment = ru["comment"].as<std::string>("");
+      t->rules.push_back(r);
+    }
+  }
+}
+
+struct Devices {
+  std::map<int, std::string> names;  // ifindex -> name of devices we read objects of
+  std::set<int> vxlan;
+};
+
+void ReadAddresses(Netlink& nl, const Devices& d, HostState* s, std::string* error, bool* ok) {
+  NlRequest req(RTM_GETADDR, 0);
+  auto* ifa = static_cast<ifaddrmsg*>(req.PutExtra(sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_UNSPEC;
+  *ok = *ok && nl.Dump(req, [&](const nlmsghdr* nlh) {
+    if (nlh->nlmsg_type != RTM_NEWADDR) return;
+    const auto* m = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+    auto dev = d.names.find(m->ifa_index);
+    if (dev == d.names.end()) return;
+    if (m->ifa_family == AF_INET6 && m->ifa_scope == RT_SCOPE_LINK) return;  // kernel link-local
+    const nlattr* tb[IFA_MAX + 1];
+    ParseAttrs(nlh, sizeof(ifaddrmsg), tb, IFA_MAX);
+    auto ip = IpFromAttr(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]);
+    if (!ip) return;
+    s->addresses.push_back({dev->second, *ip, m->ifa_prefixlen, {}});
+  }, error);
+}
+
+void ReadRoutes(Netlink& nl, const Devices& d, HostState* s, std::string* error, bool* ok) {
+  for (int family : {AF_INET, AF_INET6}) {
+    NlRequest req(RTM_GETROUTE, 0);
+    auto* rtm = static_cast<rtmsg*>(req.PutExtra(sizeof(rtmsg)));
+    rtm->rtm_family = family;
+    *ok = *ok && nl.Dump(req, [&](const nlmsghdr* nlh) {
+      if (nlh->nlmsg_type != RTM_NEWROUTE) return;
+      const auto* m = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+      if (m->rtm_type != RTN_UNICAST || m->rtm_protocol == RTPROT_KERNEL || m->rtm_protocol == RTPROT_RA ||
+          m->rtm_protocol == RTPROT_REDIRECT || (m->rtm_flags & RTM_F_CLONED))
+        return;
+      const nlattr* tb[RTA_MAX + 1];
+      ParseAttrs(nlh, sizeof(rtmsg), tb, RTA_MAX);
+      if (!tb[RTA_OIF]) return;
+      auto dev = d.names.find(mnl_attr_get_u32(tb[RTA_OIF]));
+      if (dev == d.names.end()) return;
+      Route r;
+      r.table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : m->rtm_table;
+      if (r.table == RT_TABLE_LOCAL) return;
+      auto dst = IpFromAttr(tb[RTA_DST]);
+      r.dst.address = dst ? *dst : net::IpAddress{};
+      r.dst.address.family = family == AF_INET ? net::IpAddress::Family::V4 : net::IpAddress::Family::V6;
+      r.dst.length = m->rtm_dst_len;
+      r.dev = dev->second;
+      r.via = IpFromAttr(tb[RTA_GATEWAY]);
+      s->routes.push_back(r);
+    }, error);
+  }
+}
+
+void ReadNeighbours(Netlink& nl, const Devices& d, HostState* s, std::string* error, bool* ok) {
+  for (int family : {AF_INET, AF_INET6, AF_BRIDGE}) {
+    NlRequest req(RTM_GETNEIGH, 0);
+    auto* ndm = static_cast<ndmsg*>(req.PutExtra(sizeof(ndmsg)));
+    ndm->ndm_family = family;
+    *ok = *ok && nl.Dump(req, [&](const nlmsghdr* nlh) {
+      if (nlh->nlmsg_type != RTM_NEWNEIGH) return;
+      const auto* m = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
+      auto dev = d.names.find(m->ndm_ifindex);
+      if (dev == d.names.end()) return;
+      const nlattr* tb[NDA_MAX + 1];
+      ParseAttrs(nlh, sizeof(ndmsg), tb, NDA_MAX);
+      auto mac = MacFromAttr(tb[NDA_LLADDR]);
+      auto dst = IpFromAttr(tb[NDA_DST]);
+      if (!mac || !dst) return;
+      if (family == AF_BRIDGE) {
+        if (!d.vxlan.count(m->ndm_ifindex) || !(m->ndm_state & (NUD_PERMANENT | NUD_NOARP))) return;
+        s->fdb.push_back({dev->second, *mac, *dst, {}});
+      } else {
+        if (!(m->ndm_state & NUD_PERMANENT)) return;
+        s->neighbours.push_back({dev->second, *dst, *mac, {}});
+      }
+    }, error);
+  }
+}
+
+void ReadQdiscs(Netlink& nl, const Devices& d, HostState* s, std::string* error, bool* ok) {
+  NlRequest req(RTM_GETQDISC, 0);
+  auto* tcm = static_cast<tcmsg*>(req.PutExtra(sizeof(tcmsg)));
+  tcm->tcm_family = AF_UNSPEC;
+  std::vector<std::pair<int, size_t>> htbs;  // ifindex, index into s->qdiscs
+  *ok = *ok && nl.Dump(req, [&](const nlmsghdr* nlh) {
+    if (nlh->nlmsg_type != RTM_NEWQDISC) return;
+    const auto* m = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
+    if (m->tcm_parent != TC_H_ROOT) return;
+    auto dev = d.names.find(m->tcm_ifindex);
+    if (dev == d.names.end()) return;
+    const nlattr* tb[TCA_MAX + 1];
+    ParseAttrs(nlh, sizeof(tcmsg), tb, TCA_MAX);
+    if (!tb[TCA_KIND]) return;
+    Qdisc q;
+    q.dev = dev->second;
+    q.kind = mnl_attr_get_str(tb[TCA_KIND]);
+    if (q.kind == "tbf" && tb[TCA_OPTIONS]) {
+      const nlattr* o[TCA_TBF_MAX + 1];
+      ParseNested(tb[TCA_OPTIONS], o, TCA_TBF_MAX);
+      if (o[TCA_TBF_PARMS] && mnl_attr_get_payload_len(o[TCA_TBF_PARMS]) >= sizeof(tc_tbf_qopt)) {
+        tc_tbf_qopt p;
+        std::memcpy(&p, mnl_attr_get_payload(o[TCA_TBF_PARMS]), sizeof p);
+        uint64_t rate = p.rate.rate;  // bytes per second
+        if (o[TCA_TBF_RATE64]) rate = mnl_attr_get_u64(o[TCA_TBF_RATE64]);
+        q.rate_bps = rate * 8;
+        // buffer is in psched ticks of 64 ns; burst = buffer time x rate.
+        long double burst = static_cast<long double>(p.buffer) * 64 * rate / 1e9L;
+        q.burst_bytes = static_cast<uint32_t>(burst + 0.5L);
+        if (rate && p.limit > q.burst_bytes)
+          q.latency_us = static_cast<uint32_t>((static_cast<long double>(p.limit) - q.burst_bytes) * 1e6L / rate + 0.5L);
+      }
+    } else if (q.kind == "htb" && tb[TCA_OPTIONS]) {
+      const nlattr* o[TCA_HTB_MAX + 1];
+      ParseNested(tb[TCA_OPTIONS], o, TCA_HTB_MAX);
+      if (o[TCA_HTB_INIT] && mnl_attr_get_payload_len(o[TCA_HTB_INIT]) >= sizeof(tc_htb_glob)) {
+        tc_htb_glob g;
+        std::memcpy(&g, mnl_attr_get_payload(o[TCA_HTB_INIT]), sizeof g);
+        q.default_class = static_cast<uint16_t>(g.defcls);
+      }
+      htbs.emplace_back(m->tcm_ifindex, s->qdiscs.size());
+    } else if (q.kind != "tbf" && q.kind != "htb") {
+      return;  // kernel defaults (noqueue, fq_codel, ...) are not netdsl's
+    }
+    s->qdiscs.push_back(q);
+  }, error);
+  for (auto [ifindex, qi] : htbs) {
+    NlRequest creq(RTM_GETTCLASS, 0);
+    auto* c = static_cast<tcmsg*>(creq.PutExtra(sizeof(tcmsg)));
+    c->tcm_family = AF_UNSPEC;
+    c->tcm_ifindex = ifindex;
+    *ok = *ok && nl.Dump(creq, [&](const nlmsghdr* nlh) {
+      if (nlh->nlmsg_type != RTM_NEWTCLASS) return;
+      const auto* m = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(nlh));
+      const nlattr* tb[TCA_MAX + 1];
+      ParseAttrs(nlh, sizeof(tcmsg), tb, TCA_MAX);
+      if (!tb[TCA_OPTIONS]) return;
+      const nlattr* o[TCA_HTB_MAX + 1];
+      ParseNested(tb[TCA_OPTIONS], o, TCA_HTB_MAX);
+      if (!o[TCA_HTB_PARMS] || mnl_attr_get_payload_len(o[TCA_HTB_PARMS]) < sizeof(tc_htb_opt)) return;
+      tc_htb_opt p;
+      std::memcpy(&p, mnl_attr_get_payload(o[TCA_HTB_PARMS]), sizeof p);
+      HtbClass hc;
+      hc.minor = static_cast<uint16_t>(TC_H_MIN(m->tcm_handle));
+      hc.rate_bps = 8ull * (o[TCA_HTB_RATE64] ? mnl_attr_get_u64(o[TCA_HTB_RATE64]) : p.rate.rate);
+      hc.ceil_bps = 8ull * (o[TCA_HTB_CEIL64] ? mnl_attr_get_u64(o[TCA_HTB_CEIL64]) : p.ceil.rate);
+      s->qdiscs[qi].classes.push_back(hc);
+    }, error);
+    std::sort(s->qdiscs[qi].classes.begin(), s->qdiscs[qi].classes.end(),
+              [](const HtbClass& a, const HtbClass& b) { return a.minor < b.minor; });
+  }
+}
+
+}  // namespace
+
+bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error) {
+  actual->host = desired.host;
+  actual->owner_prefix = desired.owner_prefix;
+  actual->owner_alias = desired.owner_alias;
+  if (!ReadLinks(nl, actual, error)) return false;
+  Devices d;
+  std::set<std::string> adopted;
+  for (const AdoptedNic& a : desired.adopted) adopted.insert(a.name);
+  for (const Link& l : actual->links) {
+    bool owned = l.name.rfind(desired.owner_prefix, 0) == 0 && l.alias == desired.owner_alias;
+    if (owned || adopted.count(l.name)) d.names[l.ifindex] = l.name;
+    if (owned && l.kind == "vxlan") d.vxlan.insert(l.ifindex);
+  }
+  bool ok = true;
+  if (!d.names.empty()) {
+    ReadAddresses(nl, d, actual, error, &ok);
+    ReadRoutes(nl, d, actual, error, &ok);
+    ReadNeighbours(nl, d, actual, error, &ok);
+    ReadQdiscs(nl, d, actual, error, &ok);
+  }
+  if (!ok) return false;
+  ReadNft(desired.nft, &actual->nft);
+  // Keep dumps in a canonical order so that diffs and journals are deterministic.
+  std::sort(actual->addresses.begin(), actual->addresses.end(), [](const Address& a, const Address& b) {
+    return std::tie(a.dev, a.address, a.prefix_length) < std::tie(b.dev, b.address, b.prefix_length);
+  });
+  std::sort(actual->routes.begin(), actual->routes.end(),
+            [](const Route& a, const Route& b) { return std::tie(a.table, a.dst) < std::tie(b.table, b.dst); });
+  std::sort(actual->fdb.begin(), actual->fdb.end(), [](const FdbEntry& a, const FdbEntry& b) {
+    return std::tie(a.dev, a.mac, a.dst) < std::tie(b.dev, b.mac, b.dst);
+  });
+  std::sort(actual->neighbours.begin(), actual->neighbours.end(), [](const Neighbour& a, const Neighbour& b) {
+    return std::tie(a.dev, a.address) < std::tie(b.dev, b.address);
+  });
+  std::sort(actual->qdiscs.begin(), actual->qdiscs.end(),
+            [](const Qdisc& a, const Qdisc& b) { return a.dev < b.dev; });
+  return true;
+}
+
+}  // namespace netdsl::runtime

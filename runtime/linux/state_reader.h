@@ -1,0 +1,24 @@
+// Reads a host's actual Linux state through netlink (and libnftables).
+#pragma once
+
+#include <string>
+
+#include "runtime/linux/host_state.h"
+#include "runtime/linux/netlink.h"
+
+namespace netdsl::runtime {
+
+/// Reads links (all of them), and the addresses, routes, permanent
+/// neighbours, vxlan FDB entries and root tbf/htb qdiscs on the devices in
+/// `devices` (names; empty = every device), plus the nftables table
+/// `desired.nft` names. Returns false with `error` set on a netlink failure.
+bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error);
+
+/// Runs nft commands through libnftables; returns false with the error text.
+bool NftRun(const std::string& commands, std::string* output, std::string* error, bool json = false);
+
+/// The text listing of `table bridge NAME` (reloadable as nft input), or ""
+/// when the table does not exist.
+std::string NftListTable(const std::string& family, const std::string& table);
+
+}  // namespace netdsl::runtime
