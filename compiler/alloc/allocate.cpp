@@ -289,14 +289,13 @@ void Allocator::ReserveSource() {
     const auto& pool = f_.ip_pools[p];
     auto reserve = [&](const net::IpAddress& ip, const char* role) {
       if (ip.family != pool.range_first.family) return;
-      ip_free_[p].Reserve(ToInt(ip), AddOwner(Owner::Kind::Pool,
-                                             std::string(role) + " " + ip.ToString() + " of ip_pool `" + pool.name + "`",
+      ip_free_[p].Reserve(ToInt(ip), AddOwner(Owner::Kind::Pool, "ip_pool `" + pool.name + "` (as " + role + ")",
                                              pool.name_range));
     };
-    if (pool.gateway) reserve(*pool.gateway, "the gateway");
-    for (const auto& ip : pool.dns) reserve(ip, "the DNS server");
-    for (const auto& ip : pool.reserved) reserve(ip, "the reserved address");
-    for (const auto& ip : pool.vips) reserve(ip, "the VIP");
+    if (pool.gateway) reserve(*pool.gateway, "its gateway");
+    for (const auto& ip : pool.dns) reserve(ip, "a DNS server");
+    for (const auto& ip : pool.reserved) reserve(ip, "a reserved address");
+    for (const auto& ip : pool.vips) reserve(ip, "a VIP");
   }
   // Explicit values in the source.
   for (uint32_t s = 0; s < f_.vm_subnets.size(); ++s) {
@@ -450,7 +449,7 @@ void Allocator::OnConflict(T value, uint32_t kept, uint32_t dropped, const std::
         .Note(d.range, "recorded here; delete this entry so that " + d.what + " gets a new value");
   } else {
     diags_.Report(DiagKind::LockContradicted, k.range,
-                  k.what + " is " + shown + ", which netdsl.lock gives to " + d.what)
+                  k.what + " excludes " + shown + " from allocation, but netdsl.lock gives it to " + d.what)
         .Note(d.range, "recorded here; delete this entry so that " + d.what + " gets a new value");
   }
   ok_ = false;
