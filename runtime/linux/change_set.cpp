@@ -159,7 +159,7 @@ class Builder {
     for (size_t i = 0; i < ops.size(); i += bulk_) {
       size_t n = std::min(bulk_, ops.size() - i);
       Step s;
-      s.label = fmt::format("{} {} {}", what, n, n == 1 ? "entry" : "entries");
+      s.label = fmt::format("{} ({} {})", what, n, n == 1 ? "entry" : "entries");
       s.ops.assign(std::make_move_iterator(ops.begin() + i), std::make_move_iterator(ops.begin() + i + n));
       s.inverse.assign(std::make_move_iterator(inverse.begin() + i), std::make_move_iterator(inverse.begin() + i + n));
       std::reverse(s.inverse.begin(), s.inverse.end());
@@ -281,8 +281,10 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
     auto it = have_q.find(q.dev);
     if (it == have_q.end() || gone.count(q.dev) || !SameQdisc(q, *it->second)) set_q.push_back(&q);
   }
+  // On devices that go away the qdisc goes too; deleting it explicitly first
+  // lets a rollback put it back.
   for (const Qdisc& q : a.qdiscs)
-    if (!want_q.count(q.dev) && !gone.count(q.dev)) del_q.push_back(&q);
+    if (!want_q.count(q.dev) || gone.count(q.dev)) del_q.push_back(&q);
 
   // 1. nftables table no longer wanted.
   if (!d.nft.present && a.nft.present && !a.nft.fingerprint.empty()) {
@@ -296,11 +298,6 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
     b.Line('-', "qdisc", q->dev, QdiscText(*q));
     b.One(fmt::format("delete qdisc on `{}`", q->dev), {OpKind::DelQdisc, *q}, {{OpKind::ReplaceQdisc, *q}});
   }
-  for (const Qdisc* q : set_q)
-    if (gone.count(q->dev) && have_q.count(q->dev)) {
-      const Qdisc& old = *have_q[q->dev];
-      b.One(fmt::format("delete qdisc on `{}`", q->dev), {OpKind::DelQdisc, old}, {{OpKind::ReplaceQdisc, old}});
-    }
   {
     std::vector<Op> ops, inv;
     for (const Neighbour* n : del_nb) {
@@ -308,7 +305,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
       ops.push_back({OpKind::DelNeighbour, *n});
       inv.push_back({OpKind::AddNeighbour, *n});
     }
-    b.Bulk("delete neighbour", std::move(ops), std::move(inv));
+    b.Bulk("delete neighbours", std::move(ops), std::move(inv));
   }
   {
     std::vector<Op> ops, inv;
@@ -327,7 +324,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
       ops.push_back({OpKind::DelRoute, *r});
       inv.push_back({OpKind::AddRoute, *r});
     }
-    b.Bulk("delete route", std::move(ops), std::move(inv));
+    b.Bulk("delete routes", std::move(ops), std::move(inv));
   }
   {
     std::vector<Op> ops, inv;
@@ -336,7 +333,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
       ops.push_back({OpKind::DelAddress, *x});
       inv.push_back({OpKind::AddAddress, *x});
     }
-    b.Bulk("delete address", std::move(ops), std::move(inv));
+    b.Bulk("delete addresses", std::move(ops), std::move(inv));
   }
   // 3. Release links (owned or adopted) whose master goes away or changes to none.
   std::map<std::string, std::string> want_master;  // for every link netdsl may enslave
@@ -427,7 +424,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
       ops.push_back({OpKind::AddAddress, *x});
       inv.push_back({OpKind::DelAddress, *x});
     }
-    b.Bulk("add address", std::move(ops), std::move(inv));
+    b.Bulk("add addresses", std::move(ops), std::move(inv));
   }
   {
     std::vector<Op> ops, inv;
@@ -437,7 +434,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
       ops.push_back({OpKind::AddRoute, *r});
       inv.push_back({OpKind::DelRoute, *r});
     }
-    b.Bulk("add route", std::move(ops), std::move(inv));
+    b.Bulk("add routes", std::move(ops), std::move(inv));
   }
   {
     std::vector<Op> ops, inv;
@@ -455,7 +452,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
       ops.push_back({OpKind::AddNeighbour, *n});
       inv.push_back({OpKind::DelNeighbour, *n});
     }
-    b.Bulk("add neighbour", std::move(ops), std::move(inv));
+    b.Bulk("add neighbours", std::move(ops), std::move(inv));
   }
   for (const Qdisc* q : set_q) {
     auto it = have_q.find(q->dev);

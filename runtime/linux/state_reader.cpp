@@ -127,8 +127,14 @@ bool ReadLinks(Netlink& nl, HostState* s, std::string* error) {
     Link& l = r.link;
     if (r.master_index) l.master = names.count(r.master_index) ? names[r.master_index] : "?";
     if (l.kind == "vlan" && r.link_index) l.vlan_link = names.count(r.link_index) ? names[r.link_index] : "?";
-    if (l.kind == "veth" && !l.veth_peer_elsewhere && r.link_index && names.count(r.link_index))
+    if (l.kind == "veth" && !l.veth_peer_elsewhere && r.link_index && names.count(r.link_index)) {
       l.veth_peer = names[r.link_index];
+      for (const RawLink& p : raw)  // the peer's attributes, to recreate the pair exactly on rollback
+        if (p.link.ifindex == r.link_index) {
+          l.veth_peer_mac = p.link.mac;
+          l.veth_peer_mtu = p.link.mtu;
+        }
+    }
     if (l.kind == "veth" && r.link_index && !names.count(r.link_index)) l.veth_peer_elsewhere = true;
     s->links.push_back(std::move(l));
   }

@@ -1,0 +1,84 @@
+# Shared helpers for netdsl's end-to-end tests: real kernel, network namespaces
+# created by the test itself (and removed by its EXIT trap), root only.
+# Exit code 77 = skipped (CTest SKIP_RETURN_CODE).
+set -euo pipefail
+
+NETDSL=${NETDSL:?set NETDSL to the netdsl binary}
+FIXTURES=${FIXTURES:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/fixtures}
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+[[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces)"
+command -v ip >/dev/null || skip "iproute2 \`ip\` is not installed"
+ip netns list >/dev/null 2>&1 || skip "\`ip netns\` is unavailable"
+
+# Unique per run so that tests can run in parallel.
+P="nde$$"
+NAMESPACES=()
+NETDSL_STATE_DIR=$(mktemp -d)
+export NETDSL_STATE_DIR
+export NO_COLOR=1
+
+cleanup() {
+  local ns
+  for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$NETDSL_STATE_DIR"
+}
+trap cleanup EXIT
+
+# mkns NAME: creates namespace $P-NAME (recorded for cleanup) with lo up.
+mkns() {
+  ip netns add "$P-$1"
+  NAMESPACES+=("$P-$1")
+  ip -n "$P-$1" link set lo up
+  # No duplicate address detection: link-local addresses settle at once, so
+  # dumps taken right after an apply are stable.
+  ip netns exec "$P-$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# expect_rc WANT CMD...: runs CMD, fails unless its exit code is WANT.
+expect_rc() {
+  local want=$1
+  shift
+  local rc=0
+  "$@" || rc=$?
+  [[ $rc -eq $want ]] || fail "\`$*\` exited $rc, expected $want"
+}
+
+# dump NS: the namespace's canonical state (links, addresses, routes of all
+# tables, permanent neighbours, static fdb, qdiscs, nft ruleset), normalized:
+# no ifindexes, timers or counters.
+dump() {
+  local ns=$1
+  {
+    echo "== link"
+    ip -n "$ns" -d -o link show | sed -E \
+      -e 's/^[0-9]+: //' -e 's/@if[0-9]+//' -e 's/ link-netnsid [0-9]+//' \
+      -e 's/ (hello|tcn|topology_change|gc|hold|message_age|forward_delay)_timer +[0-9.]+//g' \
+      -e 's/ (port_id|port_no|designated_port) 0x[0-9a-f]+| designated_port [0-9]+//g' \
+      -e 's/ state (forwarding|learning|listening|blocking|disabled) / /' \
+      -e 's/ (UP|DOWN|UNKNOWN|LOWERLAYERDOWN) mode / mode /' -e 's/,LOWER_UP|,M-DOWN|NO-CARRIER,//g' | sort
+    echo "== addr"
+    ip -n "$ns" -o addr show | sed -E -e 's/^[0-9]+: //' -e 's/ valid_lft.*//' | sort
+    echo "== route"
+    # `linkdown` is carrier, which settles asynchronously; not configuration.
+    ip -n "$ns" route show table all | sed 's/ linkdown//' | sort
+    ip -n "$ns" -6 route show table all | sed 's/ linkdown//' | sort
+    echo "== neigh"
+    ip -n "$ns" neigh show nud permanent | sort
+    echo "== fdb"
+    bridge -n "$ns" fdb show | grep -E 'permanent|static' | sort
+    echo "== qdisc"
+    tc -n "$ns" qdisc show | sed -E 's/ refcnt [0-9]+//' | sort
+    echo "== nft"
+    ip netns exec "$ns" nft list ruleset
+  } 2>&1
+}
