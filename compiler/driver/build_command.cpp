@@ -269,12 +269,10 @@ int BuildMain(int argc, char** argv) {
   if (!allocated) return FinishDiagnostics(options, diags), kExitErrors;
   const auto& f = allocated->fabric;
 
-  for (uint32_t h = 0; h < f.hosts.size(); ++h)
-    if (writing && !SafeDirectoryName(f.hosts[h].name))
-      diags.Report(DiagKind::HostNameNotADirectory, f.hosts[h].name_range,
-                   "host name `" + f.hosts[h].name + "` cannot be a directory name under `hosts/`")
-          .Note({}, "rename the host: no `/`, `\\`, control characters, `.` or `..`");
-  if (diags.HasErrors()) return FinishDiagnostics(options, diags), kExitErrors;
+  // Sema restricts host names (ND1104); this guards the file system all the same.
+  for (const auto& host : f.hosts)
+    if (writing && !SafeDirectoryName(host.name))
+      return FinishDiagnostics(options, diags), Fail("host name `" + host.name + "` cannot be a directory name");
 
   // The source hash covers the inputs and the allocations (not the per-host generations).
   alloc::LockFile allocations_only = allocated->lock;
