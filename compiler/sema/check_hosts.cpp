@@ -101,8 +101,8 @@ void Checker::DeclareHost(const ast::Block& block, uint32_t group) {
     return;
   }
 
-  std::optional<uint64_t> mtu = IntegerIn(props.Get("mtu"), 576, 9216, DiagKind::MtuOutOfRange,
-                                          "host `" + block.label->text + "` MTU");
+  std::optional<uint64_t> mtu = IntegerIn(props.Get("mtu"), 576, 9216, DiagKind::MtuOutOfRange, "MTU",
+                                          "host `" + block.label->text + "`");
   // NICs are the same for every host of a range: read them once.
   model::Host proto;
   proto.host_group = group;
@@ -122,10 +122,10 @@ void Checker::DeclareHost(const ast::Block& block, uint32_t group) {
     if (std::string problem = InterfaceNameProblem(nic_name); !problem.empty())
       diags_.Report(DiagKind::InvalidInterfaceName, child.label->range,
                     "host NIC name `" + nic_name + "` becomes a Linux interface name but " + problem);
-    if (np.Get("uplink") && !np.Get("switch") && !np.GetProperty("switch"))
+    if (np.Present("uplink") && !np.Present("switch"))
       diags_.Report(DiagKind::MissingRequiredProperty, child.label->range,
                     "host NIC `" + nic_name + "` has an `uplink` but no `switch`; add `switch = ...;`");
-    if (np.Get("switch") && !np.Get("uplink") && !np.GetProperty("uplink"))
+    if (np.Present("switch") && !np.Present("uplink"))
       diags_.Report(DiagKind::MissingRequiredProperty, child.label->range,
                     "host NIC `" + nic_name + "` is bound to a switch but has no `uplink`; add `uplink = ...;`");
     model::HostNic nic;

@@ -84,8 +84,8 @@ void Checker::ResolveNetworks() {
       Props sp = Validate(child, *spec);
       if (!child.label || child.label->kind != ast::Value::Kind::Prefix) continue;
       std::optional<net::Prefix> prefix = CanonicalPrefix(*child.label, "site subnet");
-      std::optional<uint64_t> vlan = IntegerIn(sp.Get("vlan"), 0, 4094, DiagKind::VlanOutOfRange,
-                                               "VLAN of site `" + site.name + "` subnet");
+      std::optional<uint64_t> vlan = IntegerIn(sp.Get("vlan"), 0, 4094, DiagKind::VlanOutOfRange, "VLAN",
+                                               "subnet `" + child.label->prefix.ToString() + "` of site `" + site.name + "`");
       if (!prefix || (sp.Get("vlan") && !vlan)) continue;
       site.subnets.push_back({*prefix, (uint16_t)vlan.value_or(0), child.label->range});
       site_subnet_props_[s].push_back(sp);

@@ -310,12 +310,14 @@ void Checker::CheckCapacity() {
     if (subnet.ip_pools.empty()) {
       diags_.Report(DiagKind::PoolTooSmall, subnet.name_range,
                     "VM subnet `" + subnet.name + "` of VM network `" + f_.vm_networks[subnet.vm_network].name +
-                        "` has no IP pool, but " + need + " draw an address from it; add an `ip_pool`");
+                        "` has no IP pool, but " + need + (subnet_demand[s] == 1 ? " draws" : " draw") +
+                        " an address from it; add an `ip_pool`");
       continue;
     }
     auto d = diags_.Report(DiagKind::PoolTooSmall, subnet.name_range,
                            "IP pools of VM subnet `" + subnet.name + "` have " + std::to_string(free) +
-                               " free addresses, but " + need + " draw from them; widen a pool's range");
+                               " free addresses, but " + need + (subnet_demand[s] == 1 ? " draws" : " draw") +
+                               " from them; widen a pool's range");
     for (uint32_t p : subnet.ip_pools)
       d.Note(KeyRange(*pool_props_[p].block, "range"), "IP pool `" + f_.ip_pools[p].name + "` range here");
   }

@@ -58,7 +58,7 @@ void Checker::DeclarePortProfile(const ast::Block& block) {
       const ast::Value* weight = cp.Get("minimum_weight");
       const ast::Value* absolute = cp.Get("minimum_absolute");
       const ast::Value* maximum = cp.Get("maximum");
-      if (std::optional<uint64_t> w = IntegerIn(weight, 0, 100, DiagKind::WeightOutOfRange, "minimum_weight of " + who))
+      if (std::optional<uint64_t> w = IntegerIn(weight, 0, 100, DiagKind::WeightOutOfRange, "minimum_weight", who))
         b.minimum_weight = (uint32_t)*w;
       if (absolute) b.minimum_absolute = absolute->integer;
       if (maximum) {

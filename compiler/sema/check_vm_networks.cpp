@@ -37,6 +37,7 @@ void Checker::DeclareVmNetwork(const ast::Block& block) {
     vmn.name_range = block.label->range;
   }
   if (const ast::Value* v = props.Get("isolation")) vmn.isolation = ParseIsolation(v->text);
+  isolation_ok_.push_back(!props.Present("isolation") || props.Get("isolation"));
   f_.vm_networks.push_back(vmn);
   vm_network_props_.push_back(props);
   vm_subnets_in_vmn_.emplace_back();
@@ -94,8 +95,8 @@ void Checker::ResolveVmNetworks() {
       vmn.logical_network = Resolve(*v, logical_networks_, "logical network");
     // Linux routes a routing domain in VRF table = RDID; 253-255 are the kernel's default/main/local tables.
     if (const ast::Value* v = props.Get("rdid")) {
-      if (std::optional<uint64_t> r = IntegerIn(v, 1, 2147483647, DiagKind::RdidOutOfRange,
-                                                "rdid of VM network `" + vmn.name + "`")) {
+      if (std::optional<uint64_t> r = IntegerIn(v, 1, 2147483647, DiagKind::RdidOutOfRange, "rdid",
+                                                "VM network `" + vmn.name + "`")) {
         if (*r >= 253 && *r <= 255)
           diags_.Report(DiagKind::RdidOutOfRange, v->range,
                         "rdid " + std::to_string(*r) + " of VM network `" + vmn.name +
@@ -117,9 +118,9 @@ void Checker::ResolveVmNetworks() {
       ok = false;
     }
     if (std::optional<uint64_t> v =
-            IntegerIn(props.Get("vsid"), 4096, 16777214, DiagKind::VsidOutOfRange, "VSID of " + who))
+            IntegerIn(props.Get("vsid"), 4096, 16777214, DiagKind::VsidOutOfRange, "VSID", who))
       subnet.vsid = (uint32_t)*v;
-    if (std::optional<uint64_t> v = IntegerIn(props.Get("vlan"), 0, 4094, DiagKind::VlanOutOfRange, "VLAN of " + who))
+    if (std::optional<uint64_t> v = IntegerIn(props.Get("vlan"), 0, 4094, DiagKind::VlanOutOfRange, "VLAN", who))
       subnet.vlan = (uint16_t)*v;
     vm_subnet_ok_[s] = ok;
   }
@@ -172,7 +173,7 @@ void Checker::CheckVmNetworkRules() {
   for (uint32_t n = 0; n < f_.vm_networks.size(); ++n) {
     const model::VmNetwork& vmn = f_.vm_networks[n];
     const Props& props = vm_network_props_[n];
-    if (vmn.logical_network == kNone) continue;
+    if (vmn.logical_network == kNone || !isolation_ok_[n]) continue;
     const model::LogicalNetwork& ln = f_.logical_networks[vmn.logical_network];
     llvm::SMRange iso_range = KeyRange(*props.block, "isolation");
     std::string iso = IsolationName(vmn.isolation);
@@ -286,7 +287,7 @@ void Checker::CheckVmNetworkRules() {
   // Gateways.
   for (uint32_t n = 0; n < f_.vm_networks.size(); ++n) {
     const model::VmNetwork& vmn = f_.vm_networks[n];
-    if (!vmn.gateway) continue;
+    if (!vmn.gateway || !isolation_ok_[n]) continue;
     const model::Gateway& gw = *vmn.gateway;
     if (vmn.isolation != model::Isolation::Vxlan && vmn.isolation != model::Isolation::Nvgre) {
       diags_.Report(DiagKind::GatewayWithoutIsolation, gw.range,

@@ -59,7 +59,7 @@ void Checker::ResolveVms() {
           diags_.Report(DiagKind::MissingRequiredProperty, nic.range,
                         who + " has no `vm_subnet`, and VM network `" + vmn.name + "` has " +
                             std::to_string(vmn.vm_subnets.size()) + "; add `vm_subnet = ...;`");
-        } else if (vmn.isolation != model::Isolation::None) {
+        } else if (vmn.isolation != model::Isolation::None && isolation_ok_[nic.vm_network]) {
           diags_.Report(DiagKind::NicNeedsVmSubnet, KeyRange(*np.block, "vm_network"),
                         who + " joins VM network `" + vmn.name + "`, which has `" +
                             (vmn.isolation == model::Isolation::Vlan ? std::string("vlan") : vmn.isolation == model::Isolation::Vxlan ? "vxlan" : "nvgre") +
@@ -77,7 +77,7 @@ void Checker::ResolveVms() {
         else
           nic.mac = mac->mac;
       }
-      if (std::optional<uint64_t> mtu = IntegerIn(np.Get("mtu"), 68, 9216, DiagKind::MtuOutOfRange, "MTU of " + who))
+      if (std::optional<uint64_t> mtu = IntegerIn(np.Get("mtu"), 68, 9216, DiagKind::MtuOutOfRange, "MTU", who))
         nic.mtu = (uint32_t)*mtu;
     }
   }
@@ -135,6 +135,7 @@ void Checker::CheckVmRules() {
       if (nic.vm_network == kNone) continue;
       const model::VmNetwork& vmn = f_.vm_networks[nic.vm_network];
       uint32_t ln = vmn.logical_network;
+      if (!isolation_ok_[nic.vm_network]) continue;  // misspelled isolation: reported once already
 
       // Placement: the host must reach the logical network, through a switch that maps the classification.
       if (vm.host != kNone && ln != kNone) {

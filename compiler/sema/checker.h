@@ -28,6 +28,8 @@ struct Props {
 
   const ast::Value* Get(std::string_view key) const;
   const ast::Property* GetProperty(std::string_view key) const;
+  /// Whether `key` is written at all (even if ill-typed), to avoid follow-on errors.
+  bool Present(std::string_view key) const;
 };
 
 /// Names of one kind in one scope → object id.
@@ -113,8 +115,9 @@ class Checker {
   static bool Bool(const ast::Value* v, bool fallback) { return v ? v->boolean : fallback; }
   std::string Text(const ast::Value* v) { return v ? v->text : std::string(); }
   /// Integer in [lo, hi] or reports `kind`; nullopt when absent or out of range.
+  /// Reports "`noun` N of `owner` is out of range; expected lo-hi".
   std::optional<uint64_t> IntegerIn(const ast::Value* v, uint64_t lo, uint64_t hi, DiagKind kind,
-                                    const std::string& what);
+                                    const std::string& noun, const std::string& owner);
   /// A prefix value; reports NonCanonicalPrefix with a fix-it when host bits are set.
   std::optional<net::Prefix> CanonicalPrefix(const ast::Value& v, const std::string& what);
 
@@ -138,6 +141,8 @@ class Checker {
   std::vector<Props> pp_bandwidth_props_, pp_offload_props_, upp_teaming_props_;
   /// Per-object flags: the object's own values are sound enough for cross-object rules.
   std::vector<bool> pool_ok_, mac_pool_ok_, vm_subnet_ok_;
+  /// Per VM network: its isolation is known (absent or valid, not misspelled).
+  std::vector<bool> isolation_ok_;
 
   // ---- Name tables ----------------------------------------------------------
   NameTable host_groups_, hosts_, logical_networks_, mac_pools_, vm_networks_, classifications_, port_profiles_,

@@ -230,8 +230,10 @@ std::string ClosestName(std::string_view word, const std::vector<std::string_vie
     if (c == word) continue;
     // Cheap filter before the quadratic distance: lengths must be close.
     size_t diff = c.size() > word.size() ? c.size() - word.size() : word.size() - c.size();
-    if (diff > limit) continue;
+    if (diff > limit && c.find(word) == std::string_view::npos) continue;
     unsigned d = TypoDistance(word, c);
+    // `profile` for `port_profile`: a word contained in a longer keyword is a likely slip.
+    if (word.size() >= 4 && c.find(word) != std::string_view::npos) d = std::min(d, limit);
     // Case-only differences are the most likely typo of all.
     if (w.equals_insensitive(llvm::StringRef(c.data(), c.size()))) d = 0;
     if (d < best_distance || (d == best_distance && c < best)) {

@@ -42,6 +42,13 @@ const ast::Property* Props::GetProperty(std::string_view key) const {
   return nullptr;
 }
 
+bool Props::Present(std::string_view key) const {
+  if (!block) return false;
+  for (const ast::Property& p : block->properties)
+    if (p.key == key) return true;
+  return false;
+}
+
 const ast::Value* Props::Get(std::string_view key) const {
   const ast::Property* p = GetProperty(key);
   return p ? &p->value : nullptr;
@@ -247,12 +254,12 @@ uint32_t Checker::Resolve(const ast::Value& name, const NameTable& table, const 
 }
 
 std::optional<uint64_t> Checker::IntegerIn(const ast::Value* v, uint64_t lo, uint64_t hi, DiagKind kind,
-                                           const std::string& what) {
+                                           const std::string& noun, const std::string& owner) {
   if (!v) return std::nullopt;
   if (v->integer < lo || v->integer > hi) {
     diags_.Report(kind, v->range,
-                  what + " " + std::to_string(v->integer) + " is out of range; expected " + std::to_string(lo) + "-" +
-                      std::to_string(hi));
+                  noun + " " + std::to_string(v->integer) + " of " + owner + " is out of range; expected " +
+                      std::to_string(lo) + "-" + std::to_string(hi));
     return std::nullopt;
   }
   return v->integer;
