@@ -57,6 +57,11 @@ std::string GretapName(uint32_t vsid, const net::IpAddress& remote) {
   return std::string(kOwnerPrefix) + "-g" + vsid_hex + "-" + ShortHash(remote.ToString(), 4);
 }
 
+/// `02:6e:64:xx:xx:xx`: locally administered, "nd", the low 24 bits of the RDID.
+std::string AnycastGatewayMac(uint32_t rdid) {
+  return net::MacAddress::FromValue(0x026e64000000ULL | (rdid & 0xffffff)).ToString();
+}
+
 /// The bond a teamed switch becomes (docs/linux-backend.md, "Teaming").
 void MapTeaming(const ir::Switch& sw, Link& bond) {
   model::UplinkPortProfile::Teaming teaming = sw.teaming.value_or(model::UplinkPortProfile::Teaming{});
@@ -294,6 +299,10 @@ class Builder {
       bridge.mtu = seg.mtu;
       auto vrf = vrfs_.find(seg.rdid);
       if (vrf != vrfs_.end()) bridge.master = vrf->second.name;
+      // A routing host answers for the subnet's gateway: every host does, with
+      // the same MAC (an anycast gateway), so a VM's frames to its gateway stay
+      // on its own host and duplicate ARP replies from other hosts agree.
+      if (vrf != vrfs_.end() && seg.gateway) bridge.mac = AnycastGatewayMac(seg.rdid);
       bridge.comment = comment;
       AddLink(kBridges, bridge);
       Feature("bridge");

@@ -262,6 +262,7 @@ TEST_CASE("a routing domain becomes a VRF only when the host routes it") {
     YAML::Node y = YAML::Load(Emit(SeedHost02()).yaml);
     for (const YAML::Node& l : y["links"]) CHECK(l["kind"].as<std::string>() != "vrf");
     CHECK(Link(y, "nd-br5001")["master"].as<std::string>() == "");
+    CHECK(Link(y, "nd-br5001")["mac"].as<std::string>() == "");
     CHECK(y["routes"].size() == 0);
     CHECK(y["addresses"].size() == 1);
   }
@@ -276,6 +277,10 @@ TEST_CASE("a routing domain becomes a VRF only when the host routes it") {
     CHECK(vrf["vrf"]["table"].as<int>() == 1001);
     CHECK(Link(y, "nd-br5001")["master"].as<std::string>() == "nd-vrf1001");
     CHECK(Link(y, "nd-br6001")["master"].as<std::string>() == "nd-vrf1001");
+    // Anycast gateway: the same MAC on every host, from the RDID (1001 = 0x3e9).
+    CHECK(Link(y, "nd-br5001")["mac"].as<std::string>() == "02:6e:64:00:03:e9");
+    CHECK(Link(y, "nd-br6001")["mac"].as<std::string>() == "02:6e:64:00:03:e9");
+    CHECK(HasLine(a.batch, "ip link add nd-br5001 mtu 1458 address 02:6e:64:00:03:e9 type bridge"));
     std::vector<std::string> addrs;
     for (const YAML::Node& ad : y["addresses"])
       addrs.push_back(ad["dev"].as<std::string>() + " " + ad["address"].as<std::string>());
