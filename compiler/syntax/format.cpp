@@ -1,17 +1,16 @@
-// The formatter: re-lays out the token stream (comments included) of a file
+// The formatter (no ANTLR: it uses the hand-written lexer): re-lays out the token stream (comments included) of a file
 // that parses cleanly, then checks that the tokens are unchanged.
 #include "compiler/syntax/format.h"
 
 #include <algorithm>
 #include <vector>
 
-#include "NetDslLexer.h"
-#include "antlr4-runtime.h"
+#include "compiler/syntax/lexer.h"
 
 namespace netdsl {
 namespace {
 
-using netdsl_antlr::NetDslLexer;
+namespace NetDslLexer = syntax;
 
 struct Tok {
   size_t type;
@@ -21,10 +20,6 @@ struct Tok {
 
 /// Every token except whitespace, with byte offsets and line numbers.
 std::vector<Tok> Lex(std::string_view text) {
-  std::vector<size_t> cp_to_byte;
-  for (size_t i = 0; i < text.size(); ++i)
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) cp_to_byte.push_back(i);
-  cp_to_byte.push_back(text.size());
   std::vector<size_t> line_of(text.size() + 1);
   size_t line = 0;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -32,17 +27,12 @@ std::vector<Tok> Lex(std::string_view text) {
     if (text[i] == '\n') ++line;
   }
   line_of[text.size()] = line;
-
-  antlr4::ANTLRInputStream input(text.data(), text.size());
-  NetDslLexer lexer(&input);
-  lexer.removeErrorListeners();
   std::vector<Tok> out;
-  for (;;) {
-    std::unique_ptr<antlr4::Token> t = lexer.nextToken();
-    if (t->getType() == antlr4::Token::EOF) break;
-    size_t b = cp_to_byte[std::min(t->getStartIndex(), cp_to_byte.size() - 1)];
-    size_t e = cp_to_byte[std::min(t->getStopIndex() + 1, cp_to_byte.size() - 1)];
-    out.push_back({t->getType(), b, e, line_of[b], line_of[e > b ? e - 1 : b]});
+  syntax::Lexer lexer(text);
+  syntax::LexToken t;
+  while (lexer.Next(t)) {
+    size_t b = t.begin, e = t.end;
+    out.push_back({t.type, b, e, line_of[b], line_of[e > b ? e - 1 : b]});
   }
   return out;
 }
@@ -54,8 +44,8 @@ class Formatter {
  private:
   std::string_view Text(const Tok& t) const { return text_.substr(t.begin, t.end - t.begin); }
   static bool IsComment(size_t type) {
-    return type == NetDslLexer::LINE_COMMENT || type == NetDslLexer::BLOCK_COMMENT ||
-           type == NetDslLexer::UNTERMINATED_COMMENT;
+    return type == NetDslLexer::kLineComment || type == NetDslLexer::kBlockComment ||
+           type == NetDslLexer::kUnterminatedComment;
   }
 
   void EndLine() {
@@ -68,7 +58,7 @@ class Formatter {
   void StartLine(size_t i) {
     EndLine();
     if (i > 0 && toks_[i].line_begin > toks_[i - 1].line_end + 1 && !out_.empty() && !after_open_ &&
-        toks_[i].type != NetDslLexer::RBRACE)
+        toks_[i].type != NetDslLexer::kRBrace)
       out_ += '\n';
     unsigned width = indent_ * 2 + (continuation_ ? 4 : 0);
     out_.append(width, ' ');
@@ -92,18 +82,18 @@ class Formatter {
       out_.append(Text(t));
       at_line_start_ = false;
       bool next_same_line = i + 1 < toks_.size() && toks_[i + 1].line_begin == t.line_end &&
-                            t.type == NetDslLexer::BLOCK_COMMENT;
+                            t.type == NetDslLexer::kBlockComment;
       if (!next_same_line) {
         EndLine();
         // A statement broken by a comment continues on an indented line.
         continuation_ = in_statement_;
       } else {
-        prev_ = NetDslLexer::BLOCK_COMMENT;
+        prev_ = NetDslLexer::kBlockComment;
       }
       return;
     }
     switch (t.type) {
-      case NetDslLexer::RBRACE:
+      case NetDslLexer::kRBrace:
         if (indent_ > 0) --indent_;
         continuation_ = false;
         StartLine(i);
@@ -120,22 +110,22 @@ class Formatter {
     } else {
       bool space = true;
       size_t ty = t.type;
-      if (ty == NetDslLexer::SEMI || ty == NetDslLexer::COMMA || ty == NetDslLexer::RBRACK ||
-          ty == NetDslLexer::DOTDOT)
+      if (ty == NetDslLexer::kSemi || ty == NetDslLexer::kComma || ty == NetDslLexer::kRBrack ||
+          ty == NetDslLexer::kDotDot)
         space = false;
-      if (prev_ == NetDslLexer::LBRACK || prev_ == NetDslLexer::DOTDOT) space = false;
-      if (ty == NetDslLexer::LBRACK && !in_property_) space = false;  // rack1-h[01..40]
+      if (prev_ == NetDslLexer::kLBrack || prev_ == NetDslLexer::kDotDot) space = false;
+      if (ty == NetDslLexer::kLBrack && !in_property_) space = false;  // rack1-h[01..40]
       if (space) out_ += ' ';
     }
     Write(i);
     in_statement_ = true;
     switch (t.type) {
-      case NetDslLexer::ASSIGN:
+      case NetDslLexer::kAssign:
         in_property_ = true;
         break;
-      case NetDslLexer::LBRACE:
+      case NetDslLexer::kLBrace:
         // `kind label {}` stays on one line when the body is empty.
-        if (i + 1 < toks_.size() && toks_[i + 1].type == NetDslLexer::RBRACE) {
+        if (i + 1 < toks_.size() && toks_[i + 1].type == NetDslLexer::kRBrace) {
           out_ += '}';
           ++pending_skip_;
           skip_index_ = i + 1;
@@ -148,7 +138,7 @@ class Formatter {
         after_open_ = true;
         in_statement_ = in_property_ = continuation_ = false;
         break;
-      case NetDslLexer::SEMI:
+      case NetDslLexer::kSemi:
         EndLine();
         in_statement_ = in_property_ = continuation_ = false;
         break;

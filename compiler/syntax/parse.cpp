@@ -10,10 +10,12 @@
 #include <memory>
 #include <set>
 #include <thread>
+#include <typeinfo>
 
 #include "NetDslLexer.h"
 #include "NetDslParser.h"
 #include "antlr4-runtime.h"
+#include "compiler/syntax/lexer.h"
 #include "compiler/syntax/literals.h"
 #include "compiler/syntax/source_scan.h"
 #include "llvm/Support/FileSystem.h"
@@ -30,27 +32,69 @@ using antlr4::Token;
 constexpr unsigned kMaxNesting = 64;
 constexpr size_t kChunkBytes = 256 * 1024;
 
+static_assert(int(NetDslParser::IMPORT) == syntax::kImport && int(NetDslParser::IDENT) == syntax::kIdent &&
+              int(NetDslParser::NUMBER) == syntax::kNumber && int(NetDslParser::COLON_WORD) == syntax::kColonWord &&
+              int(NetDslParser::STRING) == syntax::kString &&
+              int(NetDslParser::UNTERMINATED_STRING) == syntax::kUnterminatedString &&
+              int(NetDslParser::ASSIGN) == syntax::kAssign && int(NetDslParser::SEMI) == syntax::kSemi &&
+              int(NetDslParser::COMMA) == syntax::kComma && int(NetDslParser::LBRACE) == syntax::kLBrace &&
+              int(NetDslParser::RBRACE) == syntax::kRBrace && int(NetDslParser::LBRACK) == syntax::kLBrack &&
+              int(NetDslParser::RBRACK) == syntax::kRBrack && int(NetDslParser::DOTDOT) == syntax::kDotDot &&
+              int(NetDslParser::MINUS) == syntax::kMinus && int(NetDslParser::LINE_COMMENT) == syntax::kLineComment &&
+              int(NetDslParser::BLOCK_COMMENT) == syntax::kBlockComment &&
+              int(NetDslParser::UNTERMINATED_COMMENT) == syntax::kUnterminatedComment &&
+              int(NetDslParser::WS) == syntax::kWs && int(NetDslParser::ERROR_CHAR) == syntax::kErrorChar,
+              "compiler/syntax/lexer.h token numbers must match grammar/NetDsl.g4");
+
+/// Feeds the generated parser from the hand-written lexer. Token indices are
+/// byte offsets into the chunk; token text is not materialized (the builder
+/// slices the source instead).
+class FastTokenSource : public antlr4::TokenSource {
+ public:
+  explicit FastTokenSource(std::string_view text) : text_(text), lexer_(text) {}
+  std::unique_ptr<Token> nextToken() override {
+    syntax::LexToken t;
+    if (!lexer_.Next(t))
+      return std::make_unique<antlr4::CommonToken>(Source(), Token::EOF, Token::DEFAULT_CHANNEL, text_.size(),
+                                                   text_.size() - 1);
+    return std::make_unique<antlr4::CommonToken>(
+        Source(), t.type, syntax::IsHidden(t.type) ? Token::HIDDEN_CHANNEL : Token::DEFAULT_CHANNEL, t.begin,
+        t.end - 1);
+  }
+  size_t getLine() const override { return 0; }
+  size_t getCharPositionInLine() override { return 0; }
+  antlr4::CharStream* getInputStream() override { return nullptr; }
+  std::string getSourceName() override { return "netdsl"; }
+  antlr4::TokenFactory<antlr4::CommonToken>* getTokenFactory() override {
+    return antlr4::CommonTokenFactory::DEFAULT.get();
+  }
+
+ private:
+  std::pair<antlr4::TokenSource*, antlr4::CharStream*> Source() { return {this, nullptr}; }
+  std::string_view text_;
+  syntax::Lexer lexer_;
+};
+
+enum class NodeKind { Terminal, Error, Rule };
+
+/// Classifies a parse-tree child without dynamic_cast (hot path).
+NodeKind KindOf(antlr4::tree::ParseTree* t) {
+  const std::type_info& ti = typeid(*t);
+  if (ti == typeid(antlr4::tree::TerminalNodeImpl)) return NodeKind::Terminal;
+  if (ti == typeid(antlr4::tree::ErrorNodeImpl)) return NodeKind::Error;
+  return NodeKind::Rule;
+}
+Token* SymbolOf(antlr4::tree::ParseTree* t) { return static_cast<antlr4::tree::TerminalNode*>(t)->getSymbol(); }
+size_t RuleOf(antlr4::tree::ParseTree* t) { return static_cast<antlr4::RuleContext*>(t)->getRuleIndex(); }
+
 /// Builds AST pieces from one chunk's parse tree and reports errors in it.
 class ChunkBuilder {
  public:
   ChunkBuilder(DiagnosticEngine& diags, const char* chunk_start, std::string_view parse_text)
-      : diags_(diags), chunk_start_(chunk_start) {
-    // ANTLR indexes code points; map them to bytes unless the text is ASCII.
-    bool ascii = std::all_of(parse_text.begin(), parse_text.end(), [](char c) { return (unsigned char)c < 0x80; });
-    if (!ascii) {
-      cp_to_byte_.reserve(parse_text.size() + 1);
-      for (size_t i = 0; i < parse_text.size(); ++i)
-        if ((static_cast<unsigned char>(parse_text[i]) & 0xC0) != 0x80) cp_to_byte_.push_back(uint32_t(i));
-      cp_to_byte_.push_back(uint32_t(parse_text.size()));
-    }
-    text_size_ = parse_text.size();
-  }
+      : diags_(diags), chunk_start_(chunk_start), text_(parse_text) {}
 
-  llvm::SMLoc LocOfIndex(size_t cp) const {
-    size_t byte = cp;
-    if (!cp_to_byte_.empty()) byte = cp < cp_to_byte_.size() ? cp_to_byte_[cp] : text_size_;
-    byte = std::min(byte, text_size_);
-    return llvm::SMLoc::getFromPointer(chunk_start_ + byte);
+  llvm::SMLoc LocOfIndex(size_t byte) const {
+    return llvm::SMLoc::getFromPointer(chunk_start_ + std::min(byte, text_.size()));
   }
   static bool Real(const Token* t) {
     return t && t->getStartIndex() != INVALID_INDEX && t->getTokenIndex() != INVALID_INDEX &&
@@ -62,8 +106,15 @@ class ChunkBuilder {
     return LocOfIndex(t->getStopIndex() + 1);
   }
   llvm::SMRange Range(const Token* t) const { return {Start(t), End(t)}; }
+  /// The token's source text (tokens carry offsets, not text).
+  std::string Text(const Token* t) const {
+    if (!Real(t)) return {};
+    size_t b = std::min(t->getStartIndex(), text_.size()), e = std::min(t->getStopIndex() + 1, text_.size());
+    return e > b ? std::string(text_.substr(b, e - b)) : std::string();
+  }
+  std::string Text(antlr4::tree::TerminalNode* n) const { return n ? Text(n->getSymbol()) : std::string(); }
   llvm::SMRange EndOfFile() const {
-    llvm::SMLoc l = llvm::SMLoc::getFromPointer(chunk_start_ + text_size_);
+    llvm::SMLoc l = llvm::SMLoc::getFromPointer(chunk_start_ + text_.size());
     return {l, l};
   }
   /// The tokens of `ctx` (first to last real token).
@@ -101,7 +152,7 @@ class ChunkBuilder {
                  tokens[j + 1]->getStartIndex() == tokens[j]->getStopIndex() + 1)
             ++j;
           llvm::SMRange r(Start(t), End(tokens[j]));
-          std::string text = t->getText();
+          std::string text = Text(t);
           if (text.size() == 1 && text[0] == '\0') {
             diags_.Report(DiagKind::NulByte, r, "unexpected NUL byte; a .netdsl file is UTF-8 text");
           } else {
@@ -123,8 +174,8 @@ class ChunkBuilder {
     // Decode one code point for a U+XXXX spelling.
     uint32_t cp = static_cast<unsigned char>(utf8.empty() ? 0 : utf8[0]);
     if (utf8.size() > 1) {
-      int extra = utf8.size() - 1;
-      cp &= 0x3F >> extra;
+      int extra = int(utf8.size()) - 1;
+      cp &= 0x3Fu >> extra;
       for (size_t k = 1; k < utf8.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(utf8[k]) & 0x3F);
     }
     char buf[16];
@@ -132,9 +183,9 @@ class ChunkBuilder {
     return buf;
   }
 
-  static std::string Describe(const Token* t) {
+  std::string Describe(const Token* t) const {
     if (!t || t->getType() == Token::EOF) return "end of file";
-    std::string s = t->getText();
+    std::string s = Text(t);
     if (s.size() > 24) s.replace(21, std::string::npos, "...");
     if (s.find('`') != std::string::npos) return "'" + s + "'";
     return "`" + s + "`";
@@ -142,10 +193,10 @@ class ChunkBuilder {
 
   /// The header of a block for messages: `host_group Lenovo`.
   std::string BlockTitle(NetDslParser::BlockContext* b) const {
-    std::string s = b->IDENT() ? b->IDENT()->getText() : "block";
-    if (b->label()) {
-      std::string l = Spelling(Range(b->label()));
-      if (l.size() > 40) l = l.substr(0, 37) + "...";
+    std::string s = b->IDENT() ? Text(b->IDENT()) : "block";
+    if (b->scalar()) {
+      std::string l = Spelling(Range(b->scalar()));
+      if (l.size() > 40) l.replace(37, std::string::npos, "...");
       s += " " + l;
     }
     return s;
@@ -179,12 +230,15 @@ class ChunkBuilder {
     }
     if (expected.contains(size_t(NetDslParser::SEMI)) && offending && offending->getType() != NetDslParser::SEMI) {
       if (auto* p = dynamic_cast<NetDslParser::PropertyContext*>(ctx); p && p->value()) {
-        diags_.Report(DiagKind::MissingSemicolon, after_prev,
-                      "expected `;` after property `" + (p->IDENT() ? p->IDENT()->getText() : "") + "`")
+        diags_.Report(DiagKind::MissingSemicolon, after_prev, "expected `;` after property `" + Text(p->IDENT()) + "`")
             .Fix(after_prev, ";");
         return;
       }
       if (auto* b = dynamic_cast<NetDslParser::BlockContext*>(ctx); b && !b->LBRACE()) {
+        if (offending->getType() == NetDslParser::COLON_WORD && Text(offending)[0] == ':') {
+          diags_.Report(DiagKind::UnexpectedToken, at, "unexpected `:`; properties are written `key = value;`");
+          return;
+        }
         diags_.Report(DiagKind::MissingSemicolon, after_prev,
                       "expected `;` or `{` after `" + BlockTitle(b) + "`, found " + Describe(offending));
         return;
@@ -199,7 +253,7 @@ class ChunkBuilder {
         std::string key;
         for (auto* c = ctx; c; c = dynamic_cast<antlr4::ParserRuleContext*>(c->parent))
           if (auto* p = dynamic_cast<NetDslParser::PropertyContext*>(c); p && p->IDENT()) {
-            key = p->IDENT()->getText();
+            key = Text(p->IDENT());
             break;
           }
         diags_.Report(DiagKind::MissingValue, at_eof || offending->getType() == NetDslParser::SEMI ? after_prev : at,
@@ -215,12 +269,10 @@ class ChunkBuilder {
     if (rule == NetDslParser::RuleList || (prev && (prev->getType() == NetDslParser::COMMA ||
                                                      prev->getType() == NetDslParser::LBRACK) &&
                                            rule != NetDslParser::RuleNameRange)) {
+      bool want_value = !prev || prev->getType() == NetDslParser::COMMA || prev->getType() == NetDslParser::LBRACK;
       diags_.Report(DiagKind::UnexpectedToken, at,
-                    "expected " + std::string(prev && prev->getType() != NetDslParser::COMMA &&
-                                                      prev->getType() != NetDslParser::LBRACK
-                                                  ? "`,` or `]`"
-                                                  : "a value or `]`") +
-                        " in the list, found " + Describe(offending));
+                    std::string("expected ") + (want_value ? "a value or `]`" : "`,` or `]`") + " in the list, found " +
+                        Describe(offending));
       return;
     }
     if (rule == NetDslParser::RuleNameRange) {
@@ -228,17 +280,12 @@ class ChunkBuilder {
                     "malformed host name range, found " + Describe(offending) + "; write it like `rack1-h[01..40]`");
       return;
     }
-    if (rule == NetDslParser::RuleBlock || rule == NetDslParser::RuleStatement) {
-      bool top = true;
-      for (auto* c = dynamic_cast<antlr4::ParserRuleContext*>(ctx->parent); c;
-           c = dynamic_cast<antlr4::ParserRuleContext*>(c->parent))
-        if (dynamic_cast<NetDslParser::BlockContext*>(c)) top = false;
-      auto* b = dynamic_cast<NetDslParser::BlockContext*>(ctx);
-      if (b && b->LBRACE()) top = false;
-      if (b && !b->LBRACE() && offending && offending->getType() == NetDslParser::COLON_WORD &&
-          offending->getText()[0] == ':') {
-        diags_.Report(DiagKind::UnexpectedToken, at, "unexpected `:`; properties are written `key = value;`");
-        return;
+    if (rule == NetDslParser::RuleBlock || rule == NetDslParser::RuleFile) {
+      bool top = rule == NetDslParser::RuleFile;
+      if (!top) {
+        auto* b = dynamic_cast<NetDslParser::BlockContext*>(ctx);
+        // Still in the header of a top-level block (`kind label` without `{`)?
+        if (b && !b->LBRACE() && dynamic_cast<NetDslParser::FileContext*>(b->parent)) top = true;
       }
       diags_.Report(DiagKind::UnexpectedToken, at,
                     "unexpected " + Describe(offending) +
@@ -246,13 +293,9 @@ class ChunkBuilder {
                              : "; expected a property `key = value;`, a block, or `}`"));
       return;
     }
-    if (rule == NetDslParser::RuleFile) {
-      diags_.Report(DiagKind::UnexpectedToken, at,
-                    "unexpected " + Describe(offending) + "; expected a block such as `kind name { ... }` or an `import`");
-      return;
-    }
     diags_.Report(DiagKind::UnexpectedToken, at,
-                  "unexpected " + Describe(offending) + "; expected " + DescribeExpected(expected, parser->getVocabulary()));
+                  "unexpected " + Describe(offending) + "; expected " +
+                      DescribeExpected(expected, parser->getVocabulary()));
   }
 
   static std::string DescribeExpected(const antlr4::misc::IntervalSet& set, const antlr4::dfa::Vocabulary& vocab) {
@@ -278,66 +321,125 @@ class ChunkBuilder {
     return s;
   }
 
-  // ---- AST building -------------------------------------------------------
+  // ---- AST building (walks children directly: no generated accessors, which
+  // dynamic_cast every child on every call) ----------------------------------
 
   void TopLevel(NetDslParser::FileContext* file, std::vector<ast::Block>& blocks, std::vector<ast::Import>& imports) {
-    for (auto* st : file->statement()) {
-      if (st->exception && !st->getStart()) continue;
-      if (auto* imp = st->importDecl()) {
-        Token* path = imp->STRING() ? imp->STRING()->getSymbol()
-                      : imp->UNTERMINATED_STRING() ? imp->UNTERMINATED_STRING()->getSymbol()
-                                                   : nullptr;
-        if (!Real(path)) continue;
-        ast::Import i;
-        UnescapeAt(path, i.path);
-        i.range = Range(path);
-        imports.push_back(std::move(i));
-      } else if (auto* p = st->property()) {
-        if (p->IDENT() && Real(p->IDENT()->getSymbol()))
-          diags_.Report(DiagKind::UnexpectedToken, Range(p),
-                        "property `" + p->IDENT()->getText() + "` must be inside a block such as `kind name { ... }`");
-      } else if (auto* b = st->block()) {
-        ast::Block out;
-        if (BuildBlock(b, out)) blocks.push_back(std::move(out));
+    size_t nblocks = 0;
+    for (auto* c : file->children)
+      if (KindOf(c) == NodeKind::Rule && RuleOf(c) == NetDslParser::RuleBlock) ++nblocks;
+    blocks.reserve(blocks.size() + nblocks);
+    for (auto* c : file->children) {
+      if (KindOf(c) != NodeKind::Rule) continue;
+      switch (RuleOf(c)) {
+        case NetDslParser::RuleImportDecl:
+          BuildImport(static_cast<NetDslParser::ImportDeclContext*>(c), imports);
+          break;
+        case NetDslParser::RuleProperty: {
+          auto* p = static_cast<NetDslParser::PropertyContext*>(c);
+          Token* key = p->getStart();
+          if (Real(key) && key->getType() == NetDslParser::IDENT)
+            diags_.Report(DiagKind::UnexpectedToken, Range(p),
+                          "property `" + Text(key) + "` must be inside a block such as `kind name { ... }`");
+          break;
+        }
+        case NetDslParser::RuleBlock: {
+          ast::Block out;
+          if (BuildBlock(static_cast<NetDslParser::BlockContext*>(c), out)) blocks.push_back(std::move(out));
+          break;
+        }
+        default:
+          break;
       }
+    }
+  }
+
+  void BuildImport(NetDslParser::ImportDeclContext* imp, std::vector<ast::Import>& imports) {
+    for (auto* c : imp->children) {
+      if (KindOf(c) != NodeKind::Terminal) continue;
+      Token* t = SymbolOf(c);
+      if (!Real(t) || (t->getType() != NetDslParser::STRING && t->getType() != NetDslParser::UNTERMINATED_STRING))
+        continue;
+      ast::Import i;
+      UnescapeAt(t, i.path);
+      i.range = Range(t);
+      imports.push_back(std::move(i));
+      return;
     }
   }
 
   bool BuildBlock(NetDslParser::BlockContext* b, ast::Block& out) {
-    if (!b->IDENT() || !Real(b->IDENT()->getSymbol())) return false;
-    Token* kind = b->IDENT()->getSymbol();
-    out.kind = kind->getText();
+    Token* kind = b->getStart();
+    if (!Real(kind) || kind->getType() != NetDslParser::IDENT) return false;
+    out.kind = Text(kind);
     out.kind_range = Range(kind);
-    if (auto* l = b->label()) {
-      ast::Value v;
-      if (BuildScalar(l->scalar(), v)) out.label = std::move(v);
+    Token* last = nullptr;
+    size_t nprops = 0, nblocks = 0;
+    for (auto* c : b->children) {
+      if (KindOf(c) != NodeKind::Rule) continue;
+      size_t r = RuleOf(c);
+      nprops += r == NetDslParser::RuleProperty;
+      nblocks += r == NetDslParser::RuleBlock;
     }
-    if (auto* nr = b->nameRange()) BuildNameRange(nr, out);
-    out.has_body = b->LBRACE() != nullptr;
-    Token* last = b->RBRACE() && Real(b->RBRACE()->getSymbol()) ? b->RBRACE()->getSymbol()
-                  : b->SEMI() && Real(b->SEMI()->getSymbol())   ? b->SEMI()->getSymbol()
-                                                                 : nullptr;
-    out.range = last ? llvm::SMRange(Start(kind), End(last)) : Range(b);
-    for (auto* st : b->statement()) {
-      if (auto* p = st->property()) {
-        ast::Property prop;
-        if (BuildProperty(p, prop)) out.properties.push_back(std::move(prop));
-      } else if (auto* nb = st->block()) {
-        ast::Block child;
-        if (BuildBlock(nb, child)) out.blocks.push_back(std::move(child));
-      } else if (auto* imp = st->importDecl()) {
-        diags_.Report(DiagKind::MisplacedImport, Range(imp),
-                      "`import` is only allowed at the top level of a file, not inside block `" + BlockTitle(b) + "`");
+    out.properties.reserve(nprops);
+    out.blocks.reserve(nblocks);
+    bool first = true;
+    for (auto* c : b->children) {
+      NodeKind k = KindOf(c);
+      if (k == NodeKind::Error) continue;
+      if (k == NodeKind::Terminal) {
+        Token* t = SymbolOf(c);
+        if (first) {
+          first = false;
+          continue;  // the kind
+        }
+        if (!Real(t)) continue;
+        if (t->getType() == NetDslParser::LBRACE) out.has_body = true;
+        if (t->getType() == NetDslParser::RBRACE || t->getType() == NetDslParser::SEMI) last = t;
+        continue;
+      }
+      first = false;
+      switch (RuleOf(c)) {
+        case NetDslParser::RuleScalar: {
+          ast::Value v;
+          if (BuildScalar(static_cast<NetDslParser::ScalarContext*>(c), v)) out.label = std::move(v);
+          break;
+        }
+        case NetDslParser::RuleNameRange:
+          BuildNameRange(static_cast<NetDslParser::NameRangeContext*>(c), out);
+          break;
+        case NetDslParser::RuleProperty: {
+          ast::Property prop;
+          if (BuildProperty(static_cast<NetDslParser::PropertyContext*>(c), prop))
+            out.properties.push_back(std::move(prop));
+          break;
+        }
+        case NetDslParser::RuleBlock: {
+          ast::Block child;
+          if (BuildBlock(static_cast<NetDslParser::BlockContext*>(c), child)) out.blocks.push_back(std::move(child));
+          break;
+        }
+        case NetDslParser::RuleImportDecl:
+          diags_.Report(DiagKind::MisplacedImport, Range(static_cast<antlr4::ParserRuleContext*>(c)),
+                        "`import` is only allowed at the top level of a file, not inside block `" + BlockTitle(b) +
+                            "`");
+          break;
+        default:
+          break;
       }
     }
+    out.range = last ? llvm::SMRange(Start(kind), End(last)) : Range(b);
     return true;
   }
 
   void BuildNameRange(NetDslParser::NameRangeContext* nr, ast::Block& out) {
-    auto nums = nr->NUMBER();
-    if (nums.size() != 2 || !Real(nums[0]->getSymbol()) || !Real(nums[1]->getSymbol())) return;
+    std::vector<Token*> nums;
+    for (auto* c : nr->children)
+      if (KindOf(c) == NodeKind::Terminal && SymbolOf(c)->getType() == NetDslParser::NUMBER && Real(SymbolOf(c)))
+        nums.push_back(SymbolOf(c));
+    if (nums.size() != 2) return;
     llvm::SMRange range = Range(nr);
-    std::string a = nums[0]->getText(), b = nums[1]->getText();
+    std::string a = Text(nums[0]), b = Text(nums[1]);
     auto first = syntax::ParseDecimal(a), last = syntax::ParseDecimal(b);
     if (!first || !last) {
       diags_.Report(DiagKind::MalformedNameRange, range,
@@ -350,44 +452,67 @@ class ChunkBuilder {
       return;
     }
     if (!out.label || !out.label->IsName()) {
-      diags_.Report(DiagKind::MalformedNameRange, range, "a host name range needs a name before it, like `rack1-h[01..40]`");
+      diags_.Report(DiagKind::MalformedNameRange, range,
+                    "a host name range needs a name before it, like `rack1-h[01..40]`");
       return;
     }
     out.name_range = ast::Block::NameRange{*first, *last, unsigned(a.size()), range};
   }
 
   bool BuildProperty(NetDslParser::PropertyContext* p, ast::Property& out) {
-    if (!p->IDENT() || !Real(p->IDENT()->getSymbol()) || !p->value()) return false;
-    out.key = p->IDENT()->getText();
-    out.key_range = Range(p->IDENT()->getSymbol());
-    if (!BuildValue(p->value(), out.value, 0)) return false;
-    Token* semi = p->SEMI() ? p->SEMI()->getSymbol() : nullptr;
+    Token* key = nullptr;
+    Token* semi = nullptr;
+    NetDslParser::ValueContext* value = nullptr;
+    for (auto* c : p->children) {
+      NodeKind k = KindOf(c);
+      if (k == NodeKind::Terminal) {
+        Token* t = SymbolOf(c);
+        if (t->getType() == NetDslParser::IDENT && !key) key = t;
+        if (t->getType() == NetDslParser::SEMI) semi = t;
+      } else if (k == NodeKind::Rule && RuleOf(c) == NetDslParser::RuleValue) {
+        value = static_cast<NetDslParser::ValueContext*>(c);
+      }
+    }
+    if (!Real(key) || !value) return false;
+    out.key = Text(key);
+    out.key_range = Range(key);
+    if (!BuildValue(value, out.value)) return false;
     out.range = llvm::SMRange(out.key_range.Start, Real(semi) ? End(semi) : out.value.range.End);
     return true;
   }
 
-  bool BuildValue(NetDslParser::ValueContext* v, ast::Value& out, unsigned depth) {
-    if (auto* list = v->list()) {
-      out.kind = ast::Value::Kind::List;
-      out.range = Range(list);
-      for (auto* item : list->value()) {
-        ast::Value iv;
-        if (BuildValue(item, iv, depth + 1)) out.items.push_back(std::move(iv));
-      }
-      out.text = Spelling(out.range);
-      return out.range.Start.isValid();
+  bool BuildValue(NetDslParser::ValueContext* v, ast::Value& out) {
+    NetDslParser::ScalarContext* scalars[2] = {nullptr, nullptr};
+    int nscalars = 0;
+    for (auto* c : v->children) {
+      if (KindOf(c) != NodeKind::Rule) continue;
+      size_t r = RuleOf(c);
+      if (r == NetDslParser::RuleList) return BuildList(static_cast<NetDslParser::ListContext*>(c), out);
+      if (r == NetDslParser::RuleScalar && nscalars < 2) scalars[nscalars++] = static_cast<NetDslParser::ScalarContext*>(c);
     }
-    auto scalars = v->scalar();
-    if (scalars.empty()) return false;
-    if (scalars.size() == 1) return BuildScalar(scalars[0], out);
+    if (nscalars == 0) return false;
+    if (nscalars == 1) return BuildScalar(scalars[0], out);
     ast::Value lo, hi;
     if (!BuildScalar(scalars[0], lo) || !BuildScalar(scalars[1], hi)) return false;
     out.kind = ast::Value::Kind::Range;
     out.range = llvm::SMRange(lo.range.Start, hi.range.End);
     out.text = Spelling(out.range);
+    out.items.reserve(2);
     out.items.push_back(std::move(lo));
     out.items.push_back(std::move(hi));
     return true;
+  }
+
+  bool BuildList(NetDslParser::ListContext* list, ast::Value& out) {
+    out.kind = ast::Value::Kind::List;
+    out.range = Range(list);
+    for (auto* c : list->children) {
+      if (KindOf(c) != NodeKind::Rule || RuleOf(c) != NetDslParser::RuleValue) continue;
+      ast::Value iv;
+      if (BuildValue(static_cast<NetDslParser::ValueContext*>(c), iv)) out.items.push_back(std::move(iv));
+    }
+    out.text = Spelling(out.range);
+    return out.range.Start.isValid();
   }
 
   bool BuildScalar(NetDslParser::ScalarContext* s, ast::Value& out) {
@@ -397,7 +522,7 @@ class ChunkBuilder {
     out.range = Range(t);
     switch (t->getType()) {
       case NetDslParser::IDENT:
-        out.text = t->getText();
+        out.text = Text(t);
         if (out.text == "true" || out.text == "false") {
           out.kind = ast::Value::Kind::Bool;
           out.boolean = out.text == "true";
@@ -412,7 +537,7 @@ class ChunkBuilder {
         return true;
       case NetDslParser::NUMBER:
       case NetDslParser::COLON_WORD: {
-        out.text = t->getText();
+        out.text = Text(t);
         auto err = t->getType() == NetDslParser::NUMBER ? syntax::ClassifyNumber(out.text, out)
                                                         : syntax::ClassifyColonWord(out.text, out);
         if (err) {
@@ -444,8 +569,7 @@ class ChunkBuilder {
  private:
   DiagnosticEngine& diags_;
   const char* chunk_start_;
-  size_t text_size_ = 0;
-  std::vector<uint32_t> cp_to_byte_;
+  std::string_view text_;
 };
 
 /// DefaultErrorStrategy with our own messages.
@@ -486,9 +610,7 @@ struct ChunkResult {
 void ParseChunk(DiagnosticEngine& diags, const char* sm_start, std::string_view text, ChunkResult& out) {
   ChunkBuilder builder(diags, sm_start, text);
   try {
-    antlr4::ANTLRInputStream input(text.data(), text.size());
-    NetDslLexer lexer(&input);
-    lexer.removeErrorListeners();
+    FastTokenSource lexer(text);
     antlr4::CommonTokenStream tokens(&lexer);
     tokens.fill();
     builder.ReportLexicalErrors(tokens.getTokens());
@@ -580,6 +702,7 @@ void ParseBufferInto(DiagnosticEngine& diags, unsigned buffer_id, ast::File& fil
   for (auto& r : results) {
     for (auto& b : r.blocks) file.blocks.push_back(std::move(b));
     for (auto& i : r.imports) file.imports.push_back(std::move(i));
+    r = ChunkResult();  // free the moved-from shells now: keeps the peak low
   }
 }
 
