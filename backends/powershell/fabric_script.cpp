@@ -369,8 +369,8 @@ class FabricEmitter {
     w_.Close();
     w_.Reopen("} else {");
     w_.Open("if (Test-NdDiffers " + var + " 'EnableSriov' " + Bool(s.sriov) + ") {");
-    w_.Line(std::string("throw ('SR-IOV is ") + (s.sriov ? "off" : "on") +
-            " on the existing switch but the source asks for it " + (s.sriov ? "on" : "off") +
+    w_.Line(std::string("throw ('the existing switch has SR-IOV ") + (s.sriov ? "off" : "on") +
+            " but the source asks for it " + (s.sriov ? "on" : "off") +
             ", and SR-IOV can only be chosen when a logical switch is created: remove the switch from its "
             "hosts and from VMM and run the script again, or change `sriov` in the source')");
     w_.Close();

@@ -96,7 +96,8 @@ class HyperVEmitter {
     for (const ir::Uplink& u : s.uplinks) {
       w_.Open("if ($members -notcontains " + Quote(u.nic) + ") {");
       Confirmed("add member to", kind, s.name,
-                {"Add-NetLbfoTeamMember -Name " + Quote(EscapeWildcard(u.nic)) + " -Team $teamName -Confirm:$false"});
+                {"Add-NetLbfoTeamMember -Name " + Quote(EscapeWildcard(u.nic)) +
+                 " -Team $teamName -Confirm:$false | Out-Null"});
       w_.Close();
     }
     w_.Close();
@@ -149,8 +150,8 @@ class HyperVEmitter {
                " -EnableIov " + Bool(s.sriov) + " -MinimumBandwidthMode " + bw + extra});
     w_.Reopen("} else {");
     w_.Open("if (Test-NdDiffers $switch 'IovEnabled' " + Bool(s.sriov) + ") {");
-    w_.Line(std::string("throw 'SR-IOV is ") + (s.sriov ? "off" : "on") + " on the existing switch but the source asks for it " +
-            (s.sriov ? "on" : "off") +
+    w_.Line(std::string("throw 'the existing switch has SR-IOV ") + (s.sriov ? "off" : "on") +
+            " but the source asks for it " + (s.sriov ? "on" : "off") +
             ", and SR-IOV can only be chosen when a switch is created: remove the switch (Remove-VMSwitch) and run "
             "the script again'");
     w_.Close();
@@ -229,7 +230,6 @@ class HyperVEmitter {
     const std::string kind = "VM network adapter", name = p.vm + "/" + p.nic;
     const std::string mac = ps::HyperVMac(p.mac);
     w_.BeginObject(kind, name);
-    w_.Line("$vmName = " + Quote(p.vm));
     w_.Line("$adapterName = " + Quote(p.nic));
     w_.Line("$switchName = " + Quote(p.switch_name));
     w_.Line("$adapter = Select-NdOne (Get-VMNetworkAdapter -VMName " + Quote(EscapeWildcard(p.vm)) +

@@ -15,11 +15,12 @@ NETDSL_PS_OUT=$out "$unit" --test-case='write scripts for pscheck' >/dev/null
 set -- "$out"/*.ps1
 [ "$#" -ge 6 ] || { echo "expected 6 scripts in $out, found $#"; exit 1; }
 PSCHECK_HOME=$home node "$shared/tools/pscheck/pscheck.mjs" --strict-strings "$@"
-PSCHECK_HOME=$home node "$here/list_commands.mjs" "$@" >"$out/commands.txt"
+PSCHECK_HOME=$home node "$here/list_commands.mjs" "$@" >"$out/commands.tsv"
+cut -f2 "$out/commands.tsv" | LC_ALL=C sort -u >"$out/commands.txt"
 unexpected=$(LC_ALL=C comm -23 "$out/commands.txt" "$here/allowed_commands.txt")
 if [ -n "$unexpected" ]; then echo "commands outside allowed_commands.txt:"; echo "$unexpected"; exit 1; fi
-PSCHECK_HOME=$home node "$here/list_commands.mjs" "$out"/seed-*.ps1 "$out"/set-*.ps1 >"$out/seed-commands.txt"
-PSCHECK_HOME=$home node "$here/list_commands.mjs" "$out"/hostile-*.ps1 >"$out/hostile-commands.txt"
+grep -v '^hostile-' "$out/commands.tsv" | cut -f2 | LC_ALL=C sort -u >"$out/seed-commands.txt"
+grep '^hostile-' "$out/commands.tsv" | cut -f2 | LC_ALL=C sort -u >"$out/hostile-commands.txt"
 extra=$(LC_ALL=C comm -13 "$out/seed-commands.txt" "$out/hostile-commands.txt")
 if [ -n "$extra" ]; then echo "hostile names introduced commands:"; echo "$extra"; exit 1; fi
 echo "check_scripts: $(wc -l <"$out/commands.txt") distinct commands, all allowed"

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Prints, one per line and sorted, the names of all commands called in the
-// given PowerShell scripts, as the tree-sitter PowerShell grammar parses them
-// (the same parser pscheck uses; its node modules come from PSCHECK_HOME).
+// Prints the names of the commands called in PowerShell scripts, as the
+// tree-sitter PowerShell grammar parses them (the parser pscheck uses; its
+// node modules come from PSCHECK_HOME): one `FILE<TAB>NAME` line per distinct
+// command of each file, sorted. Usage: list_commands.mjs FILE.ps1...
 import fs from 'fs';
 import path from 'path';
 import { createRequire } from 'module';
@@ -15,10 +16,13 @@ const wasm = path.join(path.dirname(req.resolve('tree-sitter-powershell/package.
 await Parser.init();
 const parser = new Parser();
 parser.setLanguage(await Language.load(wasm));
-const names = new Set();
-function walk(node) {
-  if (node.type === 'command_name') names.add(node.text);
-  for (const c of node.children) walk(c);
+const lines = new Set();
+for (const file of process.argv.slice(2)) {
+  const base = path.basename(file);
+  const walk = node => {
+    if (node.type === 'command_name') lines.add(`${base}\t${node.text}`);
+    for (const c of node.children) walk(c);
+  };
+  walk(parser.parse(fs.readFileSync(file, 'utf8')).rootNode);
 }
-for (const file of process.argv.slice(2)) walk(parser.parse(fs.readFileSync(file, 'utf8')).rootNode);
-console.log([...names].sort().join('\n'));
+console.log([...lines].sort().join('\n'));

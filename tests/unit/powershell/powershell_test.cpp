@@ -255,7 +255,7 @@ TEST_CASE("fabric script: the seed demo's values as VMM spells them") {
   Find(script, "-RequiresNAT");
   // SR-IOV is creation-time only: an existing switch that differs stops the script.
   size_t sriov = Find(script, "if (Test-NdDiffers $ls0 'EnableSriov' $true) {");
-  CHECK(script.find("throw ('SR-IOV is off on the existing switch", sriov) < script.find("Set-SCLogicalSwitch", sriov));
+  CHECK(script.find("throw ('the existing switch has SR-IOV off but the source asks for it on", sriov) < script.find("Set-SCLogicalSwitch", sriov));
 }
 
 TEST_CASE("fabric script: every object is looked up before it is created, and changes are confirmed") {
