@@ -40,19 +40,23 @@ class Tracer {
   }
   std::string Name(uint32_t off) { return "`" + std::string(image_.String(off)) + "`"; }
 
-  /// Why `dst` is unreachable: the same address in another routing domain means isolation.
+  /// Why `dst` is unreachable: the same address in another routing domain means
+  /// isolation (the lowest such VSID is named, so the answer is deterministic).
   int NotFound(uint32_t rdid, const net::IpAddress& dst, const std::string& what) {
+    const ndt::CaSlot* other = nullptr;
+    uint32_t other_rdid = 0;
     for (const ndt::CaSlot& s : image_.ca_slots()) {
       if (!(s.flags & ndt::kSlotOccupied) || s.ca_family != FamilyOf(dst) ||
           std::memcmp(s.ca, dst.bytes.data(), 16) != 0)
         continue;
-      const ndt::SegmentEntry* other = image_.FindSegment(s.vsid);
-      uint32_t other_rdid = other ? other->rdid : 0;
-      if (other_rdid != rdid)
-        return Verdict(false, "isolated: " + dst.ToString() + " is vm " + Name(s.vm) + " nic " + Name(s.nic) +
-                                  " in vsid " + std::to_string(s.vsid) + " (rdid " + std::to_string(other_rdid) +
-                                  "), another routing domain");
+      const ndt::SegmentEntry* seg = image_.FindSegment(s.vsid);
+      uint32_t seg_rdid = seg ? seg->rdid : 0;
+      if (seg_rdid != rdid && (!other || s.vsid < other->vsid)) other = &s, other_rdid = seg_rdid;
     }
+    if (other)
+      return Verdict(false, "isolated: " + dst.ToString() + " is vm " + Name(other->vm) + " nic " + Name(other->nic) +
+                                " in vsid " + std::to_string(other->vsid) + " (rdid " + std::to_string(other_rdid) +
+                                "), another routing domain");
     return Verdict(false, what);
   }
 

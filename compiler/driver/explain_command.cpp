@@ -1,0 +1,313 @@
+// `netdslc explain FILE… --from VM[:NIC] --to ADDRESS [--dst-mac MAC]`: the path
+// a packet takes, hop by hop, answered from the source — frontend, allocation
+// (reading netdsl.lock, never writing it) and lowering of the VM's host — by
+// walking the per-host IR. It prints the same hops and verdict as
+// `netdsl tables trace` on that host's built image, which walks the binary
+// tables instead; tests check the two against each other.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "common/io/atomic_file.h"
+#include "common/net/address.h"
+#include "compiler/alloc/alloc.h"
+#include "compiler/driver/command.h"
+#include "compiler/driver/support_frontend.h"
+#include "compiler/lower/lower.h"
+
+namespace netdsl::driver {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUsage =
+    "usage: netdslc explain FILE... --from VM[:NIC] --to ADDRESS [--dst-mac MAC]\n"
+    "                       [--diagnostics=text|json|sarif] [-Werror]\n"
+    "\n"
+    "Follows one packet from a VM NIC to ADDRESS through what the VM's host receives\n"
+    "(its ports, VM subnets, lookup records, customer routes, NAT), naming every entry\n"
+    "used, as `netdsl tables trace` does on the host's built table image. Reads\n"
+    "netdsl.lock beside the first FILE but never writes it.\n"
+    "exit status: 0 delivered or forwarded, 1 dropped or errors, 64 usage error\n";
+
+std::string Quote(const std::string& s) { return "`" + s + "`"; }
+
+const char* IsolationName(ir::Isolation i) {
+  switch (i) {
+    case ir::Isolation::None: return "none";
+    case ir::Isolation::Vlan: return "vlan";
+    case ir::Isolation::Vxlan: return "vxlan";
+    case ir::Isolation::Nvgre: return "nvgre";
+  }
+  return "unknown";
+}
+
+std::string Ip(const std::optional<net::IpAddress>& ip) { return ip ? ip->ToString() : "-"; }
+std::string Pfx(const net::Prefix& p) { return p.Canonical().ToString(); }
+bool SameFamily(const net::IpAddress& a, const net::IpAddress& b) { return a.family == b.family; }
+bool Contains(const net::Prefix& p, const net::IpAddress& a) { return SameFamily(p.address, a) && p.Contains(a); }
+
+/// Walks the IR with the table image's semantics (first record for a key wins,
+/// longest prefix, of equal prefixes the first).
+class Explainer {
+ public:
+  explicit Explainer(const ir::HostIr& host) : host_(host) {}
+
+  std::string out;
+
+  int Run(const ir::Port& port, const net::IpAddress& dst, const std::optional<net::MacAddress>& dst_mac) {
+    Hop("port " + std::to_string(port.id) + ": vm " + Quote(port.vm) + " nic " + Quote(port.nic) + " ca " +
+        port.ca.ToString() + "/" + std::to_string(port.prefix_length) + " mac " + port.mac.ToString() + " vsid " +
+        std::to_string(port.vsid) + " rdid " + std::to_string(port.rdid));
+    if (port.policy < host_.policies.size()) {
+      const ir::PortPolicy& pol = host_.policies[port.policy];
+      std::string text = "policy " + Quote(pol.profile) + ":";
+      text += std::string(" mac_spoofing ") + (pol.mac_spoofing ? "on" : "off");
+      text += std::string(" dhcp_guard ") + (pol.dhcp_guard ? "on" : "off");
+      text += std::string(" router_guard ") + (pol.router_guard ? "on" : "off");
+      if (pol.maximum) text += " maximum " + net::FormatBandwidth(*pol.maximum);
+      Hop(text);
+    }
+    if (port.vsid == 0)
+      return Verdict(true, "not virtualized: bridged onto switch " + Quote(port.switch_name) + " vlan " +
+                               std::to_string(port.vlan) + " without table lookup");
+    const ir::Segment* seg = FindSegment(port.vsid);
+    if (!seg) return Verdict(false, "vsid " + std::to_string(port.vsid) + " has no entry in section `segments`");
+    Hop("segment vsid " + std::to_string(seg->vsid) + ": rdid " + std::to_string(seg->rdid) + " vm network " +
+        Quote(seg->vm_network) + " subnet " + Quote(seg->vm_subnet) + " " + Pfx(seg->prefix) + " isolation " +
+        IsolationName(seg->isolation));
+    if (Contains(seg->prefix, dst)) {
+      Hop(dst.ToString() + " is in the port's subnet " + Pfx(seg->prefix));
+      return Resolve(port, *seg, seg->vsid, dst, dst_mac);
+    }
+    const ir::CustomerRoute* route = LongestPrefix(seg->rdid, dst);
+    if (!route) return NotFound(seg->rdid, dst, "no route to " + dst.ToString() + " in rdid " + std::to_string(seg->rdid));
+    if (route->kind == ir::CustomerRoute::Kind::OnLink) {
+      Hop("route rdid " + std::to_string(route->rdid) + " " + Pfx(route->prefix) + ": on-link vsid " +
+          std::to_string(route->vsid));
+      return Resolve(port, *seg, route->vsid, dst, dst_mac);
+    }
+    std::string next_hop = Ip(route->next_hop);
+    Hop("route rdid " + std::to_string(route->rdid) + " " + Pfx(route->prefix) + ": via gateway " + next_hop +
+        " on host " + Quote(route->via_host));
+    for (const ir::NatRule& nat : host_.nat_rules) {
+      if (nat.rdid != seg->rdid) continue;
+      bool inside = false;
+      for (const net::Prefix& p : nat.inside_prefixes) inside |= Contains(p, dst);
+      if (!inside) {
+        Hop("nat vm network " + Quote(nat.vm_network) + ": source " + port.ca.ToString() + " → " +
+            nat.external_ip.ToString() + " from pool " + Quote(nat.external_pool));
+        return Verdict(true, "nat to " + nat.external_ip.ToString() + " and forward to the external network");
+      }
+      break;  // the first rule of the routing domain decides, as in the image
+    }
+    if (route->next_hop) {
+      if (const ir::LookupRecord* gw = FindRecord(seg->vsid, *route->next_hop)) {
+        Hop("lookup_ca (vsid " + std::to_string(seg->vsid) + ", " + next_hop + ") → pa " + gw->pa.ToString() +
+            " host " + Quote(gw->host));
+        return Verdict(true, std::string("encapsulate ") + IsolationName(seg->isolation) + " vsid " +
+                                 std::to_string(seg->vsid) + " from pa " + seg->local_pa.ToString() +
+                                 " to gateway pa " + gw->pa.ToString() + " (host " + Quote(gw->host) + ")");
+      }
+    }
+    return Verdict(true, std::string("encapsulate ") + IsolationName(seg->isolation) + " vsid " +
+                             std::to_string(seg->vsid) + " from pa " + seg->local_pa.ToString() + " to gateway " +
+                             next_hop + " (host " + Quote(route->via_host) + ")");
+  }
+
+ private:
+  void Hop(const std::string& text) { out += std::to_string(++hop_) + ". " + text + "\n"; }
+  int Verdict(bool ok, const std::string& text) {
+    out += std::string(ok ? "verdict: " : "verdict: drop: ") + text + "\n";
+    return ok ? 0 : 1;
+  }
+
+  const ir::Segment* FindSegment(uint32_t vsid) const {
+    for (const ir::Segment& s : host_.segments)
+      if (s.vsid == vsid) return &s;
+    return nullptr;
+  }
+  const ir::LookupRecord* FindRecord(uint32_t vsid, const net::IpAddress& ca) const {
+    for (const ir::LookupRecord& r : host_.lookup_records)
+      if (r.vsid == vsid && r.ca == ca) return &r;
+    return nullptr;
+  }
+  const ir::LookupRecord* FindRecordByMac(uint32_t vsid, const net::MacAddress& mac) const {
+    for (const ir::LookupRecord& r : host_.lookup_records)
+      if (r.vsid == vsid && r.mac == mac) return &r;
+    return nullptr;
+  }
+  const ir::CustomerRoute* LongestPrefix(uint32_t rdid, const net::IpAddress& dst) const {
+    const ir::CustomerRoute* best = nullptr;
+    for (const ir::CustomerRoute& r : host_.customer_routes)
+      if (r.rdid == rdid && Contains(r.prefix, dst) && (!best || r.prefix.length > best->prefix.length)) best = &r;
+    return best;
+  }
+
+  int NotFound(uint32_t rdid, const net::IpAddress& dst, const std::string& what) {
+    const ir::LookupRecord* other = nullptr;
+    uint32_t other_rdid = 0;
+    for (const ir::LookupRecord& r : host_.lookup_records) {
+      if (r.ca != dst) continue;
+      const ir::Segment* seg = FindSegment(r.vsid);
+      uint32_t seg_rdid = seg ? seg->rdid : 0;
+      if (seg_rdid != rdid && (!other || r.vsid < other->vsid)) other = &r, other_rdid = seg_rdid;
+    }
+    if (other)
+      return Verdict(false, "isolated: " + dst.ToString() + " is vm " + Quote(other->vm) + " nic " + Quote(other->nic) +
+                                " in vsid " + std::to_string(other->vsid) + " (rdid " + std::to_string(other_rdid) +
+                                "), another routing domain");
+    return Verdict(false, what);
+  }
+
+  int Resolve(const ir::Port& port, const ir::Segment& src_seg, uint32_t vsid, const net::IpAddress& dst,
+              const std::optional<net::MacAddress>& dst_mac) {
+    const ir::LookupRecord* rec = FindRecord(vsid, dst);
+    if (!rec)
+      return NotFound(src_seg.rdid, dst, "no lookup record for (vsid " + std::to_string(vsid) + ", " + dst.ToString() + ")");
+    Hop("lookup_ca (vsid " + std::to_string(vsid) + ", " + dst.ToString() + ") → pa " + rec->pa.ToString() + " mac " +
+        rec->mac.ToString() + " host " + Quote(rec->host) + " vm " + Quote(rec->vm) + " nic " + Quote(rec->nic));
+    if (dst_mac) {
+      const ir::LookupRecord* m = FindRecordByMac(vsid, *dst_mac);
+      if (!m) return Verdict(false, "no lookup record for (vsid " + std::to_string(vsid) + ", " + dst_mac->ToString() + ")");
+      Hop("lookup_mac (vsid " + std::to_string(vsid) + ", " + dst_mac->ToString() + ") → pa " + m->pa.ToString());
+      if (m->mac != rec->mac)
+        return Verdict(false, "destination mac " + dst_mac->ToString() + " is not " + dst.ToString() + "'s mac " +
+                                  rec->mac.ToString());
+    }
+    const ir::Segment* dst_seg = FindSegment(vsid);
+    if (rec->local) {
+      if (rec->port_id == port.id)
+        return Verdict(true, "deliver to the sending port itself (port " + std::to_string(port.id) + ")");
+      return Verdict(true, "deliver locally to port " + std::to_string(rec->port_id) + " (vm " + Quote(rec->vm) +
+                               " nic " + Quote(rec->nic) + ")");
+    }
+    ir::Isolation isolation = dst_seg ? dst_seg->isolation : src_seg.isolation;
+    if (isolation == ir::Isolation::Vlan || isolation == ir::Isolation::None)
+      return Verdict(true, "forward unencapsulated on vlan " + std::to_string(dst_seg ? dst_seg->vlan : 0) +
+                               " to host " + Quote(rec->host) + " (pa " + rec->pa.ToString() + ")");
+    const net::IpAddress& local = dst_seg ? dst_seg->local_pa : src_seg.local_pa;
+    return Verdict(true, std::string("encapsulate ") + IsolationName(isolation) + " vsid " + std::to_string(vsid) +
+                             " from pa " + local.ToString() + " to pa " + rec->pa.ToString() + " (host " +
+                             Quote(rec->host) + ")");
+  }
+
+  const ir::HostIr& host_;
+  int hop_ = 0;
+};
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "netdslc explain: error: %s\n\n%s", message.c_str(), kUsage);
+  return kExitUsage;
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "netdslc explain: error: %s\n", message.c_str());
+  return kExitErrors;
+}
+
+int ExplainMain(int argc, char** argv) {
+  std::string from, to, dst_mac_text;
+  auto extra = [&](int ac, char** av, int& i, std::string& error) {
+    for (auto [flag, into] : {std::pair<const char*, std::string*>{"--from", &from}, {"--to", &to}, {"--dst-mac", &dst_mac_text}}) {
+      size_t n = std::strlen(flag);
+      if (!std::strncmp(av[i], flag, n) && av[i][n] == '=') {
+        *into = av[i] + n + 1;
+        return true;
+      }
+      if (!std::strcmp(av[i], flag)) {
+        if (i + 1 >= ac) {
+          error = std::string("`") + flag + "` needs a value";
+          return true;
+        }
+        *into = av[++i];
+        return true;
+      }
+    }
+    return false;
+  };
+  FrontendOptions options;
+  if (auto exit = ParseFrontendOptions(argc, argv, kUsage, options, extra)) return *exit;
+  if (from.empty() || to.empty()) return UsageError("`--from VM[:NIC]` and `--to ADDRESS` are required");
+  std::optional<net::IpAddress> dst = net::ParseIp(to);
+  if (!dst) return UsageError("`--to` must be an IPv4 or IPv6 address, not `" + to + "`");
+  std::optional<net::MacAddress> dst_mac;
+  if (!dst_mac_text.empty() && !(dst_mac = net::ParseMac(dst_mac_text)))
+    return UsageError("`--dst-mac` must be a MAC address, not `" + dst_mac_text + "`");
+
+  llvm::SourceMgr sources;
+  DiagnosticEngine diags(sources);
+  auto fabric = RunFrontend(options, diags);
+  if (!fabric) return FinishDiagnostics(options, diags), kExitErrors;
+
+  // `--from VM[:NIC]`: a VM whose name contains `:` is matched whole first.
+  std::string vm_name = from, nic_name;
+  auto has_vm = [&](const std::string& name) {
+    return std::any_of(fabric->vms.begin(), fabric->vms.end(), [&](const model::Vm& v) { return v.name == name; });
+  };
+  if (!has_vm(vm_name)) {
+    size_t colon = from.rfind(':');
+    if (colon != std::string::npos) vm_name = from.substr(0, colon), nic_name = from.substr(colon + 1);
+    if (!has_vm(vm_name)) {
+      FinishDiagnostics(options, diags);
+      return Fail("vm `" + vm_name + "` is not in the fabric");
+    }
+  }
+
+  fs::path root_dir = fs::path(options.files.front()).parent_path();
+  std::string lock_path = (root_dir.empty() ? fs::path("netdsl.lock") : root_dir / "netdsl.lock").string();
+  std::optional<alloc::LockFile> lock;
+  std::error_code ec;
+  if (fs::exists(lock_path, ec)) {
+    std::string text, error;
+    if (!io::ReadFile(lock_path, &text, &error)) return FinishDiagnostics(options, diags), Fail(error);
+    lock = alloc::ParseLockFile(text, lock_path, diags);
+    if (!lock) return FinishDiagnostics(options, diags), kExitErrors;
+  }
+  auto allocated = alloc::Allocate(std::move(*fabric), lock ? &*lock : nullptr, alloc::AllocOptions{}, diags);
+  if (!allocated) return FinishDiagnostics(options, diags), kExitErrors;
+  if (int status = FinishDiagnostics(options, diags); status != kExitOk) return status;
+
+  const model::Fabric& f = allocated->fabric;
+  const model::Vm* vm = nullptr;
+  for (const model::Vm& v : f.vms)
+    if (v.name == vm_name) vm = &v;
+  if (vm->host == model::kNone || vm->host >= f.hosts.size()) return Fail("vm `" + vm_name + "` is not placed on a host");
+  const model::VmNic* nic = nullptr;
+  if (nic_name.empty()) {
+    if (vm->nics.size() != 1) {
+      std::string names;
+      for (const model::VmNic& n : vm->nics) names += (names.empty() ? "`" : ", `") + n.name + "`";
+      return UsageError("vm `" + vm_name + "` has " + std::to_string(vm->nics.size()) + " NICs (" + names +
+                        "): say which with `--from " + vm_name + ":NIC`");
+    }
+    nic = &vm->nics.front();
+  } else {
+    for (const model::VmNic& n : vm->nics)
+      if (n.name == nic_name) nic = &n;
+    if (!nic) return Fail("vm `" + vm_name + "` has no NIC `" + nic_name + "`");
+  }
+
+  lower::LowerIndex index = lower::BuildLowerIndex(*allocated, "");
+  ir::HostIr host = lower::LowerHost(*allocated, index, vm->host);
+  const ir::Port* port = nullptr;
+  for (const ir::Port& p : host.ports)
+    if (p.vm == vm->name && p.nic == nic->name) port = &p;
+  if (!port) return Fail("vm `" + vm_name + "` nic `" + nic->name + "` has no port on host `" + host.host + "`");
+
+  Explainer explainer(host);
+  int status = explainer.Run(*port, *dst, dst_mac);
+  std::printf("from vm `%s` nic `%s` on host `%s` (image hosts/%s/tables.ndt) to %s\n", vm->name.c_str(),
+              nic->name.c_str(), host.host.c_str(), host.host.c_str(), dst->ToString().c_str());
+  std::fwrite(explainer.out.data(), 1, explainer.out.size(), stdout);
+  return status;
+}
+
+}  // namespace
+
+NETDSL_COMMAND("explain", "the path a packet takes from a VM NIC, hop by hop", ExplainMain);
+
+}  // namespace netdsl::driver
