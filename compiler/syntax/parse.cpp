@@ -211,6 +211,9 @@ class ChunkBuilder {
     llvm::SMRange after_prev = prev ? llvm::SMRange(End(prev), End(prev)) : at;
     bool at_eof = !offending || offending->getType() == Token::EOF;
     size_t rule = ctx ? ctx->getRuleIndex() : size_t(NetDslParser::RuleFile);
+    // An unterminated string swallowed the rest of its line (`;` included)
+    // and has its own diagnostic already.
+    if (prev && prev->getType() == NetDslParser::UNTERMINATED_STRING) return;
 
     // Unclosed block at end of file: point at the end, note the `{`.
     if (at_eof && expected.contains(size_t(NetDslParser::RBRACE))) {
@@ -235,8 +238,8 @@ class ChunkBuilder {
         return;
       }
       if (auto* b = dynamic_cast<NetDslParser::BlockContext*>(ctx); b && !b->LBRACE()) {
-        if (offending->getType() == NetDslParser::COLON_WORD && Text(offending)[0] == ':') {
-          diags_.Report(DiagKind::UnexpectedToken, at, "unexpected `:`; properties are written `key = value;`");
+        if (b->scalar() && b->scalar()->getStart() && Text(b->scalar()->getStart()) == ":") {
+          ReportColon(b->scalar()->getStart());
           return;
         }
         diags_.Report(DiagKind::MissingSemicolon, after_prev,
@@ -538,6 +541,10 @@ class ChunkBuilder {
       case NetDslParser::NUMBER:
       case NetDslParser::COLON_WORD: {
         out.text = Text(t);
+        if (out.text == ":") {
+          ReportColon(t);
+          return true;
+        }
         auto err = t->getType() == NetDslParser::NUMBER ? syntax::ClassifyNumber(out.text, out)
                                                         : syntax::ClassifyColonWord(out.text, out);
         if (err) {
@@ -552,6 +559,12 @@ class ChunkBuilder {
       default:
         return false;
     }
+  }
+
+  /// `vlan: 5;` lexes `:` as a (malformed) address; both the parser and the
+  /// builder report it with this one deduplicated message.
+  void ReportColon(Token* t) {
+    diags_.Report(DiagKind::UnexpectedToken, Range(t), "unexpected `:`; properties are written `key = value;`");
   }
 
   /// Unescapes a string token and reports a bad escape at its exact place.
@@ -578,6 +591,13 @@ class ReportingStrategy : public antlr4::DefaultErrorStrategy {
   explicit ReportingStrategy(ChunkBuilder& b) : b_(b) {}
 
  protected:
+  // Never "recover" by deleting a statement terminator: `vlan = ; mtu = 1;`
+  // would otherwise take `mtu` as the value of `vlan` and cascade.
+  Token* singleTokenDeletion(antlr4::Parser* p) override {
+    size_t t = p->getInputStream()->LA(1);
+    if (t == NetDslParser::SEMI || t == NetDslParser::RBRACE || t == NetDslParser::LBRACE) return nullptr;
+    return antlr4::DefaultErrorStrategy::singleTokenDeletion(p);
+  }
   void reportNoViableAlternative(antlr4::Parser* p, const antlr4::NoViableAltException& e) override {
     b_.SyntaxError(p, e.getOffendingToken(), e.getExpectedTokens());
   }
