@@ -18,7 +18,7 @@ void Checker::ReadLogicalNetworkPool(uint32_t p) {
   const Props& props = pool_props_[p];
   const model::LogicalNetwork& ln = f_.logical_networks[pool.logical_network];
   if (const ast::Value* v = props.Get("site"))
-    pool.site = Resolve(*v, sites_in_ln_[pool.logical_network], "site", " in logical network `" + ln.name + "`");
+    pool.site = Resolve(*v, sites_in_ln_[pool.logical_network], "site", "logical network", ln.name);
   const ast::Value* subnet = props.Get("subnet");
   if (!subnet) return;
   std::optional<net::Prefix> prefix = CanonicalPrefix(*subnet, "pool subnet");
@@ -49,7 +49,7 @@ void Checker::ReadVmNetworkPool(uint32_t p) {
   const Props& props = pool_props_[p];
   const model::VmNetwork& vmn = f_.vm_networks[pool.vm_network];
   if (const ast::Value* v = props.Get("vm_subnet"))
-    pool.vm_subnet = Resolve(*v, vm_subnets_in_vmn_[pool.vm_network], "VM subnet", " in VM network `" + vmn.name + "`");
+    pool.vm_subnet = Resolve(*v, vm_subnets_in_vmn_[pool.vm_network], "VM subnet", "VM network", vmn.name);
   if (pool.vm_subnet == kNone || !vm_subnet_ok_[pool.vm_subnet]) return;
   pool.subnet = f_.vm_subnets[pool.vm_subnet].prefix;
   f_.vm_subnets[pool.vm_subnet].ip_pools.push_back(p);

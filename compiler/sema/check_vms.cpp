@@ -45,23 +45,23 @@ void Checker::ResolveVms() {
     for (uint32_t i = 0; i < vm.nics.size(); ++i) {
       model::VmNic& nic = vm.nics[i];
       const Props& np = vm_nic_props_[v][i];
-      const std::string who = "NIC `" + nic.name + "` of VM `" + vm.name + "`";
+      auto who = [&] { return "NIC `" + nic.name + "` of VM `" + vm.name + "`"; };
       if (const ast::Value* n = np.Get("vm_network")) nic.vm_network = Resolve(*n, vm_networks_, "VM network");
       if (const ast::Value* c = np.Get("classification"))
         nic.classification = Resolve(*c, classifications_, "port classification");
       if (nic.vm_network != kNone) {
         const model::VmNetwork& vmn = f_.vm_networks[nic.vm_network];
         if (const ast::Value* s = np.Get("vm_subnet")) {
-          nic.vm_subnet = Resolve(*s, vm_subnets_in_vmn_[nic.vm_network], "VM subnet", " in VM network `" + vmn.name + "`");
+          nic.vm_subnet = Resolve(*s, vm_subnets_in_vmn_[nic.vm_network], "VM subnet", "VM network", vmn.name);
         } else if (vmn.vm_subnets.size() == 1) {
           nic.vm_subnet = vmn.vm_subnets.front();
         } else if (vmn.vm_subnets.size() > 1) {
           diags_.Report(DiagKind::MissingRequiredProperty, nic.range,
-                        who + " has no `vm_subnet`, and VM network `" + vmn.name + "` has " +
+                        who() + " has no `vm_subnet`, and VM network `" + vmn.name + "` has " +
                             std::to_string(vmn.vm_subnets.size()) + "; add `vm_subnet = ...;`");
         } else if (vmn.isolation != model::Isolation::None && isolation_ok_[nic.vm_network]) {
           diags_.Report(DiagKind::NicNeedsVmSubnet, KeyRange(*np.block, "vm_network"),
-                        who + " joins VM network `" + vmn.name + "`, which has `" +
+                        who() + " joins VM network `" + vmn.name + "`, which has `" +
                             (vmn.isolation == model::Isolation::Vlan ? std::string("vlan") : vmn.isolation == model::Isolation::Vxlan ? "vxlan" : "nvgre") +
                             "` isolation but no VM subnet to attach to; add a `vm_subnet` to the VM network")
               .Note(vmn.name_range, "VM network `" + vmn.name + "` defined here");
@@ -71,14 +71,15 @@ void Checker::ResolveVms() {
       if (const ast::Value* mac = np.Get("mac")) {
         if (mac->mac.IsMulticast() || mac->mac.IsZero())
           diags_.Report(DiagKind::InvalidMac, mac->range,
-                        "MAC `" + mac->mac.ToString() + "` of " + who + " is " +
+                        "MAC `" + mac->mac.ToString() + "` of " + who() + " is " +
                             (mac->mac.IsZero() ? "all zero" : "a multicast address (low bit of the first octet set)") +
                             "; a NIC needs a unicast MAC");
         else
           nic.mac = mac->mac;
       }
-      if (std::optional<uint64_t> mtu = IntegerIn(np.Get("mtu"), 68, 9216, DiagKind::MtuOutOfRange, "MTU", who))
-        nic.mtu = (uint32_t)*mtu;
+      if (const ast::Value* m = np.Get("mtu"))
+        if (std::optional<uint64_t> mtu = IntegerIn(m, 68, 9216, DiagKind::MtuOutOfRange, "MTU", who()))
+          nic.mtu = (uint32_t)*mtu;
     }
   }
 }
@@ -130,7 +131,7 @@ void Checker::CheckVmRules() {
     for (uint32_t i = 0; i < vm.nics.size(); ++i) {
       const model::VmNic& nic = vm.nics[i];
       const Props& np = vm_nic_props_[v][i];
-      const std::string who = "NIC `" + nic.name + "` of VM `" + vm.name + "`";
+      auto who = [&] { return "NIC `" + nic.name + "` of VM `" + vm.name + "`"; };
       if (nic.mac) macs.push_back({*nic.mac, seq++, v, i});
       if (nic.vm_network == kNone) continue;
       const model::VmNetwork& vmn = f_.vm_networks[nic.vm_network];
@@ -142,7 +143,7 @@ void Checker::CheckVmRules() {
         const model::Host& host = f_.hosts[vm.host];
         if (!HostReaches(vm.host, ln)) {
           diags_.Report(DiagKind::VmNetworkUnreachable, KeyRange(*np.block, "vm_network"),
-                        who + " joins VM network `" + vmn.name + "` on logical network `" + f_.logical_networks[ln].name +
+                        who() + " joins VM network `" + vmn.name + "` on logical network `" + f_.logical_networks[ln].name +
                             "`, but no switch of host `" + host.name + "` has an uplink carrying a site of it")
               .Note(host.name_range, "host `" + host.name + "` defined here");
         } else if (nic.classification != kNone) {
@@ -156,7 +157,7 @@ void Checker::CheckVmRules() {
             auto it = std::lower_bound(reach.begin(), reach.end(), std::pair<uint32_t, uint32_t>{ln, 0});
             const model::LogicalSwitch& ls = f_.logical_switches[it->second];
             diags_.Report(DiagKind::ClassificationNotOnSwitch, KeyRange(*np.block, "classification"),
-                          who + " asks for classification `" + f_.port_classifications[nic.classification].name +
+                          who() + " asks for classification `" + f_.port_classifications[nic.classification].name +
                               "`, but logical switch `" + ls.name + "` on host `" + host.name +
                               "` has no virtual port for it")
                 .Note(ls.name_range, "logical switch `" + ls.name + "` defined here");
@@ -166,7 +167,7 @@ void Checker::CheckVmRules() {
           uint32_t overhead = model::EncapOverhead(vmn.isolation);
           if (*nic.mtu + overhead > host.mtu)
             diags_.Report(DiagKind::VmMtuTooLarge, KeyRange(*np.block, "mtu"),
-                          "MTU " + std::to_string(*nic.mtu) + " of " + who + " does not fit the underlay MTU " +
+                          "MTU " + std::to_string(*nic.mtu) + " of " + who() + " does not fit the underlay MTU " +
                               std::to_string(host.mtu) + " of host `" + host.name + "`" +
                               (overhead ? " with " + std::to_string(overhead) + " bytes of " +
                                               (vmn.isolation == model::Isolation::Vxlan ? "VXLAN" : "NVGRE") + " overhead"
@@ -183,24 +184,24 @@ void Checker::CheckVmRules() {
         const model::VmSubnet& subnet = f_.vm_subnets[nic.vm_subnet];
         if (vm_subnet_ok_[nic.vm_subnet] && !subnet.prefix.Contains(*nic.ip)) {
           diags_.Report(DiagKind::NicIpOutsideSubnet, ip_range,
-                        "address `" + nic.ip->ToString() + "` of " + who + " is outside its VM subnet `" + subnet.name +
+                        "address `" + nic.ip->ToString() + "` of " + who() + " is outside its VM subnet `" + subnet.name +
                             "` (`" + subnet.prefix.ToString() + "`)")
               .Note(subnet.name_range, "VM subnet `" + subnet.name + "` defined here");
           continue;
         }
-        claims.push_back({2ull * nic.vm_network, *nic.ip, seq++, ip_range, who});
+        claims.push_back({2ull * nic.vm_network, *nic.ip, seq++, ip_range, who()});
       } else if (vmn.isolation == model::Isolation::None && ln != kNone) {
         bool inside = false;
         for (uint32_t s : f_.logical_networks[ln].sites)
           for (const model::SiteSubnet& ss : f_.sites[s].subnets) inside = inside || ss.prefix.Contains(*nic.ip);
         if (!inside) {
           diags_.Report(DiagKind::NicIpOutsideSubnet, ip_range,
-                        "address `" + nic.ip->ToString() + "` of " + who + " is in no site subnet of logical network `" +
+                        "address `" + nic.ip->ToString() + "` of " + who() + " is in no site subnet of logical network `" +
                             f_.logical_networks[ln].name + "`, which VM network `" + vmn.name + "` uses directly")
               .Note(f_.logical_networks[ln].name_range, "logical network `" + f_.logical_networks[ln].name + "` defined here");
           continue;
         }
-        claims.push_back({2ull * ln + 1, *nic.ip, seq++, ip_range, who});
+        claims.push_back({2ull * ln + 1, *nic.ip, seq++, ip_range, who()});
       }
     }
   }

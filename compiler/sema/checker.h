@@ -4,6 +4,7 @@
 // name resolution with "did you mean".
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,10 +22,11 @@ using model::kNone;
 
 /// A block that passed schema validation: its well-typed properties by key.
 struct Props {
+  static constexpr size_t kMaxKeys = 10;
   const ast::Block* block = nullptr;
   const BlockSpec* spec = nullptr;
   /// Parallel to spec->keys: the first well-typed occurrence, or nullptr.
-  std::vector<const ast::Property*> values;
+  std::array<const ast::Property*, kMaxKeys> values{};
 
   const ast::Value* Get(std::string_view key) const;
   const ast::Property* GetProperty(std::string_view key) const;
@@ -35,15 +37,22 @@ struct Props {
 /// Names of one kind in one scope → object id.
 class NameTable {
  public:
-  /// Returns the id already holding `name`, or kNone after inserting.
+  /// Returns the id already holding `name`, or kNone after inserting. The
+  /// table keeps its own copy of the name.
   uint32_t Insert(const std::string& name, uint32_t id);
   uint32_t Find(std::string_view name) const;
   /// Names sorted, for "did you mean".
   std::vector<std::string_view> Names() const;
   bool empty() const { return map_.empty(); }
+  void reserve(size_t n) { map_.reserve(n); }
 
  private:
-  std::unordered_map<std::string, uint32_t> map_;
+  /// Transparent hashing: lookups by string_view allocate nothing.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> map_;
 };
 
 class Checker {
@@ -109,7 +118,8 @@ class Checker {
 
   /// Resolves a name value in `table`; reports UnresolvedName with "did you
   /// mean" (scope like " in logical network `X`") and returns kNone on a miss.
-  uint32_t Resolve(const ast::Value& name, const NameTable& table, const char* what, std::string_view scope = {});
+  uint32_t Resolve(const ast::Value& name, const NameTable& table, const char* what, std::string_view scope_what = {},
+                   std::string_view scope_name = {});
 
   // Values.
   static bool Bool(const ast::Value* v, bool fallback) { return v ? v->boolean : fallback; }

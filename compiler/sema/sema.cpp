@@ -3,6 +3,7 @@
 #include "compiler/sema/sema.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "compiler/sema/checker.h"
 
@@ -60,7 +61,7 @@ uint32_t NameTable::Insert(const std::string& name, uint32_t id) {
 }
 
 uint32_t NameTable::Find(std::string_view name) const {
-  auto it = map_.find(std::string(name));
+  auto it = map_.find(name);
   return it == map_.end() ? kNone : it->second;
 }
 
@@ -73,6 +74,13 @@ std::vector<std::string_view> NameTable::Names() const {
 }
 
 void Checker::DeclareAll(const ast::Program& program) {
+  size_t vms = 0;
+  for (const ast::File& file : program.files)
+    for (const ast::Block& b : file.blocks) vms += b.kind == "vm";
+  vms_.reserve(vms);
+  f_.vms.reserve(vms);
+  vm_props_.reserve(vms);
+  vm_nic_props_.reserve(vms);
   for (const ast::File& file : program.files) {
     for (const ast::Block& b : file.blocks) {
       const BlockSpec* spec = ChildSpec("", b);
@@ -132,7 +140,7 @@ Props Checker::Validate(const ast::Block& block, const BlockSpec& spec) {
   Props props;
   props.block = &block;
   props.spec = &spec;
-  props.values.assign(spec.keys.size(), nullptr);
+  assert(spec.keys.size() <= Props::kMaxKeys);
   std::string kind = spec.kind;
 
   // Label.
@@ -244,12 +252,14 @@ void Checker::ReportDuplicate(const std::string& name, llvm::SMRange range, llvm
       .Note(first, std::string(what) + " `" + name + "` first defined here");
 }
 
-uint32_t Checker::Resolve(const ast::Value& name, const NameTable& table, const char* what, std::string_view scope) {
+uint32_t Checker::Resolve(const ast::Value& name, const NameTable& table, const char* what,
+                          std::string_view scope_what, std::string_view scope_name) {
   uint32_t id = table.Find(name.text);
   if (id != kNone) return id;
+  std::string scope;
+  if (!scope_what.empty()) scope = " in " + std::string(scope_what) + " `" + std::string(scope_name) + "`";
   diags_.Report(DiagKind::UnresolvedName, name.range,
-                "unknown " + std::string(what) + " `" + name.text + "`" + std::string(scope) +
-                    DidYouMean(name.text, table.Names()));
+                "unknown " + std::string(what) + " `" + name.text + "`" + scope + DidYouMean(name.text, table.Names()));
   return kNone;
 }
 
