@@ -258,7 +258,13 @@ ir::HostIr SeedDemoGateway() {
   sw.uplinks = {{"inside", "inbound", {0}}, {"outside", "outbound", {0}}};
   h.switches = {sw};
   h.provider_addresses = {{"Tenant", Ip("192.168.0.12"), 24, Ip("192.168.0.1"), 0, "gateway switch"}};
-  h.nat_rules = {{"tenant A", 1, Ip("192.168.10.40"), "test IP pool", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")}}};
+  ir::NatRule nat;
+  nat.vm_network = "tenant A";
+  nat.rdid = 1;
+  nat.external_ip = Ip("192.168.10.40");
+  nat.external_pool = "test IP pool";
+  nat.inside_prefixes = {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")};
+  h.nat_rules = {nat};
   return h;
 }
 
@@ -323,7 +329,12 @@ ir::HostIr HostileHost() {
   h.lookup_records[0].vm = names[4];
   h.lookup_records[0].nic = names[5];
   h.lookup_records[0].host = names[2];
-  h.nat_rules = {{names[11], 1, net::IpAddress::V4(0xC0A80A28u), names[7], {}}};
+  ir::NatRule nat;
+  nat.vm_network = names[11];
+  nat.rdid = 1;
+  nat.external_ip = net::IpAddress::V4(0xC0A80A28u);
+  nat.external_pool = names[7];
+  h.nat_rules = {nat};
   return h;
 }
 
