@@ -218,6 +218,9 @@ class Builder {
   void MapSiteVlans() {
     for (const ir::ProviderAddress& pa : ir_.provider_addresses)
       if (pa.vlan != 0) NeedVlan(pa.switch_name, pa.vlan, "the provider address on " + QuoteForMessage(pa.logical_network));
+    for (const ir::NatRule& nat : ir_.nat_rules)
+      if (!nat.external_switch.empty() && nat.external_vlan != 0)
+        NeedVlan(nat.external_switch, nat.external_vlan, "the external address of " + QuoteForMessage(nat.vm_network));
     for (const ir::Port& port : ir_.ports) {
       if (port.vsid != 0 || port.vlan == 0) continue;
       SiteVlan* site = NeedVlan(port.switch_name, port.vlan, "port " + QuoteForMessage(port.vm + "/" + port.nic));
@@ -379,20 +382,23 @@ class Builder {
     state_.addresses.push_back({dev, WithLength(ip, length), ip, length});
   }
 
+  /// The device a host address on (switch, site VLAN) goes on; "" after Fail.
+  std::string HostAddressDev(const std::string& switch_name, uint16_t vlan, const std::string& what) {
+    const ir::Switch* sw = FindSwitch(switch_name);
+    if (!sw) {
+      Fail(what + " is on switch " + QuoteForMessage(switch_name) + ", which this host lacks");
+      return "";
+    }
+    if (vlan == 0) return sw->bridge_ifname;
+    const SiteVlan& site = vlans_.at({switch_name, vlan});
+    return site.bridge.empty() ? site.vlan_dev : site.bridge;
+  }
+
   void MapProviderAddresses() {
     for (const ir::ProviderAddress& pa : ir_.provider_addresses) {
-      const ir::Switch* sw = FindSwitch(pa.switch_name);
-      if (!sw) {
-        Fail("the provider address on " + QuoteForMessage(pa.logical_network) + " is on switch " +
-             QuoteForMessage(pa.switch_name) + ", which this host lacks");
-        continue;
-      }
-      std::string dev = sw->bridge_ifname;
-      if (pa.vlan != 0) {
-        const SiteVlan& site = vlans_.at({pa.switch_name, pa.vlan});
-        dev = site.bridge.empty() ? site.vlan_dev : site.bridge;
-      }
-      AddAddress(dev, pa.ip, pa.prefix_length);
+      std::string dev =
+          HostAddressDev(pa.switch_name, pa.vlan, "the provider address on " + QuoteForMessage(pa.logical_network));
+      if (!dev.empty()) AddAddress(dev, pa.ip, pa.prefix_length);
     }
   }
 
@@ -613,6 +619,18 @@ class Builder {
         state_.nft_nat.rules.push_back(
             {"postrouting", "ip saddr " + p + inside_dst + " snat to " + nat.external_ip.ToString(), comment});
       Feature("nft-nat");
+      // The host must own the external address to answer ARP for it.
+      if (!nat.external_switch.empty() && nat.external_prefix_length != 0) {
+        std::string dev = HostAddressDev(nat.external_switch, nat.external_vlan,
+                                         "the external address of " + QuoteForMessage(nat.vm_network));
+        if (!dev.empty()) AddAddress(dev, nat.external_ip, nat.external_prefix_length);
+      }
+      // Replies, translated back to a CA by conntrack, arrive outside the VRF:
+      // the main table sends the network's subnets into it (route leaking).
+      auto vrf = vrfs_.find(nat.rdid);
+      if (vrf != vrfs_.end())
+        for (const net::Prefix& p : nat.inside_prefixes)
+          if (p.address.IsV4()) state_.routes.push_back({kMainTable, p.Canonical(), vrf->second.name, ""});
     }
   }
 

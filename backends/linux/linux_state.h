@@ -20,6 +20,8 @@ inline constexpr uint16_t kVxlanPort = 4789;
 inline constexpr uint8_t kVxlanTtl = 64;
 inline constexpr uint32_t kBondMiimonMs = 100;
 inline constexpr uint32_t kTbfLatencyUs = 50000;
+/// The kernel's main routing table (RT_TABLE_MAIN).
+inline constexpr uint32_t kMainTable = 254;
 /// Link rate minimum weights are shared out against (the IR carries no NIC speed).
 inline constexpr uint64_t kNominalUplinkBps = 10'000'000'000ULL;
 

@@ -135,6 +135,12 @@ struct NatRule {
   net::IpAddress external_ip;
   std::string external_pool;
   std::vector<net::Prefix> inside_prefixes;  ///< the VM network's subnets
+  /// Where the external address lives on this host (the switch carrying the
+  /// external pool's site; "" = unknown, then the Linux backend assigns no
+  /// external address), the pool subnet's prefix length and the site VLAN.
+  std::string external_switch;
+  uint8_t external_prefix_length = 0;
+  uint16_t external_vlan = 0;
 };
 
 struct HostIr {

@@ -341,8 +341,48 @@ TEST_CASE("nat duty: a vrf and an ip-family nat table translating the network's 
   CHECK(HasLine(a.batch, "nft add chain ip netdsl_nat postrouting '{ type nat hook postrouting priority 100; policy accept; }'"));
   auto req = Strings(y["requires"]);
   CHECK(std::count(req.begin(), req.end(), "nft-nat") == 1);
+  // Replies come back outside the VRF: the main table leads the subnets into it.
+  std::vector<std::string> routes;
+  for (const YAML::Node& r : y["routes"])
+    routes.push_back(r["table"].as<std::string>() + " " + r["dst"].as<std::string>() + " " +
+                     r["dev"].as<std::string>() + " " + r["via"].as<std::string>());
+  CHECK(routes == std::vector<std::string>{"254 10.0.1.0/24 nd-vrf1001 ", "254 10.0.2.0/24 nd-vrf1001 "});
+  CHECK(HasLine(a.batch, "ip route add 10.0.1.0/24 dev nd-vrf1001 table 254"));
+  // The gateway address on the routed subnet's bridge; without the external
+  // side in the IR, no external address.
+  REQUIRE(y["addresses"].size() == 2);
+  CHECK(y["addresses"][0]["address"].as<std::string>() == "10.0.1.1/24");
+  CHECK(y["addresses"][1]["address"].as<std::string>() == "192.168.0.11/24");
   // No nat duty, no nat table.
   CHECK_FALSE(YAML::Load(Emit(SeedHost02()).yaml)["nftables_nat"]);
+}
+
+TEST_CASE("nat duty: the external address goes on the switch carrying the external pool's site") {
+  ir::HostIr h = SeedHost02();
+  ir::NatRule nat{"tenant A", 1001, Ip("192.168.10.41"), "test IP pool", {Pfx("10.0.1.0/24")}};
+  nat.external_switch = h.switches[0].name;
+  nat.external_prefix_length = 24;
+  YAML::Node y = YAML::Load(Emit([&] { ir::HostIr g = h; g.nat_rules.push_back(nat); return g; }()).yaml);
+  std::vector<std::string> addrs;
+  for (const YAML::Node& ad : y["addresses"])
+    addrs.push_back(ad["dev"].as<std::string>() + " " + ad["address"].as<std::string>());
+  CHECK(addrs == std::vector<std::string>{"nd-br5001 10.0.1.1/24", "nd-sw-3f2a 192.168.0.11/24",
+                                          "nd-sw-3f2a 192.168.10.41/24"});
+  // On a tagged site: a vlan device over the switch bridge carries it.
+  nat.external_vlan = 30;
+  h.nat_rules.push_back(nat);
+  y = YAML::Load(Emit(h).yaml);
+  std::string dev;
+  for (const YAML::Node& ad : y["addresses"])
+    if (ad["address"].as<std::string>() == "192.168.10.41/24") dev = ad["dev"].as<std::string>();
+  YAML::Node vlan = Link(y, dev);
+  REQUIRE(vlan);
+  CHECK(vlan["kind"].as<std::string>() == "vlan");
+  CHECK(vlan["vlan"]["id"].as<int>() == 30);
+  CHECK(vlan["vlan"]["link"].as<std::string>() == "nd-sw-3f2a");
+  // A switch the host lacks is refused.
+  h.nat_rules[0].external_switch = "elsewhere";
+  CHECK(Refusal(h).find("switch `elsewhere`") != std::string::npos);
 }
 
 TEST_CASE("bandwidth maximum → tbf on the port; none without a maximum") {
