@@ -73,7 +73,12 @@ class Formatter {
   void Emit(size_t i) {
     const Tok& t = toks_[i];
     if (IsComment(t.type)) {
-      bool trailing = !at_line_start_ && i > 0 && toks_[i - 1].line_end == t.line_begin;
+      bool trailing = i > 0 && toks_[i - 1].line_end == t.line_begin && !out_.empty();
+      if (trailing && at_line_start_) {
+        // The previous token ended its output line (`;`, `{`, `}`): reattach.
+        if (out_.back() == '\n') out_.pop_back();
+        at_line_start_ = false;
+      }
       if (trailing) {
         out_ += ' ';
       } else {
