@@ -54,6 +54,7 @@ std::string NeedsRecreate(const Link& want, const Link& have) {
   } else if (want.kind == "gretap") {
     if (want.gretap_key != have.gretap_key) return "gretap key";
     if (want.gretap_local && want.gretap_local != have.gretap_local) return "gretap local";
+    if (want.gretap_remote != have.gretap_remote) return "gretap remote";
   } else if (want.kind == "veth") {
     if (!have.veth_peer_elsewhere && have.veth_peer != want.veth_peer)
       return fmt::format("veth peer {} -> {}", have.veth_peer.empty() ? "?" : have.veth_peer, want.veth_peer);
@@ -72,9 +73,14 @@ bool SameQdisc(const Qdisc& a, const Qdisc& b) {
   if (a.kind == "tbf")
     return a.rate_bps == b.rate_bps && near(a.burst_bytes, b.burst_bytes) && near(a.latency_us, b.latency_us);
   if (a.default_class != b.default_class || a.classes.size() != b.classes.size()) return false;
-  for (size_t i = 0; i < a.classes.size(); ++i)
-    if (a.classes[i].minor != b.classes[i].minor || a.classes[i].rate_bps != b.classes[i].rate_bps ||
-        a.classes[i].ceil_bps != b.classes[i].ceil_bps)
+  auto by_minor = [](std::vector<HtbClass> v) {
+    std::sort(v.begin(), v.end(), [](const HtbClass& x, const HtbClass& y) { return x.minor < y.minor; });
+    return v;
+  };
+  std::vector<HtbClass> x = by_minor(a.classes), y = by_minor(b.classes);
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x[i].minor != y[i].minor || x[i].parent != y[i].parent || x[i].rate_bps != y[i].rate_bps ||
+        x[i].ceil_bps != y[i].ceil_bps)
       return false;
   return true;
 }
@@ -83,7 +89,9 @@ std::string QdiscText(const Qdisc& q) {
   if (q.kind == "tbf")
     return fmt::format("tbf rate {}bit burst {}b latency {}us", q.rate_bps, q.burst_bytes, q.latency_us);
   std::string s = fmt::format("htb default {}", q.default_class);
-  for (const HtbClass& c : q.classes) s += fmt::format(" 1:{} rate {}bit ceil {}bit", c.minor, c.rate_bps, c.ceil_bps);
+  for (const HtbClass& c : q.classes)
+    s += fmt::format(" 1:{:x}{} rate {}bit ceil {}bit", c.minor, c.parent ? fmt::format(" parent 1:{:x}", c.parent) : "",
+                     c.rate_bps, c.ceil_bps);
   return s;
 }
 
@@ -235,10 +243,11 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
     if (l.name.rfind(d.owner_prefix, 0) == 0 && !Owned(l, d) && !want.count(l.name) && !peers.count(l.name))
       cs.warnings.push_back(fmt::format("link `{}` has the `{}` prefix but not the `{}` alias; not owned, left alone",
                                         l.name, d.owner_prefix, d.owner_alias));
-  if (d.nft.present && a.nft.present && a.nft.fingerprint.empty())
-    cs.conflicts.push_back(fmt::format("nftables table `{} {}` exists but was not created by netdsl; remove it or "
-                                       "rename netdsl's table",
-                                       d.nft.family, d.nft.table));
+  for (auto [want_t, have_t] : {std::pair{&d.nft, &a.nft}, std::pair{&d.nft_nat, &a.nft_nat}})
+    if (want_t->present && have_t->present && have_t->fingerprint.empty())
+      cs.conflicts.push_back(fmt::format("nftables table `{} {}` exists but was not created by netdsl; remove it or "
+                                         "rename netdsl's table",
+                                         want_t->family, want_t->table));
   if (!cs.conflicts.empty()) return cs;
 
   // Which owned links go away, which are recreated, which stay.
@@ -286,12 +295,14 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   for (const Qdisc& q : a.qdiscs)
     if (!want_q.count(q.dev) || gone.count(q.dev)) del_q.push_back(&q);
 
-  // 1. nftables table no longer wanted.
-  if (!d.nft.present && a.nft.present && !a.nft.fingerprint.empty()) {
-    b.Line('-', "nftables", fmt::format("{} {}", a.nft.family, a.nft.table));
-    std::string head = a.nft.family + " " + a.nft.table + "\n";
-    b.One(fmt::format("delete nftables table `{}`", a.nft.table), {OpKind::RestoreNft, head},
-          {{OpKind::RestoreNft, head + NftListTable(a.nft.family, a.nft.table)}});
+  // 1. nftables tables no longer wanted.
+  for (const NftTable* t : {&a.nft, &a.nft_nat}) {
+    const NftTable& want_t = t == &a.nft ? d.nft : d.nft_nat;
+    if (want_t.present || !t->present || t->fingerprint.empty()) continue;
+    b.Line('-', "nftables", fmt::format("{} {}", t->family, t->table));
+    std::string head = t->family + " " + t->table + "\n";
+    b.One(fmt::format("delete nftables table `{}`", t->table), {OpKind::RestoreNft, head},
+          {{OpKind::RestoreNft, head + NftListTable(t->family, t->table)}});
   }
   // 2. Deletions of objects, children before their devices.
   for (const Qdisc* q : del_q) {
@@ -348,9 +359,11 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
     auto w = want_master.find(l.name);
     bool keep = w != want_master.end() && w->second == l.master && !gone.count(l.master);
     if (keep) continue;
-    // Owned links that stay but change master are handled by the set step below.
+    // Owned links that stay but move to another master are handled by the set
+    // step below, unless their master goes away first (the kernel would
+    // release them silently, and a rollback must re-enslave them).
     if (want.count(l.name) && !gone.count(l.name) && w != want_master.end() && !w->second.empty() &&
-        !gone.count(w->second) && w->second != l.master)
+        !gone.count(w->second) && w->second != l.master && !gone.count(l.master))
       continue;
     LinkChange c;
     c.name = l.name;
@@ -462,22 +475,23 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
     Op undo = had ? Op{OpKind::ReplaceQdisc, *it->second} : Op{OpKind::DelQdisc, *q};
     b.One(fmt::format("set qdisc on `{}`", q->dev), {OpKind::ReplaceQdisc, *q}, {undo});
   }
-  if (d.nft.present) {
-    bool same = a.nft.present && a.nft.fingerprint == d.nft.fingerprint && a.nft.chains.size() == d.nft.chains.size() &&
-                a.nft.rules.size() == d.nft.rules.size();
-    for (size_t i = 0; same && i < d.nft.chains.size(); ++i)
-      same = a.nft.chains[i].name == d.nft.chains[i].name && a.nft.chains[i].hook == d.nft.chains[i].hook &&
-             a.nft.chains[i].policy == d.nft.chains[i].policy;
-    for (size_t i = 0; same && i < d.nft.rules.size(); ++i)
-      same = a.nft.rules[i].chain == d.nft.rules[i].chain && a.nft.rules[i].comment == d.nft.rules[i].comment;
-    if (!same) {
-      b.Line(a.nft.present ? '~' : '+', "nftables", fmt::format("{} {}", d.nft.family, d.nft.table),
-             fmt::format("{} chains, {} rules", d.nft.chains.size(), d.nft.rules.size()));
-      std::string saved = d.nft.family + " " + d.nft.table + "\n" +
-                          (a.nft.present ? NftListTable(d.nft.family, d.nft.table) : "");
-      b.One(fmt::format("replace nftables table `{}`", d.nft.table), {OpKind::ReplaceNft, d.nft},
-            {{OpKind::RestoreNft, saved}});
-    }
+  for (auto [want_t, have_t] : {std::pair{&d.nft, &a.nft}, std::pair{&d.nft_nat, &a.nft_nat}}) {
+    const NftTable& w = *want_t;
+    const NftTable& h = *have_t;
+    if (!w.present) continue;
+    bool same = h.present && h.fingerprint == w.fingerprint && h.chains.size() == w.chains.size() &&
+                h.rules.size() == w.rules.size();
+    for (size_t i = 0; same && i < w.chains.size(); ++i)
+      same = h.chains[i].name == w.chains[i].name && h.chains[i].hook == w.chains[i].hook &&
+             h.chains[i].type == w.chains[i].type && h.chains[i].policy == w.chains[i].policy;
+    for (size_t i = 0; same && i < w.rules.size(); ++i)
+      same = h.rules[i].chain == w.rules[i].chain && h.rules[i].comment == w.rules[i].comment;
+    if (same) continue;
+    b.Line(h.present ? '~' : '+', "nftables", fmt::format("{} {}", w.family, w.table),
+           fmt::format("{} chains, {} rules", w.chains.size(), w.rules.size()));
+    std::string saved = w.family + " " + w.table + "\n" + (h.present ? NftListTable(w.family, w.table) : "");
+    b.One(fmt::format("replace nftables table `{}`", w.table), {OpKind::ReplaceNft, w},
+          {{OpKind::RestoreNft, saved}});
   }
   return cs;
 }
@@ -618,7 +632,7 @@ std::string EncodeOp(const Op& op) {
       const Link& l = std::get<Link>(op.object);
       add(l.name, l.kind, l.mtu, l.master, MacText(l.mac), l.bond_mode, l.bond_xmit_hash_policy, l.bond_miimon,
           l.vlan_link, l.vlan_id, l.vxlan_id, IpText(l.vxlan_local), l.vxlan_dstport, int(l.vxlan_learning),
-          int(l.vxlan_ttl), l.gretap_key, IpText(l.gretap_local), l.vrf_table, l.veth_peer, MacText(l.veth_peer_mac),
+          int(l.vxlan_ttl), l.gretap_key, IpText(l.gretap_local), IpText(l.gretap_remote), l.vrf_table, l.veth_peer, MacText(l.veth_peer_mac),
           l.veth_peer_mtu, l.alias, int(l.up));
       break;
     }
@@ -656,8 +670,8 @@ std::string EncodeOp(const Op& op) {
     case OpKind::DelQdisc: {
       const auto& q = std::get<Qdisc>(op.object);
       std::string classes;
-      for (const HtbClass& c : q.classes) classes += fmt::format("{}{}:{}:{}", classes.empty() ? "" : ",", c.minor,
-                                                                 c.rate_bps, c.ceil_bps);
+      for (const HtbClass& c : q.classes)
+        classes += fmt::format("{}{}:{}:{}:{}", classes.empty() ? "" : ",", c.minor, c.rate_bps, c.ceil_bps, c.parent);
       add(q.dev, q.kind, q.rate_bps, q.burst_bytes, q.latency_us, q.default_class, classes);
       break;
     }
@@ -693,6 +707,7 @@ std::optional<Op> DecodeOp(const std::string& line) {
     l.vxlan_ttl = f.Num();
     l.gretap_key = f.Num();
     l.gretap_local = f.Ip();
+    l.gretap_remote = f.Ip();
     l.vrf_table = f.Num();
     l.veth_peer = f.Str();
     l.veth_peer_mac = f.Mac();
@@ -768,7 +783,8 @@ std::optional<Op> DecodeOp(const std::string& line) {
       size_t end = classes.find(',', pos);
       std::string one = classes.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
       HtbClass c;
-      if (std::sscanf(one.c_str(), "%hu:%lu:%lu", &c.minor, &c.rate_bps, &c.ceil_bps) == 3) q.classes.push_back(c);
+      if (std::sscanf(one.c_str(), "%hu:%lu:%lu:%hu", &c.minor, &c.rate_bps, &c.ceil_bps, &c.parent) == 4)
+        q.classes.push_back(c);
       if (end == std::string::npos) break;
       pos = end + 1;
     }

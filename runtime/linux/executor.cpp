@@ -115,6 +115,7 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, std::vector<Req>* out, std::st
     r.PutU16(IFLA_GRE_IFLAGS, GRE_KEY);
     r.PutU16(IFLA_GRE_OFLAGS, GRE_KEY);
     if (l.gretap_local) PutIp(r, IFLA_GRE_LOCAL, *l.gretap_local);
+    if (l.gretap_remote) PutIp(r, IFLA_GRE_REMOTE, *l.gretap_remote);
   } else if (l.kind == "veth") {
     void* peer = r.NestStart(VETH_INFO_PEER);
     auto* pifm = static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)));
@@ -181,7 +182,7 @@ void BuildQdisc(const Qdisc& q, int ifindex, std::vector<Req>* out) {
     auto* ct = static_cast<tcmsg*>(cr.PutExtra(sizeof(tcmsg)));
     ct->tcm_family = AF_UNSPEC;
     ct->tcm_ifindex = ifindex;
-    ct->tcm_parent = TC_H_MAKE(1u << 16, 0);
+    ct->tcm_parent = TC_H_MAKE(1u << 16, c.parent);
     ct->tcm_handle = TC_H_MAKE(1u << 16, c.minor);
     cr.PutStr(TCA_KIND, "htb");
     void* co = cr.NestStart(TCA_OPTIONS);
@@ -209,8 +210,8 @@ std::string NftText(const NftTable& t) {
   std::string s = fmt::format("table {0} {1}\ndelete table {0} {1}\ntable {0} {1} {{\n  comment \"netdsl {2}\"\n",
                               t.family, t.table, t.fingerprint.empty() ? NftFingerprint(t) : t.fingerprint);
   for (const NftChain& c : t.chains)
-    s += fmt::format("  chain {} {{ type filter hook {} priority {}; policy {}; }}\n", c.name, c.hook, c.priority,
-                     c.policy);
+    s += fmt::format("  chain {} {{ type {} hook {} priority {}; policy {}; }}\n", c.name, c.type, c.hook,
+                     c.priority, c.policy);
   s += "}\n";
   for (const NftRule& r : t.rules) {
     s += fmt::format("add rule {} {} {} {}", t.family, t.table, r.chain, r.rule);

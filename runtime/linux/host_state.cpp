@@ -9,7 +9,7 @@
 namespace netdsl::runtime {
 
 const std::vector<std::string>& KnownFeatures() {
-  static const std::vector<std::string> kFeatures = {"bond", "bridge", "gretap", "htb", "nft-bridge",
+  static const std::vector<std::string> kFeatures = {"bond", "bridge", "gretap", "htb",  "nft-bridge", "nft-nat",
                                                      "tbf",  "veth",   "vlan",   "vrf", "vxlan"};
   return kFeatures;
 }
@@ -19,13 +19,15 @@ std::vector<std::pair<std::string, std::string>> NeededFeatures(const HostState&
   for (const Link& l : s.links) need.emplace(l.kind, fmt::format("link `{}`", l.name));
   for (const Qdisc& q : s.qdiscs) need.emplace(q.kind, fmt::format("qdisc on `{}`", q.dev));
   if (s.nft.present) need.emplace("nft-bridge", fmt::format("nftables table `{}`", s.nft.table));
+  if (s.nft_nat.present) need.emplace("nft-nat", fmt::format("nftables table `{}`", s.nft_nat.table));
   for (const std::string& f : s.requires_) need.emplace(f, "`requires`");
   return {need.begin(), need.end()};
 }
 
 std::string NftFingerprint(const NftTable& t) {
   std::string text = t.family + "\n" + t.table + "\n";
-  for (const NftChain& c : t.chains) text += fmt::format("chain {} {} {} {}\n", c.name, c.hook, c.priority, c.policy);
+  for (const NftChain& c : t.chains)
+    text += fmt::format("chain {} {} {} {} {}\n", c.name, c.type, c.hook, c.priority, c.policy);
   for (const NftRule& r : t.rules) text += fmt::format("rule {}\t{}\t{}\n", r.chain, r.rule, r.comment);
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : text) {

@@ -42,6 +42,7 @@ struct Link {
   // kind: gretap
   uint32_t gretap_key = 0;
   std::optional<net::IpAddress> gretap_local;
+  std::optional<net::IpAddress> gretap_remote;  ///< point-to-point remote PA
   // kind: vrf
   uint32_t vrf_table = 0;
   // kind: veth
@@ -96,6 +97,7 @@ struct Neighbour {
 
 struct HtbClass {
   uint16_t minor = 0;
+  uint16_t parent = 0;  ///< minor of the parent class; 0 = the qdisc root `1:`
   uint64_t rate_bps = 0;
   uint64_t ceil_bps = 0;
 };
@@ -110,12 +112,13 @@ struct Qdisc {
   uint32_t latency_us = 0;
   // htb
   uint16_t default_class = 0;
-  std::vector<HtbClass> classes;  ///< sorted by minor
+  std::vector<HtbClass> classes;  ///< desired: parents first (creation order); actual: by minor
   SourceLoc loc;
 };
 
 struct NftChain {
   std::string name;
+  std::string type = "filter";  ///< filter | nat
   std::string hook;
   int priority = 0;
   std::string policy = "accept";
@@ -127,7 +130,8 @@ struct NftRule {
   std::string comment;
 };
 
-/// The one bridge-family table netdsl owns; replaced atomically as a whole.
+/// A table netdsl owns (`nftables`: bridge family; `nftables_nat`: ip
+/// family); each is replaced atomically as a whole.
 struct NftTable {
   bool present = false;
   std::string family = "bridge";
@@ -155,6 +159,7 @@ struct HostState {
   std::vector<Neighbour> neighbours;
   std::vector<Qdisc> qdiscs;
   NftTable nft;
+  NftTable nft_nat;  ///< `nftables_nat` (gateway hosts with NAT duty)
 };
 
 /// Kernel features a plan may require, sorted.

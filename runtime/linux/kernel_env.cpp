@@ -77,8 +77,14 @@ std::string Probe(Netlink& nl, const std::string& feature) {
     q.rate_bps = 1000000;
     q.burst_bytes = 10000;
     q.latency_us = 1000;
-    if (feature == "htb") q.classes.push_back({1, 1000000, 1000000});
+    if (feature == "htb") q.classes.push_back({.minor = 1, .parent = 0, .rate_bps = 1000000, .ceil_bps = 1000000});
     return ExecuteOps(nl, {Op{OpKind::ReplaceQdisc, q}}, false, &err) ? "" : err;
+  }
+  if (feature == "nft-nat") {
+    return NftRun("add table ip ndprobe\nadd chain ip ndprobe p { type nat hook postrouting priority 100; }\n", nullptr,
+                  &err)
+               ? ""
+               : err;
   }
   if (feature == "nft-bridge") {
     return NftRun("add table bridge ndprobe\nadd chain bridge ndprobe f { type filter hook forward priority 0; }\n",

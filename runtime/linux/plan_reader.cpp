@@ -254,9 +254,10 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
   if (l.kind == "gretap" && n["gretap"].IsDefined()) {
     YAML::Node v = n["gretap"];
     std::string skp = kp + ".gretap";
-    if (r.Map(v, skp, {"key", "local"})) {
+    if (r.Map(v, skp, {"key", "local", "remote"})) {
       r.Uint(v, "key", skp, &l.gretap_key, 0xffffffffu, true);
       r.Ip(v, "local", skp, &l.gretap_local, false);
+      r.Ip(v, "remote", skp, &l.gretap_remote, false);
     }
   }
   if (l.kind == "vrf" && n["vrf"].IsDefined()) {
@@ -280,25 +281,31 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
   out->links.push_back(std::move(l));
 }
 
-void ReadNft(Reader& r, const YAML::Node& n, HostState* out) {
-  const std::string kp = "nftables";
-  NftTable& t = out->nft;
+/// `nftables` (bridge family, filter chains) or `nftables_nat` (ip family, nat chains).
+void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* table, bool nat) {
+  NftTable& t = *table;
   t.loc = Reader::Loc(n);
   if (!r.Map(n, kp, {"family", "table", "chains", "rules"})) return;
   t.present = true;
   r.Str(n, "family", kp, &t.family, true);
   r.Str(n, "table", kp, &t.table, true);
-  if (t.family != "bridge") r.Fail(n["family"], fmt::format("`nftables.family` must be `bridge`, not `{}`", t.family));
+  const char* want_family = nat ? "ip" : "bridge";
+  if (t.family != want_family)
+    r.Fail(n["family"], fmt::format("`{}.family` must be `{}`, not `{}`", kp, want_family, t.family));
   YAML::Node chains = n["chains"], rules = n["rules"];
-  if (chains.IsDefined() && !chains.IsNull() && !chains.IsSequence()) r.Fail(chains, "`nftables.chains` must be a list");
-  if (rules.IsDefined() && !rules.IsNull() && !rules.IsSequence()) r.Fail(rules, "`nftables.rules` must be a list");
+  if (chains.IsDefined() && !chains.IsNull() && !chains.IsSequence())
+    r.Fail(chains, fmt::format("`{}.chains` must be a list", kp));
+  if (rules.IsDefined() && !rules.IsNull() && !rules.IsSequence()) r.Fail(rules, fmt::format("`{}.rules` must be a list", kp));
   if (chains.IsSequence()) {
     size_t i = 0;
     for (const YAML::Node& c : chains) {
-      std::string ckp = fmt::format("nftables.chains[{}]", i++);
+      std::string ckp = fmt::format("{}.chains[{}]", kp, i++);
       NftChain ch;
-      if (!r.Map(c, ckp, {"name", "hook", "priority", "policy"})) continue;
+      if (!r.Map(c, ckp, {"name", "type", "hook", "priority", "policy"})) continue;
       r.Str(c, "name", ckp, &ch.name, true);
+      r.Str(c, "type", ckp, &ch.type);
+      if (ch.type != "filter" && (!nat || ch.type != "nat"))
+        r.Fail(c["type"], fmt::format("`{}.type` must be `filter`{}", ckp, nat ? " or `nat`" : ""));
       r.Str(c, "hook", ckp, &ch.hook, true);
       uint32_t prio = 0;
       // Priorities are small signed numbers; accept a leading minus here.
@@ -328,7 +335,7 @@ void ReadNft(Reader& r, const YAML::Node& n, HostState* out) {
   if (rules.IsSequence()) {
     size_t i = 0;
     for (const YAML::Node& ru : rules) {
-      std::string rkp = fmt::format("nftables.rules[{}]", i++);
+      std::string rkp = fmt::format("{}.rules[{}]", kp, i++);
       NftRule rule;
       if (!r.Map(ru, rkp, {"chain", "rule", "comment"})) continue;
       r.Str(ru, "chain", rkp, &rule.chain, true);
@@ -351,12 +358,13 @@ void ReadNft(Reader& r, const YAML::Node& n, HostState* out) {
   }
   std::set<std::string> names;
   for (const NftChain& c : t.chains)
-    if (!names.insert(c.name).second) r.FailAt(t.loc, fmt::format("nftables chain `{}` is declared twice", c.name));
+    if (!names.insert(c.name).second) r.FailAt(t.loc, fmt::format("`{}` chain `{}` is declared twice", kp, c.name));
   for (const NftRule& rule : t.rules)
     if (!rule.chain.empty() && !names.count(rule.chain))
-      r.FailAt(t.loc, fmt::format("nftables rule refers to chain `{}`, which `nftables.chains` does not declare",
-                                  rule.chain));
-  if (!IsValidIfname(t.table)) r.Fail(n["table"], "`nftables.table` must be 1..15 characters of [A-Za-z0-9._-]");
+      r.FailAt(t.loc, fmt::format("`{}` rule refers to chain `{}`, which `{}.chains` does not declare", kp,
+                                  rule.chain, kp));
+  if (!IsValidIfname(t.table))
+    r.Fail(n["table"], fmt::format("`{}.table` must be 1..15 characters of [A-Za-z0-9._-]", kp));
 }
 
 /// Cross-object checks once every list is read.
@@ -484,6 +492,8 @@ bool ReadPlan(const std::string& text, const std::string& path, HostState* out, 
     return false;
   }
   HostState& s = *out;
+  s.nft_nat.family = "ip";
+  s.nft_nat.table = "netdsl_nat";
   if (!root.IsMap()) {
     errors->push_back(fmt::format("{}: error: linux.yaml must be a mapping with `format: 1` at the top", path));
     return false;
@@ -491,7 +501,7 @@ bool ReadPlan(const std::string& text, const std::string& path, HostState* out, 
   try {
     r.Map(root, "",
           {"format", "host", "generation", "source_hash", "owner", "requires", "links", "adopted", "addresses",
-           "routes", "fdb", "neighbours", "qdiscs", "nftables"});
+           "routes", "fdb", "neighbours", "qdiscs", "nftables", "nftables_nat"});
     uint32_t format = 0;
     if (r.Uint(root, "format", "", &format, 1000, true) && root["format"].IsDefined() && format != 1)
       r.Fail(root["format"], fmt::format("unsupported `format` {}; this netdsl reads format 1", format));
@@ -613,8 +623,12 @@ bool ReadPlan(const std::string& text, const std::string& path, HostState* out, 
         r.Seq(n, "classes", [&](const YAML::Node& c, const std::string& ckp0) {
           std::string ckp = kp + "." + ckp0;
           HtbClass hc;
-          if (!r.Map(c, ckp, {"minor", "rate_bps", "ceil_bps"})) return;
+          if (!r.Map(c, ckp, {"minor", "parent", "rate_bps", "ceil_bps"})) return;
           r.Uint(c, "minor", ckp, &hc.minor, 0xffff, true);
+          r.Uint(c, "parent", ckp, &hc.parent, 0xffff);
+          if (hc.parent && std::none_of(q.classes.begin(), q.classes.end(),
+                                        [&](const HtbClass& p) { return p.minor == hc.parent; }))
+            r.Fail(c, fmt::format("`{}.parent` is {}, which is not a class listed before it", ckp, hc.parent));
           r.Uint(c, "rate_bps", ckp, &hc.rate_bps, UINT64_MAX, true);
           r.Uint(c, "ceil_bps", ckp, &hc.ceil_bps, UINT64_MAX);
           if (hc.ceil_bps == 0) hc.ceil_bps = hc.rate_bps;
@@ -623,17 +637,19 @@ bool ReadPlan(const std::string& text, const std::string& path, HostState* out, 
             r.Fail(c, fmt::format("`{}` needs 8 <= rate_bps <= ceil_bps", ckp));
           q.classes.push_back(hc);
         });
-        std::sort(q.classes.begin(), q.classes.end(),
-                  [](const HtbClass& a, const HtbClass& b) { return a.minor < b.minor; });
-        for (size_t i = 1; i < q.classes.size(); ++i)
-          if (q.classes[i].minor == q.classes[i - 1].minor)
-            r.Fail(n, fmt::format("`{}.classes` has minor {} twice", kp, q.classes[i].minor));
+        std::set<uint16_t> minors;
+        for (const HtbClass& c : q.classes)
+          if (!minors.insert(c.minor).second) r.Fail(n, fmt::format("`{}.classes` has minor {} twice", kp, c.minor));
       } else if (!q.kind.empty()) {
         r.Fail(n["kind"], fmt::format("`{}.kind` is `{}`; expected `tbf` or `htb`", kp, q.kind));
       }
       s.qdiscs.push_back(q);
     });
-    if (YAML::Node nft = root["nftables"]; nft.IsDefined() && !nft.IsNull()) ReadNft(r, nft, &s);
+    if (YAML::Node nft = root["nftables"]; nft.IsDefined() && !nft.IsNull()) ReadNft(r, nft, "nftables", &s.nft, false);
+    if (YAML::Node nat = root["nftables_nat"]; nat.IsDefined() && !nat.IsNull())
+      ReadNft(r, nat, "nftables_nat", &s.nft_nat, true);
+    if (s.nft.present && s.nft_nat.present && s.nft.family == s.nft_nat.family && s.nft.table == s.nft_nat.table)
+      r.Fail(root["nftables_nat"], "`nftables_nat.table` must differ from `nftables.table`");
   } catch (const YAML::Exception& e) {
     r.Fail(root, fmt::format("unreadable yaml: {}", e.msg));
   }
@@ -646,6 +662,7 @@ bool ReadPlan(const std::string& text, const std::string& path, HostState* out, 
   std::sort(s.requires_.begin(), s.requires_.end());
   s.requires_.erase(std::unique(s.requires_.begin(), s.requires_.end()), s.requires_.end());
   if (s.nft.present) s.nft.fingerprint = NftFingerprint(s.nft);
+  if (s.nft_nat.present) s.nft_nat.fingerprint = NftFingerprint(s.nft_nat);
   return true;
 }
 

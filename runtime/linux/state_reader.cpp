@@ -93,6 +93,8 @@ void ParseLinkInfo(const nlattr* info, Link* l) {
     ParseNested(data, d, IFLA_GRE_MAX);
     if (d[IFLA_GRE_IKEY]) l->gretap_key = ntohl(mnl_attr_get_u32(d[IFLA_GRE_IKEY]));
     l->gretap_local = IpFromAttr(d[IFLA_GRE_LOCAL]);
+    l->gretap_remote = IpFromAttr(d[IFLA_GRE_REMOTE]);
+    if (l->gretap_remote && l->gretap_remote->IsV4() && l->gretap_remote->V4Value() == 0) l->gretap_remote.reset();
   }
 }
 
@@ -207,6 +209,7 @@ void ReadNft(const NftTable& want, NftTable* t) {
       NftChain c;
       c.name = ch["name"].as<std::string>("");
       c.hook = ch["hook"].as<std::string>("");
+      c.type = ch["type"].as<std::string>("filter");
       c.priority = ch["prio"].as<int>(0);
       c.policy = ch["policy"].as<std::string>("accept");
       t->chains.push_back(c);
@@ -362,6 +365,7 @@ void ReadQdiscs(Netlink& nl, const Devices& d, HostState* s, std::string* error,
       std::memcpy(&p, mnl_attr_get_payload(o[TCA_HTB_PARMS]), sizeof p);
       HtbClass hc;
       hc.minor = static_cast<uint16_t>(TC_H_MIN(m->tcm_handle));
+      hc.parent = m->tcm_parent == TC_H_ROOT ? 0 : static_cast<uint16_t>(TC_H_MIN(m->tcm_parent));
       hc.rate_bps = 8ull * (o[TCA_HTB_RATE64] ? mnl_attr_get_u64(o[TCA_HTB_RATE64]) : p.rate.rate);
       hc.ceil_bps = 8ull * (o[TCA_HTB_CEIL64] ? mnl_attr_get_u64(o[TCA_HTB_CEIL64]) : p.ceil.rate);
       s->qdiscs[qi].classes.push_back(hc);
@@ -395,6 +399,7 @@ bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, s
   }
   if (!ok) return false;
   ReadNft(desired.nft, &actual->nft);
+  ReadNft(desired.nft_nat, &actual->nft_nat);
   // Keep dumps in a canonical order so that diffs and journals are deterministic.
   std::sort(actual->addresses.begin(), actual->addresses.end(), [](const Address& a, const Address& b) {
     return std::tie(a.dev, a.address, a.prefix_length) < std::tie(b.dev, b.address, b.prefix_length);

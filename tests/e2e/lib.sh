@@ -55,7 +55,10 @@ expect_rc() {
 
 # dump NS: the namespace's canonical state (links, addresses, routes of all
 # tables, permanent neighbours, static fdb, qdiscs, nft ruleset), normalized:
-# no ifindexes, timers or counters.
+# no ifindexes, bridge port numbers, timers, carrier state, or IPv6 link-local
+# autoconfiguration (fe80::/64, ff00::/8 and 33:33 multicast fdb entries, which the
+# kernel derives from a MAC and carrier: a bridge recreated on rollback keeps
+# its MAC and so has no carrier without ports, unlike a fresh one).
 dump() {
   local ns=$1
   {
@@ -64,18 +67,21 @@ dump() {
       -e 's/^[0-9]+: //' -e 's/@if[0-9]+//' -e 's/ link-netnsid [0-9]+//' \
       -e 's/ (hello|tcn|topology_change|gc|hold|message_age|forward_delay)_timer +[0-9.]+//g' \
       -e 's/ (port_id|port_no|designated_port) 0x[0-9a-f]+| designated_port [0-9]+//g' \
+      -e 's/ (bridge_id|designated_root|designated_bridge) [0-9a-f.:]+//g' \
       -e 's/ state (forwarding|learning|listening|blocking|disabled) / /' \
       -e 's/ (UP|DOWN|UNKNOWN|LOWERLAYERDOWN) mode / mode /' -e 's/,LOWER_UP|,M-DOWN|NO-CARRIER,//g' | sort
     echo "== addr"
-    ip -n "$ns" -o addr show | sed -E -e 's/^[0-9]+: //' -e 's/ valid_lft.*//' | sort
+    ip -n "$ns" -o addr show | sed -E -e 's/^[0-9]+: //' -e 's/ valid_lft.*//' | grep -v ' fe80::' | sort
     echo "== route"
     # `linkdown` is carrier, which settles asynchronously; not configuration.
-    ip -n "$ns" route show table all | sed 's/ linkdown//' | sort
-    ip -n "$ns" -6 route show table all | sed 's/ linkdown//' | sort
+    ip -n "$ns" route show table all | sed 's/ linkdown//' | grep -vE 'fe80::|ff00::/8' | sort
+    ip -n "$ns" -6 route show table all | sed 's/ linkdown//' | grep -vE 'fe80::|ff00::/8' | sort
     echo "== neigh"
     ip -n "$ns" neigh show nud permanent | sort
     echo "== fdb"
-    bridge -n "$ns" fdb show | grep -E 'permanent|static' | sort
+    # Static entries; the bridges' local entries for their ports' MACs are
+    # derived from the links above.
+    bridge -n "$ns" fdb show | grep -E ' dst |static' | sort
     echo "== qdisc"
     tc -n "$ns" qdisc show | sed -E 's/ refcnt [0-9]+//' | sort
     echo "== nft"

@@ -2,7 +2,8 @@
 # A failure injected at every step k (NETDSL_FAULT_AT_STEP, test-only) makes
 # apply exit 1 naming the step and leaves the namespace exactly as it was:
 # first from an empty namespace, then for a change set with deletions,
-# modifications and recreations over an applied plan.
+# modifications and recreations over an applied plan, and for qdisc/nft-heavy
+# plans.
 source "$(dirname "$0")/lib.sh"
 mkns h
 ns=$P-h
@@ -34,4 +35,9 @@ check_every_step "$FIXTURES/basic-v2.yaml"
 expect_rc 0 "$NETDSL" apply "$FIXTURES/basic-v2.yaml" --netns "$ns" >/dev/null
 expect_rc 0 "$NETDSL" plan "$FIXTURES/basic-v2.yaml" --netns "$ns" >/dev/null
 check_every_step "$FIXTURES/basic.yaml"
+# htb classes with parents, a second (nat) nft table: from basic-v2 and back.
+check_every_step "$FIXTURES/qos-nat.yaml"
+expect_rc 0 "$NETDSL" apply "$FIXTURES/qos-nat.yaml" --netns "$ns" >/dev/null
+expect_rc 0 "$NETDSL" plan "$FIXTURES/qos-nat.yaml" --netns "$ns" >/dev/null
+check_every_step "$FIXTURES/basic-v2.yaml"
 echo "PASS"
