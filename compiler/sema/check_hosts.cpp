@@ -96,10 +96,9 @@ void Checker::DeclareHost(const ast::Block& block, uint32_t group) {
   } else {
     names.push_back(block.label->text);
   }
-  if (std::string problem = HostNameProblem(names.front()); !problem.empty()) {
+  // Still declared, so that VMs placed on it do not add "unknown host" errors.
+  if (std::string problem = HostNameProblem(names.front()); !problem.empty())
     diags_.Report(DiagKind::InvalidHostName, NameRangeOf(block), "host name `" + names.front() + "` " + problem);
-    return;
-  }
 
   std::optional<uint64_t> mtu = IntegerIn(props.Get("mtu"), 576, 9216, DiagKind::MtuOutOfRange, "MTU",
                                           "host `" + block.label->text + "`");

@@ -189,6 +189,16 @@ void Checker::CheckVmRules() {
               .Note(subnet.name_range, "VM subnet `" + subnet.name + "` defined here");
           continue;
         }
+        // IPv4 subnets of /30 and wider reserve the network and broadcast addresses.
+        if (vm_subnet_ok_[nic.vm_subnet] && subnet.prefix.address.IsV4() && subnet.prefix.length <= 30 &&
+            (*nic.ip == subnet.prefix.First() || *nic.ip == subnet.prefix.Last())) {
+          diags_.Report(DiagKind::NicIpOutsideSubnet, ip_range,
+                        "address `" + nic.ip->ToString() + "` of " + who() + " is the " +
+                            (*nic.ip == subnet.prefix.First() ? "network" : "broadcast") + " address of VM subnet `" +
+                            subnet.name + "` (`" + subnet.prefix.ToString() + "`)")
+              .Note(subnet.name_range, "VM subnet `" + subnet.name + "` defined here");
+          continue;
+        }
         claims.push_back({2ull * nic.vm_network, *nic.ip, seq++, ip_range, who()});
       } else if (vmn.isolation == model::Isolation::None && ln != kNone) {
         bool inside = false;
