@@ -467,9 +467,11 @@ void Validate(Reader& r, HostState* s) {
   const auto& known = KnownFeatures();
   for (const std::string& f : s->requires_)
     if (!std::binary_search(known.begin(), known.end(), f))
-      r.FailAt({}, fmt::format("`requires` names unknown feature `{}` (known: bond bridge gretap htb nft-bridge tbf "
-                               "veth vlan vrf vxlan)",
-                               f));
+    {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : " ") + k;
+      r.FailAt({}, fmt::format("`requires` names unknown feature `{}` (known: {})", f, list));
+    }
 }
 
 }  // namespace

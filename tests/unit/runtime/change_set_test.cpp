@@ -1,0 +1,185 @@
+// Unit tests of the diff (nmstate-style: current + desired → expected plan
+// lines) and of the journal encoding of operations.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "runtime/linux/change_set.h"
+#include "runtime/linux/plan_reader.h"
+
+using namespace netdsl::runtime;
+
+namespace {
+
+HostState Desired(const std::string& body) {
+  HostState s;
+  std::vector<std::string> errors;
+  bool ok = ReadPlan("format: 1\nhost: h\n" + body, "desired.yaml", &s, &errors);
+  for (const auto& e : errors) MESSAGE(e);
+  REQUIRE(ok);
+  return s;
+}
+
+/// The kernel's view, written as a plan: every link is up and carries the
+/// ownership marker unless listed in `foreign`.
+HostState Current(const std::string& body, const std::set<std::string>& foreign = {}) {
+  HostState s = Desired(body);
+  for (Link& l : s.links) {
+    l.up = true;
+    if (!foreign.count(l.name)) l.alias = "netdsl";
+  }
+  return s;
+}
+
+std::vector<std::string> Lines(const ChangeSet& cs) {
+  std::vector<std::string> out;
+  for (const PlanLine& l : cs.lines)
+    out.push_back(std::string(1, l.action) + " " + l.object + " " + l.name + (l.detail.empty() ? "" : ": " + l.detail));
+  return out;
+}
+
+const char* kBase = R"(links:
+  - {name: nd-br1, kind: bridge, mtu: 1450}
+  - {name: nd-vx1, kind: vxlan, mtu: 1450, master: nd-br1, vxlan: {id: 1, local: 192.168.0.10}}
+fdb:
+  - {dev: nd-vx1, mac: "00:00:00:00:00:00", dst: 192.168.0.11}
+  - {dev: nd-vx1, mac: "00:1d:d8:b7:1c:05", dst: 192.168.0.11}
+)";
+
+}  // namespace
+
+TEST_CASE("in sync: no changes, no steps") {
+  ChangeSet cs = Diff(Desired(kBase), Current(kBase));
+  CHECK(cs.lines.empty());
+  CHECK(cs.steps.empty());
+  CHECK(cs.conflicts.empty());
+}
+
+TEST_CASE("drift: a changed mtu and a missing fdb entry") {
+  std::string current = kBase;
+  current.replace(current.find("mtu: 1450"), 9, "mtu: 1400");
+  current.erase(current.rfind("  - {dev: nd-vx1, mac: \"00:1d"));
+  ChangeSet cs = Diff(Desired(kBase), Current(current));
+  CHECK(Lines(cs) == std::vector<std::string>{"~ link nd-br1: mtu 1400 -> 1450",
+                                              "+ fdb nd-vx1: 00:1d:d8:b7:1c:05 dst 192.168.0.11"});
+  REQUIRE(cs.steps.size() == 2);
+  REQUIRE(cs.steps[0].inverse.size() == 1);
+  CHECK(Describe(cs.steps[0].inverse[0]) == "change link `nd-br1` (mtu 1400)");
+  CHECK(Describe(cs.steps[1].inverse[0]) == "delete fdb 00:1d:d8:b7:1c:05 dst 192.168.0.11 on `nd-vx1`");
+}
+
+TEST_CASE("an immutable attribute recreates the link and what lives on it") {
+  std::string desired = kBase;
+  desired.replace(desired.find("id: 1,"), 6, "id: 2,");
+  ChangeSet cs = Diff(Desired(desired), Current(kBase));
+  CHECK(Lines(cs) == std::vector<std::string>{
+                         "- fdb nd-vx1: 00:00:00:00:00:00 dst 192.168.0.11",
+                         "- fdb nd-vx1: 00:1d:d8:b7:1c:05 dst 192.168.0.11",
+                         "- link nd-vx1: recreated: vxlan id 1 -> 2",
+                         "+ link nd-vx1: vxlan, mtu 1450, master nd-br1, id 2",
+                         "+ fdb nd-vx1: 00:00:00:00:00:00 dst 192.168.0.11",
+                         "+ fdb nd-vx1: 00:1d:d8:b7:1c:05 dst 192.168.0.11",
+                     });
+}
+
+TEST_CASE("deletions run children first; their inverses recreate masters first") {
+  ChangeSet cs = Diff(Desired(""), Current(kBase));
+  std::vector<std::string> labels;
+  for (const Step& s : cs.steps) labels.push_back(s.label);
+  CHECK(labels ==
+        std::vector<std::string>{"delete fdb (2 entries)", "delete link `nd-vx1`", "delete link `nd-br1`"});
+  // Rolling back runs steps in reverse: nd-br1 comes back before nd-vx1, its slave.
+  CHECK(Describe(cs.steps[2].inverse[0]) == "create link `nd-br1`");
+  REQUIRE(cs.steps[1].inverse[0].kind == OpKind::CreateLink);
+  CHECK(std::get<Link>(cs.steps[1].inverse[0].object).master == "nd-br1");
+}
+
+TEST_CASE("links with the prefix but without the marker are not owned") {
+  const char* foreign = "links:\n  - {name: nd-br1, kind: bridge, mtu: 1450}\n";
+  ChangeSet untouched = Diff(Desired(""), Current(foreign, {"nd-br1"}));
+  CHECK(untouched.lines.empty());
+  REQUIRE(untouched.warnings.size() == 1);
+  CHECK(untouched.warnings[0] == "link `nd-br1` has the `nd` prefix but not the `netdsl` alias; not owned, left alone");
+  ChangeSet conflict = Diff(Desired(foreign), Current(foreign, {"nd-br1"}));
+  REQUIRE(conflict.conflicts.size() == 1);
+  CHECK(conflict.conflicts[0].find("link `nd-br1` exists but is not owned by netdsl") == 0);
+  CHECK(conflict.steps.empty());
+}
+
+TEST_CASE("a veth guest end is part of its pair, in the host or moved away") {
+  const char* pair = "links:\n  - {name: nd-br1, kind: bridge}\n  - {name: nd-p1, kind: veth, master: nd-br1, veth: "
+                     "{peer: nd-p1g}}\n";
+  HostState here = Current(pair);
+  Link peer = here.links[1];
+  peer.name = "nd-p1g";
+  peer.veth_peer = "nd-p1";
+  peer.master = "";
+  here.links.push_back(peer);
+  CHECK(Diff(Desired(pair), here).lines.empty());
+  HostState moved = Current(pair);
+  moved.links[1].veth_peer = "";
+  moved.links[1].veth_peer_elsewhere = true;
+  CHECK(Diff(Desired(pair), moved).lines.empty());
+}
+
+TEST_CASE("adopted NICs: enslaved and set up; a foreign master is a conflict") {
+  const char* want = "links:\n  - {name: nd-sw, kind: bridge}\nadopted:\n  - {name: eth0, master: nd-sw}\n";
+  HostState cur = Current("links:\n  - {name: nd-sw, kind: bridge}\n");
+  Link eth0;
+  eth0.name = "eth0";
+  cur.links.push_back(eth0);
+  CHECK(Lines(Diff(Desired(want), cur)) == std::vector<std::string>{"~ adopted eth0: master none -> nd-sw, up"});
+  Link br0;
+  br0.name = "br0";
+  br0.kind = "bridge";
+  cur.links.push_back(br0);
+  cur.links[1].master = "br0";
+  ChangeSet cs = Diff(Desired(want), cur);
+  REQUIRE(cs.conflicts.size() == 1);
+  CHECK(cs.conflicts[0] == "adopted NIC `eth0` is enslaved to `br0`, which netdsl does not own; release it first");
+}
+
+TEST_CASE("bulk objects are split into steps, each with reversed inverses") {
+  std::string body = "links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\nfdb:\n";
+  for (int i = 0; i < 10; ++i) body += "  - {dev: nd-vx1, mac: \"00:00:00:00:00:0" + std::to_string(i) + "\", dst: 10.0.0.1}\n";
+  ChangeSet cs = Diff(Desired(body), Current("links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\n"), 4);
+  REQUIRE(cs.steps.size() == 3);
+  CHECK(cs.steps[0].ops.size() == 4);
+  CHECK(cs.steps[2].ops.size() == 2);
+  CHECK(Describe(cs.steps[0].inverse.front()) == "delete fdb 00:00:00:00:00:03 dst 10.0.0.1 on `nd-vx1`");
+  CHECK(cs.operation_count() == 10);
+}
+
+TEST_CASE("journal encoding round-trips every operation kind") {
+  HostState s = Desired(R"(links:
+  - {name: nd-br1, kind: bridge, mtu: 1450, mac: "02:00:00:00:00:01"}
+  - {name: nd-vx1, kind: vxlan, master: nd-br1, vxlan: {id: 7, local: "2001:db8::1", ttl: 9}}
+addresses:
+  - {dev: nd-br1, address: 10.0.0.1/24}
+routes:
+  - {table: 1001, dst: 10.1.0.0/16, dev: nd-br1, via: 10.0.0.254}
+fdb:
+  - {dev: nd-vx1, mac: "00:1d:d8:b7:1c:05", dst: "2001:db8::2"}
+neighbours:
+  - {dev: nd-br1, address: 10.0.0.9, mac: "00:1d:d8:b7:1c:09"}
+qdiscs:
+  - {dev: nd-br1, kind: htb, default_class: 2, classes: [{minor: 1, rate_bps: 1000}, {minor: 2, parent: 1, rate_bps: 800}]}
+)");
+  LinkChange change{"nd-br1", 1500u, std::string(""), std::nullopt, true};
+  std::vector<Op> ops = {
+      {OpKind::CreateLink, s.links[0]},   {OpKind::DeleteLink, s.links[1]}, {OpKind::SetLink, change},
+      {OpKind::AddAddress, s.addresses[0]}, {OpKind::DelRoute, s.routes[0]}, {OpKind::AddFdb, s.fdb[0]},
+      {OpKind::DelNeighbour, s.neighbours[0]}, {OpKind::ReplaceQdisc, s.qdiscs[0]},
+      {OpKind::RestoreNft, std::string("bridge netdsl\ntable bridge netdsl {\n\tcomment \"a|b%c\"\n}\n")},
+  };
+  for (const Op& op : ops) {
+    std::string line = EncodeOp(op);
+    CHECK(line.find('\n') == std::string::npos);
+    auto back = DecodeOp(line);
+    REQUIRE(back.has_value());
+    CHECK(back->kind == op.kind);
+    CHECK(EncodeOp(*back) == line);
+    CHECK(Describe(*back) == Describe(op));
+  }
+  CHECK(!DecodeOp("frobnicate|x").has_value());
+}
