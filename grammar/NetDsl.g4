@@ -61,7 +61,8 @@ MINUS : '-' ;
 
 LINE_COMMENT : '//' ~[\r\n]* -> channel(HIDDEN) ;
 BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN) ;
-UNTERMINATED_COMMENT : '/*' .*? EOF -> channel(HIDDEN) ;
+// No `*/` inside, so that a closed comment is never read as unterminated.
+UNTERMINATED_COMMENT : '/*' ( ~'*' | '*'+ ~[*/] )* '*'* EOF -> channel(HIDDEN) ;
 
 WS : [ \t\r\n\f\uFEFF]+ -> skip ;
 
