@@ -50,11 +50,25 @@ std::string WithLength(const net::IpAddress& ip, unsigned length) {
 /// RFC 7637: the GRE key carries the VSID in its upper 24 bits and a FlowID (0) below.
 uint32_t NvgreKey(uint32_t vsid) { return vsid << 8; }
 
-/// `nd-g<vsid hex>-<hash of the remote PA>`: at most 4 + 6 + 1 + 4 = 15 bytes.
+/// `value` in `width` lowercase base-36 digits (most significant first).
+std::string Base36(uint64_t value, int width) {
+  std::string out(width, '0');
+  for (int i = width - 1; i >= 0; --i, value /= 36) out[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[value % 36];
+  return out;
+}
+
+/// `ndg` + VSID in 5 base-36 digits + remote PA in 7: exactly 15 bytes, and
+/// distinct for distinct (VSID, IPv4 PA) since 36^5 > 2^24 and 36^7 > 2^32.
+/// An IPv6 PA contributes a 36-bit FNV-1a hash of its bytes instead.
 std::string GretapName(uint32_t vsid, const net::IpAddress& remote) {
-  char vsid_hex[16];
-  std::snprintf(vsid_hex, sizeof vsid_hex, "%x", vsid);
-  return std::string(kOwnerPrefix) + "-g" + vsid_hex + "-" + ShortHash(remote.ToString(), 4);
+  constexpr uint64_t kBase36Digits7 = 78364164096ULL;  // 36^7
+  uint64_t pa = remote.V4Value();
+  if (!remote.IsV4()) {
+    uint64_t h = 14695981039346656037ULL;
+    for (uint8_t b : remote.bytes) h = (h ^ b) * 1099511628211ULL;
+    pa = h % kBase36Digits7;
+  }
+  return std::string(kOwnerPrefix) + "g" + Base36(vsid, 5) + Base36(pa, 7);
 }
 
 /// `02:6e:64:xx:xx:xx`: locally administered, "nd", the low 24 bits of the RDID.

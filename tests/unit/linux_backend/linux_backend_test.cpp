@@ -239,8 +239,8 @@ TEST_CASE("nvgre segment: one point-to-point gretap per remote PA, key = VSID <<
     CHECK(g["master"].as<std::string>() == "nd-br5001");
     CHECK(g["gretap"]["key"].as<uint32_t>() == (5001u << 8));
     CHECK(g["gretap"]["local"].as<std::string>() == "192.168.0.11");
-    CHECK(g["name"].as<std::string>().size() <= 15);
-    CHECK(g["name"].as<std::string>().rfind("nd-g1389-", 0) == 0);
+    CHECK(g["name"].as<std::string>().size() == 15);
+    CHECK(g["name"].as<std::string>().rfind("ndg003ux", 0) == 0);  // 5001 = 3ux in base 36
     remotes.insert(g["gretap"]["remote"].as<std::string>());
   }
   CHECK(remotes == std::set<std::string>{"192.168.0.10", "192.168.0.12"});
@@ -253,6 +253,8 @@ TEST_CASE("nvgre segment: one point-to-point gretap per remote PA, key = VSID <<
   REQUIRE(y["neighbours"].size() == 2);
   for (const YAML::Node& n : y["neighbours"]) CHECK(n["dev"].as<std::string>() == to_10);
   CHECK(CountContaining(a.batch, "type gretap key 1280256 local 192.168.0.11 remote 192.168.0.1") == 2);
+  // 192.168.0.10 = 3232235530 = 1hge0wa in base 36.
+  CHECK(to_10 == "ndg003ux1hge0wa");
   CHECK(CountContaining(a.batch, "bridge fdb") == 0);
   CHECK_FALSE(Link(y, "nd-vx5001"));
 }
@@ -505,6 +507,29 @@ TEST_CASE("each nft guard appears exactly when the port policy asks for it") {
     CHECK(forward.size() == expected.size());
     CHECK(input.size() == expected.size());
   }
+}
+
+TEST_CASE("gretap names stay distinct for many remote PAs, IPv4 and IPv6") {
+  ir::HostIr h = SeedHost02();
+  h.segments[0].remote_pas.clear();
+  for (uint32_t i = 0; i < 600; ++i) h.segments[0].remote_pas.push_back(net::IpAddress::V4(0xC0A80000u + 20 + i));
+  for (uint32_t i = 0; i < 100; ++i) {
+    net::IpAddress v6 = Ip("2001:db8::");
+    v6.bytes[15] = static_cast<uint8_t>(i);
+    v6.bytes[14] = static_cast<uint8_t>(i * 7);
+    h.segments[0].remote_pas.push_back(v6);
+  }
+  h.segments[0].vsid = 16777214;  // the largest VSID
+  h.ports[0].vsid = 16777214;
+  h.lookup_records.clear();
+  YAML::Node y = YAML::Load(Emit(h).yaml);
+  std::set<std::string> names;
+  for (const YAML::Node& l : y["links"])
+    if (l["kind"].as<std::string>() == "gretap") {
+      CHECK(l["name"].as<std::string>().size() == 15);
+      names.insert(l["name"].as<std::string>());
+    }
+  CHECK(names.size() == 700);
 }
 
 TEST_CASE("ip guard for an IPv6 CA admits only the unspecified, link-local and its own source") {
