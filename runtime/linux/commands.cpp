@@ -1,5 +1,6 @@
 // `netdsl plan` and `netdsl apply`: desired + current → validate → checkpoint
 // (journal) → apply → read back → verify → commit or roll back.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,25 @@
 namespace netdsl::runtime {
 namespace {
 
+/// Wall time per phase, printed by `--stats`.
+class PhaseTimer {
+ public:
+  void Mark(const char* phase) {
+    auto now = std::chrono::steady_clock::now();
+    phases_.emplace_back(phase, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+  std::string Text() const {
+    std::string s;
+    for (const auto& [name, secs] : phases_) s += fmt::format("{}{} {:.3f}s", s.empty() ? "" : ", ", name, secs);
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  std::vector<std::pair<const char*, double>> phases_;
+};
+
 struct Options {
   std::string command;
   std::string plan_path;
@@ -30,6 +50,7 @@ struct Options {
   bool json = false;
   bool dry_run = false;
   bool stats = false;
+  mutable PhaseTimer timer;
 };
 
 int Usage(const Options& o, const std::string& problem) {
@@ -112,11 +133,12 @@ void PrintLines(const ChangeSet& cs, FILE* out) {
   }
 }
 
-void PrintStats(const Options& o, const Netlink& nl, bool to_json = false) {
+void PrintStats(const Options& o, const Netlink& nl) {
   if (!o.stats) return;
   std::fprintf(stderr, "stats: %llu mutating netlink requests, %llu dumps, %llu round trips\n",
                static_cast<unsigned long long>(nl.mutating_requests()),
                static_cast<unsigned long long>(nl.dumps()), static_cast<unsigned long long>(nl.round_trips()));
+  std::fprintf(stderr, "stats: time %s\n", o.timer.Text().c_str());
 }
 
 /// Common front half: parse, enter the namespace, open netlink.
@@ -127,6 +149,7 @@ bool Prepare(const Options& o, HostState* desired, Netlink* nl) {
     std::fprintf(stderr, "netdsl %s: nothing was changed\n", o.command.c_str());
     return false;
   }
+  o.timer.Mark("parse");
   std::string err;
   if (!o.netns.empty() && !EnterNetns(o.netns, &err)) {
     Error(o, err);
@@ -183,7 +206,9 @@ int PlanMain(int argc, char** argv) {
     Error(o, err);
     return 1;
   }
+  o.timer.Mark("read");
   ChangeSet cs = Diff(desired, actual);
+  o.timer.Mark("diff");
   std::string header, jerr;
   std::vector<JournalStep> leftover;
   bool interrupted = Journal::Load(Scope(o), &header, &leftover, &jerr);
@@ -250,6 +275,7 @@ int ApplyMain(int argc, char** argv) {
   auto needed = NeededFeatures(desired);
   for (const auto& [f, why] : needed) features.push_back(f);
   auto missing = MissingFeatures(features);
+  o.timer.Mark("probe");
   if (!missing.empty()) {
     for (const auto& [f, reason] : missing) {
       std::string by;
@@ -264,7 +290,9 @@ int ApplyMain(int argc, char** argv) {
     Error(o, err);
     return 1;
   }
+  o.timer.Mark("read");
   ChangeSet cs = Diff(desired, actual);
+  o.timer.Mark("diff");
   for (const std::string& w : cs.warnings) std::fprintf(stderr, "netdsl apply: warning: %s\n", w.c_str());
   if (!cs.conflicts.empty()) {
     for (const std::string& c : cs.conflicts) Error(o, c);
@@ -319,6 +347,7 @@ int ApplyMain(int argc, char** argv) {
     journal.RecordDone(k, &err);
   }
   if (progress) std::fprintf(stderr, "\r\033[K");
+  o.timer.Mark("apply");
   if (failure.empty()) {
     // Read back and verify.
     HostState after;
@@ -356,6 +385,7 @@ int ApplyMain(int argc, char** argv) {
     PrintStats(o, nl);
     return 1;
   }
+  o.timer.Mark("verify");
   journal.Finish();
   std::printf("%s: applied %zu change%s in %zu step%s\n", Where(o, desired).c_str(), cs.lines.size(),
               cs.lines.size() == 1 ? "" : "s", cs.steps.size(), cs.steps.size() == 1 ? "" : "s");

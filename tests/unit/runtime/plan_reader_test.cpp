@@ -108,3 +108,43 @@ TEST_CASE("nft rules and comments cannot break out of their statement") {
                    "forward, priority: 0}]\n  rules: [{chain: f, rule: drop, comment: 'a\" drop'}]\n",
                    &s, &errors));
 }
+
+TEST_CASE("the fast bulk-list scanner agrees with yaml-cpp, errors and positions included") {
+  const std::string head =
+      "format: 1\nhost: h\nlinks:\n  - {name: nd-br1, kind: bridge}\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\n";
+  const std::vector<std::string> bodies = {
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n"
+      "  - {dev: nd-vx1, mac: '00:1d:d8:b7:1c:06', dst: \"2001:db8::1\"}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"zz\", dst: 192.168.0.11}\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\"}\n",
+      "routes:\n  - {table: \"7\", dst: 10.0.0.0/8, dev: nd-br1}\n  - {table: 7, dst: 10.0.0.1/8, dev: nd-br1, gw: x}\n",
+      "neighbours:\n  - {dev: nd-br1, address: 10.0.0.1, mac: \"00:1d:d8:b7:1c:05\", dev: nd-br1}\n",
+      "addresses:\n  - {dev: nd-br1, address: 10.0.0.1/24}\n  - {dev: nd-br1, address: 10.0.0.1}\n",
+  };
+  for (const std::string& body : bodies) {
+    HostState fast, slow;
+    std::vector<std::string> fast_errors, slow_errors;
+    // A comment line inside the list makes the fast scanner hand it to yaml-cpp.
+    std::string slow_body = body;
+    slow_body.insert(slow_body.find('\n') + 1, "  # force yaml-cpp\n");
+    bool fast_ok = ReadPlan(head + body, "t.yaml", &fast, &fast_errors);
+    bool slow_ok = ReadPlan(head + slow_body, "t.yaml", &slow, &slow_errors);
+    CHECK(fast_ok == slow_ok);
+    // Positions shift by the inserted comment line after the list header.
+    for (std::string& e : slow_errors) {
+      size_t a = e.find(':') + 1, b = e.find(':', a);
+      int line = std::stoi(e.substr(a, b - a));
+      if (line > 6) e = e.substr(0, a) + std::to_string(line - 1) + e.substr(b);
+    }
+    CHECK(fast_errors == slow_errors);
+    CHECK(fast.fdb.size() == slow.fdb.size());
+    CHECK(fast.routes.size() == slow.routes.size());
+    CHECK(fast.neighbours.size() == slow.neighbours.size());
+    CHECK(fast.addresses.size() == slow.addresses.size());
+    for (size_t i = 0; i < fast.fdb.size() && i < slow.fdb.size(); ++i) {
+      CHECK(fast.fdb[i].mac == slow.fdb[i].mac);
+      CHECK(fast.fdb[i].dst == slow.fdb[i].dst);
+      CHECK(fast.fdb[i].loc.line == slow.fdb[i].loc.line - 1);
+      CHECK(fast.fdb[i].loc.col == slow.fdb[i].loc.col);
+    }
+  }
+}
