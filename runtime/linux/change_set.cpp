@@ -484,8 +484,13 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
     for (size_t i = 0; same && i < w.chains.size(); ++i)
       same = h.chains[i].name == w.chains[i].name && h.chains[i].hook == w.chains[i].hook &&
              h.chains[i].type == w.chains[i].type && h.chains[i].policy == w.chains[i].policy;
-    for (size_t i = 0; same && i < w.rules.size(); ++i)
-      same = h.rules[i].chain == w.rules[i].chain && h.rules[i].comment == w.rules[i].comment;
+    // The kernel lists rules chain by chain; order matters only within a chain.
+    auto per_chain = [](const NftTable& t) {
+      std::map<std::string, std::vector<std::string>> m;
+      for (const NftRule& r : t.rules) m[r.chain].push_back(r.comment);
+      return m;
+    };
+    same = same && per_chain(h) == per_chain(w);
     if (same) continue;
     b.Line(h.present ? '~' : '+', "nftables", fmt::format("{} {}", w.family, w.table),
            fmt::format("{} chains, {} rules", w.chains.size(), w.rules.size()));

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Reads every DIR/hosts/*/linux.yaml of a built fabric and prints, for the
+namespace e2e test, one line per VM NIC: host, port, guest end, MAC, CA,
+tenant bridge. A VM's CA comes from the neighbour entries other hosts keep for
+its MAC, or from its IP-guard rule."""
+import glob
+import os
+import re
+import sys
+
+import yaml
+
+hosts = {}
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "hosts", "*", "linux.yaml"))):
+    with open(path) as f:
+        hosts[os.path.basename(os.path.dirname(path))] = yaml.safe_load(f)
+
+ca_by_mac = {}
+for plan in hosts.values():
+    for n in plan.get("neighbours") or []:
+        ca_by_mac[n["mac"].lower()] = n["address"]
+
+for name, plan in hosts.items():
+    rules = (plan.get("nftables") or {}).get("rules") or []
+    for link in plan.get("links") or []:
+        if link["kind"] != "veth":
+            continue
+        veth = link["veth"]
+        mac = veth.get("peer_mac", "").lower()
+        ca = ca_by_mac.get(mac)
+        if ca is None:
+            for r in rules:
+                m = re.search(r'iifname "%s" ip saddr != 0\.0\.0\.0 ip saddr != ([0-9.]+) drop' % re.escape(link["name"]),
+                              r["rule"])
+                if m:
+                    ca = m.group(1)
+        if ca is None:
+            sys.exit("cannot tell the CA of %s on %s" % (link["name"], name))
+        print("\t".join([name, link["name"], veth["peer"], mac, ca, link["master"]]))
