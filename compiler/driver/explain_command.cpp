@@ -24,7 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kUsage =
-    "usage: netdslc explain FILE... --from VM[:NIC] --to ADDRESS [--dst-mac MAC]\n"
+    "usage: netdslc explain FILE... --from VM[:NIC] --to ADDRESS [--dst-mac MAC] [--src-mac MAC]\n"
+    "                       [--packet data|dhcp-offer|router-advertisement]\n"
     "                       [--diagnostics=text|json|sarif] [-Werror]\n"
     "\n"
     "Follows one packet from a VM NIC to ADDRESS through what the VM's host receives\n"
@@ -58,7 +59,10 @@ class Explainer {
 
   std::string out;
 
-  int Run(const ir::Port& port, const net::IpAddress& dst, const std::optional<net::MacAddress>& dst_mac) {
+  enum class Kind { kData, kDhcpOffer, kRouterAdvertisement };
+
+  int Run(const ir::Port& port, const net::IpAddress& dst, const std::optional<net::MacAddress>& dst_mac,
+          const std::optional<net::MacAddress>& src_mac, Kind kind) {
     Hop("port " + std::to_string(port.id) + ": vm " + Quote(port.vm) + " nic " + Quote(port.nic) + " ca " +
         port.ca.ToString() + "/" + std::to_string(port.prefix_length) + " mac " + port.mac.ToString() + " vsid " +
         std::to_string(port.vsid) + " rdid " + std::to_string(port.rdid));
@@ -71,6 +75,24 @@ class Explainer {
       if (pol.maximum) text += " maximum " + net::FormatBandwidth(*pol.maximum);
       Hop(text);
     }
+    // Guards act on what the VM sends; a port without a profile has the defaults (all off).
+    ir::PortPolicy defaults;
+    const ir::PortPolicy& pol = port.policy < host_.policies.size() ? host_.policies[port.policy] : defaults;
+    std::string id = std::to_string(port.id);
+    if (src_mac) {
+      if (*src_mac != port.mac) {
+        if (!pol.mac_spoofing)
+          return Verdict(false, "guard: mac_spoofing is off and source mac " + src_mac->ToString() + " is not port " +
+                                    id + "'s mac " + port.mac.ToString());
+        Hop("source mac " + src_mac->ToString() + " is not the port's, allowed by mac_spoofing on");
+      } else {
+        Hop("source mac " + src_mac->ToString() + " is the port's");
+      }
+    }
+    if (kind == Kind::kDhcpOffer && pol.dhcp_guard)
+      return Verdict(false, "guard: dhcp_guard drops dhcp server messages from port " + id);
+    if (kind == Kind::kRouterAdvertisement && pol.router_guard)
+      return Verdict(false, "guard: router_guard drops router advertisements and redirects from port " + id);
     if (port.vsid == 0)
       return Verdict(true, "not virtualized: bridged onto switch " + Quote(port.switch_name) + " vlan " +
                                std::to_string(port.vlan) + " without table lookup");
@@ -210,9 +232,10 @@ int Fail(const std::string& message) {
 }
 
 int ExplainMain(int argc, char** argv) {
-  std::string from, to, dst_mac_text;
+  std::string from, to, dst_mac_text, src_mac_text, kind_text = "data";
   auto extra = [&](int ac, char** av, int& i, std::string& error) {
-    for (auto [flag, into] : {std::pair<const char*, std::string*>{"--from", &from}, {"--to", &to}, {"--dst-mac", &dst_mac_text}}) {
+    for (auto [flag, into] : {std::pair<const char*, std::string*>{"--from", &from}, {"--to", &to}, {"--dst-mac", &dst_mac_text},
+                                {"--src-mac", &src_mac_text}, {"--packet", &kind_text}}) {
       size_t n = std::strlen(flag);
       if (!std::strncmp(av[i], flag, n) && av[i][n] == '=') {
         *into = av[i] + n + 1;
@@ -237,6 +260,14 @@ int ExplainMain(int argc, char** argv) {
   std::optional<net::MacAddress> dst_mac;
   if (!dst_mac_text.empty() && !(dst_mac = net::ParseMac(dst_mac_text)))
     return UsageError("`--dst-mac` must be a MAC address, not `" + dst_mac_text + "`");
+  std::optional<net::MacAddress> src_mac;
+  if (!src_mac_text.empty() && !(src_mac = net::ParseMac(src_mac_text)))
+    return UsageError("`--src-mac` must be a MAC address, not `" + src_mac_text + "`");
+  Explainer::Kind kind = Explainer::Kind::kData;
+  if (kind_text == "dhcp-offer") kind = Explainer::Kind::kDhcpOffer;
+  else if (kind_text == "router-advertisement") kind = Explainer::Kind::kRouterAdvertisement;
+  else if (kind_text != "data")
+    return UsageError("`--packet` must be `data`, `dhcp-offer` or `router-advertisement`, not `" + kind_text + "`");
 
   llvm::SourceMgr sources;
   DiagnosticEngine diags(sources);
@@ -299,7 +330,7 @@ int ExplainMain(int argc, char** argv) {
   if (!port) return Fail("vm `" + vm_name + "` nic `" + nic->name + "` has no port on host `" + host.host + "`");
 
   Explainer explainer(host);
-  int status = explainer.Run(*port, *dst, dst_mac);
+  int status = explainer.Run(*port, *dst, dst_mac, src_mac, kind);
   std::printf("from vm `%s` nic `%s` on host `%s` (image hosts/%s/tables.ndt) to %s\n", vm->name.c_str(),
               nic->name.c_str(), host.host.c_str(), host.host.c_str(), dst->ToString().c_str());
   std::fwrite(explainer.out.data(), 1, explainer.out.size(), stdout);

@@ -38,8 +38,18 @@ std::string FormatPrefix(const ndt::Prefix& p);
 std::string FormatMac(const uint8_t mac[6]);
 std::string JsonString(std::string_view s);
 
+/// The packet `netdsl tables trace` follows.
+struct TracePacket {
+  enum class Kind { kData, kDhcpOffer, kRouterAdvertisement };
+  std::string dst;      ///< destination address (required, valid)
+  std::string dst_mac;  ///< optional
+  std::string src_mac;  ///< optional: checked against the port's MAC (mac_spoofing guard)
+  Kind kind = Kind::kData;  ///< DHCP server and router messages meet dhcp_guard / router_guard
+};
+
 /// `netdsl tables trace`: prints the decision hop by hop to `out`; returns 0 when
 /// delivered or forwarded, 1 when dropped (or the port is unknown).
+int Trace(const Image& image, uint32_t port_id, const TracePacket& packet, std::string* out);
 int Trace(const Image& image, uint32_t port_id, const std::string& dst, const std::string& dst_mac,
           std::string* out);
 

@@ -22,7 +22,9 @@ void Usage(FILE* out) {
                "usage: netdsl tables verify IMAGE...\n"
                "       netdsl tables dump IMAGE [--json]\n"
                "       netdsl tables diff A B             (exit 0 same, 1 different, 2 trouble)\n"
-               "       netdsl tables trace IMAGE --port ID --dst ADDRESS [--dst-mac MAC]\n");
+               "       netdsl tables trace IMAGE --port ID --dst ADDRESS [--dst-mac MAC] [--src-mac MAC]\n"
+               "                           [--packet data|dhcp-offer|router-advertisement]\n"
+               "                           (exit 0 delivered or forwarded, 1 dropped)\n");
 }
 
 int UsageError(const std::string& message) {
@@ -193,7 +195,7 @@ int Diff(int argc, char** argv) {
 }
 
 int TraceCommand(int argc, char** argv) {
-  std::string path, port, dst, dst_mac;
+  std::string path, port, dst, dst_mac, src_mac, kind = "data";
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&](std::string& into) {
@@ -207,6 +209,10 @@ int TraceCommand(int argc, char** argv) {
       if (!value(dst)) return UsageError("`--dst` needs a value");
     } else if (arg == "--dst-mac") {
       if (!value(dst_mac)) return UsageError("`--dst-mac` needs a value");
+    } else if (arg == "--src-mac") {
+      if (!value(src_mac)) return UsageError("`--src-mac` needs a value");
+    } else if (arg == "--packet") {
+      if (!value(kind)) return UsageError("`--packet` needs a value");
     } else if (arg.rfind("--", 0) == 0) {
       return UsageError("unknown option `" + arg + "`");
     } else if (path.empty()) {
@@ -223,10 +229,20 @@ int TraceCommand(int argc, char** argv) {
   if (!net::ParseIp(dst)) return UsageError("`--dst` must be an IPv4 or IPv6 address, not `" + dst + "`");
   if (!dst_mac.empty() && !net::ParseMac(dst_mac))
     return UsageError("`--dst-mac` must be a MAC address, not `" + dst_mac + "`");
+  if (!src_mac.empty() && !net::ParseMac(src_mac))
+    return UsageError("`--src-mac` must be a MAC address, not `" + src_mac + "`");
+  tables::TracePacket packet;
+  packet.dst = dst;
+  packet.dst_mac = dst_mac;
+  packet.src_mac = src_mac;
+  if (kind == "dhcp-offer") packet.kind = tables::TracePacket::Kind::kDhcpOffer;
+  else if (kind == "router-advertisement") packet.kind = tables::TracePacket::Kind::kRouterAdvertisement;
+  else if (kind != "data")
+    return UsageError("`--packet` must be `data`, `dhcp-offer` or `router-advertisement`, not `" + kind + "`");
   auto image = Load(path);
   if (!image) return 1;
   std::string out;
-  int status = tables::Trace(*image, static_cast<uint32_t>(id), dst, dst_mac, &out);
+  int status = tables::Trace(*image, static_cast<uint32_t>(id), packet, &out);
   std::fwrite(out.data(), 1, out.size(), stdout);
   return status;
 }

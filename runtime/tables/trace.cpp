@@ -96,7 +96,8 @@ class Tracer {
                              FormatIp(rec->pa_family, rec->pa) + " (host " + Name(rec->host) + ")");
   }
 
-  int Run(uint32_t port_id, const net::IpAddress& dst, const std::optional<net::MacAddress>& dst_mac) {
+  int Run(uint32_t port_id, const net::IpAddress& dst, const std::optional<net::MacAddress>& dst_mac,
+          const std::optional<net::MacAddress>& src_mac, TracePacket::Kind kind) {
     const ndt::PortEntry* port = image_.FindPort(port_id);
     if (!port) return Verdict(false, "no port " + std::to_string(port_id) + " in section `ports`");
     Hop("port " + std::to_string(port->id) + ": vm " + Name(port->vm) + " nic " + Name(port->nic) + " ca " +
@@ -111,6 +112,24 @@ class Tracer {
       if (pol->flags & ndt::kPolicyHasMaximum) text += " maximum " + net::FormatBandwidth(pol->maximum);
       Hop(text);
     }
+    // Guards act on what the VM sends; a port without a profile has the defaults (all off).
+    const ndt::PolicyEntry* pol = image_.Policy(port->policy);
+    uint32_t flags = pol ? pol->flags : 0;
+    std::string id = std::to_string(port->id);
+    if (src_mac) {
+      if (std::memcmp(src_mac->bytes.data(), port->mac, 6) != 0) {
+        if (!(flags & ndt::kPolicyMacSpoofing))
+          return Verdict(false, "guard: mac_spoofing is off and source mac " + src_mac->ToString() + " is not port " +
+                                    id + "'s mac " + FormatMac(port->mac));
+        Hop("source mac " + src_mac->ToString() + " is not the port's, allowed by mac_spoofing on");
+      } else {
+        Hop("source mac " + src_mac->ToString() + " is the port's");
+      }
+    }
+    if (kind == TracePacket::Kind::kDhcpOffer && (flags & ndt::kPolicyDhcpGuard))
+      return Verdict(false, "guard: dhcp_guard drops dhcp server messages from port " + id);
+    if (kind == TracePacket::Kind::kRouterAdvertisement && (flags & ndt::kPolicyRouterGuard))
+      return Verdict(false, "guard: router_guard drops router advertisements and redirects from port " + id);
     if (port->vsid == 0)
       return Verdict(true, "not virtualized: bridged onto switch " + Name(port->switch_name) + " vlan " +
                                std::to_string(port->vlan) + " without table lookup");
@@ -169,13 +188,25 @@ class Tracer {
 
 }  // namespace
 
+int Trace(const Image& image, uint32_t port_id, const TracePacket& packet, std::string* out) {
+  std::optional<net::IpAddress> ip = net::ParseIp(packet.dst);
+  if (!ip) {
+    *out += "verdict: drop: `" + packet.dst + "` is not an address\n";
+    return 1;
+  }
+  std::optional<net::MacAddress> dst_mac, src_mac;
+  if (!packet.dst_mac.empty()) dst_mac = net::ParseMac(packet.dst_mac);
+  if (!packet.src_mac.empty()) src_mac = net::ParseMac(packet.src_mac);
+  Tracer tracer(image, out);
+  return tracer.Run(port_id, *ip, dst_mac, src_mac, packet.kind);
+}
+
 int Trace(const Image& image, uint32_t port_id, const std::string& dst, const std::string& dst_mac,
           std::string* out) {
-  std::optional<net::IpAddress> ip = net::ParseIp(dst);
-  std::optional<net::MacAddress> mac;
-  if (!dst_mac.empty()) mac = net::ParseMac(dst_mac);
-  Tracer tracer(image, out);
-  return tracer.Run(port_id, *ip, mac);
+  TracePacket packet;
+  packet.dst = dst;
+  packet.dst_mac = dst_mac;
+  return Trace(image, port_id, packet, out);
 }
 
 }  // namespace netdsl::runtime::tables

@@ -121,7 +121,13 @@ inline ir::HostIr SampleHost() {
 inline ir::HostIr GatewayHost() {
   ir::HostIr h = SampleHost();
   h.host = "gateway";
-  h.nat_rules.push_back({"tenant A", 1, Ip("192.168.10.40"), "test IP pool", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")}});
+  ir::NatRule nat;
+  nat.vm_network = "tenant A";
+  nat.rdid = 1;
+  nat.external_ip = Ip("192.168.10.40");
+  nat.external_pool = "test IP pool";
+  nat.inside_prefixes = {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")};
+  h.nat_rules.push_back(nat);
   return h;
 }
 

@@ -269,6 +269,40 @@ TEST_CASE("trace: the four paths") {
   SUBCASE("unknown port") { CHECK(runtime::tables::Trace(*image, 42, "10.0.1.20", "", &out) == 1); }
 }
 
+TEST_CASE("trace: guards drop what the VM may not send") {
+  auto image = Load(backends::WriteTableImage(SampleHost()));
+  runtime::tables::TracePacket packet;
+  packet.dst = "10.0.1.20";
+  std::string out;
+  SUBCASE("spoofed source mac, mac_spoofing off") {
+    packet.src_mac = "02:00:00:00:00:01";
+    CHECK(runtime::tables::Trace(*image, 1, packet, &out) == 1);
+    CHECK(out.find("verdict: drop: guard: mac_spoofing is off and source mac 02:00:00:00:00:01 is not port 1's mac "
+                   "00:1d:d8:b7:1c:00") != std::string::npos);
+  }
+  SUBCASE("own source mac passes") {
+    packet.src_mac = "00:1d:d8:b7:1c:00";
+    CHECK(runtime::tables::Trace(*image, 1, packet, &out) == 0);
+  }
+  SUBCASE("dhcp offer with dhcp_guard on") {
+    packet.kind = runtime::tables::TracePacket::Kind::kDhcpOffer;
+    CHECK(runtime::tables::Trace(*image, 1, packet, &out) == 1);
+    CHECK(out.find("guard: dhcp_guard") != std::string::npos);
+  }
+  SUBCASE("router advertisement with router_guard on") {
+    packet.kind = runtime::tables::TracePacket::Kind::kRouterAdvertisement;
+    CHECK(runtime::tables::Trace(*image, 1, packet, &out) == 1);
+  }
+  SUBCASE("mac_spoofing on lets it through") {
+    ir::HostIr h = SampleHost();
+    h.policies[0].mac_spoofing = true;
+    auto relaxed = Load(backends::WriteTableImage(h));
+    packet.src_mac = "02:00:00:00:00:01";
+    CHECK(runtime::tables::Trace(*relaxed, 1, packet, &out) == 0);
+    CHECK(out.find("allowed by mac_spoofing on") != std::string::npos);
+  }
+}
+
 TEST_CASE("trace on the gateway host applies NAT") {
   auto image = Load(backends::WriteTableImage(GatewayHost()));
   std::string out;
