@@ -137,7 +137,9 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   BeginList(out, state.adopted.empty());
   for (const AdoptedNic& nic : state.adopted) {
     out << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value << nic.name;
+    // Host NIC names are user text: `null`, `true` or `1` must stay strings.
+    out << YAML::Key << "name" << YAML::Value;
+    Quoted(out, nic.name);
     out << YAML::Key << "master" << YAML::Value << nic.master;
     out << YAML::EndMap;
   }

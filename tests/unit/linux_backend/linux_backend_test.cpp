@@ -757,6 +757,18 @@ TEST_CASE("hostile names never break the yaml or the batch") {
   CHECK(a.batch.find("# vm a%23b%0Ac%3B%20rm%20-rf%20%2F/n%22i%27c%60%24%28x%29%5C\n") != std::string::npos);
 }
 
+TEST_CASE("host nic names that look like yaml keywords or numbers stay strings") {
+  ir::HostIr h = SeedHost02();
+  h.switches[0].uplinks = {{"null", "p", {0}}, {"true", "p", {0}}, {"1", "p", {0}}, {"0x1f", "p", {0}}, {".inf", "p", {0}}};
+  YAML::Node y = YAML::Load(Emit(h).yaml);
+  std::vector<std::string> names;
+  for (const YAML::Node& a : y["adopted"]) {
+    CHECK(a["name"].Tag() == "!");  // double-quoted: a plain-scalar resolver never sees it
+    names.push_back(a["name"].as<std::string>());
+  }
+  CHECK(names == std::vector<std::string>{".inf", "0x1f", "1", "null", "true"});
+}
+
 TEST_CASE("unsafe or clashing interface names are refused, naming the object") {
   auto refused = [](ir::HostIr h, const std::string& expect) {
     std::string why = Refusal(h);
