@@ -93,6 +93,20 @@ void Checker::CheckVmRules() {
     std::sort(switch_classes[s].begin(), switch_classes[s].end());
   }
 
+  // Sites that define each VLAN-isolated VM subnet's subnet/VLAN pair.
+  std::vector<std::vector<uint32_t>> vlan_sites(f_.vm_subnets.size());
+  for (uint32_t s = 0; s < f_.vm_subnets.size(); ++s) {
+    const model::VmSubnet& vs = f_.vm_subnets[s];
+    const model::VmNetwork& vmn = f_.vm_networks[vs.vm_network];
+    if (vmn.isolation != model::Isolation::Vlan || vmn.logical_network == kNone || !vm_subnet_ok_[s]) continue;
+    for (uint32_t site : f_.logical_networks[vmn.logical_network].sites)
+      for (const model::SiteSubnet& ss : f_.sites[site].subnets)
+        if (ss.prefix == vs.prefix && ss.vlan == vs.vlan) {
+          vlan_sites[s].push_back(site);
+          break;
+        }
+  }
+
   // Address claims per routing domain: (domain, ip, claimer sequence).
   // Domain: 2*vm_network for isolated VM networks, 2*ln+1 for the address
   // space of a logical network (VM networks without isolation, its pools).
@@ -161,6 +175,19 @@ void Checker::CheckVmRules() {
                               "`, but logical switch `" + ls.name + "` on host `" + host.name +
                               "` has no virtual port for it")
                 .Note(ls.name_range, "logical switch `" + ls.name + "` defined here");
+          }
+        }
+        if (nic.vm_subnet != kNone && !vlan_sites[nic.vm_subnet].empty()) {
+          const auto& sites = vlan_sites[nic.vm_subnet];
+          bool in_scope = std::any_of(sites.begin(), sites.end(), [&](uint32_t s) { return HostInSiteScope(vm.host, s); });
+          if (!in_scope) {
+            const model::VmSubnet& vs = f_.vm_subnets[nic.vm_subnet];
+            const model::Site& site = f_.sites[sites.front()];
+            diags_.Report(DiagKind::VlanSubnetNotOnHost, KeyRange(*np.block, "vm_subnet"),
+                          who() + " uses VM subnet `" + vs.name + "` (VLAN " + std::to_string(vs.vlan) + ", `" +
+                              vs.prefix.ToString() + "`), but its site `" + site.name + "` does not include host `" +
+                              host.name + "`")
+                .Note(site.name_range, "site `" + site.name + "` defined here");
           }
         }
         if (nic.mtu) {
