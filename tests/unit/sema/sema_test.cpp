@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "compiler/sema/overlap.h"
 #include "compiler/sema/schema.h"
 #include "compiler/sema/sema.h"
 
@@ -284,4 +285,79 @@ TEST_CASE("schema helpers") {
   REQUIRE(pool);
   CHECK(DescribeExpected(*FindKey(*pool, "subnet")) == "a CIDR prefix");
   CHECK(DescribeFound(Int(5)) == "integer `5`");
+}
+
+TEST_CASE("the sweep reports each interval overlapping an earlier one, and nothing for adjacent ones") {
+  using netdsl::sema::Interval;
+  std::vector<Interval<uint64_t>> items = {{10, 19, 0}, {20, 29, 1}, {0, 100, 2}, {50, 50, 3}, {200, 300, 4}};
+  std::vector<std::pair<uint32_t, uint32_t>> pairs;
+  netdsl::sema::SweepOverlaps(items, [&](const auto& a, const auto& b) { pairs.push_back({a.tag, b.tag}); },
+                              [](const auto&, const auto&) { return true; });
+  // Sorted by start: [0,100]#2 covers #0, #1 and #3; #4 is disjoint.
+  CHECK(pairs == std::vector<std::pair<uint32_t, uint32_t>>{{2, 0}, {2, 1}, {2, 3}});
+  pairs.clear();
+  netdsl::sema::SweepOverlaps(std::vector<Interval<uint64_t>>{{0, 9, 0}, {10, 19, 1}},
+                              [&](const auto& a, const auto& b) { pairs.push_back({a.tag, b.tag}); },
+                              [](const auto&, const auto&) { return true; });
+  CHECK(pairs.empty());
+}
+
+TEST_CASE("pool details and teaming reach the model") {
+  auto blocks = Valid();
+  ast::Block& ln = Find(blocks, "logical_network", "pa");
+  B pool("ip_pool", Name("p2"));
+  pool.P("site", Name("s"))
+      .P("subnet", Pfx("192.168.0.0/24"))
+      .P("range", Range(Addr("192.168.0.201"), Addr("192.168.0.250")))
+      .P("gateway", Addr("192.168.0.1"))
+      .P("dns", List({Addr("192.168.0.2"), Addr("192.168.0.3")}))
+      .P("reserved", List({Addr("192.168.0.201")}))
+      .P("vips", List({Addr("192.168.0.250")}));
+  ln.blocks.push_back(pool);
+  B up("uplink_port_profile", Name("up2"));
+  up.P("sites", List({Name("s")})).C(B("teaming").P("mode", Name("lacp")).P("load_balancing", Name("address_hash")));
+  blocks.push_back(up);
+  Run r(blocks);
+  INFO(r.Messages());
+  REQUIRE(r.fabric);
+  const model::IpPool& p = r.fabric->ip_pools[1];
+  CHECK(p.name == "p2");
+  CHECK(p.site == 0);
+  CHECK(p.gateway->ToString() == "192.168.0.1");
+  CHECK(p.dns.size() == 2);
+  CHECK(p.reserved.size() == 1);
+  CHECK(p.vips.size() == 1);
+  CHECK(p.range_first.ToString() == "192.168.0.201");
+  const model::UplinkPortProfile& u = r.fabric->uplink_port_profiles[1];
+  REQUIRE(u.teaming);
+  CHECK(u.teaming->mode == model::TeamingMode::Lacp);
+  CHECK(u.teaming->load_balancing == model::LoadBalancing::AddressHash);
+}
+
+TEST_CASE("a site scoped to a parent group applies to hosts of child groups") {
+  auto blocks = Valid();
+  ast::Block& g = Find(blocks, "host_group", "g");
+  B parent("host_group", Name("dc"));
+  ast::Block child = g;
+  child.label = Name("rack");
+  parent.C(B("host_group", Name("unused")));
+  parent.b.blocks.push_back(child);
+  // Replace group g by dc { unused { } rack { h1 h2 } } and scope the site to dc.
+  g = parent;
+  Find(blocks, "logical_network", "pa").blocks[0].properties[0].value = List({Name("dc")});
+  Run r(blocks);
+  INFO(r.Messages());
+  REQUIRE(r.fabric);
+  CHECK(r.fabric->host_groups.size() == 3);
+  CHECK(r.fabric->host_groups[2].parent == 0);
+  CHECK(r.fabric->hosts[0].host_group == 2);
+}
+
+TEST_CASE("checking is deterministic") {
+  auto blocks = Valid();
+  Find(blocks, "vm", "v1").properties[0].value = Name("nowhere");
+  blocks.push_back(B("mac_pool", Name("m2")).P("range", Range(Mac("01:00:00:00:00:00"), Mac("01:00:00:00:00:10"))));
+  Run a(blocks), b(blocks);
+  CHECK(a.Messages() == b.Messages());
+  CHECK(!a.Messages().empty());
 }
