@@ -13,7 +13,7 @@ fi
 rm -rf "$out" && mkdir -p "$out"
 NETDSL_PS_OUT=$out "$unit" --test-case='write scripts for pscheck' >/dev/null
 set -- "$out"/*.ps1
-[ "$#" -ge 6 ] || { echo "expected 6 scripts in $out, found $#"; exit 1; }
+[ "$#" -ge 8 ] || { echo "expected 8 scripts in $out, found $#"; exit 1; }
 PSCHECK_HOME=$home node "$shared/tools/pscheck/pscheck.mjs" --strict-strings "$@"
 PSCHECK_HOME=$home node "$here/list_commands.mjs" "$@" >"$out/commands.tsv"
 cut -f2 "$out/commands.tsv" | LC_ALL=C sort -u >"$out/commands.txt"

@@ -268,6 +268,77 @@ ir::HostIr SeedDemoGateway() {
   return h;
 }
 
+alloc::AllocatedFabric VariantFabric() {
+  alloc::AllocatedFabric af = SeedDemoFabric();
+  model::Fabric& f = af.fabric;
+  model::HostGroup rack = Named<model::HostGroup>("Rack 1");
+  rack.parent = 0;
+  f.host_groups.push_back(rack);  // index 2, nested under Lenovo
+
+  model::LogicalNetwork dc = Named<model::LogicalNetwork>("Datacenter");
+  dc.sites = {2};
+  dc.ip_pools = {3};
+  f.logical_networks.push_back(dc);  // index 2
+  model::Site site = Named<model::Site>("dc");
+  site.logical_network = 2;
+  site.host_groups = {2};
+  site.subnets = {{Pfx("10.10.0.0/24"), 10, {}}, {Pfx("10.10.1.0/24"), 11, {}}};
+  f.sites.push_back(site);  // index 2
+  model::IpPool pool = Named<model::IpPool>("dc pool");
+  pool.logical_network = 2;
+  pool.site = 2;
+  pool.subnet = Pfx("10.10.0.0/24");
+  pool.range_first = Ip("10.10.0.10");
+  pool.range_last = Ip("10.10.0.99");
+  pool.reserved = {Ip("10.10.0.11"), Ip("10.10.0.12")};
+  pool.vips = {Ip("10.10.0.90")};
+  f.ip_pools.push_back(pool);  // index 3
+
+  model::VmNetwork vlan = Named<model::VmNetwork>("vlan net");
+  vlan.logical_network = 2;
+  vlan.isolation = model::Isolation::Vlan;
+  vlan.vm_subnets = {2};
+  f.vm_networks.push_back(vlan);  // index 2
+  model::VmSubnet v11 = Named<model::VmSubnet>("v11");
+  v11.vm_network = 2;
+  v11.prefix = Pfx("10.10.1.0/24");
+  v11.vlan = 11;
+  f.vm_subnets.push_back(v11);  // index 2
+  af.allocation.vsid.push_back(0);
+  af.allocation.rdid.push_back(2);
+  af.allocation.gateway_external_ip.push_back(std::nullopt);
+
+  model::PortProfile& pp = f.port_profiles[0];
+  pp.description = "absolute";
+  pp.bandwidth.minimum_weight.reset();
+  pp.bandwidth.minimum_absolute = 100000000ull;
+  pp.bandwidth.maximum = 1500000ull;
+  model::UplinkPortProfile& upp = f.uplink_port_profiles[0];
+  upp.description = "lacp uplinks";
+  upp.sites.push_back(2);
+  upp.teaming = model::UplinkPortProfile::Teaming{model::TeamingMode::Lacp, model::LoadBalancing::AddressHash};
+  model::LogicalSwitch& ls = f.logical_switches[0];
+  ls.description = "embedded";
+  ls.uplink_mode = model::UplinkMode::EmbeddedTeam;
+  ls.minimum_bandwidth_mode = model::MinimumBandwidthMode::Absolute;
+  return af;
+}
+
+ir::HostIr VariantHost() {
+  ir::HostIr h = SeedDemoHost02();
+  h.switches[0].minimum_bandwidth_mode = model::MinimumBandwidthMode::Absolute;
+  h.provider_addresses[0].ip = Ip("2001:db8::11");
+  h.provider_addresses[0].prefix_length = 64;
+  h.provider_addresses[0].gateway = Ip("2001:db8::1");
+  h.provider_addresses[0].vlan = 20;
+  h.policies[0].minimum_weight.reset();
+  h.policies[0].minimum_absolute = 100000000ull;
+  h.policies[0].sriov = true;
+  h.policies[0].mac_spoofing = true;
+  h.ports[0].vlan = 11;
+  return h;
+}
+
 std::vector<std::string> HostileNames() {
   return {
       "it's",

@@ -18,6 +18,14 @@ alloc::AllocatedFabric SeedDemoFabric();
 ir::HostIr SeedDemoHost02();
 ir::HostIr SeedDemoGateway();
 
+/// The seed demo plus what it does not exercise: a nested host group, a
+/// VLAN-isolated VM network on two site VLANs, reserved addresses and VIPs,
+/// absolute bandwidth, an embedded-team switch in absolute mode, LACP with
+/// address hashing, descriptions.
+alloc::AllocatedFabric VariantFabric();
+/// host02 with a VLAN-tagged port, absolute bandwidth and an IPv6 PA with a gateway.
+ir::HostIr VariantHost();
+
 /// Names PowerShell would misread if they were not quoted correctly.
 std::vector<std::string> HostileNames();
 

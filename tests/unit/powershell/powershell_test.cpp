@@ -337,6 +337,50 @@ TEST_CASE("hyper-v script: embedded teaming and a no-team switch with two NICs")
   CHECK(script.find("New-VMSwitch") == std::string::npos);
 }
 
+TEST_CASE("fabric script: nested groups, VLAN isolation, reserved/VIPs, absolute bandwidth, LACP") {
+  const std::string script = EmitFabricScript(testing::VariantFabric());
+  // A nested group is looked up and created under its parent, after it.
+  size_t parent = Find(script, "$hg0 = New-SCVMHostGroup -Name 'Lenovo'");
+  size_t child = Find(script, "$hg2 = New-SCVMHostGroup -Name 'Rack 1' -ParentHostGroup $hg0");
+  CHECK(parent < child);
+  Find(script, "Get-SCVMHostGroup -ParentHostGroup $hg0 -Name 'Rack 1'");
+  // VLAN-isolated VM networks need isolated definitions and a site per VLAN.
+  Find(script, "New-SCLogicalNetwork -Name 'Datacenter' -EnableNetworkVirtualization $false -UseGRE $false "
+               "-LogicalNetworkDefinitionIsolation $true");
+  Find(script, "@((New-SCSubnetVLan -Subnet '10.10.0.0/24' -VLanID 10), (New-SCSubnetVLan -Subnet '10.10.1.0/24' "
+               "-VLanID 11))");
+  Find(script, "Test-NdSubnetVlansDiffer $site2 'SubnetVLans' @('10.10.0.0/24@10', '10.10.1.0/24@11')");
+  Find(script, "New-SCVMNetwork -Name 'vlan net' -LogicalNetwork $ln2 -IsolationType 'VLANNetwork'");
+  Find(script, "$subnetVlans = @(New-SCSubnetVLan -Subnet '10.10.1.0/24' -VLanID 11)");
+  Find(script, "New-SCVMSubnet -Name 'v11' -VMNetwork $vmn2 -SubnetVLan $subnetVlans -LogicalNetworkDefinition $site2");
+  Find(script, "-IPAddressReservedSet '10.10.0.11,10.10.0.12' -VIPAddressSet '10.10.0.90'");
+  Find(script, "(Test-NdDiffers $pool3 'IPAddressReservedSet' '10.10.0.11,10.10.0.12')");
+  // Bandwidth in Mbps, rounded up; descriptions are set and compared.
+  Find(script, "-Description 'absolute' -AllowMacAddressSpoofing $false");
+  Find(script, "-MinimumBandwidthAbsolute 100 -MaximumBandwidth 2");
+  CHECK(script.find("-MinimumBandwidthWeight") == std::string::npos);
+  Find(script, "-Description 'lacp uplinks' -LogicalNetworkDefinition $definitions -LBFOTeamMode 'Lacp' "
+               "-LBFOLoadBalancingAlgorithm 'TransportPorts'");
+  Find(script, "$definitions = @(@($site0, $site1, $site2) | Where-Object { $null -ne $_ })");
+  Find(script, "New-SCLogicalSwitch -Name 'test logical switch' -Description 'embedded' -EnableSriov $true "
+               "-SwitchUplinkMode 'EmbeddedTeam' -MinimumBandwidthMode 'Absolute'");
+  Find(script, "(Test-NdDiffers $ls0 'Description' 'embedded')");
+}
+
+TEST_CASE("hyper-v script: VLAN port, absolute bandwidth, IPv6 provider address") {
+  const std::string script = EmitHyperVScript(testing::VariantHost());
+  Find(script, "-EnableIov $true -MinimumBandwidthMode 'Absolute'");
+  Find(script, "if (Test-NdDiffers $switch 'BandwidthReservationMode' 'Absolute') {");
+  Find(script, "New-NetVirtualizationProviderAddress -ProviderAddress '2001:db8::11' -InterfaceIndex "
+               "$interface.ifIndex -PrefixLength 64 -VlanID 20");
+  Find(script, "-DestinationPrefix '::/0' -NextHop '2001:db8::1'");
+  Find(script, "-MacAddressSpoofing 'On'");
+  Find(script, "-IovWeight 100");
+  Find(script, "-MinimumBandwidthAbsolute 100000000 -MaximumBandwidth 1000000000");
+  Find(script, "(Test-NdDiffers $vlan 'OperationMode' 'Access') -or (Test-NdDiffers $vlan 'AccessVlanId' 11)");
+  Find(script, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $adapter -Access -VlanId 11");
+}
+
 TEST_CASE("hostile names stay inside single-quoted strings") {
   const std::vector<std::string> names = testing::HostileNames();
   const alloc::AllocatedFabric af = testing::HostileFabric();
@@ -395,4 +439,6 @@ TEST_CASE("write scripts for pscheck") {
   set.switches[0].teaming = model::UplinkPortProfile::Teaming{model::TeamingMode::SwitchIndependent,
                                                                model::LoadBalancing::HyperVPort};
   write("set-hyperv.ps1", EmitHyperVScript(set));
+  write("variant-fabric.ps1", EmitFabricScript(testing::VariantFabric()));
+  write("variant-hyperv.ps1", EmitHyperVScript(testing::VariantHost()));
 }
