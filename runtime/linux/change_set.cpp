@@ -10,6 +10,8 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -180,18 +182,42 @@ class Builder {
   size_t bulk_;
 };
 
+/// A flat byte key for hashing (names, then raw address bytes).
+struct KeyBuilder {
+  std::string k;
+  KeyBuilder& Add(const std::string& s) {
+    k += s;
+    k += '\0';
+    return *this;
+  }
+  KeyBuilder& Add(const net::IpAddress& a) {
+    k += static_cast<char>(a.family);
+    k.append(reinterpret_cast<const char*>(a.bytes.data()), a.bytes.size());
+    return *this;
+  }
+  KeyBuilder& Add(const net::MacAddress& m) {
+    k.append(reinterpret_cast<const char*>(m.bytes.data()), m.bytes.size());
+    return *this;
+  }
+  KeyBuilder& Add(uint32_t v) {
+    k.append(reinterpret_cast<const char*>(&v), sizeof v);
+    return *this;
+  }
+};
+
 /// Set difference of two object lists by key; `gone` = devices whose objects
-/// vanish (recreated links), so their actual objects count as absent.
+/// vanish (recreated links), so their actual objects count as absent. Output
+/// keeps the lists' order.
 template <typename T, typename KeyFn, typename SameFn>
 void DiffObjects(const std::vector<T>& want, const std::vector<T>& have, const std::set<std::string>& gone,
                  KeyFn key, SameFn same, std::vector<const T*>* add, std::vector<const T*>* del) {
-  using Key = decltype(key(want[0]));
-  std::map<Key, const T*> actual;
+  std::unordered_map<std::string, const T*> actual;
+  actual.reserve(have.size());
   for (const T& h : have) actual.emplace(key(h), &h);
-  std::set<Key> wanted;
+  std::unordered_set<std::string> wanted;
+  wanted.reserve(want.size());
   for (const T& w : want) {
-    Key k = key(w);
-    wanted.insert(k);
+    std::string k = key(w);
     auto it = actual.find(k);
     if (it == actual.end()) {
       add->push_back(&w);
@@ -199,6 +225,7 @@ void DiffObjects(const std::vector<T>& want, const std::vector<T>& have, const s
       del->push_back(it->second);
       add->push_back(&w);
     }
+    wanted.insert(std::move(k));
   }
   for (const T& h : have)
     if (!wanted.count(key(h))) del->push_back(&h);
@@ -269,17 +296,17 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   // Objects on owned devices.
   std::vector<const Address*> add_addr, del_addr;
   DiffObjects(d.addresses, a.addresses, gone,
-              [](const Address& x) { return std::make_tuple(x.dev, x.address, x.prefix_length); },
+              [](const Address& x) { return KeyBuilder().Add(x.dev).Add(x.address).Add(uint32_t{x.prefix_length}).k; },
               [](const Address&, const Address&) { return true; }, &add_addr, &del_addr);
   std::vector<const Route*> add_route, del_route;
-  DiffObjects(d.routes, a.routes, gone, [](const Route& x) { return std::make_tuple(x.table, x.dst); },
+  DiffObjects(d.routes, a.routes, gone, [](const Route& x) { return KeyBuilder().Add(x.table).Add(x.dst.address).Add(uint32_t{x.dst.length}).k; },
               [](const Route& x, const Route& y) { return x.dev == y.dev && x.via == y.via; }, &add_route,
               &del_route);
   std::vector<const FdbEntry*> add_fdb, del_fdb;
-  DiffObjects(d.fdb, a.fdb, gone, [](const FdbEntry& x) { return std::make_tuple(x.dev, x.mac, x.dst); },
+  DiffObjects(d.fdb, a.fdb, gone, [](const FdbEntry& x) { return KeyBuilder().Add(x.dev).Add(x.mac).Add(x.dst).k; },
               [](const FdbEntry&, const FdbEntry&) { return true; }, &add_fdb, &del_fdb);
   std::vector<const Neighbour*> add_nb, del_nb;
-  DiffObjects(d.neighbours, a.neighbours, gone, [](const Neighbour& x) { return std::make_tuple(x.dev, x.address); },
+  DiffObjects(d.neighbours, a.neighbours, gone, [](const Neighbour& x) { return KeyBuilder().Add(x.dev).Add(x.address).k; },
               [](const Neighbour& x, const Neighbour& y) { return x.mac == y.mac; }, &add_nb, &del_nb);
   std::vector<const Qdisc*> set_q, del_q;
   std::map<std::string, const Qdisc*> have_q;

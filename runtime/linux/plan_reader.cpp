@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 #include <string_view>
+#include <unordered_set>
 #include <fstream>
 #include <map>
 #include <set>
@@ -316,9 +317,10 @@ std::string ExtractBulkSections(const std::string& text, std::map<std::string, s
   std::vector<bool> blank(lines.size(), false);
   for (size_t h = 0; h < lines.size(); ++h) {
     std::string_view l = lines[h];
+    if (l.empty() || l[0] == ' ' || l.back() != ':') continue;
     std::string key;
     for (const char* k : {"fdb", "neighbours", "routes", "addresses"})
-      if (l == std::string(k) + ":") key = k;
+      if (l.substr(0, l.size() - 1) == k) key = k;
     if (key.empty() || fast->count(key)) continue;
     std::vector<FlowNode> items;
     size_t e = h + 1;
@@ -525,6 +527,14 @@ void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* ta
     r.Fail(n["table"], fmt::format("`{}.table` must be 1..15 characters of [A-Za-z0-9._-]", kp));
 }
 
+/// `name` + NUL + raw bytes: a hashable identity for duplicate checks.
+std::string ByteKey(const std::string& name, const std::array<uint8_t, 16>& bytes) {
+  std::string k = name;
+  k += '\0';
+  k.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return k;
+}
+
 /// Cross-object checks once every list is read.
 void Validate(Reader& r, HostState* s) {
   std::map<std::string, const Link*> links;
@@ -578,39 +588,43 @@ void Validate(Reader& r, HostState* s) {
       r.FailAt(loc, fmt::format("{} on `{}`, which is not an owned link", what, dev));
   };
   {
-    std::set<std::tuple<std::string, net::IpAddress>> seen;
+    std::unordered_set<std::string> seen;
+    seen.reserve(s->addresses.size());
     for (const Address& a : s->addresses) {
       owned_dev(a.dev, a.loc, "address");
-      if (!seen.emplace(a.dev, a.address).second)
+      if (!seen.insert(ByteKey(a.dev, a.address.bytes)).second)
         r.FailAt(a.loc, fmt::format("address `{}` on `{}` is listed twice", a.address.ToString(), a.dev));
     }
   }
   {
-    std::set<std::tuple<uint32_t, net::Prefix>> seen;
+    std::unordered_set<std::string> seen;
+    seen.reserve(s->routes.size());
     for (const Route& rt : s->routes) {
       owned_dev(rt.dev, rt.loc, "route");
-      if (!seen.emplace(rt.table, rt.dst).second)
+      if (!seen.insert(ByteKey(std::to_string(rt.table) + "/" + std::to_string(rt.dst.length), rt.dst.address.bytes)).second)
         r.FailAt(rt.loc, fmt::format("route to `{}` in table {} is listed twice", rt.dst.ToString(), rt.table));
       if (rt.via && rt.via->family != rt.dst.address.family)
         r.FailAt(rt.loc, fmt::format("route to `{}` has a gateway of another address family", rt.dst.ToString()));
     }
   }
   {
-    std::set<std::tuple<std::string, net::MacAddress, net::IpAddress>> seen;
+    std::unordered_set<std::string> seen;
+    seen.reserve(s->fdb.size());
     for (const FdbEntry& f : s->fdb) {
       auto l = links.find(f.dev);
       if (l == links.end() || l->second->kind != "vxlan")
         r.FailAt(f.loc, fmt::format("fdb entry on `{}`, which is not an owned vxlan link", f.dev));
-      if (!seen.emplace(f.dev, f.mac, f.dst).second)
+      if (!seen.insert(ByteKey(f.dev, f.dst.bytes) + f.mac.ToString()).second)
         r.FailAt(f.loc, fmt::format("fdb entry `{}` dst `{}` on `{}` is listed twice", f.mac.ToString(),
                                     f.dst.ToString(), f.dev));
     }
   }
   {
-    std::set<std::tuple<std::string, net::IpAddress>> seen;
+    std::unordered_set<std::string> seen;
+    seen.reserve(s->neighbours.size());
     for (const Neighbour& nb : s->neighbours) {
       owned_dev(nb.dev, nb.loc, "neighbour");
-      if (!seen.emplace(nb.dev, nb.address).second)
+      if (!seen.insert(ByteKey(nb.dev, nb.address.bytes)).second)
         r.FailAt(nb.loc, fmt::format("neighbour `{}` on `{}` is listed twice", nb.address.ToString(), nb.dev));
     }
   }
