@@ -81,6 +81,30 @@ bool WriteFileAtomic(const std::string& path, std::string_view data, std::string
   return FsyncDirectory(dir, error);
 }
 
+bool WriteFileUnsynced(const std::string& path, std::string_view data, std::string* error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail(error, path, errno);
+  if (!WriteAll(fd, data)) {
+    int err = errno;
+    ::close(fd);
+    return Fail(error, path, err);
+  }
+  if (::close(fd) != 0) return Fail(error, path, errno);
+  return true;
+}
+
+bool SyncFilesystem(const std::string& path, std::string* error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(error, path, errno);
+  if (::syncfs(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Fail(error, path, err);
+  }
+  ::close(fd);
+  return true;
+}
+
 bool ReadFile(const std::string& path, std::string* out, std::string* error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Fail(error, path, errno);

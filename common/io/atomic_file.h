@@ -14,6 +14,14 @@ namespace netdsl::io {
 /// `*error` to "<path>: <strerror>".
 bool WriteFileAtomic(const std::string& path, std::string_view data, std::string* error);
 
+/// Creates or truncates `path` and writes `data` without fsync (mode 0644):
+/// for files in a staging directory that SyncFilesystem() flushes as a whole.
+bool WriteFileUnsynced(const std::string& path, std::string_view data, std::string* error);
+
+/// Flushes every dirty page of the file system holding `path` (syncfs): one
+/// call instead of an fsync per file when thousands of files were written.
+bool SyncFilesystem(const std::string& path, std::string* error);
+
 /// Reads a whole file. On failure returns false and sets `*error` to "<path>: <strerror>".
 bool ReadFile(const std::string& path, std::string* out, std::string* error);
 

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <cstring>
 #include <set>
 
 #include "common/net/address.h"
@@ -96,6 +97,169 @@ bool ValidIfname(std::string_view s) {
   return true;
 }
 
+/// A key that YAML reads back as the same plain scalar in block context.
+bool SafePlainKey(std::string_view k) {
+  if (k.empty() || k.size() > 1000 || !std::isalpha(static_cast<unsigned char>(k[0])) || k.back() == ' ')
+    return false;
+  for (char c : k) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || std::strchr(":#{}[],&*!|>%@`\\", c)) return false;
+  }
+  return true;
+}
+
+/// A YAML double-quoted scalar: `"` and `\` escaped, control characters as \xNN.
+std::string QuoteYaml(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 15]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+/// The canonical text of a lock value, or nullopt when it has the wrong type.
+/// `plain` tells whether the scalar was unquoted (ids must be).
+std::optional<std::string> Canonical(ValueType type, const std::string& s, bool plain, std::string* expected) {
+  switch (type) {
+    case ValueType::Id: {
+      bool digits = plain && !s.empty() && s.size() <= 19;
+      for (char c : s) digits = digits && c >= '0' && c <= '9';
+      if (digits) return std::to_string(std::stoull(s));
+      *expected = "an unsigned integer";
+      return std::nullopt;
+    }
+    case ValueType::Ip:
+      if (auto ip = net::ParseIp(s)) return ip->ToString();
+      *expected = "an IPv4 or IPv6 address";
+      return std::nullopt;
+    case ValueType::Mac:
+      if (auto mac = net::ParseMac(s)) return mac->ToString();
+      *expected = "a MAC address";
+      return std::nullopt;
+    case ValueType::Ifname:
+      if (ValidIfname(s)) return s;
+      *expected = "a Linux interface name (at most 15 bytes of letters, digits, `-`, `_`, `.`)";
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+/// Parses the exact layout PrintLockFile writes, line by line, without
+/// building a YAML tree. Returns nullopt on anything else (hand edits, errors,
+/// duplicates), and the caller then parses with yaml-cpp, which reports
+/// precise diagnostics.
+std::optional<LockFile> FastParse(const char* begin, size_t size) {
+  LockFile lock;
+  std::string_view text(begin, size);
+  int section = -2;  // -2 none, -1 hosts, else allocation section
+  bool saw_format = false;
+  auto range = [&](size_t offset, size_t length) {
+    return llvm::SMRange(llvm::SMLoc::getFromPointer(begin + offset),
+                         llvm::SMLoc::getFromPointer(begin + offset + length));
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    size_t line_start = pos;
+    pos = eol + 1;
+    if (line.empty() || line[0] == '#') continue;
+    if (line[0] != ' ') {
+      size_t colon = line.find(':');
+      if (colon == std::string_view::npos) return std::nullopt;
+      std::string_view name = line.substr(0, colon), rest = line.substr(colon + 1);
+      if (name == "format") {
+        if (rest != " 1" || saw_format) return std::nullopt;
+        saw_format = true;
+        section = -2;
+        continue;
+      }
+      if (!rest.empty() && rest != " {}") return std::nullopt;
+      if (name == "hosts") section = -1;
+      else {
+        section = -3;
+        for (size_t s = 0; s < kLockSectionCount; ++s)
+          if (name == kSectionNames[s]) section = int(s);
+        if (section == -3) return std::nullopt;
+      }
+      if (!rest.empty()) section = -2;
+      continue;
+    }
+    if (section == -2 || line.size() < 3 || line[1] != ' ' || line[2] == ' ') return std::nullopt;
+    size_t k = 2;
+    std::string key;
+    if (line[k] == '"') {
+      for (++k; k < line.size() && line[k] != '"'; ++k) {
+        if (line[k] == '\\') {
+          if (++k >= line.size() || (line[k] != '"' && line[k] != '\\')) return std::nullopt;
+        }
+        key.push_back(line[k]);
+      }
+      if (k >= line.size()) return std::nullopt;
+      ++k;
+      if (line.substr(k, 2) != ": ") return std::nullopt;
+    } else {
+      size_t sep = line.find(": ", k);
+      if (sep == std::string_view::npos) return std::nullopt;
+      key = std::string(line.substr(k, sep - k));
+      if (!SafePlainKey(key)) return std::nullopt;
+      k = sep;
+    }
+    llvm::SMRange key_range = range(line_start + 2, k - 2);
+    k += 2;
+    std::string_view value = line.substr(k);
+    if (section == -1) {
+      // {generation: N, ir_hash: HEX}
+      constexpr std::string_view kGen = "{generation: ", kHash = ", ir_hash: ";
+      if (value.substr(0, kGen.size()) != kGen || value.back() != '}') return std::nullopt;
+      size_t comma = value.find(kHash);
+      if (comma == std::string_view::npos) return std::nullopt;
+      std::string gen(value.substr(kGen.size(), comma - kGen.size()));
+      std::string hash(value.substr(comma + kHash.size(), value.size() - 1 - comma - kHash.size()));
+      std::string ignored;
+      auto g = Canonical(ValueType::Id, gen, true, &ignored);
+      bool hex = hash.size() == 64;
+      for (char c : hash) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+      if (!g || *g == "0" || !hex) return std::nullopt;
+      LockHost host;
+      host.generation = std::stoull(*g);
+      host.ir_hash = std::move(hash);
+      host.range = key_range;
+      if (!lock.hosts.emplace(std::move(key), std::move(host)).second) return std::nullopt;
+      continue;
+    }
+    bool plain = value.empty() || value[0] != '"';
+    std::string scalar;
+    if (plain) {
+      scalar = std::string(value);
+    } else {
+      if (value.size() < 2 || value.back() != '"') return std::nullopt;
+      scalar = std::string(value.substr(1, value.size() - 2));
+      if (scalar.find_first_of("\"\\") != std::string::npos) return std::nullopt;
+    }
+    std::string ignored;
+    auto canonical = Canonical(TypeOf(LockSection(section)), scalar, plain, &ignored);
+    if (!canonical) return std::nullopt;
+    LockEntry entry{std::move(*canonical), key_range, range(line_start + k, value.size())};
+    if (!lock.sections[size_t(section)].emplace(std::move(key), std::move(entry)).second) return std::nullopt;
+  }
+  if (!saw_format) return std::nullopt;
+  return lock;
+}
+
 }  // namespace
 
 const char* LockSectionName(LockSection section) { return kSectionNames[size_t(section)]; }
@@ -119,6 +283,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
   const llvm::MemoryBuffer* buffer = sm.getMemoryBuffer(id);
   Locator loc(buffer->getBufferStart(), buffer->getBufferSize());
   llvm::SMRange file_start = loc.At(YAML::Mark(), 1);
+  if (auto fast = FastParse(buffer->getBufferStart(), buffer->getBufferSize())) return fast;
 
   YAML::Node root;
   try {
@@ -266,27 +431,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
       entry.value_range = loc.Of(v);
       std::string expected;
       if (v.IsScalar()) {
-        const std::string& s = v.Scalar();
-        switch (type) {
-          case ValueType::Id: {
-            uint64_t id = 0;
-            if (ParseId(v, &id)) entry.value = std::to_string(id);
-            else expected = "an unsigned integer";
-            break;
-          }
-          case ValueType::Ip:
-            if (auto ip = net::ParseIp(s)) entry.value = ip->ToString();
-            else expected = "an IPv4 or IPv6 address";
-            break;
-          case ValueType::Mac:
-            if (auto mac = net::ParseMac(s)) entry.value = mac->ToString();
-            else expected = "a MAC address";
-            break;
-          case ValueType::Ifname:
-            if (ValidIfname(s)) entry.value = s;
-            else expected = "a Linux interface name (at most 15 bytes of letters, digits, `-`, `_`, `.`)";
-            break;
-        }
+        if (auto canonical = Canonical(type, v.Scalar(), v.Tag() == "?", &expected)) entry.value = *canonical;
       } else {
         expected = std::string("a scalar, found ") + KindName(v);
       }
@@ -308,45 +453,37 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
 }
 
 std::string PrintLockFile(const LockFile& lock) {
-  YAML::Emitter out;
-  out << YAML::Comment("generated by netdslc; commit this file") << YAML::Newline;
-  out << YAML::Comment("format: docs/lock.md; values here are kept across builds so that") << YAML::Newline;
-  out << YAML::Comment("adding or removing objects never renumbers others") << YAML::Newline;
-  out << YAML::BeginMap;
-  out << YAML::Key << "format" << YAML::Value << 1;
-  out << YAML::Key << "hosts" << YAML::Value;
-  if (lock.hosts.empty()) {
-    out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-  } else {
-    out << YAML::BeginMap;
-    for (const auto& [name, host] : lock.hosts) {
-      out << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;
-      out << YAML::Key << "generation" << YAML::Value << host.generation;
-      out << YAML::Key << "ir_hash" << YAML::Value << host.ir_hash;
-      out << YAML::EndMap;
-    }
-    out << YAML::EndMap;
+  // Written by hand rather than with YAML::Emitter: the layout is fixed, and a
+  // lock of a million-NIC fabric must print (and re-parse, see FastParse) in
+  // seconds. Keys that are not safe plain scalars are double-quoted.
+  std::string out =
+      "# generated by netdslc; commit this file\n"
+      "# format: docs/lock.md; values here are kept across builds so that\n"
+      "# adding or removing objects never renumbers others\n"
+      "\n"
+      "format: 1\n";
+  auto key = [&](const std::string& k) {
+    out += "  ";
+    out += SafePlainKey(k) ? k : QuoteYaml(k);
+    out += ": ";
+  };
+  out += lock.hosts.empty() ? "hosts: {}\n" : "hosts:\n";
+  for (const auto& [name, host] : lock.hosts) {
+    key(name);
+    out += "{generation: " + std::to_string(host.generation) + ", ir_hash: " + host.ir_hash + "}\n";
   }
   for (size_t s = 0; s < kLockSectionCount; ++s) {
-    out << YAML::Key << kSectionNames[s] << YAML::Value;
     const auto& section = lock.sections[s];
-    if (section.empty()) {
-      out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
-      continue;
-    }
-    out << YAML::BeginMap;
+    out += kSectionNames[s];
+    out += section.empty() ? ": {}\n" : ":\n";
     bool numeric = TypeOf(LockSection(s)) == ValueType::Id;
-    for (const auto& [key, entry] : section) {
-      out << YAML::Key << key << YAML::Value;
-      if (numeric) out << std::stoull(entry.value);
-      else out << YAML::DoubleQuoted << entry.value;
+    for (const auto& [k, entry] : section) {
+      key(k);
+      out += numeric ? entry.value : QuoteYaml(entry.value);
+      out += '\n';
     }
-    out << YAML::EndMap;
   }
-  out << YAML::EndMap;
-  std::string text = out.c_str();
-  text.push_back('\n');
-  return text;
+  return out;
 }
 
 LockDiff DiffLockFiles(const LockFile& before, const LockFile& after) {

@@ -52,7 +52,8 @@ bool StagedOutput::WriteFile(const std::string& relative_path, std::string_view 
     *error = path.parent_path().string() + ": " + ec.message();
     return false;
   }
-  if (!io::WriteFileAtomic(path.string(), data, error)) return false;
+  // No fsync per file: Commit() flushes the whole staging tree once.
+  if (!io::WriteFileUnsynced(path.string(), data, error)) return false;
   if (record) {
     record->path = relative_path;
     record->sha256 = io::Sha256Hex(data);
@@ -62,6 +63,7 @@ bool StagedOutput::WriteFile(const std::string& relative_path, std::string_view 
 }
 
 bool StagedOutput::Commit(std::string* error) {
+  if (!io::SyncFilesystem(staging_, error)) return false;
   bool exchanged = false;
   if (!io::ReplaceDirectory(staging_, target_, &exchanged, error)) return false;
   committed_ = true;
