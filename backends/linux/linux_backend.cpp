@@ -64,22 +64,24 @@ std::string CheckLinuxHostIr(const ir::HostIr& host) {
   return llvm::toString(artifacts.takeError());
 }
 
+// Each builds the state and formats only its own artifact; EmitLinux does both at once.
 std::string EmitLinuxYaml(const ir::HostIr& host) {
-  llvm::Expected<LinuxArtifacts> artifacts = EmitLinux(host);
-  if (!artifacts) {
-    llvm::consumeError(artifacts.takeError());
+  llvm::Expected<linux_backend::LinuxState> state = linux_backend::BuildLinuxState(host);
+  if (!state) {
+    llvm::consumeError(state.takeError());
     return "";
   }
-  return std::move(artifacts->yaml);
+  return linux_backend::FormatLinuxYaml(*state);
 }
 
 std::string EmitLinuxBatch(const ir::HostIr& host) {
-  llvm::Expected<LinuxArtifacts> artifacts = EmitLinux(host);
-  if (!artifacts) {
-    llvm::consumeError(artifacts.takeError());
+  llvm::Expected<linux_backend::LinuxState> state = linux_backend::BuildLinuxState(host);
+  if (!state) {
+    llvm::consumeError(state.takeError());
     return "";
   }
-  return std::move(artifacts->batch);
+  std::string batch = linux_backend::FormatLinuxBatch(*state);
+  return CheckBatchLines(batch).empty() ? batch : "";
 }
 
 }  // namespace netdsl::backends
