@@ -73,9 +73,10 @@ LineCol Locate(const llvm::SourceMgr& sm, llvm::SMRange range) {
   return lc;
 }
 
-/// Percent-encodes a path for a SARIF artifactLocation.uri (keeps `/`).
+/// A SARIF artifactLocation.uri: percent-encoded, `file://` for absolute
+/// paths, a relative reference otherwise.
 std::string UriEscape(llvm::StringRef path) {
-  std::string out;
+  std::string out = path.startswith("/") ? "file://" : "";
   for (unsigned char c : path) {
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
         c == '.' || c == '~' || c == '/') {

@@ -38,7 +38,9 @@ std::string WriteAtomically(const std::string& path, const std::string& data) {
   int fd = ::mkstemp(name.data());
   if (fd < 0) return std::string("cannot create a temporary file next to it: ") + std::strerror(errno);
   auto fail = [&](const char* what) {
-    std::string msg = std::string(what) + ": " + std::strerror(errno);
+    std::string msg = what;
+    msg += ": ";
+    msg += std::strerror(errno);
     ::close(fd);
     ::unlink(name.data());
     return msg;
@@ -64,8 +66,8 @@ std::string WriteAtomically(const std::string& path, const std::string& data) {
     return msg;
   }
   // Make the rename durable.
-  std::string dir = std::string(llvm::sys::path::parent_path(path));
-  if (dir.empty()) dir = ".";
+  llvm::StringRef parent = llvm::sys::path::parent_path(path);
+  std::string dir = parent.empty() ? std::string(".") : parent.str();
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {
     ::fsync(dfd);

@@ -12,7 +12,14 @@ namespace {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
-std::string Quote(std::string_view s) { return "`" + std::string(s) + "`"; }
+std::string Quote(std::string_view s) {
+  std::string q;
+  q.reserve(s.size() + 2);
+  q += '`';
+  q += s;
+  q += '`';
+  return q;
+}
 
 /// Explains why `text` (no colon) is not an IPv4 address.
 LiteralError ExplainBadIpv4(std::string_view text, size_t base) {

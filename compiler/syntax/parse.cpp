@@ -77,12 +77,19 @@ class FastTokenSource : public antlr4::TokenSource {
 
 enum class NodeKind { Terminal, Error, Rule };
 
-/// Classifies a parse-tree child without dynamic_cast (hot path).
+/// Classifies a parse-tree child without dynamic_cast (hot path): the
+/// generated context types live in this binary, so their type_info addresses
+/// are unique and compare by pointer; anything that is neither one of them nor
+/// a plain terminal is an error node and is skipped.
 NodeKind KindOf(antlr4::tree::ParseTree* t) {
-  const std::type_info& ti = typeid(*t);
-  if (ti == typeid(antlr4::tree::TerminalNodeImpl)) return NodeKind::Terminal;
-  if (ti == typeid(antlr4::tree::ErrorNodeImpl)) return NodeKind::Error;
-  return NodeKind::Rule;
+  const std::type_info* ti = &typeid(*t);
+  if (ti == &typeid(NetDslParser::BlockContext) || ti == &typeid(NetDslParser::PropertyContext) ||
+      ti == &typeid(NetDslParser::ValueContext) || ti == &typeid(NetDslParser::ScalarContext) ||
+      ti == &typeid(NetDslParser::ListContext) || ti == &typeid(NetDslParser::NameRangeContext) ||
+      ti == &typeid(NetDslParser::ImportDeclContext) || ti == &typeid(NetDslParser::FileContext))
+    return NodeKind::Rule;
+  if (*ti == typeid(antlr4::tree::TerminalNodeImpl)) return NodeKind::Terminal;
+  return NodeKind::Error;
 }
 Token* SymbolOf(antlr4::tree::ParseTree* t) { return static_cast<antlr4::tree::TerminalNode*>(t)->getSymbol(); }
 size_t RuleOf(antlr4::tree::ParseTree* t) { return static_cast<antlr4::RuleContext*>(t)->getRuleIndex(); }
