@@ -146,7 +146,7 @@ class Builder {
            kOwnerPrefix + "`, so netdsl would not own it");
       return false;
     }
-    if (!names_.insert(name).second) {
+    if (!names_.insert(name).second || adopted_names_.count(name)) {
       Fail("interface name " + QuoteForMessage(name) + " of " + what + " is used twice on this host");
       return false;
     }
@@ -166,7 +166,6 @@ class Builder {
   }
 
   void MapSwitches() {
-    std::set<std::string> adopted_names;
     for (const ir::Switch& sw : ir_.switches) {
       std::string what = "switch " + QuoteForMessage(sw.name);
       if (!CheckOwned(sw.bridge_ifname, what)) continue;
@@ -197,7 +196,7 @@ class Builder {
                "; refusing to emit a command with it (use the nic's Linux interface name)");
           continue;
         }
-        if (!adopted_names.insert(uplink.nic).second || names_.count(uplink.nic)) {
+        if (!adopted_names_.insert(uplink.nic).second || names_.count(uplink.nic)) {
           Fail("host nic " + QuoteForMessage(uplink.nic) + " is attached twice");
           continue;
         }
@@ -701,7 +700,8 @@ class Builder {
   const ir::HostIr& ir_;
   LinuxState state_;
   std::string error_;
-  std::set<std::string> names_;
+  std::set<std::string> names_;          ///< owned links and veth peers so far
+  std::set<std::string> adopted_names_;  ///< host NICs
   std::set<std::string> features_;
   std::vector<Link> links_[kGroups];
   std::map<std::pair<std::string, uint16_t>, SiteVlan> vlans_;

@@ -811,6 +811,9 @@ TEST_CASE("unsafe or clashing interface names are refused, naming the object") {
   h.switches[0].uplinks.push_back(h.switches[0].uplinks[0]);
   refused(h, "attached twice");
   h = SeedHost02();
+  h.switches[0].uplinks[0].nic = "nd-p1g";  // a host NIC named like a port's guest end
+  refused(h, "`nd-p1g` of the guest end of port `winserver10/nic0` is used twice");
+  h = SeedHost02();
   h.ports[0].vsid = 7777;
   refused(h, "vsid 7777");
   h = SeedHost02();
