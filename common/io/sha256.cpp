@@ -2,7 +2,12 @@
 #include "common/io/sha256.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace netdsl::io {
 namespace {
@@ -19,13 +24,69 @@ constexpr uint32_t kRound[64] = {
 
 inline uint32_t Rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
+std::atomic<bool> force_portable{false};
+
+#if defined(__x86_64__)
+/// The SHA extensions (SHA-NI) path: 4 rounds per pair of sha256rnds2, the
+/// message schedule with sha256msg1/msg2. Same result as the portable code,
+/// several times faster; used when the CPU has them.
+__attribute__((target("sha,sse4.1"))) void BlocksShaNi(uint32_t* state, const uint8_t* data, size_t blocks) {
+  const __m128i kMask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0]));
+  __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4]));
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);            // CDAB
+  state1 = _mm_shuffle_epi32(state1, 0x1B);      // EFGH
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);   // ABEF
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);         // CDGH
+  for (; blocks; --blocks, data += 64) {
+    __m128i abef = state0, cdgh = state1;
+    __m128i w[4];
+    for (int g = 0; g < 16; ++g) {
+      __m128i m;
+      if (g < 4) {
+        m = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)), kMask);
+      } else {
+        m = _mm_sha256msg1_epu32(w[(g - 4) & 3], w[(g - 3) & 3]);
+        m = _mm_add_epi32(m, _mm_alignr_epi8(w[(g - 1) & 3], w[(g - 2) & 3], 4));
+        m = _mm_sha256msg2_epu32(m, w[(g - 1) & 3]);
+      }
+      w[g & 3] = m;
+      __m128i k = _mm_add_epi32(m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRound[4 * g])));
+      state1 = _mm_sha256rnds2_epu32(state1, state0, k);
+      state0 = _mm_sha256rnds2_epu32(state0, state1, _mm_shuffle_epi32(k, 0x0E));
+    }
+    state0 = _mm_add_epi32(state0, abef);
+    state1 = _mm_add_epi32(state1, cdgh);
+  }
+  tmp = _mm_shuffle_epi32(state0, 0x1B);          // FEBA
+  state1 = _mm_shuffle_epi32(state1, 0xB1);       // DCHG
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);    // DCBA
+  state1 = _mm_alignr_epi8(state1, tmp, 8);       // ABEF
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), state0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), state1);
+}
+
+bool HasShaNi() {
+  static const bool has = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+  return has;
+}
+#endif
+
 }  // namespace
+
+void Sha256ForcePortable(bool on) { force_portable = on; }
 
 Sha256::Sha256()
     : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
              0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
 void Sha256::Block(const uint8_t* p) {
+#if defined(__x86_64__)
+  if (HasShaNi() && !force_portable.load(std::memory_order_relaxed)) {
+    BlocksShaNi(state_.data(), p, 1);
+    return;
+  }
+#endif
   uint32_t w[64];
   for (int i = 0; i < 16; ++i)
     w[i] = uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 |
@@ -70,6 +131,13 @@ void Sha256::Update(const void* data, size_t size) {
     Block(buffer_.data());
     buffered_ = 0;
   }
+#if defined(__x86_64__)
+  if (size >= 64 && HasShaNi() && !force_portable.load(std::memory_order_relaxed)) {
+    BlocksShaNi(state_.data(), p, size / 64);
+    p += size & ~size_t(63);
+    size &= 63;
+  }
+#endif
   for (; size >= 64; p += 64, size -= 64) Block(p);
   if (size) {
     std::memcpy(buffer_.data(), p, size);

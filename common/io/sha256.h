@@ -30,6 +30,9 @@ class Sha256 {
   uint64_t total_bytes_ = 0;
 };
 
+/// Tests only: use the portable code even where the CPU has SHA instructions.
+void Sha256ForcePortable(bool on);
+
 /// Lowercase hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 

@@ -12,7 +12,7 @@
 using netdsl::io::Sha256;
 using netdsl::io::Sha256Hex;
 
-TEST_CASE("sha256 known vectors") {
+static void KnownVectors() {
   CHECK(Sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
@@ -21,6 +21,13 @@ TEST_CASE("sha256 known vectors") {
                   "mnopqrstnopqrstu") == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
   std::string million(1000000, 'a');
   CHECK(Sha256Hex(million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("sha256 known vectors, hardware and portable") {
+  KnownVectors();
+  netdsl::io::Sha256ForcePortable(true);
+  KnownVectors();
+  netdsl::io::Sha256ForcePortable(false);
 }
 
 TEST_CASE("sha256 incremental updates equal one-shot at every split") {
