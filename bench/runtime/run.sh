@@ -22,29 +22,43 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc -l | xargs printf '%.3f'; }
+# cpu CMD...: runs CMD, appends "user+sys seconds" of it (and its children) to $tmp/cpu.
+cpu() {
+  local before after me=$BASHPID  # not inside $(...): that is another subshell
+  before=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
+  "$@"
+  after=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
+  echo "($after - $before) / $(getconf CLK_TCK)" | bc -l >>"$tmp/cpu"
+}
 
-printf '%-6s %8s %12s %12s %8s %12s %10s\n' kind n netdsl_s batch_s ratio plan_s requests
+printf '%-6s %8s %10s %10s %7s %10s %10s %7s %8s %9s\n' kind n netdsl_s batch_s ratio netdsl_cpu batch_cpu ratio plan_s requests
 for n in "${sizes[@]}"; do
   for kind in fdb neigh route; do
     python3 "$here/gen_plan.py" "$kind" "$n" "$tmp/plan.yaml" "$tmp/batch"
     ip netns add "$ns-a"
     ip netns add "$ns-b"
+    : >"$tmp/cpu"
     t0=$(now)
-    stats=$("$netdsl" apply "$tmp/plan.yaml" --netns "$ns-a" --stats 2>&1 >/dev/null)
+    (cpu "$netdsl" apply "$tmp/plan.yaml" --netns "$ns-a" --stats 2>"$tmp/stats" >/dev/null)
     t1=$(now)
+    stats=$(cat "$tmp/stats")
     requests=$(sed -nE 's/stats: ([0-9]+) mutating.*/\1/p' <<<"$stats")
     # The same links, then the same entries through iproute2's batch mode.
     t2=$(now)
-    ip -n "$ns-b" link add nd-br1 mtu 1450 type bridge
-    ip -n "$ns-b" link add nd-vx1 mtu 1450 master nd-br1 type vxlan id 1 local 192.168.0.1 dstport 4789 nolearning
-    ip -n "$ns-b" link set nd-br1 up
-    ip -n "$ns-b" link set nd-vx1 up
-    if [[ $kind == fdb ]]; then
-      bridge -n "$ns-b" -batch "$tmp/batch"
-    else
-      ip -n "$ns-b" -batch "$tmp/batch"
-    fi
+    (
+      cpu ip -n "$ns-b" link add nd-br1 mtu 1450 type bridge
+      cpu ip -n "$ns-b" link add nd-vx1 mtu 1450 master nd-br1 type vxlan id 1 local 192.168.0.1 dstport 4789 nolearning
+      cpu ip -n "$ns-b" link set nd-br1 up
+      cpu ip -n "$ns-b" link set nd-vx1 up
+      if [[ $kind == fdb ]]; then
+        cpu bridge -n "$ns-b" -batch "$tmp/batch"
+      else
+        cpu ip -n "$ns-b" -batch "$tmp/batch"
+      fi
+    )
     t3=$(now)
+    netdsl_cpu=$(head -1 "$tmp/cpu")
+    batch_cpu=$(tail -n +2 "$tmp/cpu" | paste -sd+ | bc -l)
     # Sanity: both namespaces hold the same number of entries.
     case $kind in
       fdb) a=$(bridge -n "$ns-a" fdb show dev nd-vx1 | grep -c ' dst '); b=$(bridge -n "$ns-b" fdb show dev nd-vx1 | grep -c ' dst ') ;;
@@ -57,8 +71,9 @@ for n in "${sizes[@]}"; do
     t5=$(now)
     nd=$(secs "$t0" "$t1")
     bt=$(secs "$t2" "$t3")
-    printf '%-6s %8d %12s %12s %8s %12s %10s\n' "$kind" "$n" "$nd" "$bt" "$(echo "$bt / $nd" | bc -l | xargs printf '%.1fx')" \
-      "$(secs "$t4" "$t5")" "$requests"
+    printf '%-6s %8d %10s %10s %7s %10.3f %10.3f %7s %8s %9s\n' "$kind" "$n" "$nd" "$bt" \
+      "$(echo "$bt / $nd" | bc -l | xargs printf '%.1fx')" "$netdsl_cpu" "$batch_cpu" \
+      "$(echo "$batch_cpu / $netdsl_cpu" | bc -l | xargs printf '%.1fx')" "$(secs "$t4" "$t5")" "$requests"
     ip netns del "$ns-a"
     ip netns del "$ns-b"
   done

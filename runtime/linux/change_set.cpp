@@ -25,8 +25,35 @@ size_t ChangeSet::operation_count() const {
 
 namespace {
 
-std::string MacText(const std::optional<net::MacAddress>& m) { return m ? m->ToString() : ""; }
-std::string IpText(const std::optional<net::IpAddress>& a) { return a ? a->ToString() : ""; }
+/// Address text without snprintf (the diff formats 100k of these).
+std::string MacStr(const net::MacAddress& m) {
+  static const char* kHex = "0123456789abcdef";
+  std::string s(17, ':');
+  for (int i = 0; i < 6; ++i) {
+    s[i * 3] = kHex[m.bytes[i] >> 4];
+    s[i * 3 + 1] = kHex[m.bytes[i] & 15];
+  }
+  return s;
+}
+
+std::string IpStr(const net::IpAddress& a) {
+  if (!a.IsV4()) return a.ToString();
+  char buf[16];
+  char* p = buf;
+  for (int i = 12; i < 16; ++i) {
+    unsigned v = a.bytes[i];
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+    if (i < 15) *p++ = '.';
+  }
+  return std::string(buf, p);
+}
+
+std::string PrefixStr(const net::Prefix& p) { return IpStr(p.address) + "/" + std::to_string(p.length); }
+
+std::string MacText(const std::optional<net::MacAddress>& m) { return m ? MacStr(*m) : ""; }
+std::string IpText(const std::optional<net::IpAddress>& a) { return a ? IpStr(*a) : ""; }
 
 bool Owned(const Link& l, const HostState& d) {
   return l.name.rfind(d.owner_prefix, 0) == 0 && l.alias == d.owner_alias;
@@ -112,7 +139,7 @@ std::string LinkText(const Link& l) {
 std::string ChangeText(const LinkChange& c, const Link* before) {
   std::vector<std::string> parts;
   if (c.mtu) parts.push_back(before ? fmt::format("mtu {} -> {}", before->mtu, *c.mtu) : fmt::format("mtu {}", *c.mtu));
-  if (c.mac) parts.push_back(fmt::format("mac {} -> {}", before ? MacText(before->mac) : "?", c.mac->ToString()));
+  if (c.mac) parts.push_back(fmt::format("mac {} -> {}", before ? MacText(before->mac) : "?", MacStr(*c.mac)));
   if (c.master) {
     std::string from = before && !before->master.empty() ? before->master : "none";
     parts.push_back(fmt::format("master {} -> {}", from, c.master->empty() ? "none" : *c.master));
@@ -339,7 +366,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Neighbour* n : del_nb) {
-      b.Line('-', "neighbour", n->dev, fmt::format("{} lladdr {}", n->address.ToString(), n->mac.ToString()));
+      b.Line('-', "neighbour", n->dev, fmt::format("{} lladdr {}", IpStr(n->address), MacStr(n->mac)));
       ops.push_back({OpKind::DelNeighbour, *n});
       inv.push_back({OpKind::AddNeighbour, *n});
     }
@@ -348,7 +375,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const FdbEntry* f : del_fdb) {
-      b.Line('-', "fdb", f->dev, fmt::format("{} dst {}", f->mac.ToString(), f->dst.ToString()));
+      b.Line('-', "fdb", f->dev, fmt::format("{} dst {}", MacStr(f->mac), IpStr(f->dst)));
       ops.push_back({OpKind::DelFdb, *f});
       inv.push_back({OpKind::AddFdb, *f});
     }
@@ -357,8 +384,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Route* r : del_route) {
-      b.Line('-', "route", fmt::format("table {} {}", r->table, r->dst.ToString()),
-             fmt::format("dev {}{}", r->dev, r->via ? " via " + r->via->ToString() : ""));
+      b.Line('-', "route", fmt::format("table {} {}", r->table, PrefixStr(r->dst)),
+             fmt::format("dev {}{}", r->dev, r->via ? " via " + IpStr(*r->via) : ""));
       ops.push_back({OpKind::DelRoute, *r});
       inv.push_back({OpKind::AddRoute, *r});
     }
@@ -367,7 +394,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Address* x : del_addr) {
-      b.Line('-', "address", x->dev, fmt::format("{}/{}", x->address.ToString(), x->prefix_length));
+      b.Line('-', "address", x->dev, fmt::format("{}/{}", IpStr(x->address), x->prefix_length));
       ops.push_back({OpKind::DelAddress, *x});
       inv.push_back({OpKind::AddAddress, *x});
     }
@@ -460,7 +487,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Address* x : add_addr) {
-      b.Line('+', "address", x->dev, fmt::format("{}/{}", x->address.ToString(), x->prefix_length));
+      b.Line('+', "address", x->dev, fmt::format("{}/{}", IpStr(x->address), x->prefix_length));
       ops.push_back({OpKind::AddAddress, *x});
       inv.push_back({OpKind::DelAddress, *x});
     }
@@ -469,8 +496,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Route* r : add_route) {
-      b.Line('+', "route", fmt::format("table {} {}", r->table, r->dst.ToString()),
-             fmt::format("dev {}{}", r->dev, r->via ? " via " + r->via->ToString() : ""));
+      b.Line('+', "route", fmt::format("table {} {}", r->table, PrefixStr(r->dst)),
+             fmt::format("dev {}{}", r->dev, r->via ? " via " + IpStr(*r->via) : ""));
       ops.push_back({OpKind::AddRoute, *r});
       inv.push_back({OpKind::DelRoute, *r});
     }
@@ -479,7 +506,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const FdbEntry* f : add_fdb) {
-      b.Line('+', "fdb", f->dev, fmt::format("{} dst {}", f->mac.ToString(), f->dst.ToString()));
+      b.Line('+', "fdb", f->dev, fmt::format("{} dst {}", MacStr(f->mac), IpStr(f->dst)));
       ops.push_back({OpKind::AddFdb, *f});
       inv.push_back({OpKind::DelFdb, *f});
     }
@@ -488,7 +515,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Neighbour* n : add_nb) {
-      b.Line('+', "neighbour", n->dev, fmt::format("{} lladdr {}", n->address.ToString(), n->mac.ToString()));
+      b.Line('+', "neighbour", n->dev, fmt::format("{} lladdr {}", IpStr(n->address), MacStr(n->mac)));
       ops.push_back({OpKind::AddNeighbour, *n});
       inv.push_back({OpKind::DelNeighbour, *n});
     }
@@ -542,25 +569,25 @@ std::string Describe(const Op& op) {
     case OpKind::DelAddress: {
       const auto& x = std::get<Address>(op.object);
       return fmt::format("{} address {}/{} on `{}`", op.kind == OpKind::AddAddress ? "add" : "delete",
-                         x.address.ToString(), x.prefix_length, x.dev);
+                         IpStr(x.address), x.prefix_length, x.dev);
     }
     case OpKind::AddRoute:
     case OpKind::DelRoute: {
       const auto& r = std::get<Route>(op.object);
       return fmt::format("{} route {} table {} dev `{}`", op.kind == OpKind::AddRoute ? "add" : "delete",
-                         r.dst.ToString(), r.table, r.dev);
+                         PrefixStr(r.dst), r.table, r.dev);
     }
     case OpKind::AddFdb:
     case OpKind::DelFdb: {
       const auto& f = std::get<FdbEntry>(op.object);
-      return fmt::format("{} fdb {} dst {} on `{}`", op.kind == OpKind::AddFdb ? "add" : "delete", f.mac.ToString(),
-                         f.dst.ToString(), f.dev);
+      return fmt::format("{} fdb {} dst {} on `{}`", op.kind == OpKind::AddFdb ? "add" : "delete", MacStr(f.mac),
+                         IpStr(f.dst), f.dev);
     }
     case OpKind::AddNeighbour:
     case OpKind::DelNeighbour: {
       const auto& n = std::get<Neighbour>(op.object);
       return fmt::format("{} neighbour {} lladdr {} on `{}`", op.kind == OpKind::AddNeighbour ? "add" : "delete",
-                         n.address.ToString(), n.mac.ToString(), n.dev);
+                         IpStr(n.address), MacStr(n.mac), n.dev);
     }
     case OpKind::ReplaceQdisc: return fmt::format("set qdisc on `{}`", std::get<Qdisc>(op.object).dev);
     case OpKind::DelQdisc: return fmt::format("delete qdisc on `{}`", std::get<Qdisc>(op.object).dev);
@@ -671,31 +698,31 @@ std::string EncodeOp(const Op& op) {
     case OpKind::SetLink: {
       const auto& c = std::get<LinkChange>(op.object);
       add(c.name, c.mtu ? fmt::format("{}", *c.mtu) : "-", c.master ? "=" + *c.master : "-",
-          c.mac ? c.mac->ToString() : "-", c.up ? (*c.up ? "1" : "0") : "-");
+          c.mac ? MacStr(*c.mac) : "-", c.up ? (*c.up ? "1" : "0") : "-");
       break;
     }
     case OpKind::AddAddress:
     case OpKind::DelAddress: {
       const auto& x = std::get<Address>(op.object);
-      add(x.dev, x.address.ToString(), int(x.prefix_length));
+      add(x.dev, IpStr(x.address), int(x.prefix_length));
       break;
     }
     case OpKind::AddRoute:
     case OpKind::DelRoute: {
       const auto& r = std::get<Route>(op.object);
-      add(r.table, r.dst.ToString(), r.dev, IpText(r.via));
+      add(r.table, PrefixStr(r.dst), r.dev, IpText(r.via));
       break;
     }
     case OpKind::AddFdb:
     case OpKind::DelFdb: {
       const auto& x = std::get<FdbEntry>(op.object);
-      add(x.dev, x.mac.ToString(), x.dst.ToString());
+      add(x.dev, MacStr(x.mac), IpStr(x.dst));
       break;
     }
     case OpKind::AddNeighbour:
     case OpKind::DelNeighbour: {
       const auto& x = std::get<Neighbour>(op.object);
-      add(x.dev, x.address.ToString(), x.mac.ToString());
+      add(x.dev, IpStr(x.address), MacStr(x.mac));
       break;
     }
     case OpKind::ReplaceQdisc:

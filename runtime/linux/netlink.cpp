@@ -14,8 +14,8 @@
 
 namespace netdsl::runtime {
 
-NlRequest::NlRequest(uint16_t type, uint16_t flags) : buf_(2048) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.data());
+NlRequest::NlRequest(uint16_t type, uint16_t flags) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf_);
   nlh->nlmsg_type = type;
   nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 }
@@ -29,8 +29,8 @@ void NlRequest::Put(uint16_t type, const void* data, size_t len) { mnl_attr_put(
 void* NlRequest::NestStart(uint16_t type) { return mnl_attr_nest_start(header(), type); }
 void NlRequest::NestEnd(void* nest) { mnl_attr_nest_end(header(), static_cast<::nlattr*>(nest)); }
 std::string NlRequest::Bytes() const {
-  const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf_.data());
-  return std::string(buf_.data(), nlh->nlmsg_len);
+  const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf_);
+  return std::string(buf_, nlh->nlmsg_len);
 }
 
 Netlink::~Netlink() {

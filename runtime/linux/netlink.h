@@ -17,7 +17,7 @@ namespace netdsl::runtime {
 class NlRequest {
  public:
   NlRequest(uint16_t type, uint16_t flags);
-  nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
+  nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buf_); }
   /// Appends the family header (ifinfomsg, ifaddrmsg, ...) and returns it zeroed.
   void* PutExtra(size_t size);
   void PutU8(uint16_t type, uint8_t v);
@@ -31,7 +31,9 @@ class NlRequest {
   std::string Bytes() const;
 
  private:
-  std::vector<char> buf_;
+  // On the stack, not zeroed: libmnl initialises what it writes. Large
+  // enough for every request netdsl builds (a veth create is ~200 bytes).
+  alignas(4) char buf_[2048];
 };
 
 /// Outcome of one request in a batch: 0 or a negative errno, with the

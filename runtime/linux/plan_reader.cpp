@@ -614,7 +614,7 @@ void Validate(Reader& r, HostState* s) {
       auto l = links.find(f.dev);
       if (l == links.end() || l->second->kind != "vxlan")
         r.FailAt(f.loc, fmt::format("fdb entry on `{}`, which is not an owned vxlan link", f.dev));
-      if (!seen.insert(ByteKey(f.dev, f.dst.bytes) + f.mac.ToString()).second)
+      if (!seen.insert(ByteKey(f.dev, f.dst.bytes) + std::string(f.mac.bytes.begin(), f.mac.bytes.end())).second)
         r.FailAt(f.loc, fmt::format("fdb entry `{}` dst `{}` on `{}` is listed twice", f.mac.ToString(),
                                     f.dst.ToString(), f.dev));
     }
