@@ -714,7 +714,11 @@ void ParseBufferInto(DiagnosticEngine& diags, unsigned buffer_id, ast::File& fil
   if (threads <= 1) {
     for (size_t i = 0; i < chunks.size(); ++i) work(i);
   } else {
-    std::atomic<size_t> next{0};
+    // The first chunk alone warms ANTLR's shared DFA cache, so that the
+    // threads afterwards mostly read it (the 4.9 runtime locks it, but keeping
+    // concurrent DFA construction rare is cheap insurance).
+    work(0);
+    std::atomic<size_t> next{1};
     auto loop = [&] {
       for (size_t i; (i = next.fetch_add(1)) < chunks.size();) work(i);
     };
