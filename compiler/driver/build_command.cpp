@@ -381,27 +381,28 @@ int BuildMain(int argc, char** argv) {
     for (const auto& r : results) std::fwrite(r.dump.data(), 1, r.dump.size(), stdout);
   std::fflush(stdout);
 
-  if (b.locked && lock_changes) {
-    alloc::LockDiff diff = alloc::DiffLockFiles(old_lock ? *old_lock : alloc::LockFile{}, new_lock);
+  // --locked compares content, not bytes: comments or a hand-reformatted lock are fine.
+  alloc::LockDiff diff = alloc::DiffLockFiles(old_lock ? *old_lock : alloc::LockFile{}, new_lock);
+  if (b.locked && (!have_lock || !diff.Empty())) {
     llvm::SMRange where;
-    if (have_lock && sources.getNumBuffers() > 0)
-      for (unsigned id = 1; id <= sources.getNumBuffers(); ++id)
-        if (sources.getMemoryBuffer(id)->getBufferIdentifier() == lock_path) {
-          auto start = llvm::SMLoc::getFromPointer(sources.getMemoryBuffer(id)->getBufferStart());
-          where = {start, start};
-        }
+    for (unsigned id = 1; have_lock && id <= sources.getNumBuffers(); ++id)
+      if (sources.getMemoryBuffer(id)->getBufferIdentifier() == lock_path) {
+        auto start = llvm::SMLoc::getFromPointer(sources.getMemoryBuffer(id)->getBufferStart());
+        where = {start, start};
+      }
     std::string what = have_lock ? "netdsl.lock would change: " : "netdsl.lock does not exist and would be created: ";
-    if (have_lock && diff.Empty()) what += "its formatting differs from what netdslc writes";
-    else what += std::to_string(diff.added) + " entries added, " + std::to_string(diff.removed) + " removed";
+    what += std::to_string(diff.added) + " entries added, " + std::to_string(diff.removed) + " removed";
     diags.Report(DiagKind::LockWouldChange, where,
                  what + " — run netdslc build without --locked and commit the lock");
     return FinishDiagnostics(options, diags), kExitErrors;
   }
+  if (b.locked) lock_changes = false;
 
   if (writing) {
     std::string error;
     ArtifactRecord manifest;
-    InputRecord lock_record{"netdsl.lock", io::Sha256Hex(new_lock_text)};
+    // The lock as it is on disk after this build.
+    InputRecord lock_record{"netdsl.lock", io::Sha256Hex(lock_changes ? new_lock_text : old_lock_text)};
     if (!out->WriteFile("manifest.json", ManifestJson(NETDSL_VERSION_STRING, inputs, lock_record, artifacts),
                         &manifest, &error))
       return FinishDiagnostics(options, diags), Fail(error);
