@@ -317,3 +317,22 @@ TEST_CASE("CRC32C check value and incremental use") {
   CHECK(ndt::Crc32c(long_text.data() + 500, 500, ndt::Crc32c(long_text.data(), 500)) ==
         ndt::Crc32c(long_text.data(), 1000));
 }
+
+TEST_CASE("IPv6 customer addresses and provider addresses") {
+  ir::HostIr h = SampleHost();
+  h.lookup_records.push_back(Record(5001, "fd00:1::20", "00:1d:d8:b7:1c:30", "2001:db8::11", "host02", "web6"));
+  h.lookup_records.push_back(Record(7001, "fd00:1::20", "00:1d:d8:b7:1c:31", "2001:db8::12", "host03", "b-web6"));
+  auto image = Load(backends::WriteTableImage(h));
+  const ndt::CaSlot* a = Ca(*image, 5001, "fd00:1::20");
+  const ndt::CaSlot* b = Ca(*image, 7001, "fd00:1::20");
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(runtime::tables::FormatIp(a->pa_family, a->pa) == "2001:db8::11");
+  CHECK(runtime::tables::FormatIp(b->pa_family, b->pa) == "2001:db8::12");
+  // The IPv4 address with the same last four bytes is a different key.
+  CHECK(Ca(*image, 5001, "0.0.0.32") == nullptr);
+  std::string out;
+  CHECK(runtime::tables::Trace(*image, 1, "fd00:1::20", "", &out) == 0);
+  CHECK(out.find("route rdid 1 fd00:1::/64: on-link vsid 5001") != std::string::npos);
+  CHECK(out.find("to pa 2001:db8::11 (host `host02`)") != std::string::npos);
+}
