@@ -110,6 +110,35 @@ inline ir::HostIr SeedHost02() {
   return h;
 }
 
+/// host02 with the web subnet on VXLAN (VSID 5001) and two remote hosts.
+inline ir::HostIr VxlanHost() {
+  ir::HostIr h = SeedHost02();
+  ir::Segment& seg = h.segments[0];
+  seg.isolation = ir::Isolation::Vxlan;
+  seg.tunnel_ifname = "nd-vx5001";
+  seg.mtu = 1450;
+  seg.remote_pas = {Ip("192.168.0.10"), Ip("192.168.0.12")};
+  h.ports[0].mtu = 1450;
+  ir::LookupRecord r2 = h.lookup_records[1];
+  r2.ca = Ip("10.0.1.12");
+  r2.mac = Mac("00:1d:d8:b7:1c:02");
+  r2.vm = "web02";
+  h.lookup_records.push_back(r2);
+  return h;
+}
+
+/// A NAT duty for `vm_network` (without the optional external-side fields).
+inline ir::NatRule Nat(const char* vm_network, uint32_t rdid, const char* external_ip,
+                       std::vector<net::Prefix> inside) {
+  ir::NatRule nat;
+  nat.vm_network = vm_network;
+  nat.rdid = rdid;
+  nat.external_ip = Ip(external_ip);
+  nat.external_pool = "test IP pool";
+  nat.inside_prefixes = std::move(inside);
+  return nat;
+}
+
 /// A second subnet `db` (VSID 6001) of the same routing domain on the same
 /// host, with one port: the host now routes between its subnets.
 inline void AddDbSubnet(ir::HostIr& h) {

@@ -61,23 +61,6 @@ std::vector<std::string> Strings(const YAML::Node& seq) {
   return out;
 }
 
-/// host02 with the web subnet on VXLAN (VSID 5001) and two remote hosts.
-ir::HostIr VxlanHost() {
-  ir::HostIr h = SeedHost02();
-  ir::Segment& seg = h.segments[0];
-  seg.isolation = ir::Isolation::Vxlan;
-  seg.tunnel_ifname = "nd-vx5001";
-  seg.mtu = 1450;
-  seg.remote_pas = {Ip("192.168.0.10"), Ip("192.168.0.12")};
-  h.ports[0].mtu = 1450;
-  ir::LookupRecord r2 = h.lookup_records[1];
-  r2.ca = Ip("10.0.1.12");
-  r2.mac = Mac("00:1d:d8:b7:1c:02");
-  r2.vm = "web02";
-  h.lookup_records.push_back(r2);
-  return h;
-}
-
 }  // namespace
 
 TEST_CASE("seed host02: bridge over an active-backup bond over the adopted nic, PA on the bridge") {
@@ -325,7 +308,7 @@ TEST_CASE("a routing domain becomes a VRF only when the host routes it") {
 
 TEST_CASE("nat duty: a vrf and an ip-family nat table translating the network's subnets") {
   ir::HostIr h = SeedHost02();
-  h.nat_rules.push_back({"tenant A", 1001, Ip("192.168.10.41"), "test IP pool", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")}});
+  h.nat_rules.push_back(Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")}));
   LinuxArtifacts a = Emit(h);
   YAML::Node y = YAML::Load(a.yaml);
   CHECK(Link(y, "nd-vrf1001"));
@@ -361,7 +344,7 @@ TEST_CASE("nat duty: a vrf and an ip-family nat table translating the network's 
 
 TEST_CASE("nat duty: the external address goes on the switch carrying the external pool's site") {
   ir::HostIr h = SeedHost02();
-  ir::NatRule nat{"tenant A", 1001, Ip("192.168.10.41"), "test IP pool", {Pfx("10.0.1.0/24")}};
+  ir::NatRule nat = Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24")});
   nat.external_switch = h.switches[0].name;
   nat.external_prefix_length = 24;
   YAML::Node y = YAML::Load(Emit([&] { ir::HostIr g = h; g.nat_rules.push_back(nat); return g; }()).yaml);
@@ -553,7 +536,7 @@ TEST_CASE("no ports, no nft table; nft rules never carry braces, semicolons or h
   CHECK(std::count(req.begin(), req.end(), "nft-bridge") == 0);
   ir::HostIr g = SeedHost02();
   AddDbSubnet(g);
-  g.nat_rules.push_back({"tenant A", 1001, Ip("192.168.10.41"), "p", {Pfx("10.0.1.0/24")}});
+  g.nat_rules.push_back(Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24")}));
   YAML::Node y2 = YAML::Load(Emit(g).yaml);
   for (const char* table : {"nftables", "nftables_nat"})
     for (const YAML::Node& r : y2[table]["rules"]) {
@@ -694,7 +677,7 @@ TEST_CASE("lists are sorted as the contract says") {
 TEST_CASE("determinism: emitting twice gives the same bytes, with no timestamp") {
   ir::HostIr h = VxlanHost();
   AddDbSubnet(h);
-  h.nat_rules.push_back({"tenant A", 1001, Ip("192.168.10.41"), "p", {Pfx("10.0.1.0/24")}});
+  h.nat_rules.push_back(Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24")}));
   LinuxArtifacts a = Emit(h), b = Emit(h);
   CHECK(a.yaml == b.yaml);
   CHECK(a.batch == b.batch);
@@ -723,7 +706,7 @@ TEST_CASE("hostile names never break the yaml or the batch") {
   }
   h.provider_addresses[0].switch_name = sw;
   h.routing_domains[0].vm_network = "net\n#";
-  h.nat_rules.push_back({"nat'\"#\n", 1001, Ip("192.168.10.41"), "p", {Pfx("10.0.1.0/24")}});
+  h.nat_rules.push_back(Nat("nat'\"#\n", 1001, "192.168.10.41", {Pfx("10.0.1.0/24")}));
   LinuxArtifacts a = Emit(h);
 
   YAML::Node y = YAML::Load(a.yaml);
