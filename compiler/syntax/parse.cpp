@@ -198,6 +198,17 @@ class ChunkBuilder {
     return "`" + s + "`";
   }
 
+  /// ", found `x`" when `offending` follows `prev` on the same line (a
+  /// token on the next line is just the next statement).
+  std::string FoundOnSameLine(const Token* prev, const Token* offending) const {
+    if (!prev || !Real(offending) || offending->getType() == NetDslParser::RBRACE) return {};
+    const char* a = End(prev).getPointer();
+    const char* b = Start(offending).getPointer();
+    for (const char* c = a; c < b; ++c)
+      if (*c == '\n') return {};
+    return ", found " + Describe(offending);
+  }
+
   /// The header of a block for messages: `host_group Lenovo`.
   std::string BlockTitle(NetDslParser::BlockContext* b) const {
     std::string s = b->IDENT() ? Text(b->IDENT()) : "block";
@@ -240,7 +251,8 @@ class ChunkBuilder {
     }
     if (expected.contains(size_t(NetDslParser::SEMI)) && offending && offending->getType() != NetDslParser::SEMI) {
       if (auto* p = dynamic_cast<NetDslParser::PropertyContext*>(ctx); p && p->value()) {
-        diags_.Report(DiagKind::MissingSemicolon, after_prev, "expected `;` after property `" + Text(p->IDENT()) + "`")
+        diags_.Report(DiagKind::MissingSemicolon, after_prev,
+                      "expected `;` after property `" + Text(p->IDENT()) + "`" + FoundOnSameLine(prev, offending))
             .Fix(after_prev, ";");
         return;
       }
@@ -288,6 +300,13 @@ class ChunkBuilder {
     if (rule == NetDslParser::RuleNameRange) {
       diags_.Report(DiagKind::MalformedNameRange, at,
                     "malformed host name range, found " + Describe(offending) + "; write it like `rack1-h[01..40]`");
+      return;
+    }
+    if (rule == NetDslParser::RuleBlock && offending && offending->getType() == NetDslParser::STRING &&
+        parser->getTokenStream()->LA(2) == NetDslParser::ASSIGN) {
+      diags_.Report(DiagKind::UnexpectedToken, at,
+                    "property keys are names without quotes: write `" +
+                        Text(offending).substr(1, Text(offending).size() - 2) + " = ...;`");
       return;
     }
     if (rule == NetDslParser::RuleBlock || rule == NetDslParser::RuleFile) {
