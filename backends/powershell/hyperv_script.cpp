@@ -28,6 +28,54 @@ std::string RoutingDomainGuid(uint32_t rdid) {
   return buf;
 }
 
+// NetWNV records are many per host (one per CA on the host's VSIDs), so each
+// is one call of a helper that converges it; the helpers hold no source text.
+constexpr std::string_view kNetWnvHelpers = R"PS(# Converges one lookup record: the CA of a VM NIC in a virtual subnet -> its
+# host's PA and its MAC. A record that differs is replaced (NetWNV cannot
+# change a record's MAC address in place).
+function Sync-NdLookupRecord {
+  param([string]$CustomerAddress, [uint32]$VirtualSubnetID, [string]$MACAddress, [string]$ProviderAddress,
+        [string]$CustomerID, [string]$VMName = '')
+  $name = '{0}/{1}' -f $VirtualSubnetID, $CustomerAddress
+  try {
+    $record = Select-NdOne (Get-NetVirtualizationLookupRecord -CustomerAddress $CustomerAddress -VirtualSubnetID $VirtualSubnetID -ErrorAction SilentlyContinue) 'lookup record' $name
+    $action = 'create'
+    if ($null -ne $record) {
+      if (-not ((Test-NdDiffers $record 'ProviderAddress' $ProviderAddress) -or (Test-NdDiffers $record 'MACAddress' $MACAddress))) { return }
+      $action = 'replace'
+    }
+    if (-not (Confirm-NdChange $action 'lookup record' $name)) { return }
+    if ($null -ne $record) { Remove-NetVirtualizationLookupRecord -InputObject $record }
+    if ($VMName -ne '') {
+      New-NetVirtualizationLookupRecord -CustomerAddress $CustomerAddress -VirtualSubnetID $VirtualSubnetID -MACAddress $MACAddress -ProviderAddress $ProviderAddress -Rule 'TranslationMethodEncap' -CustomerID $CustomerID -VMName $VMName | Out-Null
+    } else {
+      New-NetVirtualizationLookupRecord -CustomerAddress $CustomerAddress -VirtualSubnetID $VirtualSubnetID -MACAddress $MACAddress -ProviderAddress $ProviderAddress -Rule 'TranslationMethodEncap' -CustomerID $CustomerID | Out-Null
+    }
+  } catch {
+    throw ('{0} ''{1}'': {2}' -f 'lookup record', $name, $_.Exception.Message)
+  }
+}
+
+# Converges one customer route of a routing domain; a route that differs is replaced.
+function Sync-NdCustomerRoute {
+  param([string]$RoutingDomainID, [uint32]$VirtualSubnetID, [string]$DestinationPrefix, [string]$NextHop)
+  $name = '{0} {1}' -f $RoutingDomainID, $DestinationPrefix
+  try {
+    $route = Select-NdOne (Get-NetVirtualizationCustomerRoute -RoutingDomainID $RoutingDomainID -DestinationPrefix $DestinationPrefix -ErrorAction SilentlyContinue) 'customer route' $name
+    $action = 'create'
+    if ($null -ne $route) {
+      if (-not ((Test-NdDiffers $route 'NextHop' $NextHop) -or (Test-NdDiffers $route 'VirtualSubnetID' $VirtualSubnetID))) { return }
+      $action = 'replace'
+    }
+    if (-not (Confirm-NdChange $action 'customer route' $name)) { return }
+    if ($null -ne $route) { Remove-NetVirtualizationCustomerRoute -InputObject $route }
+    New-NetVirtualizationCustomerRoute -RoutingDomainID $RoutingDomainID -VirtualSubnetID $VirtualSubnetID -DestinationPrefix $DestinationPrefix -NextHop $NextHop | Out-Null
+  } catch {
+    throw ('{0} ''{1}'': {2}' -f 'customer route', $name, $_.Exception.Message)
+  }
+}
+)PS";
+
 class HyperVEmitter {
  public:
   explicit HyperVEmitter(const ir::HostIr& h) : h_(h) {
@@ -36,7 +84,7 @@ class HyperVEmitter {
 
   std::string Emit() {
     w_.Prologue("hosts/" + h_.host + "/hyperv.ps1: Hyper-V, NetLbfo and NetVirtualization state of host " + h_.host,
-                "");
+                "", kNetWnvHelpers);
     w_.Comment("source " + h_.source_hash + ", generation " + std::to_string(h_.generation));
     for (const ir::Switch& s : h_.switches) Switch(s);
     for (const ir::ProviderAddress& pa : h_.provider_addresses) ProviderAddress(pa);
@@ -304,34 +352,21 @@ class HyperVEmitter {
   }
 
   void LookupRecord(const ir::LookupRecord& r) {
-    const std::string kind = "lookup record";
-    const std::string ca = r.ca.ToString(), pa = r.pa.ToString(), mac = ps::HyperVMac(r.mac);
-    const std::string name = std::to_string(r.vsid) + "/" + ca;
+    std::string call = "Sync-NdLookupRecord -CustomerAddress " + Quote(r.ca.ToString()) + " -VirtualSubnetID " +
+                       Int(r.vsid) + " -MACAddress " + Quote(ps::HyperVMac(r.mac)) + " -ProviderAddress " +
+                       Quote(r.pa.ToString());
     auto rdid = rdid_of_vsid_.find(r.vsid);
-    std::string params = " -CustomerAddress " + Quote(ca) + " -VirtualSubnetID " + Int(r.vsid) + " -MACAddress " +
-                         Quote(mac) + " -ProviderAddress " + Quote(pa) + " -Rule 'TranslationMethodEncap'";
-    if (rdid != rdid_of_vsid_.end()) params += " -CustomerID " + Quote(RoutingDomainGuid(rdid->second));
-    if (r.local) params += " -VMName " + Quote(r.vm);
-    w_.BeginObject(kind, name);
-    w_.Comment(r.vm + "/" + r.nic + " on " + r.host);
-    w_.Line("$record = Select-NdOne (Get-NetVirtualizationLookupRecord -CustomerAddress " + Quote(ca) +
-            " -VirtualSubnetID " + Int(r.vsid) + " -ErrorAction SilentlyContinue) " + Quote(kind) + " " +
-            Quote(name));
-    w_.Open("if ($null -eq $record) {");
-    Confirmed("create", kind, name, {"New-NetVirtualizationLookupRecord" + params + " | Out-Null"});
-    w_.Reopen("} elseif ((Test-NdDiffers $record 'ProviderAddress' " + Quote(pa) +
-              ") -or (Test-NdDiffers $record 'MACAddress' " + Quote(mac) + ")) {");
-    Confirmed("replace", kind, name,
-              {"Remove-NetVirtualizationLookupRecord -InputObject $record",
-               "New-NetVirtualizationLookupRecord" + params + " | Out-Null"});
-    w_.Close();
-    w_.EndObject(kind, name);
+    call += " -CustomerID " + Quote(RoutingDomainGuid(rdid != rdid_of_vsid_.end() ? rdid->second : 0));
+    if (r.local) call += " -VMName " + Quote(r.vm);
+    if (!lookup_header_) {
+      w_.Line("");
+      w_.Comment("lookup records: every VM NIC on a virtual subnet this host carries");
+      lookup_header_ = true;
+    }
+    w_.Line(call + "  # " + ps::CommentText(r.vm + "/" + r.nic + " on " + r.host));
   }
 
   void CustomerRoute(const ir::CustomerRoute& r) {
-    const std::string kind = "customer route";
-    const std::string prefix = r.prefix.ToString();
-    const std::string rd = RoutingDomainGuid(r.rdid);
     uint32_t vsid = r.vsid;
     if (!vsid)  // a gateway route goes through the routing domain's first local subnet
       for (const ir::Segment& s : h_.segments)
@@ -342,21 +377,14 @@ class HyperVEmitter {
     std::string next_hop = r.kind == ir::CustomerRoute::Kind::OnLink || !r.next_hop
                                ? (r.prefix.address.IsV4() ? "0.0.0.0" : "::")
                                : r.next_hop->ToString();
-    const std::string name = std::to_string(r.rdid) + ":" + prefix;
-    const std::string create = "New-NetVirtualizationCustomerRoute -RoutingDomainID " + Quote(rd) +
-                               " -VirtualSubnetID " + Int(vsid) + " -DestinationPrefix " + Quote(prefix) +
-                               " -NextHop " + Quote(next_hop) + " | Out-Null";
-    w_.BeginObject(kind, name);
-    w_.Line("$route = Select-NdOne (Get-NetVirtualizationCustomerRoute -RoutingDomainID " + Quote(rd) +
-            " -DestinationPrefix " + Quote(prefix) + " -ErrorAction SilentlyContinue) " + Quote(kind) + " " +
-            Quote(name));
-    w_.Open("if ($null -eq $route) {");
-    Confirmed("create", kind, name, {create});
-    w_.Reopen("} elseif ((Test-NdDiffers $route 'NextHop' " + Quote(next_hop) +
-              ") -or (Test-NdDiffers $route 'VirtualSubnetID' " + Int(vsid) + ")) {");
-    Confirmed("replace", kind, name, {"Remove-NetVirtualizationCustomerRoute -InputObject $route", create});
-    w_.Close();
-    w_.EndObject(kind, name);
+    if (!route_header_) {
+      w_.Line("");
+      w_.Comment("customer routes of the routing domains on this host");
+      route_header_ = true;
+    }
+    w_.Line("Sync-NdCustomerRoute -RoutingDomainID " + Quote(RoutingDomainGuid(r.rdid)) + " -VirtualSubnetID " +
+            Int(vsid) + " -DestinationPrefix " + Quote(r.prefix.ToString()) + " -NextHop " + Quote(next_hop) +
+            "  # routing domain " + std::to_string(r.rdid));
   }
 
   void Nat(const ir::NatRule& n) {
@@ -371,6 +399,7 @@ class HyperVEmitter {
 
   const ir::HostIr& h_;
   std::map<uint32_t, uint32_t> rdid_of_vsid_;
+  bool lookup_header_ = false, route_header_ = false;
   ps::ScriptWriter w_;
 };
 

@@ -22,8 +22,9 @@ class ScriptWriter {
 
   /// Writes the header: description comment, `[CmdletBinding()]` param block
   /// (`-DryRun`, `-TranscriptPath`, plus `extra_params` lines), strict mode,
-  /// the helper functions, and opens the transcript's try block.
-  void Prologue(std::string_view title, std::string_view extra_params);
+  /// the shared helper functions and `extra_helpers` (fixed text, no source
+  /// text), and opens the transcript's try block.
+  void Prologue(std::string_view title, std::string_view extra_params, std::string_view extra_helpers = {});
   /// Closes what Prologue opened and prints the change count.
   void Epilogue(std::string_view what);
 

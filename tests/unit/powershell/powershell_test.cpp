@@ -306,12 +306,21 @@ TEST_CASE("hyper-v script: switch, team, adapter policy, NetWNV records and rout
                "-MaximumBandwidth 1000000000");
   Find(script, "-StaticMacAddress '001DD8B71C00'");
   Find(script, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $adapter -Untagged");
-  Find(script, "New-NetVirtualizationLookupRecord -CustomerAddress '10.0.1.10' -VirtualSubnetID 5001 -MACAddress "
-               "'001DD8B71C00' -ProviderAddress '192.168.0.11' -Rule 'TranslationMethodEncap' -CustomerID "
-               "'{6e64736c-0000-4000-8000-000000000001}' -VMName 'winserver10'");
-  Find(script, "New-NetVirtualizationCustomerRoute -RoutingDomainID '{6e64736c-0000-4000-8000-000000000001}' "
+  // One converging helper call per NetWNV record; the helpers look up, compare and replace.
+  Find(script, "function Sync-NdLookupRecord {");
+  Find(script, "-Rule 'TranslationMethodEncap' -CustomerID $CustomerID -VMName $VMName");
+  Find(script, "Remove-NetVirtualizationLookupRecord -InputObject $record");
+  Find(script, "\n  Sync-NdLookupRecord -CustomerAddress '10.0.1.10' -VirtualSubnetID 5001 -MACAddress "
+               "'001DD8B71C00' -ProviderAddress '192.168.0.11' -CustomerID "
+               "'{6e64736c-0000-4000-8000-000000000001}' -VMName 'winserver10'  # winserver10/nic0 on host02\n");
+  Find(script, "Sync-NdCustomerRoute -RoutingDomainID '{6e64736c-0000-4000-8000-000000000001}' "
                "-VirtualSubnetID 5001 -DestinationPrefix '10.0.1.0/24' -NextHop '0.0.0.0'");
-  Find(script, "-DestinationPrefix '0.0.0.0/0' -NextHop '192.168.0.12'");
+  Find(script, "-VirtualSubnetID 5001 -DestinationPrefix '0.0.0.0/0' -NextHop '192.168.0.12'");
+  // Remote records carry no VM name (the VM is not on this host).
+  ir::HostIr remote = testing::SeedDemoHost02();
+  remote.lookup_records[0].local = false;
+  const std::string remote_script = EmitHyperVScript(remote);
+  Find(remote_script, "-CustomerID '{6e64736c-0000-4000-8000-000000000001}'  # winserver10/nic0 on host02\n");
 }
 
 TEST_CASE("hyper-v script: embedded teaming and a no-team switch with two NICs") {
