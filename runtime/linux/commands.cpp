@@ -349,9 +349,34 @@ int ApplyMain(int argc, char** argv) {
   if (progress) std::fprintf(stderr, "\r\033[K");
   o.timer.Mark("apply");
   if (failure.empty()) {
-    // Read back and verify.
+    // Read back and verify. Kinds no step touched are as read before (a link
+    // created or deleted may touch anything: then everything is read again).
+    ReadScope scope{false, false, false, false, false, false};
+    for (const Step& step : cs.steps)
+      for (const Op& op : step.ops) {
+        switch (op.kind) {
+          case OpKind::AddAddress: case OpKind::DelAddress: scope.addresses = true; break;
+          case OpKind::AddRoute: case OpKind::DelRoute: scope.routes = true; break;
+          case OpKind::AddNeighbour: case OpKind::DelNeighbour: scope.neighbours = true; break;
+          case OpKind::AddFdb: case OpKind::DelFdb: scope.fdb = true; break;
+          case OpKind::ReplaceQdisc: case OpKind::DelQdisc: scope.qdiscs = true; break;
+          case OpKind::ReplaceNft: case OpKind::RestoreNft: scope.nft = true; break;
+          case OpKind::CreateLink: case OpKind::DeleteLink: scope = ReadScope(); break;
+          case OpKind::SetLink: break;
+        }
+      }
     HostState after;
-    if (!ReadActualState(nl, desired, &after, &err)) {
+    bool read_ok = ReadActualState(nl, desired, &after, &err, scope);
+    if (!scope.addresses) after.addresses = actual.addresses;
+    if (!scope.routes) after.routes = actual.routes;
+    if (!scope.neighbours) after.neighbours = actual.neighbours;
+    if (!scope.fdb) after.fdb = actual.fdb;
+    if (!scope.qdiscs) after.qdiscs = actual.qdiscs;
+    if (!scope.nft) {
+      after.nft = actual.nft;
+      after.nft_nat = actual.nft_nat;
+    }
+    if (!read_ok) {
       failure = "reading the state back failed: " + err;
     } else {
       ChangeSet left = Diff(desired, after);

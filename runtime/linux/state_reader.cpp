@@ -275,8 +275,10 @@ void ReadRoutes(Netlink& nl, const Devices& d, HostState* s, std::string* error,
   }
 }
 
-void ReadNeighbours(Netlink& nl, const Devices& d, HostState* s, std::string* error, bool* ok) {
+void ReadNeighbours(Netlink& nl, const Devices& d, HostState* s, std::string* error, bool* ok, bool neighbours,
+                    bool fdb) {
   for (int family : {AF_INET, AF_INET6, AF_BRIDGE}) {
+    if ((family == AF_BRIDGE && !fdb) || (family != AF_BRIDGE && !neighbours)) continue;
     NlRequest req(RTM_GETNEIGH, 0);
     auto* ndm = static_cast<ndmsg*>(req.PutExtra(sizeof(ndmsg)));
     ndm->ndm_family = family;
@@ -377,7 +379,8 @@ void ReadQdiscs(Netlink& nl, const Devices& d, HostState* s, std::string* error,
 
 }  // namespace
 
-bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error) {
+bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error,
+                     const ReadScope& scope) {
   actual->host = desired.host;
   actual->owner_prefix = desired.owner_prefix;
   actual->owner_alias = desired.owner_alias;
@@ -392,14 +395,16 @@ bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, s
   }
   bool ok = true;
   if (!d.names.empty()) {
-    ReadAddresses(nl, d, actual, error, &ok);
-    ReadRoutes(nl, d, actual, error, &ok);
-    ReadNeighbours(nl, d, actual, error, &ok);
-    ReadQdiscs(nl, d, actual, error, &ok);
+    if (scope.addresses) ReadAddresses(nl, d, actual, error, &ok);
+    if (scope.routes) ReadRoutes(nl, d, actual, error, &ok);
+    if (scope.neighbours || scope.fdb) ReadNeighbours(nl, d, actual, error, &ok, scope.neighbours, scope.fdb);
+    if (scope.qdiscs) ReadQdiscs(nl, d, actual, error, &ok);
   }
   if (!ok) return false;
-  ReadNft(desired.nft, &actual->nft);
-  ReadNft(desired.nft_nat, &actual->nft_nat);
+  if (scope.nft) {
+    ReadNft(desired.nft, &actual->nft);
+    ReadNft(desired.nft_nat, &actual->nft_nat);
+  }
   // Keep dumps in a canonical order so that diffs and journals are deterministic.
   std::sort(actual->addresses.begin(), actual->addresses.end(), [](const Address& a, const Address& b) {
     return std::tie(a.dev, a.address, a.prefix_length) < std::tie(b.dev, b.address, b.prefix_length);

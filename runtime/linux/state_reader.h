@@ -8,11 +8,22 @@
 
 namespace netdsl::runtime {
 
+/// Which object kinds ReadActualState dumps (links are always read).
+struct ReadScope {
+  bool addresses = true;
+  bool routes = true;
+  bool neighbours = true;
+  bool fdb = true;
+  bool qdiscs = true;
+  bool nft = true;
+};
+
 /// Reads links (all of them), and the addresses, routes, permanent
 /// neighbours, vxlan FDB entries and root tbf/htb qdiscs on the devices in
 /// `devices` (names; empty = every device), plus the nftables table
 /// `desired.nft` names. Returns false with `error` set on a netlink failure.
-bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error);
+bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error,
+                     const ReadScope& scope = ReadScope());
 
 /// Runs nft commands through libnftables; returns false with the error text.
 bool NftRun(const std::string& commands, std::string* output, std::string* error, bool json = false);
