@@ -174,8 +174,16 @@ void Checker::ResolveHosts() {
 
 void Checker::ComputeReach() {
   host_reach_.assign(f_.hosts.size(), {});
+  host_incomplete_.assign(f_.hosts.size(), false);
   for (size_t h = 0; h < f_.hosts.size(); ++h) {
     auto& reach = host_reach_[h];
+    for (size_t i = 0; i < f_.hosts[h].nics.size(); ++i) {
+      const model::HostNic& nic = f_.hosts[h].nics[i];
+      const Props& np = host_nic_props_[h][i];
+      if ((np.Present("switch") && nic.logical_switch == kNone) || (np.Present("uplink") && nic.uplink_profile == kNone) ||
+          (nic.uplink_profile != kNone && uplink_incomplete_[nic.uplink_profile]))
+        host_incomplete_[h] = true;
+    }
     for (const model::HostNic& nic : f_.hosts[h].nics) {
       if (nic.logical_switch == kNone || nic.uplink_profile == kNone) continue;
       for (uint32_t site : f_.uplink_port_profiles[nic.uplink_profile].sites) {

@@ -64,13 +64,18 @@ void Checker::DeclareLogicalNetwork(const ast::Block& block) {
 }
 
 void Checker::ResolveNetworks() {
+  site_incomplete_.assign(f_.sites.size(), false);
   for (size_t s = 0; s < f_.sites.size(); ++s) {
     model::Site& site = f_.sites[s];
     const Props& props = site_props_[s];
+    if (props.Present("host_groups") && !props.Get("host_groups")) site_incomplete_[s] = true;
     if (const ast::Value* groups = props.Get("host_groups")) {
       for (const ast::Value& g : groups->items) {
         uint32_t id = Resolve(g, host_groups_, "host group");
-        if (id == kNone) continue;
+        if (id == kNone) {
+          site_incomplete_[s] = true;
+          continue;
+        }
         if (std::find(site.host_groups.begin(), site.host_groups.end(), id) != site.host_groups.end()) {
           diags_.Report(DiagKind::DuplicateName, g.range, "host group `" + g.text + "` listed twice in site `" + site.name + "`");
           continue;

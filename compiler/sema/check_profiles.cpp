@@ -124,12 +124,15 @@ void Checker::ResolveProfiles() {
   std::vector<std::string_view> all_sites;
   for (const auto& [name, ids] : sites_by_name_) all_sites.push_back(name);
   std::sort(all_sites.begin(), all_sites.end());
+  uplink_incomplete_.assign(f_.uplink_port_profiles.size(), false);
   for (uint32_t u = 0; u < f_.uplink_port_profiles.size(); ++u) {
     model::UplinkPortProfile& up = f_.uplink_port_profiles[u];
     const ast::Value* sites = upp_props_[u].Get("sites");
+    if (upp_props_[u].Present("sites") && !sites) uplink_incomplete_[u] = true;
     if (!sites) continue;
     for (const ast::Value& s : sites->items) {
       auto it = sites_by_name_.find(s.text);
+      if (it == sites_by_name_.end() || it->second.size() > 1) uplink_incomplete_[u] = true;
       if (it == sites_by_name_.end()) {
         diags_.Report(DiagKind::UnresolvedName, s.range, "unknown site `" + s.text + "`" + DidYouMean(s.text, all_sites));
         continue;

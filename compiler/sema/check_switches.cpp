@@ -50,12 +50,17 @@ void Checker::DeclareSwitch(const ast::Block& block) {
 }
 
 void Checker::ResolveSwitches() {
+  switch_incomplete_.assign(f_.logical_switches.size(), false);
   for (uint32_t s = 0; s < f_.logical_switches.size(); ++s) {
     model::LogicalSwitch& ls = f_.logical_switches[s];
+    if (ls_props_[s].Present("uplinks") && !ls_props_[s].Get("uplinks")) switch_incomplete_[s] = true;
     if (const ast::Value* list = ls_props_[s].Get("uplinks"))
       for (const ast::Value& u : list->items) {
         uint32_t id = Resolve(u, uplink_profiles_, "uplink port profile");
-        if (id == kNone) continue;
+        if (id == kNone) {
+          switch_incomplete_[s] = true;
+          continue;
+        }
         if (std::find(ls.uplinks.begin(), ls.uplinks.end(), id) != ls.uplinks.end()) {
           diags_.Report(DiagKind::DuplicateName, u.range,
                         "uplink port profile `" + u.text + "` listed twice in logical switch `" + ls.name + "`");
@@ -137,7 +142,7 @@ void Checker::CheckSwitchRules() {
       const model::LogicalSwitch& ls = f_.logical_switches[nic.logical_switch];
       const model::UplinkPortProfile& up = f_.uplink_port_profiles[nic.uplink_profile];
       if (std::find(ls.uplinks.begin(), ls.uplinks.end(), nic.uplink_profile) == ls.uplinks.end()) {
-        if (reported.insert({nb, kNone}).second)
+        if (!switch_incomplete_[nic.logical_switch] && reported.insert({nb, kNone}).second)
           diags_.Report(DiagKind::UplinkNotInSwitch, KeyRange(*nb, "uplink"),
                         "NIC `" + nic.name + "` of host `" + host.name + "` uses uplink port profile `" + up.name +
                             "`, which logical switch `" + ls.name + "` does not list in `uplinks`")
@@ -145,7 +150,7 @@ void Checker::CheckSwitchRules() {
         continue;
       }
       for (uint32_t site : up.sites) {
-        if (HostInSiteScope(h, site) || !reported.insert({nb, site}).second) continue;
+        if (HostInSiteScope(h, site) || site_incomplete_[site] || !reported.insert({nb, site}).second) continue;
         const model::Site& st = f_.sites[site];
         diags_.Report(DiagKind::UplinkSiteOutOfScope, KeyRange(*nb, "uplink"),
                       "uplink port profile `" + up.name + "` of NIC `" + nic.name + "` on host `" + host.name +
@@ -184,13 +189,14 @@ void Checker::CheckSwitchRules() {
     const ast::Value* groups = site_props_[s].Get("host_groups");
     for (uint32_t g : site.host_groups) {
       uint64_t hosts = 0;
-      bool carried = false;
+      bool carried = false, incomplete = false;
       std::vector<uint32_t> stack{g};
       while (!stack.empty() && !carried) {
         uint32_t x = stack.back();
         stack.pop_back();
         for (uint32_t h : f_.host_groups[x].hosts) {
           ++hosts;
+          incomplete = incomplete || host_incomplete_[h];
           if (std::binary_search(host_sites[h].begin(), host_sites[h].end(), s)) {
             carried = true;
             break;
@@ -198,7 +204,7 @@ void Checker::CheckSwitchRules() {
         }
         for (uint32_t c : host_group_children_[x]) stack.push_back(c);
       }
-      if (carried || hosts == 0) continue;
+      if (carried || hosts == 0 || incomplete) continue;
       llvm::SMRange at = site.name_range;
       if (groups)
         for (const ast::Value& v : groups->items)

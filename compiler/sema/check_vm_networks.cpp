@@ -295,7 +295,7 @@ void Checker::CheckVmNetworkRules() {
                         "` isolation; gateways route virtualized (vxlan/nvgre) VM networks");
       continue;
     }
-    if (gw.host == kNone) continue;
+    if (gw.host == kNone || host_incomplete_[gw.host]) continue;
     const model::Host& host = f_.hosts[gw.host];
     llvm::SMRange host_range = KeyRange(*gateway_props_[n].block, "host");
     if (vmn.logical_network != kNone && !HostReaches(gw.host, vmn.logical_network)) {

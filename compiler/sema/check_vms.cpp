@@ -153,7 +153,7 @@ void Checker::CheckVmRules() {
       if (!isolation_ok_[nic.vm_network]) continue;  // misspelled isolation: reported once already
 
       // Placement: the host must reach the logical network, through a switch that maps the classification.
-      if (vm.host != kNone && ln != kNone) {
+      if (vm.host != kNone && ln != kNone && !host_incomplete_[vm.host]) {
         const model::Host& host = f_.hosts[vm.host];
         if (!HostReaches(vm.host, ln)) {
           diags_.Report(DiagKind::VmNetworkUnreachable, KeyRange(*np.block, "vm_network"),
@@ -179,7 +179,9 @@ void Checker::CheckVmRules() {
         }
         if (nic.vm_subnet != kNone && !vlan_sites[nic.vm_subnet].empty()) {
           const auto& sites = vlan_sites[nic.vm_subnet];
-          bool in_scope = std::any_of(sites.begin(), sites.end(), [&](uint32_t s) { return HostInSiteScope(vm.host, s); });
+          bool in_scope = std::any_of(sites.begin(), sites.end(), [&](uint32_t s) {
+            return HostInSiteScope(vm.host, s) || site_incomplete_[s];
+          });
           if (!in_scope) {
             const model::VmSubnet& vs = f_.vm_subnets[nic.vm_subnet];
             const model::Site& site = f_.sites[sites.front()];

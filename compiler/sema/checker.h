@@ -153,6 +153,9 @@ class Checker {
   std::vector<bool> pool_ok_, mac_pool_ok_, vm_subnet_ok_;
   /// Per VM network: its isolation is known (absent or valid, not misspelled).
   std::vector<bool> isolation_ok_;
+  /// Objects with a reference that did not resolve (already reported): rules
+  /// that depend on what is missing skip them, so one typo gives one error.
+  std::vector<bool> site_incomplete_, uplink_incomplete_, switch_incomplete_, host_incomplete_;
 
   // ---- Name tables ----------------------------------------------------------
   NameTable host_groups_, hosts_, logical_networks_, mac_pools_, vm_networks_, classifications_, port_profiles_,
