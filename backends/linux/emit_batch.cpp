@@ -36,8 +36,7 @@ class Batch {
 };
 
 std::string LinkAdd(const Link& link) {
-  std::string line = "ip link add " + link.name;
-  if (link.kind != LinkKind::Vrf) line += " mtu " + std::to_string(link.mtu);
+  std::string line = "ip link add " + link.name + " mtu " + std::to_string(link.mtu);
   if (!link.mac.empty()) line += " address " + link.mac;
   switch (link.kind) {
     case LinkKind::Bridge: line += " type bridge"; break;

@@ -273,7 +273,7 @@ TEST_CASE("a routing domain becomes a VRF only when the host routes it") {
                                             "nd-sw-3f2a 192.168.0.11/24"});
     // Connected routes come from the gateway addresses; no duplicate on-link routes.
     CHECK(y["routes"].size() == 0);
-    CHECK(HasLine(a.batch, "ip link add nd-vrf1001 type vrf table 1001"));
+    CHECK(HasLine(a.batch, "ip link add nd-vrf1001 mtu 65535 type vrf table 1001"));
     CHECK(HasLine(a.batch, "ip link set dev nd-br5001 master nd-vrf1001"));
     auto req = Strings(y["requires"]);
     CHECK(std::count(req.begin(), req.end(), "vrf") == 1);
