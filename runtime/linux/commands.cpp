@@ -92,7 +92,6 @@ int ParseArgs(int argc, char** argv, Options* o) {
     }
   }
   if (o->plan_path.empty()) return Usage(*o, "missing the plan file (DIR/hosts/NAME/linux.yaml)");
-  if (o->netns.empty() && o->command == "apply" && false) return 64;
   return -1;
 }
 
@@ -269,6 +268,13 @@ int ApplyMain(int argc, char** argv) {
       return 1;
     }
     if (!Recover(o, nl)) return 1;
+  } else if (std::string header; [&] {
+               std::vector<JournalStep> steps;
+               std::string jerr;
+               return Journal::Load(Scope(o), &header, &steps, &jerr);
+             }()) {
+    std::fprintf(stderr, "netdsl apply: warning: an interrupted apply left `%s`; a real apply rolls it back first\n",
+                 Journal::PathFor(Scope(o)).c_str());
   }
   // Feature detection before any change.
   std::vector<std::string> features;

@@ -378,11 +378,8 @@ bool ExecuteOps(Netlink& nl, const std::vector<Op>& ops, bool tolerant, std::str
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     if (op.kind == OpKind::ReplaceNft || op.kind == OpKind::RestoreNft) {
-      // nft transactions run in their own context; flush pending requests first.
-      if (!reqs.empty()) {
-        std::vector<Op> before(ops.begin(), ops.begin() + i);
-        (void)before;
-      }
+      // nft transactions run through libnftables; steps never mix them with
+      // netlink requests (the diff gives each table its own step).
       std::string text;
       if (op.kind == OpKind::ReplaceNft) {
         text = NftText(std::get<NftTable>(op.object));
@@ -401,14 +398,12 @@ bool ExecuteOps(Netlink& nl, const std::vector<Op>& ops, bool tolerant, std::str
       continue;
     }
     std::string err;
-    size_t before = reqs.size();
     if (!Build(op, idx, &reqs, &err)) {
       if (tolerant) continue;  // the device is gone: nothing left to undo on it
       *error = err;
       return false;
     }
     owner.resize(reqs.size(), i);
-    (void)before;
   }
   if (reqs.empty()) return true;
   std::vector<std::string> bytes;

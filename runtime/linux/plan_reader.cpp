@@ -467,7 +467,6 @@ void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* ta
       if (ch.type != "filter" && (!nat || ch.type != "nat"))
         r.Fail(c["type"], fmt::format("`{}.type` must be `filter`{}", ckp, nat ? " or `nat`" : ""));
       r.Str(c, "hook", ckp, &ch.hook, true);
-      uint32_t prio = 0;
       // Priorities are small signed numbers; accept a leading minus here.
       if (c["priority"].IsDefined()) {
         const YAML::Node p = c["priority"];
@@ -479,7 +478,6 @@ void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* ta
         else
           ch.priority = v;
       }
-      (void)prio;
       r.Str(c, "policy", ckp, &ch.policy);
       if (!ch.hook.empty() && !kHooks.count(ch.hook))
         r.Fail(c["hook"], fmt::format("`{}.hook` is `{}`; expected `forward`, `input`, `output`, `prerouting` "
