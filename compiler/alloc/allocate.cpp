@@ -130,7 +130,6 @@ class Allocator {
   void Seal();
   void AllocateAll();
   void ReportShortfalls();
-  void CheckReachability();
   AllocatedFabric Finish();
 
   template <typename T>
@@ -611,28 +610,6 @@ void Allocator::ReportShortfalls() {
   }
 }
 
-void Allocator::CheckReachability() {
-  for (uint32_t v = 0; v < f_.vms.size(); ++v) {
-    const auto& vm = f_.vms[v];
-    if (vm.host == kNone) continue;
-    for (const auto& nic : vm.nics) {
-      if (nic.vm_network == kNone) continue;
-      uint32_t ln = f_.vm_networks[nic.vm_network].logical_network;
-      if (ln == kNone) continue;
-      bool reached = false;
-      for (uint32_t site : host_sites_[vm.host]) reached |= f_.sites[site].logical_network == ln;
-      if (reached) continue;
-      diags_.Report(DiagKind::NicNetworkUnreachable, nic.range,
-                    "vm `" + vm.name + "` nic `" + nic.name + "` is on vm_network `" +
-                        f_.vm_networks[nic.vm_network].name + "` of logical network `" + f_.logical_networks[ln].name +
-                        "`, but no uplink of host `" + f_.hosts[vm.host].name + "` carries a site of it")
-          .Note(f_.hosts[vm.host].name_range, "host declared here; bind a NIC to a switch whose uplink profile carries "
-                                               "a site of `" + f_.logical_networks[ln].name + "`");
-      ok_ = false;
-    }
-  }
-}
-
 AllocatedFabric Allocator::Finish() {
   AllocatedFabric out;
   Allocation& a = out.allocation;
@@ -707,7 +684,6 @@ AllocatedFabric Allocator::Finish() {
 
 std::optional<AllocatedFabric> Allocator::Run() {
   CollectIndexes();
-  CheckReachability();
   BuildRequests();
   ReserveSource();
   ReserveLocked();
