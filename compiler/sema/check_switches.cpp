@@ -72,8 +72,10 @@ void Checker::ResolveSwitches() {
     for (uint32_t p = 0; p < ls.virtual_ports.size(); ++p) {
       model::VirtualPort& vp = ls.virtual_ports[p];
       const Props& props = virtual_port_props_[s][p];
+      if (props.Present("classification") && !props.Get("classification")) switch_incomplete_[s] = true;
       if (const ast::Value* v = props.Get("classification")) {
         vp.classification = Resolve(*v, classifications_, "port classification");
+        if (vp.classification == kNone) switch_incomplete_[s] = true;
         if (vp.classification != kNone) {
           uint32_t& first = seen_classification[vp.classification];
           if (first != kNone)

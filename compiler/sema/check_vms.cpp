@@ -165,7 +165,8 @@ void Checker::CheckVmRules() {
           const auto& reach = host_reach_[vm.host];
           for (auto it = std::lower_bound(reach.begin(), reach.end(), std::pair<uint32_t, uint32_t>{ln, 0});
                it != reach.end() && it->first == ln && !mapped; ++it)
-            mapped = std::binary_search(switch_classes[it->second].begin(), switch_classes[it->second].end(),
+            mapped = switch_incomplete_[it->second] ||
+                     std::binary_search(switch_classes[it->second].begin(), switch_classes[it->second].end(),
                                         nic.classification);
           if (!mapped) {
             auto it = std::lower_bound(reach.begin(), reach.end(), std::pair<uint32_t, uint32_t>{ln, 0});
