@@ -65,6 +65,35 @@ uint64_t BigEndian64(const uint8_t* p) {
 
 void FreeAligned(unsigned char* p) { std::free(p); }
 
+/// Checks, in one sequential pass, that every occupied slot is where a linear
+/// probe for its key finds it: no empty slot between its home slot and itself,
+/// and no slot on that path with the same key. Needs at least one empty slot
+/// (guaranteed by the load check). Returns the first bad slot or -1.
+template <typename Slot, typename Hash, typename Same>
+int64_t FindMisplacedSlot(std::span<const Slot> slots, Hash hash, Same same) {
+  size_t cap = slots.size();
+  if (cap == 0) return -1;
+  size_t mask = cap - 1, empty = cap;
+  for (size_t i = 0; i < cap && empty == cap; ++i)
+    if (!(slots[i].flags & ndt::kSlotOccupied)) empty = i;
+  if (empty == cap) return 0;
+  size_t run = 0;  // occupied slots ending at i, i included
+  for (size_t k = 1; k <= cap; ++k) {
+    size_t i = (empty + k) & mask;
+    const Slot& s = slots[i];
+    if (!(s.flags & ndt::kSlotOccupied)) {
+      run = 0;
+      continue;
+    }
+    ++run;
+    size_t distance = (i - (hash(s) & mask)) & mask;
+    if (distance >= run) return static_cast<int64_t>(i);
+    for (size_t j = 1; j <= distance; ++j)
+      if (same(slots[(i - j) & mask], s)) return static_cast<int64_t>(i);
+  }
+  return -1;
+}
+
 }  // namespace
 
 Image::~Image() {
@@ -331,11 +360,13 @@ bool Image::CheckEntries(std::string* error) const {
     return Fail(error, "section `lookup_ca` count " + std::to_string(ca_section->count) + " does not match " +
                            std::to_string(occupied) + " occupied slots");
   // Every record must be the one a probe for its key finds: reachable, unique.
-  for (size_t i = 0; i < ca_slots_.size(); ++i) {
-    const ndt::CaSlot& s = ca_slots_[i];
-    if ((s.flags & ndt::kSlotOccupied) && LookupCa(s.vsid, s.ca_family, s.ca) != &s)
-      return Fail(error, entry("lookup_ca", i) + " is not where its hash places it (or is a duplicate key)");
-  }
+  int64_t bad = FindMisplacedSlot(
+      ca_slots_, [](const ndt::CaSlot& s) { return ndt::HashCa(s.vsid, s.ca_family, s.ca); },
+      [](const ndt::CaSlot& a, const ndt::CaSlot& b) {
+        return a.vsid == b.vsid && a.ca_family == b.ca_family && std::memcmp(a.ca, b.ca, 16) == 0;
+      });
+  if (bad >= 0)
+    return Fail(error, entry("lookup_ca", size_t(bad)) + " is not where its hash places it (or is a duplicate key)");
   occupied = 0;
   for (size_t i = 0; i < mac_slots_.size(); ++i) {
     const ndt::MacSlot& s = mac_slots_[i];
@@ -352,11 +383,11 @@ bool Image::CheckEntries(std::string* error) const {
   if (occupied != mac_section->count)
     return Fail(error, "section `lookup_mac` count " + std::to_string(mac_section->count) + " does not match " +
                            std::to_string(occupied) + " occupied slots");
-  for (size_t i = 0; i < mac_slots_.size(); ++i) {
-    const ndt::MacSlot& s = mac_slots_[i];
-    if ((s.flags & ndt::kSlotOccupied) && LookupMac(s.vsid, s.mac) != &s)
-      return Fail(error, entry("lookup_mac", i) + " is not where its hash places it (or is a duplicate key)");
-  }
+  bad = FindMisplacedSlot(
+      mac_slots_, [](const ndt::MacSlot& s) { return ndt::HashMac(s.vsid, s.mac); },
+      [](const ndt::MacSlot& a, const ndt::MacSlot& b) { return a.vsid == b.vsid && std::memcmp(a.mac, b.mac, 6) == 0; });
+  if (bad >= 0)
+    return Fail(error, entry("lookup_mac", size_t(bad)) + " is not where its hash places it (or is a duplicate key)");
   for (size_t i = 0; i < routes_.size(); ++i) {
     const ndt::RouteEntry& r = routes_[i];
     if (r.kind > uint8_t(ndt::RouteKind::kGateway))
@@ -481,29 +512,30 @@ void Image::LookupCaBatch(const CaKey* keys, size_t n, const ndt::CaSlot** out) 
     return;
   }
   size_t mask = cap - 1;
-  constexpr size_t kGroup = 16;
-  size_t home[kGroup];
-  for (size_t base = 0; base < n; base += kGroup) {
-    size_t m = std::min(kGroup, n - base);
-    for (size_t j = 0; j < m; ++j) {
-      const CaKey& k = keys[base + j];
-      home[j] = ndt::HashCa(k.vsid, k.family, k.bytes) & mask;
-      __builtin_prefetch(&ca_slots_[home[j]]);
-    }
-    for (size_t j = 0; j < m; ++j) {
-      const CaKey& k = keys[base + j];
-      const ndt::CaSlot* found = nullptr;
-      size_t i = home[j];
-      for (size_t probes = 0; probes < cap; ++probes, i = (i + 1) & mask) {
-        const ndt::CaSlot& s = ca_slots_[i];
-        if (!(s.flags & ndt::kSlotOccupied)) break;
-        if (CaMatches(s, k.vsid, k.family, k.bytes)) {
-          found = &s;
-          break;
-        }
+  // Software pipeline: the home slot of key i + kAhead is hashed and prefetched
+  // while key i is probed, so that its cache line arrives in the meantime.
+  constexpr size_t kAhead = 16;
+  size_t home[kAhead];
+  auto start = [&](size_t i) {
+    const CaKey& k = keys[i];
+    home[i % kAhead] = ndt::HashCa(k.vsid, k.family, k.bytes) & mask;
+    __builtin_prefetch(&ca_slots_[home[i % kAhead]]);
+  };
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) start(i);
+  for (size_t i = 0; i < n; ++i) {
+    const CaKey& k = keys[i];
+    const ndt::CaSlot* found = nullptr;
+    size_t slot = home[i % kAhead];
+    for (size_t probes = 0; probes < cap; ++probes, slot = (slot + 1) & mask) {
+      const ndt::CaSlot& s = ca_slots_[slot];
+      if (!(s.flags & ndt::kSlotOccupied)) break;
+      if (CaMatches(s, k.vsid, k.family, k.bytes)) {
+        found = &s;
+        break;
       }
-      out[base + j] = found;
     }
+    out[i] = found;
+    if (i + kAhead < n) start(i + kAhead);
   }
 }
 
@@ -528,27 +560,26 @@ void Image::LookupMacBatch(const uint32_t* vsids, const uint8_t (*macs)[6], size
     return;
   }
   size_t mask = cap - 1;
-  constexpr size_t kGroup = 16;
-  size_t home[kGroup];
-  for (size_t base = 0; base < n; base += kGroup) {
-    size_t m = std::min(kGroup, n - base);
-    for (size_t j = 0; j < m; ++j) {
-      home[j] = ndt::HashMac(vsids[base + j], macs[base + j]) & mask;
-      __builtin_prefetch(&mac_slots_[home[j]]);
-    }
-    for (size_t j = 0; j < m; ++j) {
-      const ndt::MacSlot* found = nullptr;
-      size_t i = home[j];
-      for (size_t probes = 0; probes < cap; ++probes, i = (i + 1) & mask) {
-        const ndt::MacSlot& s = mac_slots_[i];
-        if (!(s.flags & ndt::kSlotOccupied)) break;
-        if (MacMatches(s, vsids[base + j], macs[base + j])) {
-          found = &s;
-          break;
-        }
+  constexpr size_t kAhead = 16;  // as in LookupCaBatch
+  size_t home[kAhead];
+  auto start = [&](size_t i) {
+    home[i % kAhead] = ndt::HashMac(vsids[i], macs[i]) & mask;
+    __builtin_prefetch(&mac_slots_[home[i % kAhead]]);
+  };
+  for (size_t i = 0; i < std::min(n, kAhead); ++i) start(i);
+  for (size_t i = 0; i < n; ++i) {
+    const ndt::MacSlot* found = nullptr;
+    size_t slot = home[i % kAhead];
+    for (size_t probes = 0; probes < cap; ++probes, slot = (slot + 1) & mask) {
+      const ndt::MacSlot& s = mac_slots_[slot];
+      if (!(s.flags & ndt::kSlotOccupied)) break;
+      if (MacMatches(s, vsids[i], macs[i])) {
+        found = &s;
+        break;
       }
-      out[base + j] = found;
     }
+    out[i] = found;
+    if (i + kAhead < n) start(i + kAhead);
   }
 }
 

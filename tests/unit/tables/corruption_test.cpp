@@ -315,3 +315,23 @@ TEST_CASE("a lookup record moved away from its hash slot is refused") {
   }
   FAIL("no movable slot in the fixture");
 }
+
+TEST_CASE("a duplicate lookup key is refused") {
+  std::string bytes = Good();
+  ndt::SectionEntry ca = Peek<ndt::SectionEntry>(bytes, DirEntry(DirIndex(SectionType::kLookupCa)));
+  size_t slots = ca.length / sizeof(ndt::CaSlot);
+  // Copy an occupied slot into the empty slot right after its run: a second
+  // record with the same key, reachable from the same home slot.
+  for (size_t i = 0; i < slots; ++i) {
+    auto s = Peek<ndt::CaSlot>(bytes, ca.offset + i * sizeof(ndt::CaSlot));
+    size_t next = (i + 1) % slots;
+    auto n = Peek<ndt::CaSlot>(bytes, ca.offset + next * sizeof(ndt::CaSlot));
+    if (!(s.flags & ndt::kSlotOccupied) || (n.flags & ndt::kSlotOccupied)) continue;
+    Poke(bytes, ca.offset + next * sizeof(ndt::CaSlot), s);
+    Poke<uint32_t>(bytes, Field(SectionType::kLookupCa, 24), ca.count + 1);
+    FixChecksums(bytes);
+    ExpectRejected(bytes, "is not where its hash places it (or is a duplicate key)");
+    return;
+  }
+  FAIL("no slot followed by an empty one");
+}
