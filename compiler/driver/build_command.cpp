@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -49,7 +51,8 @@ constexpr std::string_view kUsage =
     "  --host=NAME      build only these hosts (repeatable)\n"
     "  --locked         fail instead of changing netdsl.lock (for CI)\n"
     "  -j N             lower and emit hosts on N threads (default: number of CPUs)\n"
-    "  --dump=ir        print every selected host's IR to stdout\n";
+    "  --dump=ir        print every selected host's IR to stdout\n"
+    "  --stats          print the time each phase took to stderr\n";
 
 enum Target : unsigned { kTables = 1, kLinux = 2, kPowerShell = 4, kAllTargets = 7 };
 
@@ -61,6 +64,31 @@ struct BuildOptions {
   bool locked = false;
   unsigned jobs = 0;
   bool dump_ir = false;
+  bool stats = false;
+};
+
+/// Wall and process CPU time per phase, for `--stats`.
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(bool on) : on_(on) { Reset(); }
+  void Mark(const char* phase) {
+    if (!on_) return;
+    auto wall = std::chrono::steady_clock::now();
+    std::clock_t cpu = std::clock();
+    std::fprintf(stderr, "netdslc build: %-22s %9.3f s wall %9.3f s cpu\n", phase,
+                 std::chrono::duration<double>(wall - wall_).count(), double(cpu - cpu_) / CLOCKS_PER_SEC);
+    wall_ = wall;
+    cpu_ = cpu;
+  }
+
+ private:
+  void Reset() {
+    wall_ = std::chrono::steady_clock::now();
+    cpu_ = std::clock();
+  }
+  bool on_;
+  std::chrono::steady_clock::time_point wall_;
+  std::clock_t cpu_;
 };
 
 bool TargetAvailable(Target t) {
@@ -116,6 +144,10 @@ bool HandleOption(BuildOptions& b, int argc, char** argv, int& i, std::string& e
   std::string value;
   if (arg == "--locked") {
     b.locked = true;
+    return true;
+  }
+  if (arg == "--stats") {
+    b.stats = true;
     return true;
   }
   if (TakeValue(argc, argv, i, "-o", value, error) || TakeValue(argc, argv, i, "--output", value, error)) {
@@ -212,10 +244,12 @@ int BuildMain(int argc, char** argv) {
     b.targets &= ~unsigned(t);
   }
 
+  PhaseTimer timer(b.stats);
   llvm::SourceMgr sources;
   DiagnosticEngine diags(sources);
   auto fabric = RunFrontend(options, diags);
   if (!fabric) return FinishDiagnostics(options, diags), kExitErrors;
+  timer.Mark("parse + check");
 
   // netdsl.lock beside the root file.
   fs::path root_dir = fs::path(options.files.front()).parent_path();
@@ -236,6 +270,8 @@ int BuildMain(int argc, char** argv) {
       if (!old_lock) return FinishDiagnostics(options, diags), kExitErrors;
     }
   }
+
+  timer.Mark("read lock");
 
   // Inputs for the manifest and the source hash (read before allocation moves the model).
   std::vector<InputRecord> inputs;
@@ -268,6 +304,7 @@ int BuildMain(int argc, char** argv) {
   auto allocated = alloc::Allocate(std::move(*fabric), old_lock ? &*old_lock : nullptr, alloc::AllocOptions{}, diags);
   if (!allocated) return FinishDiagnostics(options, diags), kExitErrors;
   const auto& f = allocated->fabric;
+  timer.Mark("hash inputs + allocate");
 
   // Sema restricts host names (ND1104); this guards the file system all the same.
   for (const auto& host : f.hosts)
@@ -294,6 +331,7 @@ int BuildMain(int argc, char** argv) {
   }
 
   lower::LowerIndex index = lower::BuildLowerIndex(*allocated, source_hash);
+  timer.Mark("index");
   std::vector<HostResult> results(selected.size());
   bool progress = writing && isatty(STDERR_FILENO) && selected.size() > 1;
   ParallelFor(
@@ -340,6 +378,7 @@ int BuildMain(int argc, char** argv) {
       });
   if (progress) std::fprintf(stderr, "\n");
 
+  timer.Mark("lower + emit hosts");
   std::vector<ArtifactRecord> artifacts;
   for (const auto& r : results) {
     if (!r.error.empty()) return FinishDiagnostics(options, diags), Fail(r.error);
@@ -375,6 +414,7 @@ int BuildMain(int argc, char** argv) {
     }
   }
   std::string new_lock_text = alloc::PrintLockFile(new_lock);
+  timer.Mark("fabric script + lock");
   bool lock_changes = !have_lock || new_lock_text != old_lock_text;
 
   if (b.dump_ir)
@@ -409,6 +449,7 @@ int BuildMain(int argc, char** argv) {
     if (lock_changes && !io::WriteFileAtomic(lock_path, new_lock_text, &error))
       return FinishDiagnostics(options, diags), Fail(error);
     if (!out->Commit(&error)) return FinishDiagnostics(options, diags), Fail(error);
+    timer.Mark("write lock + commit");
   }
   return FinishDiagnostics(options, diags);
 }
