@@ -234,28 +234,47 @@ struct KeyBuilder {
 
 /// Set difference of two object lists by key; `gone` = devices whose objects
 /// vanish (recreated links), so their actual objects count as absent. Output
-/// keeps the lists' order.
+/// keeps the lists' order. Keys are looked up by a 64-bit hash in a sorted
+/// array (no per-object allocation); equal hashes are confirmed on the bytes.
 template <typename T, typename KeyFn, typename SameFn>
 void DiffObjects(const std::vector<T>& want, const std::vector<T>& have, const std::set<std::string>& gone,
                  KeyFn key, SameFn same, std::vector<const T*>* add, std::vector<const T*>* del) {
-  std::unordered_map<std::string, const T*> actual;
-  actual.reserve(have.size());
-  for (const T& h : have) actual.emplace(key(h), &h);
-  std::unordered_set<std::string> wanted;
-  wanted.reserve(want.size());
+  auto hash = [](const std::string& k) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : k) h = (h ^ c) * 1099511628211ull;
+    return h;
+  };
+  std::vector<std::pair<uint64_t, uint32_t>> index;  // hash -> position in `have`
+  index.reserve(have.size());
+  std::vector<std::string> have_keys;
+  have_keys.reserve(have.size());
+  for (size_t i = 0; i < have.size(); ++i) {
+    have_keys.push_back(key(have[i]));
+    index.emplace_back(hash(have_keys.back()), static_cast<uint32_t>(i));
+  }
+  std::sort(index.begin(), index.end());
+  std::vector<bool> wanted(have.size(), false);
+  std::string k;
   for (const T& w : want) {
-    std::string k = key(w);
-    auto it = actual.find(k);
-    if (it == actual.end()) {
+    k = key(w);
+    uint64_t h = hash(k);
+    const T* match = nullptr;
+    for (auto it = std::lower_bound(index.begin(), index.end(), std::make_pair(h, uint32_t{0}));
+         it != index.end() && it->first == h; ++it)
+      if (have_keys[it->second] == k) {
+        match = &have[it->second];
+        wanted[it->second] = true;
+        break;
+      }
+    if (!match) {
       add->push_back(&w);
-    } else if (gone.count(it->second->dev) || !same(w, *it->second)) {
-      del->push_back(it->second);
+    } else if ((!gone.empty() && gone.count(match->dev)) || !same(w, *match)) {
+      del->push_back(match);
       add->push_back(&w);
     }
-    wanted.insert(std::move(k));
   }
-  for (const T& h : have)
-    if (!wanted.count(key(h))) del->push_back(&h);
+  for (size_t i = 0; i < have.size(); ++i)
+    if (!wanted[i]) del->push_back(&have[i]);
 }
 
 }  // namespace

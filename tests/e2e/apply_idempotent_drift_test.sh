@@ -31,8 +31,11 @@ grep -q '"action": "modify", "object": "link", "name": "nd-br6001", "detail": "m
 
 expect_rc 0 "$NETDSL" apply "$Y" --netns "$P-h" >/dev/null
 expect_rc 0 "$NETDSL" plan "$Y" --netns "$P-h" >/dev/null
-bridge -n "$P-h" fdb show dev nd-vx6001 | grep -q "00:1d:d8:b7:1c:05 dst 192.168.0.11" || fail "fdb entry not repaired"
-ip -n "$P-h" link show nd-br6001 | grep -q "mtu 1450" || fail "mtu not repaired"
+# (no `cmd | grep -q` under pipefail: grep's early exit would SIGPIPE cmd)
+fdb=$(bridge -n "$P-h" fdb show dev nd-vx6001)
+grep -q "00:1d:d8:b7:1c:05 dst 192.168.0.11" <<<"$fdb" || fail "fdb entry not repaired"
+link=$(ip -n "$P-h" link show nd-br6001)
+grep -q "mtu 1450" <<<"$link" || fail "mtu not repaired"
 
 # A moved veth guest end (a VM took it) is not drift.
 mkns vm
