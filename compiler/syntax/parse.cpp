@@ -97,8 +97,8 @@ size_t RuleOf(antlr4::tree::ParseTree* t) { return static_cast<antlr4::RuleConte
 /// Builds AST pieces from one chunk's parse tree and reports errors in it.
 class ChunkBuilder {
  public:
-  ChunkBuilder(DiagnosticEngine& diags, const char* chunk_start, std::string_view parse_text)
-      : diags_(diags), chunk_start_(chunk_start), text_(parse_text) {}
+  ChunkBuilder(DiagnosticEngine& diags, const char* chunk_start, std::string_view parse_text, bool at_buffer_end)
+      : diags_(diags), chunk_start_(chunk_start), text_(parse_text), at_buffer_end_(at_buffer_end) {}
 
   llvm::SMLoc LocOfIndex(size_t byte) const {
     return llvm::SMLoc::getFromPointer(chunk_start_ + std::min(byte, text_.size()));
@@ -238,8 +238,11 @@ class ChunkBuilder {
       for (auto* c = ctx; c; c = dynamic_cast<antlr4::ParserRuleContext*>(c->parent)) {
         auto* b = dynamic_cast<NetDslParser::BlockContext*>(c);
         if (b && b->LBRACE() && !b->RBRACE()) {
-          diags_.Report(DiagKind::UnclosedBlock, EndOfFile(),
-                        "expected `}` at end of file to close block `" + BlockTitle(b) + "`")
+          std::string msg = at_buffer_end_ ? "expected `}` at end of file" : "expected `}`";
+          msg += " to close block `";
+          msg += BlockTitle(b);
+          msg += '`';
+          diags_.Report(DiagKind::UnclosedBlock, EndOfFile(), std::move(msg))
               .Note(Range(b->LBRACE()->getSymbol()), "the block opens here");
           return;
         }
@@ -609,6 +612,7 @@ class ChunkBuilder {
   DiagnosticEngine& diags_;
   const char* chunk_start_;
   std::string_view text_;
+  bool at_buffer_end_;  ///< the chunk ends where the file ends
 };
 
 /// DefaultErrorStrategy with our own messages.
@@ -653,8 +657,9 @@ struct ChunkResult {
   std::vector<ast::Import> imports;
 };
 
-void ParseChunk(DiagnosticEngine& diags, const char* sm_start, std::string_view text, ChunkResult& out) {
-  ChunkBuilder builder(diags, sm_start, text);
+void ParseChunk(DiagnosticEngine& diags, const char* sm_start, std::string_view text, bool at_buffer_end,
+                ChunkResult& out) {
+  ChunkBuilder builder(diags, sm_start, text, at_buffer_end);
   try {
     FastTokenSource lexer(text);
     antlr4::CommonTokenStream tokens(&lexer);
@@ -727,7 +732,7 @@ void ParseBufferInto(DiagnosticEngine& diags, unsigned buffer_id, ast::File& fil
                        " levels deep; this statement is not parsed");
       return;
     }
-    ParseChunk(diags, sm_start + c.begin, text.substr(c.begin, c.end - c.begin), results[i]);
+    ParseChunk(diags, sm_start + c.begin, text.substr(c.begin, c.end - c.begin), c.end == text.size(), results[i]);
   };
   unsigned threads = std::min<size_t>(chunks.size(), std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
   if (threads <= 1) {

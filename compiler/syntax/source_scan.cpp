@@ -34,6 +34,42 @@ std::vector<size_t> FindInvalidUtf8(std::string_view text) {
   return bad;
 }
 
+namespace {
+
+/// Offsets after `from` of lines that start with `[A-Za-z_]`, outside strings
+/// and comments (scanned the way the lexer does, from a top-level position).
+std::vector<size_t> LineStartsOutsideTokens(std::string_view text, size_t from) {
+  std::vector<size_t> out;
+  size_t n = text.size(), i = from;
+  auto is_name_start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  while (i < n) {
+    char c = text[i];
+    if (c == '"') {
+      ++i;
+      while (i < n && text[i] != '"' && text[i] != '\n' && text[i] != '\r') {
+        if (text[i] == '\\' && i + 1 < n && text[i + 1] != '\n' && text[i + 1] != '\r') ++i;
+        ++i;
+      }
+      if (i < n && text[i] == '"') ++i;
+      continue;
+    }
+    if (c == '/' && i + 1 < n && text[i + 1] == '/') {
+      while (i < n && text[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '/' && i + 1 < n && text[i + 1] == '*') {
+      size_t close = text.find("*/", i + 2);
+      i = close == std::string_view::npos ? n : close + 2;
+      continue;
+    }
+    ++i;
+    if (c == '\n' && i < n && is_name_start(text[i])) out.push_back(i);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<Chunk> SplitTopLevel(std::string_view text, size_t target_bytes, unsigned max_depth) {
   std::vector<Chunk> chunks;
   size_t n = text.size(), i = 0, chunk_begin = 0, stmt_begin = 0;
@@ -88,6 +124,24 @@ std::vector<Chunk> SplitTopLevel(std::string_view text, size_t target_bytes, uns
   if (stmt_too_deep) {
     if (stmt_begin > chunk_begin) chunks.push_back({chunk_begin, stmt_begin, false, 0});
     chunks.push_back({stmt_begin, n, true, too_deep_at});
+  } else if (depth > 0 && n - stmt_begin > target_bytes / 4) {
+    // A block is never closed: the file is wrong anyway, and parsing the whole
+    // rest as one chunk would hold all of its tokens at once. Resume at lines
+    // that start with a name in column 0 (how top-level blocks are written);
+    // this only changes where the error is reported, never a valid parse.
+    if (stmt_begin > chunk_begin) chunks.push_back({chunk_begin, stmt_begin, false, 0});
+    // The first such line ends the unclosed block's chunk, so the error
+    // lands just before it, where the `}` is most likely missing.
+    size_t begin = stmt_begin;
+    bool first = true;
+    for (size_t p : LineStartsOutsideTokens(text, stmt_begin)) {
+      if (first || p - begin >= target_bytes) {
+        first = false;
+        chunks.push_back({begin, p, false, 0});
+        begin = p;
+      }
+    }
+    chunks.push_back({begin, n, false, 0});
   } else if (chunk_begin < n || chunks.empty()) {
     chunks.push_back({chunk_begin, n, false, 0});
   }

@@ -27,7 +27,9 @@ struct Chunk {
 /// Splits `text` at top-level statement ends (`;` or a `}` back at depth 0),
 /// respecting strings and comments the way the lexer does, into chunks of at
 /// least `target_bytes` (except the last). Statements whose `{`/`[` nesting
-/// exceeds `max_depth` get a chunk of their own marked too_deep.
+/// exceeds `max_depth` get a chunk of their own marked too_deep. When a block
+/// is never closed, the rest of the file is still split (at lines starting
+/// with a name in column 0) so that memory stays bounded.
 std::vector<Chunk> SplitTopLevel(std::string_view text, size_t target_bytes, unsigned max_depth);
 
 }  // namespace netdsl::syntax

@@ -65,3 +65,21 @@ TEST_CASE("an unterminated comment or string runs to its end") {
   REQUIRE(s.size() == 1);
   CHECK(s[0].end == 10);
 }
+
+TEST_CASE("an unclosed block does not make the rest of the file one chunk") {
+  std::string text = "a {\n  b { c = 1; }\n";  // `a` never closes
+  for (int i = 0; i < 200; ++i) text += "vm v { host = \"h } // {\"; } // x {\n/* {\nzz */\n";
+  auto chunks = SplitTopLevel(text, 1000, 64);
+  REQUIRE(chunks.size() > 3);
+  CHECK(chunks[0].begin == 0);
+  CHECK(text.substr(chunks[0].begin, chunks[0].end) == "a {\n  b { c = 1; }\n");  // ends before the next block
+  for (size_t i = 1; i < chunks.size(); ++i) {
+    CHECK(chunks[i].begin == chunks[i - 1].end);
+    CHECK(text.compare(chunks[i].begin, 2, "vm") == 0);  // never inside a string or comment
+  }
+  CHECK(chunks.back().end == text.size());
+  // Balanced text with names in column 0 inside blocks is not split there.
+  std::string valid = "a {\nb = 1;\n}\n";
+  CHECK(SplitTopLevel(valid, 1, 64).size() == 2);
+  CHECK(SplitTopLevel(valid, 1, 64)[0].end == 12);
+}
