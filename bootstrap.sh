@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 job=${1:-build}
 BUILD=${NETDSL_BUILD_DIR:-build}
 
-debs=(cmake ninja-build g++ python3 git iproute2 nftables iputils-ping
+debs=(cmake ninja-build g++ python3 python3-yaml git iproute2 nftables iputils-ping
       antlr4 libantlr4-runtime-dev llvm-15-dev llvm-15-tools
       libfmt-dev libyaml-cpp-dev doctest-dev libmnl-dev libnl-route-3-dev libnftables-dev
       clang libclang-rt-14-dev graphviz nodejs)
