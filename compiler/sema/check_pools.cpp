@@ -11,6 +11,9 @@ namespace {
 
 std::string A(const net::IpAddress& a) { return "`" + a.ToString() + "`"; }
 
+/// "1 free address", "2 free addresses".
+std::string FreeAddresses(uint64_t n) { return std::to_string(n) + (n == 1 ? " free address" : " free addresses"); }
+
 }  // namespace
 
 void Checker::ReadLogicalNetworkPool(uint32_t p) {
@@ -315,8 +318,8 @@ void Checker::CheckCapacity() {
       continue;
     }
     auto d = diags_.Report(DiagKind::PoolTooSmall, subnet.name_range,
-                           "IP pools of VM subnet `" + subnet.name + "` have " + std::to_string(free) +
-                               " free addresses, but " + need + (subnet_demand[s] == 1 ? " draws" : " draw") +
+                           "IP pools of VM subnet `" + subnet.name + "` have " + FreeAddresses(free) +
+                               ", but " + need + (subnet_demand[s] == 1 ? " draws" : " draw") +
                                " from them; widen a pool's range");
     for (uint32_t p : subnet.ip_pools)
       d.Note(KeyRange(*pool_props_[p].block, "range"), "IP pool `" + f_.ip_pools[p].name + "` range here");
@@ -332,19 +335,19 @@ void Checker::CheckCapacity() {
     auto add = [&](uint64_t n, const char* what) {
       if (!n) return;
       if (!parts.empty()) parts += ", ";
-      parts += std::to_string(n) + " " + what;
+      parts += std::to_string(n) + " " + what + (n == 1 ? " address" : " addresses");
     };
-    add(ln_pa_hosts[ln], "host provider addresses");
-    add(ln_nat[ln], "gateway NAT addresses");
-    add(ln_demand[ln], "VM NIC addresses");
+    add(ln_pa_hosts[ln], "host provider");
+    add(ln_nat[ln], "gateway NAT");
+    add(ln_demand[ln], "VM NIC");
     if (net.ip_pools.empty()) {
       diags_.Report(DiagKind::PoolTooSmall, net.name_range,
                     "logical network `" + net.name + "` has no IP pool, but needs " + parts + "; add an `ip_pool`");
       continue;
     }
     auto d = diags_.Report(DiagKind::PoolTooSmall, net.name_range,
-                           "IP pools of logical network `" + net.name + "` have " + std::to_string(free) +
-                               " free addresses, but it needs " + parts + "; widen a pool's range");
+                           "IP pools of logical network `" + net.name + "` have " + FreeAddresses(free) +
+                               ", but it needs " + parts + "; widen a pool's range");
     for (uint32_t p : net.ip_pools)
       d.Note(KeyRange(*pool_props_[p].block, "range"), "IP pool `" + f_.ip_pools[p].name + "` range here");
   }
@@ -369,7 +372,7 @@ void Checker::CheckCapacity() {
   }
   if (free < mac_demand) {
     auto d = diags_.Report(DiagKind::MacPoolTooSmall, f_.mac_pools.front().name_range,
-                           "MAC pools have " + std::to_string(free) + " free addresses, but " +
+                           "MAC pools have " + FreeAddresses(free) + ", but " +
                                std::to_string(mac_demand) + " VM NICs without an explicit `mac` draw from them");
     for (uint32_t p = 1; p < f_.mac_pools.size(); ++p)
       d.Note(f_.mac_pools[p].name_range, "MAC pool `" + f_.mac_pools[p].name + "` here");
