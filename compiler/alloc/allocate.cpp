@@ -84,8 +84,11 @@ net::IpAddress FromInt(U128 v, net::IpAddress::Family family) {
 /// that on a tie the source wins over the lock and the pool over both.
 struct Owner {
   enum class Kind : uint8_t { Pool, Explicit, Lock } kind;
-  std::string what;    ///< human description: `pool `web_pool` gateway`, `vm x/nic0`
-  llvm::SMRange range; ///< source or lock location
+  std::string what;               ///< pool/explicit: `ip_pool `web_pool` (as its gateway)`, `` `vm x/nic0` ``
+  const std::string* key = nullptr;  ///< lock: the request key (no copy per lock entry)
+  llvm::SMRange range;            ///< source or lock location
+
+  std::string Describe() const { return key ? "`" + *key + "`" : what; }
 };
 
 /// An object that needs a value, in sorted key order.
@@ -116,7 +119,12 @@ class Allocator {
     return it == section.end() ? nullptr : &it->second;
   }
   uint32_t AddOwner(Owner::Kind kind, std::string what, llvm::SMRange range) {
-    owners_.push_back({kind, std::move(what), range});
+    owners_.push_back({kind, std::move(what), nullptr, range});
+    return uint32_t(owners_.size() - 1);
+  }
+  /// Requests are complete before any lock owner is added, so the key pointer stays valid.
+  uint32_t AddLockOwner(const std::string& key, llvm::SMRange range) {
+    owners_.push_back({Owner::Kind::Lock, {}, &key, range});
     return uint32_t(owners_.size() - 1);
   }
   std::string PoolDescription(uint32_t p) const {
@@ -375,7 +383,7 @@ void Allocator::KeepIdFromLock(LockSection s, Request& r, FreeList<uint64_t>& li
     r.failed = true;
     return;
   }
-  list.Reserve(v, AddOwner(Owner::Kind::Lock, "`" + r.key + "`", e->value_range));
+  list.Reserve(v, AddLockOwner(r.key, e->value_range));
   r.kept = true;
   r.value = v;
 }
@@ -386,7 +394,7 @@ void Allocator::KeepIpFromLock(LockSection s, Request& r, const char* what) {
   auto ip = net::ParseIp(e->value);
   for (uint32_t p : r.pools) {
     if (ip && ip->family == f_.ip_pools[p].range_first.family && ip_free_[p].InRange(ToInt(*ip))) {
-      ip_free_[p].Reserve(ToInt(*ip), AddOwner(Owner::Kind::Lock, "`" + r.key + "`", e->value_range));
+      ip_free_[p].Reserve(ToInt(*ip), AddLockOwner(r.key, e->value_range));
       r.kept = true;
       r.value = ToInt(*ip);
       r.pool = p;
@@ -415,7 +423,7 @@ void Allocator::ReserveLocked() {
     uint64_t mac = net::ParseMac(e->value)->Value();
     for (uint32_t p : r.pools) {
       if (mac_free_[p].InRange(mac)) {
-        mac_free_[p].Reserve(mac, AddOwner(Owner::Kind::Lock, "`" + r.key + "`", e->value_range));
+        mac_free_[p].Reserve(mac, AddLockOwner(r.key, e->value_range));
         r.kept = true;
         r.value = mac;
         r.pool = p;
@@ -434,22 +442,28 @@ void Allocator::ReserveLocked() {
 
 template <typename T>
 void Allocator::OnConflict(T value, uint32_t kept, uint32_t dropped, const std::string& space) {
-  const Owner& k = owners_[kept];
+  const Owner& ko = owners_[kept];
   const Owner& d = owners_[dropped];
   if (d.kind != Owner::Kind::Lock) return;  // source against source: sema reports it
+  struct {
+    Owner::Kind kind;
+    std::string what;
+    llvm::SMRange range;
+  } k{ko.kind, ko.Describe(), ko.range};
+  std::string dwhat = d.Describe();
   std::string shown = space;
   if (k.kind == Owner::Kind::Lock) {
     diags_.Report(DiagKind::LockValueConflict, d.range,
-                  "netdsl.lock gives " + shown + " to both " + k.what + " and " + d.what)
+                  "netdsl.lock gives " + shown + " to both " + k.what + " and " + dwhat)
         .Note(k.range, "also given here; restore netdsl.lock from version control, or delete one of the entries");
   } else if (k.kind == Owner::Kind::Explicit) {
     diags_.Report(DiagKind::LockContradicted, k.range,
-                  k.what + " claims " + shown + ", which netdsl.lock gives to " + d.what)
-        .Note(d.range, "recorded here; delete this entry so that " + d.what + " gets a new value");
+                  k.what + " claims " + shown + ", which netdsl.lock gives to " + dwhat)
+        .Note(d.range, "recorded here; delete this entry so that " + dwhat + " gets a new value");
   } else {
     diags_.Report(DiagKind::LockContradicted, k.range,
-                  k.what + " excludes " + shown + " from allocation, but netdsl.lock gives it to " + d.what)
-        .Note(d.range, "recorded here; delete this entry so that " + d.what + " gets a new value");
+                  k.what + " excludes " + shown + " from allocation, but netdsl.lock gives it to " + dwhat)
+        .Note(d.range, "recorded here; delete this entry so that " + dwhat + " gets a new value");
   }
   ok_ = false;
 }
@@ -615,24 +629,25 @@ AllocatedFabric Allocator::Finish() {
   Allocation& a = out.allocation;
   LockFile& lock = out.lock;
   if (old_) lock.hosts = old_->hosts;
-  auto record = [&](LockSection s, const Request& r, std::string value) {
-    lock.Section(s)[r.key] = LockEntry{std::move(value), {}, {}};
+  // Keys move into the lock: requests are not used after this.
+  auto record = [&](LockSection s, Request& r, std::string value) {
+    lock.Section(s).emplace_hint(lock.Section(s).end(), std::move(r.key), LockEntry{std::move(value), {}, {}});
   };
   a.vsid.assign(f_.vm_subnets.size(), 0);
   for (uint32_t s = 0; s < f_.vm_subnets.size(); ++s)
     if (f_.vm_subnets[s].vsid) a.vsid[s] = *f_.vm_subnets[s].vsid;
-  for (const auto& r : vsid_req_) {
+  for (auto& r : vsid_req_) {
     a.vsid[r.a] = uint32_t(r.value);
     record(LockSection::Vsid, r, std::to_string(uint64_t(r.value)));
   }
   a.rdid.assign(f_.vm_networks.size(), 0);
   for (uint32_t n = 0; n < f_.vm_networks.size(); ++n)
     if (f_.vm_networks[n].rdid) a.rdid[n] = *f_.vm_networks[n].rdid;
-  for (const auto& r : rdid_req_) {
+  for (auto& r : rdid_req_) {
     a.rdid[r.a] = uint32_t(r.value);
     record(LockSection::Rdid, r, std::to_string(uint64_t(r.value)));
   }
-  for (const auto& r : pa_req_) {
+  for (auto& r : pa_req_) {
     ProviderAddress pa;
     pa.host = r.a;
     pa.logical_network = r.b;
@@ -646,7 +661,7 @@ AllocatedFabric Allocator::Finish() {
               return std::pair(x.host, x.logical_network) < std::pair(y.host, y.logical_network);
             });
   a.gateway_external_ip.assign(f_.vm_networks.size(), std::nullopt);
-  for (const auto& r : gw_req_) {
+  for (auto& r : gw_req_) {
     auto ip = FromInt(r.value, f_.ip_pools[r.pool].range_first.family);
     a.gateway_external_ip[r.a] = ip;
     record(LockSection::GatewayAddress, r, ip.ToString());
@@ -660,25 +675,25 @@ AllocatedFabric Allocator::Finish() {
       if (nic.mac) a.nics[v][i].mac = *nic.mac;
     }
   }
-  for (const auto& r : ca_req_) {
+  for (auto& r : ca_req_) {
     auto& n = a.nics[r.a][r.b];
     n.ca = FromInt(r.value, f_.ip_pools[r.pool].range_first.family);
     n.ip_pool = r.pool;
     record(LockSection::CustomerAddress, r, n.ca.ToString());
   }
-  for (const auto& r : mac_req_) {
+  for (auto& r : mac_req_) {
     auto& n = a.nics[r.a][r.b];
     n.mac = net::MacAddress::FromValue(uint64_t(r.value));
     record(LockSection::Mac, r, n.mac.ToString());
   }
-  for (const auto& r : port_req_) {
+  for (auto& r : port_req_) {
     auto& n = a.nics[r.a][r.b];
     n.port_id = uint32_t(r.value);
     n.ifname = PortIfname(n.port_id);
     record(LockSection::PortId, r, std::to_string(n.port_id));
   }
   a.switch_ifname = switch_names_;
-  for (const auto& r : switch_req_) record(LockSection::SwitchIfname, r, switch_names_[r.a]);
+  for (auto& r : switch_req_) record(LockSection::SwitchIfname, r, switch_names_[r.a]);
   return out;
 }
 

@@ -312,9 +312,16 @@ int BuildMain(int argc, char** argv) {
       return FinishDiagnostics(options, diags), Fail("host name `" + host.name + "` cannot be a directory name");
 
   // The source hash covers the inputs and the allocations (not the per-host generations).
-  alloc::LockFile allocations_only = allocated->lock;
-  allocations_only.hosts.clear();
-  source_hasher.Update(alloc::PrintLockFile(allocations_only));
+  {
+    // Without copying the (possibly million-entry) lock: set the hosts aside while printing.
+    std::map<std::string, alloc::LockHost> hosts;
+    hosts.swap(allocated->lock.hosts);
+    source_hasher.Update(alloc::PrintLockFile(allocated->lock));
+    hosts.swap(allocated->lock.hosts);
+  }
+  // The old lock's allocation sections are only needed again for --locked.
+  if (old_lock && !b.locked)
+    for (auto& section : old_lock->sections) std::map<std::string, alloc::LockEntry>().swap(section);
   std::string source_hash = source_hasher.FinalHex();
 
   std::vector<uint32_t> selected;
@@ -401,7 +408,7 @@ int BuildMain(int argc, char** argv) {
 
   // The new lock: allocations, plus per-host provenance of the hosts built now;
   // hosts not selected keep their entry, hosts that are gone lose it.
-  alloc::LockFile new_lock = allocated->lock;
+  alloc::LockFile new_lock = std::move(allocated->lock);  // not used after this
   {
     std::set<std::string> existing;
     for (const auto& h : f.hosts) existing.insert("host " + alloc::QuoteName(h.name));
@@ -422,7 +429,8 @@ int BuildMain(int argc, char** argv) {
   std::fflush(stdout);
 
   // --locked compares content, not bytes: comments or a hand-reformatted lock are fine.
-  alloc::LockDiff diff = alloc::DiffLockFiles(old_lock ? *old_lock : alloc::LockFile{}, new_lock);
+  alloc::LockDiff diff;
+  if (b.locked) diff = alloc::DiffLockFiles(old_lock ? *old_lock : alloc::LockFile{}, new_lock);
   if (b.locked && (!have_lock || !diff.Empty())) {
     llvm::SMRange where;
     for (unsigned id = 1; have_lock && id <= sources.getNumBuffers(); ++id)
