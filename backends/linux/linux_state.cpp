@@ -115,6 +115,7 @@ class Builder {
     MapRemoteNics();
     MapRoutes();
     MapNat();
+    MapRoutingDomainGuards();
     if (!error_.empty())
       return llvm::createStringError(llvm::inconvertibleErrorCode(), "host %s: %s",
                                      QuoteForMessage(ir_.host).c_str(), error_.c_str());
@@ -612,6 +613,30 @@ class Builder {
         state_.routes.push_back({vrf->second.table, route.prefix.Canonical(), bridge->second, route.next_hop->ToString()});
         break;
       }
+    }
+  }
+
+  /// A VRF table that misses falls through to the main table (which NAT on a
+  /// gateway host relies on). Elsewhere that would hand tenant packets to the
+  /// host's own routing, so packets a VM sends to its routing host must be
+  /// for the domain's subnets on this host (the bridge `input` hook sees them
+  /// before the IP stack does).
+  void MapRoutingDomainGuards() {
+    for (const ir::Port& port : ir_.ports) {
+      if (port.vsid == 0 || !vrfs_.count(port.rdid)) continue;
+      bool nat = std::any_of(ir_.nat_rules.begin(), ir_.nat_rules.end(),
+                             [&](const ir::NatRule& n) { return n.rdid == port.rdid; });
+      if (nat) continue;
+      std::string v4, v6;
+      for (const ir::Segment& seg : ir_.segments) {
+        if (seg.rdid != port.rdid || seg.isolation == ir::Isolation::None) continue;
+        (seg.prefix.address.IsV4() ? v4 : v6) +=
+            std::string(seg.prefix.address.IsV4() ? "ip" : "ip6") + " daddr != " + seg.prefix.Canonical().ToString() + " ";
+      }
+      const std::string iif = "iifname \"" + port.ifname + "\" ";
+      const std::string comment = "routing domain guard " + VmNicText(port);
+      if (!v4.empty()) Rule("input", iif + v4 + "drop", comment);
+      if (!v6.empty()) Rule("input", iif + v6 + "ip6 daddr != fe80::/10 ip6 daddr != ff00::/8 drop", comment);
     }
   }
 

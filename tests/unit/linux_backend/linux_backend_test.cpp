@@ -468,6 +468,27 @@ TEST_CASE("gretap names stay distinct for many remote PAs, IPv4 and IPv6") {
   CHECK(names.size() == 700);
 }
 
+TEST_CASE("on a routing host, packets a VM sends to the host are for the domain's local subnets") {
+  auto guard_rules = [](const YAML::Node& y) {
+    std::vector<std::string> out;
+    for (const YAML::Node& r : y["nftables"]["rules"])
+      if (r["comment"].as<std::string>().rfind("routing domain guard", 0) == 0)
+        out.push_back(r["chain"].as<std::string>() + ": " + r["rule"].as<std::string>());
+    return out;
+  };
+  ir::HostIr h = SeedHost02();
+  CHECK(guard_rules(YAML::Load(Emit(h).yaml)).empty());  // no VRF: nothing is routed here
+  AddDbSubnet(h);
+  CHECK(guard_rules(YAML::Load(Emit(h).yaml)) ==
+        std::vector<std::string>{
+            "input: iifname \"nd-p1\" ip daddr != 10.0.1.0/24 ip daddr != 10.0.2.0/24 drop",
+            "input: iifname \"nd-p2\" ip daddr != 10.0.1.0/24 ip daddr != 10.0.2.0/24 drop",
+        });
+  // A NAT gateway routes the domain out through its main table on purpose.
+  h.nat_rules.push_back(Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")}));
+  CHECK(guard_rules(YAML::Load(Emit(h).yaml)).empty());
+}
+
 TEST_CASE("ip guard for an IPv6 CA admits only the unspecified, link-local and its own source") {
   ir::HostIr h = SeedHost02();
   h.ports[0].ca = Ip("2001:db8::10");
