@@ -282,11 +282,17 @@ class Builder {
       std::string name = rd.vrf_ifname.empty() ? std::string(kOwnerPrefix) + "-vrf" + std::to_string(rd.rdid)
                                                : rd.vrf_ifname;
       if (!CheckOwned(name, "the routing domain of vm network " + QuoteForMessage(rd.vm_network))) continue;
+      uint32_t table = rd.table != 0 ? rd.table : rd.rdid;
+      if (table == 0 || (table >= 253 && table <= 255)) {
+        Fail("routing domain " + std::to_string(rd.rdid) + " of vm network " + QuoteForMessage(rd.vm_network) +
+             " would use the kernel's reserved routing table " + std::to_string(table) + "; give it another rdid");
+        continue;
+      }
       Link vrf;
       vrf.name = name;
       vrf.kind = LinkKind::Vrf;
       vrf.mtu = 65535;  // the largest mtu linux.yaml takes; a vrf's mtu never limits its members
-      vrf.vrf_table = rd.table != 0 ? rd.table : rd.rdid;
+      vrf.vrf_table = table;
       vrf.comment = "routing domain " + std::to_string(rd.rdid) + " of vm network " + CommentText(rd.vm_network);
       AddLink(kVrfs, vrf);
       Feature("vrf");

@@ -123,6 +123,12 @@ TEST_CASE("unsafe or clashing interface names are refused, naming the object") {
   h.switches[0].uplinks[0].nic = "nd-p1g";  // a host NIC named like a port's guest end
   refused(h, "`nd-p1g` of the guest end of port `winserver10/nic0` is used twice");
   h = SeedHost02();
+  AddDbSubnet(h);
+  h.routing_domains[0].rdid = 254;
+  h.routing_domains[0].table = 254;
+  for (ir::Segment& s : h.segments) s.rdid = 254;
+  refused(h, "reserved routing table 254");
+  h = SeedHost02();
   h.ports[0].vsid = 7777;
   refused(h, "vsid 7777");
   h = SeedHost02();
