@@ -33,6 +33,9 @@ std::string HostNameProblem(const std::string& name) {
 std::string InterfaceNameProblem(const std::string& name) {
   if (name.size() > 15) return "is " + std::to_string(name.size()) + " bytes long; Linux allows at most 15";
   if (name == "." || name == "..") return "is reserved by Linux";
+  // Every interface netdsl creates is named `nd-...` (docs/linux-yaml.md); an
+  // adopted NIC in that namespace could collide with one.
+  if (name.rfind("nd-", 0) == 0) return "starts with `nd-`, the prefix of the interfaces netdsl creates";
   for (char c : name) {
     if (c == '/' || c == ':') return "contains `" + std::string(1, c) + "`, which Linux does not allow";
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return "contains whitespace, which Linux does not allow";
