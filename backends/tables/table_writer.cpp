@@ -4,8 +4,10 @@
 #include "backends/tables/table_writer.h"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <unordered_map>
 
@@ -87,12 +89,16 @@ struct Section {
   ndt::SectionType type;
   std::string bytes;
   uint32_t count = 0;
+  /// For sections built in place: their length, and a filler that writes
+  /// into zeroed output bytes and returns the entry count.
+  uint64_t length = 0;
+  std::function<uint32_t(char*)> fill;
 };
 
 template <typename T>
 Section FromVector(ndt::SectionType type, const std::vector<T>& v) {
   Section s{type, std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)),
-            static_cast<uint32_t>(v.size())};
+            static_cast<uint32_t>(v.size()), 0, {}};
   return s;
 }
 
@@ -174,54 +180,68 @@ std::string WriteTableImage(const ir::HostIr& host) {
                              [](auto& a, auto& b) { return a.vsid == b.vsid; }),
                  segments.end());
 
-  // Lookup records: two hash tables; the first record for a key wins (sema
-  // rejects duplicate addresses, so this only guards against a malformed IR).
-  uint64_t ca_cap = HashCapacity(host.lookup_records.size());
-  uint64_t mac_cap = ca_cap;
-  std::vector<ndt::CaSlot> ca_slots(ca_cap, Zeroed<ndt::CaSlot>());
-  std::vector<ndt::MacSlot> mac_slots(mac_cap, Zeroed<ndt::MacSlot>());
-  uint32_t ca_count = 0, mac_count = 0;
-  for (const ir::LookupRecord& r : host.lookup_records) {
-    uint8_t flags = ndt::kSlotOccupied | (r.local ? ndt::kSlotLocal : 0);
-    uint8_t fam = Family(r.ca);
-    for (uint64_t i = ndt::HashCa(r.vsid, fam, r.ca.bytes.data()) & (ca_cap - 1);;
-         i = (i + 1) & (ca_cap - 1)) {
-      ndt::CaSlot& s = ca_slots[i];
-      if (s.flags & ndt::kSlotOccupied) {
-        if (s.vsid == r.vsid && s.ca_family == fam && !std::memcmp(s.ca, r.ca.bytes.data(), 16)) break;
-        continue;
+  // Lookup records: two hash tables, filled in place in the output (they are
+  // most of a large image); their strings are interned now, in IR order. The
+  // first record for a key wins (sema rejects duplicate addresses, so this
+  // only guards against a malformed IR).
+  const std::vector<ir::LookupRecord>& records = host.lookup_records;
+  std::vector<std::array<uint32_t, 3>> record_strings(records.size());
+  for (size_t k = 0; k < records.size(); ++k)
+    record_strings[k] = {strings.Add(records[k].host), strings.Add(records[k].vm), strings.Add(records[k].nic)};
+  uint64_t hash_cap = HashCapacity(records.size());
+  auto fill_ca = [&](char* bytes) {
+    auto* slots = reinterpret_cast<ndt::CaSlot*>(bytes);  // zeroed, 64-byte aligned in the image
+    uint64_t mask = hash_cap - 1;
+    uint32_t count = 0;
+    for (size_t k = 0; k < records.size(); ++k) {
+      const ir::LookupRecord& r = records[k];
+      uint8_t fam = Family(r.ca);
+      for (uint64_t i = ndt::HashCa(r.vsid, fam, r.ca.bytes.data()) & mask;; i = (i + 1) & mask) {
+        ndt::CaSlot& s = slots[i];
+        if (s.flags & ndt::kSlotOccupied) {
+          if (s.vsid == r.vsid && s.ca_family == fam && !std::memcmp(s.ca, r.ca.bytes.data(), 16)) break;
+          continue;
+        }
+        s.vsid = r.vsid;
+        s.ca_family = fam;
+        s.flags = ndt::kSlotOccupied | (r.local ? ndt::kSlotLocal : 0);
+        std::memcpy(s.ca, r.ca.bytes.data(), 16);
+        std::memcpy(s.pa, r.pa.bytes.data(), 16);
+        s.pa_family = Family(r.pa);
+        std::memcpy(s.mac, r.mac.bytes.data(), 6);
+        s.port_id = r.local ? r.port_id : 0;
+        s.host = record_strings[k][0];
+        s.vm = record_strings[k][1];
+        s.nic = record_strings[k][2];
+        ++count;
+        break;
       }
-      s.vsid = r.vsid;
-      s.ca_family = fam;
-      s.flags = flags;
-      std::memcpy(s.ca, r.ca.bytes.data(), 16);
-      std::memcpy(s.pa, r.pa.bytes.data(), 16);
-      s.pa_family = Family(r.pa);
-      std::memcpy(s.mac, r.mac.bytes.data(), 6);
-      s.port_id = r.local ? r.port_id : 0;
-      s.host = strings.Add(r.host);
-      s.vm = strings.Add(r.vm);
-      s.nic = strings.Add(r.nic);
-      ++ca_count;
-      break;
     }
-    for (uint64_t i = ndt::HashMac(r.vsid, r.mac.bytes.data()) & (mac_cap - 1);;
-         i = (i + 1) & (mac_cap - 1)) {
-      ndt::MacSlot& s = mac_slots[i];
-      if (s.flags & ndt::kSlotOccupied) {
-        if (s.vsid == r.vsid && !std::memcmp(s.mac, r.mac.bytes.data(), 6)) break;
-        continue;
+    return count;
+  };
+  auto fill_mac = [&](char* bytes) {
+    auto* slots = reinterpret_cast<ndt::MacSlot*>(bytes);
+    uint64_t mask = hash_cap - 1;
+    uint32_t count = 0;
+    for (const ir::LookupRecord& r : records) {
+      for (uint64_t i = ndt::HashMac(r.vsid, r.mac.bytes.data()) & mask;; i = (i + 1) & mask) {
+        ndt::MacSlot& s = slots[i];
+        if (s.flags & ndt::kSlotOccupied) {
+          if (s.vsid == r.vsid && !std::memcmp(s.mac, r.mac.bytes.data(), 6)) break;
+          continue;
+        }
+        s.vsid = r.vsid;
+        std::memcpy(s.mac, r.mac.bytes.data(), 6);
+        s.flags = ndt::kSlotOccupied | (r.local ? ndt::kSlotLocal : 0);
+        s.pa_family = Family(r.pa);
+        std::memcpy(s.pa, r.pa.bytes.data(), 16);
+        s.port_id = r.local ? r.port_id : 0;
+        ++count;
+        break;
       }
-      s.vsid = r.vsid;
-      std::memcpy(s.mac, r.mac.bytes.data(), 6);
-      s.flags = flags;
-      s.pa_family = Family(r.pa);
-      std::memcpy(s.pa, r.pa.bytes.data(), 16);
-      s.port_id = r.local ? r.port_id : 0;
-      ++mac_count;
-      break;
     }
-  }
+    return count;
+  };
 
   // Customer routes, then per routing domain the LPM range tables.
   std::vector<ndt::RouteEntry> routes;
@@ -296,14 +316,12 @@ std::string WriteTableImage(const ir::HostIr& host) {
 
   std::vector<Section> sections;
   sections.push_back({ndt::SectionType::kStrings, strings.bytes(),
-                      static_cast<uint32_t>(strings.bytes().size())});
+                      static_cast<uint32_t>(strings.bytes().size()), 0, {}});
   sections.push_back(FromVector(ndt::SectionType::kPorts, ports));
   sections.push_back(FromVector(ndt::SectionType::kSegments, segments));
   sections.push_back(FromVector(ndt::SectionType::kPolicies, policies));
-  sections.push_back(FromVector(ndt::SectionType::kLookupCa, ca_slots));
-  sections.back().count = ca_count;
-  sections.push_back(FromVector(ndt::SectionType::kLookupMac, mac_slots));
-  sections.back().count = mac_count;
+  sections.push_back({ndt::SectionType::kLookupCa, {}, 0, hash_cap * sizeof(ndt::CaSlot), fill_ca});
+  sections.push_back({ndt::SectionType::kLookupMac, {}, 0, hash_cap * sizeof(ndt::MacSlot), fill_mac});
   sections.push_back(FromVector(ndt::SectionType::kRoutes, routes));
   sections.push_back(FromVector(ndt::SectionType::kRouteDomains, domain_entries));
   sections.push_back(FromVector(ndt::SectionType::kLpmV4, lpm_v4));
@@ -319,16 +337,23 @@ std::string WriteTableImage(const ir::HostIr& host) {
     auto d = Zeroed<ndt::SectionEntry>();
     d.type = static_cast<uint32_t>(s.type);
     d.offset = pos;
-    d.length = s.bytes.size();
-    d.count = s.count;
-    d.checksum = ndt::Crc32c(s.bytes.data(), s.bytes.size());
+    d.length = s.fill ? s.length : s.bytes.size();
     directory.push_back(d);
-    pos = AlignUp(pos + s.bytes.size(), ndt::kSectionAlignment);
+    pos = AlignUp(pos + d.length, ndt::kSectionAlignment);
   }
   uint64_t total = pos;
   std::string out(total, '\0');
-  for (size_t i = 0; i < sections.size(); ++i)
-    std::memcpy(out.data() + directory[i].offset, sections[i].bytes.data(), sections[i].bytes.size());
+  for (size_t i = 0; i < sections.size(); ++i) {
+    ndt::SectionEntry& d = directory[i];
+    char* at = out.data() + d.offset;
+    if (sections[i].fill) {
+      d.count = sections[i].fill(at);
+    } else {
+      std::memcpy(at, sections[i].bytes.data(), sections[i].bytes.size());
+      d.count = sections[i].count;
+    }
+    d.checksum = ndt::Crc32c(at, d.length);
+  }
   std::memcpy(out.data() + ndt::kHeaderSize, directory.data(), directory.size() * sizeof(ndt::SectionEntry));
 
   auto h = Zeroed<ndt::Header>();

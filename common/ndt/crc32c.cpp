@@ -43,4 +43,40 @@ uint32_t Crc32c(const void* data, size_t size, uint32_t crc) {
   return ~crc;
 }
 
+namespace {
+
+uint32_t Gf2Times(const uint32_t* matrix, uint32_t vector) {
+  uint32_t sum = 0;
+  for (; vector; vector >>= 1, ++matrix)
+    if (vector & 1) sum ^= *matrix;
+  return sum;
+}
+
+void Gf2Square(uint32_t* square, const uint32_t* matrix) {
+  for (int n = 0; n < 32; ++n) square[n] = Gf2Times(matrix, matrix[n]);
+}
+
+}  // namespace
+
+// zlib's crc32_combine, for the Castagnoli polynomial: applies len2 zero bytes
+// to crc1 by repeated squaring of the one-zero-bit operator.
+uint32_t Crc32cCombine(uint32_t crc1, uint32_t crc2, uint64_t len2) {
+  if (len2 == 0) return crc1;
+  uint32_t even[32], odd[32];
+  odd[0] = 0x82f63b78u;
+  for (int n = 1; n < 32; ++n) odd[n] = 1u << (n - 1);
+  Gf2Square(even, odd);  // two zero bits
+  Gf2Square(odd, even);  // four zero bits
+  do {
+    Gf2Square(even, odd);
+    if (len2 & 1) crc1 = Gf2Times(even, crc1);
+    len2 >>= 1;
+    if (!len2) break;
+    Gf2Square(odd, even);
+    if (len2 & 1) crc1 = Gf2Times(odd, crc1);
+    len2 >>= 1;
+  } while (len2);
+  return crc1 ^ crc2;
+}
+
 }  // namespace netdsl::ndt

@@ -316,6 +316,13 @@ TEST_CASE("CRC32C check value and incremental use") {
   std::string long_text(1000, 'x');
   CHECK(ndt::Crc32c(long_text.data() + 500, 500, ndt::Crc32c(long_text.data(), 500)) ==
         ndt::Crc32c(long_text.data(), 1000));
+  std::mt19937 rng(5);
+  std::string random(5000, '\0');
+  for (char& c : random) c = char(rng());
+  for (size_t cut : {0, 1, 7, 8, 64, 999, 4999, 5000}) {
+    uint32_t a = ndt::Crc32c(random.data(), cut), b = ndt::Crc32c(random.data() + cut, random.size() - cut);
+    CHECK(ndt::Crc32cCombine(a, b, random.size() - cut) == ndt::Crc32c(random.data(), random.size()));
+  }
 }
 
 TEST_CASE("IPv6 customer addresses and provider addresses") {
