@@ -1,12 +1,11 @@
 // Parse stage: loads files and their imports, runs the ANTLR parser over
 // top-level chunks (SLL first, LL with error recovery on failure), reports
 // lexical and syntax errors as diagnostics, and builds the AST from the parse
-// tree. The only translation unit besides format.cpp that includes ANTLR.
+// tree. The only translation unit of netdslc that includes ANTLR headers.
 #include "compiler/syntax/parse.h"
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <memory>
 #include <set>
 #include <thread>
@@ -706,18 +705,7 @@ void ParseBufferInto(DiagnosticEngine& diags, unsigned buffer_id, ast::File& fil
     if (bad.size() > 1) msg += " (" + std::to_string(bad.size()) + " invalid sequences in this file)";
     diags.Report(DiagKind::InvalidUtf8, llvm::SMRange(l, llvm::SMLoc::getFromPointer(l.getPointer() + 1)), msg);
     sanitized.assign(text);
-    auto* s = reinterpret_cast<unsigned char*>(sanitized.data());
-    // Blank every byte that is not part of a valid sequence.
-    for (size_t i = 0; i < sanitized.size();) {
-      std::vector<size_t> one = syntax::FindInvalidUtf8(std::string_view(sanitized).substr(i, 4));
-      if (!one.empty() && one[0] == 0) {
-        s[i] = ' ';
-        ++i;
-        continue;
-      }
-      unsigned char c = s[i];
-      i += c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-    }
+    syntax::BlankInvalidUtf8(sanitized);
     text = sanitized;
   }
 

@@ -3,10 +3,14 @@
 
 namespace netdsl::syntax {
 
-std::vector<size_t> FindInvalidUtf8(std::string_view text) {
-  std::vector<size_t> bad;
+namespace {
+
+/// Calls `bad(i)` for every byte offset that is not part of a valid UTF-8
+/// sequence (overlongs, surrogates and code points above U+10FFFF included).
+template <typename F>
+void ForEachInvalidUtf8Byte(std::string_view text, F bad) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size(), i = 0, run_end = SIZE_MAX;
+  size_t n = text.size(), i = 0;
   while (i < n) {
     unsigned char c = s[i];
     if (c < 0x80) {
@@ -25,13 +29,30 @@ std::vector<size_t> FindInvalidUtf8(std::string_view text) {
     }
     if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
     if (!ok) {
-      if (i != run_end) bad.push_back(i);  // a new run of bad bytes
-      run_end = ++i;
+      bad(i);
+      ++i;
       continue;
     }
     i += len;
   }
-  return bad;
+}
+
+}  // namespace
+
+std::vector<size_t> FindInvalidUtf8(std::string_view text) {
+  std::vector<size_t> runs;
+  size_t run_end = SIZE_MAX;
+  ForEachInvalidUtf8Byte(text, [&](size_t i) {
+    if (i != run_end) runs.push_back(i);  // a new run of bad bytes
+    run_end = i + 1;
+  });
+  return runs;
+}
+
+void BlankInvalidUtf8(std::string& text) {
+  std::vector<size_t> bad;
+  ForEachInvalidUtf8Byte(text, [&](size_t i) { bad.push_back(i); });
+  for (size_t i : bad) text[i] = ' ';
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -14,6 +15,10 @@ namespace netdsl::syntax {
 /// Byte offsets of invalid UTF-8 sequences (overlongs, surrogates and code
 /// points above U+10FFFF included), each the start of one bad byte run.
 std::vector<size_t> FindInvalidUtf8(std::string_view text);
+
+/// Replaces every byte of an invalid UTF-8 sequence by a space (byte offsets
+/// stay the same), so the rest of the file can still be lexed.
+void BlankInvalidUtf8(std::string& text);
 
 /// A run of whole top-level statements: [begin, end) byte offsets.
 struct Chunk {

@@ -83,3 +83,10 @@ TEST_CASE("an unclosed block does not make the rest of the file one chunk") {
   CHECK(SplitTopLevel(valid, 1, 64).size() == 2);
   CHECK(SplitTopLevel(valid, 1, 64)[0].end == 12);
 }
+
+TEST_CASE("blanking invalid UTF-8 keeps offsets and valid sequences") {
+  std::string s = "a\xff\xfe b \xc3\xa9 \xe2\x80 c";
+  BlankInvalidUtf8(s);
+  CHECK(s == "a   b \xc3\xa9    c");
+  CHECK(FindInvalidUtf8(s).empty());
+}
