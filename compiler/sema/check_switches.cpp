@@ -119,7 +119,9 @@ void Checker::CheckSwitchRules() {
         const Props& bw = pp_bandwidth_props_[vp.profile];
         diags_.Report(DiagKind::MinimumBandwidthModeMismatch, at,
                       "port profile `" + pp.name + "` reserves bandwidth with `" + kind + "`, but logical switch `" + ls.name +
-                          "` has `minimum_bandwidth_mode = " + mode + "`")
+                          "` has `minimum_bandwidth_mode = " + mode + "`" +
+                          (ls_props_[s].Present("minimum_bandwidth_mode") ? "" : " (the default)") +
+                          "; the mode is fixed when the switch is created, so use a profile that matches it")
             .Note(bw.block ? KeyRange(*bw.block, kind) : pp.name_range, std::string("`") + kind + "` set here");
       }
       if (pp.offload.sriov && !ls.sriov) {
