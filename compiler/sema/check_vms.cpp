@@ -231,9 +231,24 @@ void Checker::CheckVmRules() {
         }
         claims.push_back({2ull * nic.vm_network, *nic.ip, seq++, ip_range, who()});
       } else if (vmn.isolation == model::Isolation::None && ln != kNone) {
-        bool inside = false;
+        bool inside = false, in_scope = false;
+        uint32_t first_site = kNone;
         for (uint32_t s : f_.logical_networks[ln].sites)
-          for (const model::SiteSubnet& ss : f_.sites[s].subnets) inside = inside || ss.prefix.Contains(*nic.ip);
+          for (const model::SiteSubnet& ss : f_.sites[s].subnets)
+            if (ss.prefix.Contains(*nic.ip)) {
+              inside = true;
+              if (first_site == kNone) first_site = s;
+              in_scope = in_scope || vm.host == kNone || host_incomplete_[vm.host] || site_incomplete_[s] ||
+                         HostInSiteScope(vm.host, s);
+            }
+        if (inside && !in_scope) {
+          const model::Site& site = f_.sites[first_site];
+          diags_.Report(DiagKind::VlanSubnetNotOnHost, ip_range,
+                        "address `" + nic.ip->ToString() + "` of " + who() + " belongs to site `" + site.name +
+                            "`, which does not include host `" + f_.hosts[vm.host].name + "`")
+              .Note(site.name_range, "site `" + site.name + "` defined here");
+          continue;
+        }
         if (!inside) {
           diags_.Report(DiagKind::NicIpOutsideSubnet, ip_range,
                         "address `" + nic.ip->ToString() + "` of " + who() + " is in no site subnet of logical network `" +
