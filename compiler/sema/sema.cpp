@@ -130,8 +130,7 @@ llvm::SMRange Checker::KeyRange(const ast::Block& block, std::string_view key) {
 
 std::string Checker::Describe(const Props& props) {
   std::string what = props.spec ? props.spec->what : "block";
-  if (props.block && props.block->label && props.block->label->IsName())
-    return what + " `" + props.block->label->text + "`";
+  // Names and other labels (a site subnet's prefix) alike, as written.
   if (props.block && props.block->label) return what + " `" + props.block->label->text + "`";
   return what;
 }
