@@ -134,8 +134,11 @@ class FabricEmitter {
               " -UseGRE " + Bool(nv) + " -LogicalNetworkDefinitionIsolation " + Bool(isolated)});
     w_.Close();
     w_.EndObject(kind, ln.name);
-    for (uint32_t s : ln.sites) Site(s);
-    for (uint32_t p : ln.ip_pools) IpPool(p);
+    // Children by their owner index (every object exactly once, in source order).
+    for (size_t s = 0; s < f_.sites.size(); ++s)
+      if (f_.sites[s].logical_network == i) Site(s);
+    for (size_t p = 0; p < f_.ip_pools.size(); ++p)
+      if (f_.ip_pools[p].vm_subnet == model::kNone && f_.ip_pools[p].logical_network == i) IpPool(p);
   }
 
   static std::string SubnetVlanKey(const net::Prefix& prefix, uint16_t vlan) {
@@ -480,8 +483,12 @@ class FabricEmitter {
     w_.Close();
     w_.EndObject(kind, n.name);
 
-    for (uint32_t s : n.vm_subnets) VmSubnet(s, n);
-    for (uint32_t p : n.ip_pools) IpPool(p);
+    for (size_t s = 0; s < f_.vm_subnets.size(); ++s)
+      if (f_.vm_subnets[s].vm_network == i) VmSubnet(static_cast<uint32_t>(s), n);
+    for (size_t p = 0; p < f_.ip_pools.size(); ++p) {
+      const uint32_t subnet = f_.ip_pools[p].vm_subnet;
+      if (subnet < f_.vm_subnets.size() && f_.vm_subnets[subnet].vm_network == i) IpPool(p);
+    }
     if (n.gateway) Gateway(i);
   }
 
@@ -568,6 +575,13 @@ class FabricEmitter {
       if (nic.logical_switch == model::kNone || nic.uplink_profile == model::kNone) continue;
       const std::string set = UplinkSetVar(nic.logical_switch, nic.uplink_profile);
       const std::string& profile = f_.uplink_port_profiles[nic.uplink_profile].name;
+      const std::vector<uint32_t>& carried = f_.logical_switches[nic.logical_switch].uplinks;
+      if (std::find(carried.begin(), carried.end(), nic.uplink_profile) == carried.end()) {
+        // Sema rejects this; never reference an uplink set the script did not converge.
+        w_.Line("throw ('network adapter ''{0}'' uses uplink port profile ''{1}'', which its logical switch does "
+                "not list' -f " + Quote(nic.name) + ", " + Quote(profile) + ")");
+        continue;
+      }
       w_.Line("$adapterName = " + Quote(nic.name));
       w_.Line("$adapter = Select-NdOne (Get-SCVMHostNetworkAdapter -VMHost $vmHost | Where-Object { "
               "(Get-NdValue $_ 'ConnectionName') -eq $adapterName -or $_.Name -eq $adapterName }) "

@@ -376,6 +376,15 @@ TEST_CASE("fabric script: nested groups, VLAN isolation, reserved/VIPs, absolute
   Find(script, "(Test-NdDiffers $ls0 'Description' 'embedded')");
 }
 
+TEST_CASE("fabric script: a host NIC on an uplink its switch does not list stops instead of using an unset set") {
+  alloc::AllocatedFabric af = testing::SeedDemoFabric();
+  af.fabric.hosts[0].nics[0].uplink_profile = 1;  // `inbound` is not an uplink of `test logical switch`
+  const std::string script = EmitFabricScript(af);
+  Find(script, "throw ('network adapter ''{0}'' uses uplink port profile ''{1}'', which its logical switch does not "
+               "list' -f 'Ethernet', 'inbound')");
+  CHECK(script.find("$uset0_1") == std::string::npos);
+}
+
 TEST_CASE("hyper-v script: VLAN port, absolute bandwidth, IPv6 provider address") {
   const std::string script = EmitHyperVScript(testing::VariantHost());
   Find(script, "-EnableIov $true -MinimumBandwidthMode 'Absolute'");
