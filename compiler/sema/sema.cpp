@@ -131,8 +131,16 @@ llvm::SMRange Checker::KeyRange(const ast::Block& block, std::string_view key) {
 std::string Checker::Describe(const Props& props) {
   std::string what = props.spec ? props.spec->what : "block";
   // Names and other labels (a site subnet's prefix) alike, as written.
-  if (props.block && props.block->label) return what + " `" + props.block->label->text + "`";
-  return what;
+  if (!props.block || !props.block->label) return what;
+  std::string name = props.block->label->text;
+  if (const auto& r = props.block->name_range) {
+    auto pad = [&](uint64_t n) {
+      std::string d = std::to_string(n);
+      return d.size() < r->width ? std::string(r->width - d.size(), '0') + d : d;
+    };
+    name += "[" + pad(r->first) + ".." + pad(r->last) + "]";
+  }
+  return what + " `" + name + "`";
 }
 
 Props Checker::Validate(const ast::Block& block, const BlockSpec& spec) {
