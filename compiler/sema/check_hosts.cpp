@@ -104,7 +104,7 @@ void Checker::DeclareHost(const ast::Block& block, uint32_t group) {
     diags_.Report(DiagKind::InvalidHostName, NameRangeOf(block), "host name `" + names.front() + "` " + problem);
 
   std::optional<uint64_t> mtu = IntegerIn(props.Get("mtu"), 576, 9216, DiagKind::MtuOutOfRange, "MTU",
-                                          "host `" + block.label->text + "`");
+                                          Describe(props));
   // NICs are the same for every host of a range: read them once.
   model::Host proto;
   proto.host_group = group;
@@ -118,7 +118,7 @@ void Checker::DeclareHost(const ast::Block& block, uint32_t group) {
     if (!child.label || !child.label->IsName() || child.label->text.empty()) continue;
     const std::string& nic_name = child.label->text;
     uint32_t nic_id = (uint32_t)proto.nics.size();
-    if (!Declare(nic_names, nic_name, nic_id, child.label->range, "NIC", " in host `" + block.label->text + "`",
+    if (!Declare(nic_names, nic_name, nic_id, child.label->range, "NIC", " in " + Describe(props),
                  [&](uint32_t e) { return proto.nics[e].name_range; }))
       continue;
     if (std::string problem = InterfaceNameProblem(nic_name); !problem.empty())
