@@ -150,12 +150,32 @@ std::vector<Diagnostic> DiagnosticEngine::Sorted() const {
   }
   for (auto& d : out)
     if (werror_ && d.severity == Severity::Warning) d.severity = Severity::Error;
-  auto key = [&](const Diagnostic& d) {
-    Position start = PositionOf(sources_, d.range.Start);
-    Position end = PositionOf(sources_, d.range.End);
-    return std::make_tuple(start.buffer, start.offset, end.offset, Info(d.kind).code, std::cref(d.message));
+  // Keys computed once (finding a location's buffer is not free).
+  struct Key {
+    unsigned buffer;
+    size_t start, end;
+    unsigned code;
+    size_t index;
   };
-  std::stable_sort(out.begin(), out.end(), [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
+  std::vector<Key> keys;
+  keys.reserve(out.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    Position start = PositionOf(sources_, out[i].range.Start);
+    Position end = PositionOf(sources_, out[i].range.End);
+    keys.push_back({start.buffer, start.offset, end.offset, Info(out[i].kind).code, i});
+  }
+  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+    if (a.buffer != b.buffer) return a.buffer < b.buffer;
+    if (a.start != b.start) return a.start < b.start;
+    if (a.end != b.end) return a.end < b.end;
+    if (a.code != b.code) return a.code < b.code;
+    if (int c = out[a.index].message.compare(out[b.index].message)) return c < 0;
+    return a.index < b.index;  // stable: report order breaks remaining ties
+  });
+  std::vector<Diagnostic> ordered;
+  ordered.reserve(out.size());
+  for (const Key& k : keys) ordered.push_back(std::move(out[k.index]));
+  out = std::move(ordered);
   auto same = [&](const Diagnostic& a, const Diagnostic& b) {
     if (a.kind != b.kind || a.message != b.message || a.range.Start != b.range.Start || a.range.End != b.range.End ||
         a.notes.size() != b.notes.size())
