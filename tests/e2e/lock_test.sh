@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # A concurrent apply on the same namespace is refused, naming the holder.
 source "$(dirname "$0")/lib.sh"
-command -v flock >/dev/null || skip "util-linux \`flock\` is not installed"
 mkns h
 ns=$P-h
 lock=$NETDSL_STATE_DIR/netns-$ns.lock
 echo "pid 4242 started 2026-01-01T00:00:00Z" >"$lock"
-flock -o "$lock" sleep 30 &  # -o: only flock itself holds the lock
+# One process holds the flock (no children that would outlive `kill`).
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$lock" "$NETDSL_STATE_DIR/held" >/dev/null 2>&1 &
 holder=$!
-sleep 0.3
+trap 'kill "$holder" 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 50); do [[ -e $NETDSL_STATE_DIR/held ]] && break; sleep 0.1; done
+[[ -e $NETDSL_STATE_DIR/held ]] || fail "the lock holder did not start"
 rc=0
 err=$("$NETDSL" apply "$FIXTURES/basic.yaml" --netns "$ns" 2>&1) || rc=$?
 kill "$holder" 2>/dev/null || true
