@@ -145,6 +145,170 @@ std::string DumpHostIr(const ir::HostIr& h, bool with_provenance) {
   return o.str();
 }
 
-std::string HostIrHash(const ir::HostIr& host) { return io::Sha256Hex(DumpHostIr(host, false)); }
+namespace {
+
+/// Feeds a canonical binary encoding into SHA-256: fixed-width little-endian
+/// integers, length-prefixed strings, tagged optionals, count-prefixed lists.
+/// Much cheaper than hashing the text dump, and as exact.
+class IrHasher {
+ public:
+  void U(uint64_t v) {
+    char b[8];
+    for (int i = 0; i < 8; ++i) b[i] = char(v >> (8 * i));
+    Put(b, 8);
+  }
+  void S(const std::string& s) {
+    U(s.size());
+    Put(s.data(), s.size());
+  }
+  void Ip(const net::IpAddress& ip) {
+    char f = char(ip.family);
+    Put(&f, 1);
+    Put(reinterpret_cast<const char*>(ip.bytes.data()), ip.bytes.size());
+  }
+  void Pfx(const net::Prefix& p) {
+    Ip(p.address);
+    U(p.length);
+  }
+  void Mac(const net::MacAddress& m) { U(m.Value()); }
+  template <typename T, typename F>
+  void Opt(const std::optional<T>& o, F f) {
+    U(o ? 1 : 0);
+    if (o) f(*o);
+  }
+  template <typename V, typename F>
+  void List(const V& v, F f) {
+    U(v.size());
+    for (const auto& x : v) f(x);
+  }
+  std::string Finish() {
+    h_.Update(buf_);
+    return h_.FinalHex();
+  }
+
+ private:
+  void Put(const char* p, size_t n) {
+    buf_.append(p, n);
+    if (buf_.size() >= (1 << 16)) {
+      h_.Update(buf_);
+      buf_.clear();
+    }
+  }
+  io::Sha256 h_;
+  std::string buf_;
+};
+
+}  // namespace
+
+std::string HostIrHash(const ir::HostIr& h) {
+  IrHasher x;
+  x.S("netdsl host ir v1");
+  x.S(h.host);
+  x.S(h.host_group);
+  x.U(h.underlay_mtu);
+  auto ip = [&](const net::IpAddress& a) { x.Ip(a); };
+  x.List(h.switches, [&](const ir::Switch& sw) {
+    x.S(sw.name);
+    x.S(sw.bridge_ifname);
+    x.S(sw.bond_ifname);
+    x.U(uint64_t(sw.uplink_mode));
+    x.U(sw.sriov);
+    x.U(uint64_t(sw.minimum_bandwidth_mode));
+    x.Opt(sw.teaming, [&](const auto& t) {
+      x.U(uint64_t(t.mode));
+      x.U(uint64_t(t.load_balancing));
+    });
+    x.List(sw.uplinks, [&](const ir::Uplink& up) {
+      x.S(up.nic);
+      x.S(up.profile);
+      x.List(up.vlans, [&](uint16_t v) { x.U(v); });
+    });
+  });
+  x.List(h.provider_addresses, [&](const ir::ProviderAddress& pa) {
+    x.S(pa.logical_network);
+    x.Ip(pa.ip);
+    x.U(pa.prefix_length);
+    x.Opt(pa.gateway, ip);
+    x.U(pa.vlan);
+    x.S(pa.switch_name);
+  });
+  x.List(h.routing_domains, [&](const ir::RoutingDomain& rd) {
+    x.U(rd.rdid);
+    x.S(rd.vm_network);
+    x.S(rd.vrf_ifname);
+    x.U(rd.table);
+  });
+  x.List(h.segments, [&](const ir::Segment& s) {
+    x.U(s.vsid);
+    x.U(s.rdid);
+    x.S(s.vm_network);
+    x.S(s.vm_subnet);
+    x.U(uint64_t(s.isolation));
+    x.Pfx(s.prefix);
+    x.Opt(s.gateway, ip);
+    x.U(s.mtu);
+    x.U(s.vlan);
+    x.S(s.switch_name);
+    x.S(s.bridge_ifname);
+    x.S(s.tunnel_ifname);
+    x.Ip(s.local_pa);
+    x.List(s.remote_pas, ip);
+  });
+  x.List(h.policies, [&](const ir::PortPolicy& p) {
+    x.S(p.profile);
+    for (bool b : {p.vmq, p.ipsec_offload, p.sriov, p.mac_spoofing, p.dhcp_guard, p.router_guard,
+                   p.guest_specified_ip, p.ieee_priority_tagging})
+      x.U(b);
+    x.Opt(p.minimum_weight, [&](uint32_t w) { x.U(w); });
+    x.Opt(p.minimum_absolute, [&](uint64_t b) { x.U(b); });
+    x.Opt(p.maximum, [&](uint64_t b) { x.U(b); });
+  });
+  x.List(h.ports, [&](const ir::Port& p) {
+    x.U(p.id);
+    x.S(p.vm);
+    x.S(p.nic);
+    x.S(p.ifname);
+    x.S(p.switch_name);
+    x.S(p.classification);
+    x.S(p.vm_network);
+    x.S(p.vm_subnet);
+    x.U(p.vsid);
+    x.U(p.rdid);
+    x.Mac(p.mac);
+    x.Ip(p.ca);
+    x.U(p.prefix_length);
+    x.Opt(p.gateway, ip);
+    x.U(p.mtu);
+    x.U(p.vlan);
+    x.U(p.policy);
+  });
+  x.List(h.lookup_records, [&](const ir::LookupRecord& r) {
+    x.U(r.vsid);
+    x.Ip(r.ca);
+    x.Mac(r.mac);
+    x.Ip(r.pa);
+    x.S(r.host);
+    x.S(r.vm);
+    x.S(r.nic);
+    x.U(r.local);
+    x.U(r.port_id);
+  });
+  x.List(h.customer_routes, [&](const ir::CustomerRoute& r) {
+    x.U(r.rdid);
+    x.Pfx(r.prefix);
+    x.U(uint64_t(r.kind));
+    x.U(r.vsid);
+    x.Opt(r.next_hop, ip);
+    x.S(r.via_host);
+  });
+  x.List(h.nat_rules, [&](const ir::NatRule& n) {
+    x.S(n.vm_network);
+    x.U(n.rdid);
+    x.Ip(n.external_ip);
+    x.S(n.external_pool);
+    x.List(n.inside_prefixes, [&](const net::Prefix& p) { x.Pfx(p); });
+  });
+  return x.Finish();
+}
 
 }  // namespace netdsl::lower

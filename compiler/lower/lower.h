@@ -40,8 +40,9 @@ ir::HostIr LowerHost(const alloc::AllocatedFabric& fabric, const LowerIndex& ind
 /// Without provenance, the generation and source hash lines are left out.
 std::string DumpHostIr(const ir::HostIr& host, bool with_provenance = true);
 
-/// sha256 hex of DumpHostIr(host, false): changes exactly when what the host
-/// receives changes; netdsl.lock bumps the host's generation when it does.
+/// sha256 hex over a canonical binary encoding of every field except
+/// `generation` and `source_hash`: changes exactly when what the host receives
+/// changes; netdsl.lock bumps the host's generation when it does.
 std::string HostIrHash(const ir::HostIr& host);
 
 }  // namespace netdsl::lower
