@@ -1,0 +1,270 @@
+// Journal encoding of operations: one line of `|`-separated, percent-escaped
+// fields per operation (see EncodeOp/DecodeOp in change_set.h).
+#include <charconv>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "runtime/linux/address_text.h"
+#include "runtime/linux/change_set.h"
+
+namespace netdsl::runtime {
+
+namespace {
+
+std::string Esc(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '|' || c == '%' || c < 0x20 || c == 0x7f)
+      out += fmt::format("%{:02X}", c);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+std::string Unesc(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+class Fields {
+ public:
+  explicit Fields(const std::string& line) {
+    size_t start = 0;
+    for (;;) {
+      size_t bar = line.find('|', start);
+      f_.push_back(Unesc(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+  }
+  const std::string& Str() { return i_ < f_.size() ? f_[i_++] : empty_; }
+  uint64_t Num() {
+    const std::string& s = Str();
+    uint64_t v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+  }
+  std::optional<net::IpAddress> Ip() {
+    const std::string& s = Str();
+    return s.empty() ? std::nullopt : net::ParseIp(s);
+  }
+  std::optional<net::MacAddress> Mac() {
+    const std::string& s = Str();
+    return s.empty() ? std::nullopt : net::ParseMac(s);
+  }
+  bool ok() const { return i_ <= f_.size(); }
+
+ private:
+  std::vector<std::string> f_;
+  size_t i_ = 0;
+  std::string empty_;
+};
+
+const char* KindName(OpKind k) {
+  switch (k) {
+    case OpKind::CreateLink: return "create-link";
+    case OpKind::DeleteLink: return "delete-link";
+    case OpKind::SetLink: return "set-link";
+    case OpKind::AddAddress: return "add-address";
+    case OpKind::DelAddress: return "del-address";
+    case OpKind::AddRoute: return "add-route";
+    case OpKind::DelRoute: return "del-route";
+    case OpKind::AddFdb: return "add-fdb";
+    case OpKind::DelFdb: return "del-fdb";
+    case OpKind::AddNeighbour: return "add-neighbour";
+    case OpKind::DelNeighbour: return "del-neighbour";
+    case OpKind::ReplaceQdisc: return "replace-qdisc";
+    case OpKind::DelQdisc: return "del-qdisc";
+    case OpKind::ReplaceNft: return "replace-nft";
+    case OpKind::RestoreNft: return "restore-nft";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string EncodeOp(const Op& op) {
+  std::vector<std::string> f{KindName(op.kind)};
+  auto add = [&](auto&&... v) { (f.push_back(fmt::format("{}", v)), ...); };
+  switch (op.kind) {
+    case OpKind::CreateLink:
+    case OpKind::DeleteLink: {
+      const Link& l = std::get<Link>(op.object);
+      add(l.name, l.kind, l.mtu, l.master, MacText(l.mac), l.bond_mode, l.bond_xmit_hash_policy, l.bond_miimon,
+          l.vlan_link, l.vlan_id, l.vxlan_id, IpText(l.vxlan_local), l.vxlan_dstport, int(l.vxlan_learning),
+          int(l.vxlan_ttl), l.gretap_key, IpText(l.gretap_local), IpText(l.gretap_remote), l.vrf_table, l.veth_peer, MacText(l.veth_peer_mac),
+          l.veth_peer_mtu, l.alias, int(l.up));
+      break;
+    }
+    case OpKind::SetLink: {
+      const auto& c = std::get<LinkChange>(op.object);
+      add(c.name, c.mtu ? fmt::format("{}", *c.mtu) : "-", c.master ? "=" + *c.master : "-",
+          c.mac ? MacStr(*c.mac) : "-", c.up ? (*c.up ? "1" : "0") : "-");
+      break;
+    }
+    case OpKind::AddAddress:
+    case OpKind::DelAddress: {
+      const auto& x = std::get<Address>(op.object);
+      add(x.dev, IpStr(x.address), int(x.prefix_length));
+      break;
+    }
+    case OpKind::AddRoute:
+    case OpKind::DelRoute: {
+      const auto& r = std::get<Route>(op.object);
+      add(r.table, PrefixStr(r.dst), r.dev, IpText(r.via));
+      break;
+    }
+    case OpKind::AddFdb:
+    case OpKind::DelFdb: {
+      const auto& x = std::get<FdbEntry>(op.object);
+      add(x.dev, MacStr(x.mac), IpStr(x.dst));
+      break;
+    }
+    case OpKind::AddNeighbour:
+    case OpKind::DelNeighbour: {
+      const auto& x = std::get<Neighbour>(op.object);
+      add(x.dev, IpStr(x.address), MacStr(x.mac));
+      break;
+    }
+    case OpKind::ReplaceQdisc:
+    case OpKind::DelQdisc: {
+      const auto& q = std::get<Qdisc>(op.object);
+      std::string classes;
+      for (const HtbClass& c : q.classes)
+        classes += fmt::format("{}{}:{}:{}:{}", classes.empty() ? "" : ",", c.minor, c.rate_bps, c.ceil_bps, c.parent);
+      add(q.dev, q.kind, q.rate_bps, q.burst_bytes, q.latency_us, q.default_class, classes);
+      break;
+    }
+    case OpKind::ReplaceNft: break;  // never journaled: its inverse is RestoreNft
+    case OpKind::RestoreNft: add(std::get<std::string>(op.object)); break;
+  }
+  std::string line;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (i) line += '|';
+    line += Esc(f[i]);
+  }
+  return line;
+}
+
+std::optional<Op> DecodeOp(const std::string& line) {
+  Fields f(line);
+  const std::string kind = f.Str();
+  auto kind_is = [&](OpKind k) { return kind == KindName(k); };
+  for (OpKind k : {OpKind::CreateLink, OpKind::DeleteLink}) {
+    if (!kind_is(k)) continue;
+    Link l;
+    l.name = f.Str();
+    l.kind = f.Str();
+    l.mtu = f.Num();
+    l.master = f.Str();
+    l.mac = f.Mac();
+    l.bond_mode = f.Str();
+    l.bond_xmit_hash_policy = f.Str();
+    l.bond_miimon = f.Num();
+    l.vlan_link = f.Str();
+    l.vlan_id = f.Num();
+    l.vxlan_id = f.Num();
+    l.vxlan_local = f.Ip();
+    l.vxlan_dstport = f.Num();
+    l.vxlan_learning = f.Num();
+    l.vxlan_ttl = f.Num();
+    l.gretap_key = f.Num();
+    l.gretap_local = f.Ip();
+    l.gretap_remote = f.Ip();
+    l.vrf_table = f.Num();
+    l.veth_peer = f.Str();
+    l.veth_peer_mac = f.Mac();
+    l.veth_peer_mtu = f.Num();
+    l.alias = f.Str();
+    l.up = f.Num();
+    return Op{k, l};
+  }
+  if (kind_is(OpKind::SetLink)) {
+    LinkChange c;
+    c.name = f.Str();
+    if (std::string s = f.Str(); s != "-") c.mtu = std::stoul(s);
+    if (std::string s = f.Str(); s != "-") c.master = s.substr(1);
+    if (std::string s = f.Str(); s != "-") c.mac = net::ParseMac(s);
+    if (std::string s = f.Str(); s != "-") c.up = s == "1";
+    return Op{OpKind::SetLink, c};
+  }
+  for (OpKind k : {OpKind::AddAddress, OpKind::DelAddress}) {
+    if (!kind_is(k)) continue;
+    Address x;
+    x.dev = f.Str();
+    auto ip = f.Ip();
+    if (!ip) return std::nullopt;
+    x.address = *ip;
+    x.prefix_length = f.Num();
+    return Op{k, x};
+  }
+  for (OpKind k : {OpKind::AddRoute, OpKind::DelRoute}) {
+    if (!kind_is(k)) continue;
+    Route r;
+    r.table = f.Num();
+    auto p = net::ParsePrefix(f.Str());
+    if (!p) return std::nullopt;
+    r.dst = *p;
+    r.dev = f.Str();
+    r.via = f.Ip();
+    return Op{k, r};
+  }
+  for (OpKind k : {OpKind::AddFdb, OpKind::DelFdb}) {
+    if (!kind_is(k)) continue;
+    FdbEntry x;
+    x.dev = f.Str();
+    auto mac = f.Mac();
+    auto ip = f.Ip();
+    if (!mac || !ip) return std::nullopt;
+    x.mac = *mac;
+    x.dst = *ip;
+    return Op{k, x};
+  }
+  for (OpKind k : {OpKind::AddNeighbour, OpKind::DelNeighbour}) {
+    if (!kind_is(k)) continue;
+    Neighbour x;
+    x.dev = f.Str();
+    auto ip = f.Ip();
+    auto mac = f.Mac();
+    if (!mac || !ip) return std::nullopt;
+    x.address = *ip;
+    x.mac = *mac;
+    return Op{k, x};
+  }
+  for (OpKind k : {OpKind::ReplaceQdisc, OpKind::DelQdisc}) {
+    if (!kind_is(k)) continue;
+    Qdisc q;
+    q.dev = f.Str();
+    q.kind = f.Str();
+    q.rate_bps = f.Num();
+    q.burst_bytes = f.Num();
+    q.latency_us = f.Num();
+    q.default_class = f.Num();
+    std::string classes = f.Str();
+    size_t pos = 0;
+    while (pos < classes.size()) {
+      size_t end = classes.find(',', pos);
+      std::string one = classes.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      HtbClass c;
+      if (std::sscanf(one.c_str(), "%hu:%lu:%lu:%hu", &c.minor, &c.rate_bps, &c.ceil_bps, &c.parent) == 4)
+        q.classes.push_back(c);
+      if (end == std::string::npos) break;
+      pos = end + 1;
+    }
+    return Op{k, q};
+  }
+  if (kind_is(OpKind::RestoreNft)) return Op{OpKind::RestoreNft, f.Str()};
+  return std::nullopt;
+}
+
+}  // namespace netdsl::runtime
