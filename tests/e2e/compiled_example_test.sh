@@ -14,8 +14,10 @@ example=$SRC/examples/two-tenants-vxlan/fabric.netdsl
 command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
 python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
 
+# Build a copy: netdslc writes netdsl.lock beside the root file.
+cp -r "$(dirname "$example")" "$NETDSL_STATE_DIR/src"
 out=$NETDSL_STATE_DIR/out
-"$NETDSLC" build "$example" -o "$out" >/dev/null || fail "netdslc build failed"
+"$NETDSLC" build "$NETDSL_STATE_DIR/src/fabric.netdsl" -o "$out" >/dev/null || fail "netdslc build failed"
 mapfile -t hosts < <(cd "$out/hosts" && ls)
 ((${#hosts[@]} == 3)) || fail "expected 3 hosts, got ${hosts[*]}"
 vms=$(python3 "$(dirname "$0")/fabric_vms.py" "$out") || fail "cannot read the VM NICs of the built fabric"
