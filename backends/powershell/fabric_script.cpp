@@ -560,23 +560,32 @@ class FabricEmitter {
     w_.EndObject(nat_kind, nat_name);
   }
 
-  // Binds each host NIC to its switch's uplink port profile set.
+  // Binds each host NIC to its switch's uplink port profile set, then deploys
+  // each logical switch on the host over its NICs (New-SCVirtualNetwork).
   void HostAdapters(size_t i) {
     const model::Host& h = f_.hosts[i];
     if (h.nics.empty()) return;
     const std::string kind = "VM host";
+    // Switches in order of their first NIC on this host.
+    std::vector<uint32_t> switches;
+    for (const model::HostNic& nic : h.nics)
+      if (nic.logical_switch != model::kNone &&
+          std::find(switches.begin(), switches.end(), nic.logical_switch) == switches.end())
+        switches.push_back(nic.logical_switch);
     w_.BeginObject(kind, h.name);
     w_.Line("$vmHost = Select-NdOne (Get-SCVMHost -ComputerName " + Quote(h.name) + ") " + Quote(kind) + " " +
             Quote(h.name));
     w_.Open("if ($null -eq $vmHost) {");
     w_.Line("throw 'the host is not managed by VMM: add it (Add-SCVMHost) and run the script again'");
     w_.Close();
+    for (uint32_t sw : switches) w_.Line(DeployVar(sw) + " = @()");
+    std::vector<size_t> bound(f_.logical_switches.size(), 0);
     for (const model::HostNic& nic : h.nics) {
       if (nic.logical_switch == model::kNone || nic.uplink_profile == model::kNone) continue;
       const std::string set = UplinkSetVar(nic.logical_switch, nic.uplink_profile);
       const std::string& profile = f_.uplink_port_profiles[nic.uplink_profile].name;
-      const std::vector<uint32_t>& carried = f_.logical_switches[nic.logical_switch].uplinks;
-      if (std::find(carried.begin(), carried.end(), nic.uplink_profile) == carried.end()) {
+      const model::LogicalSwitch& ls = f_.logical_switches[nic.logical_switch];
+      if (std::find(ls.uplinks.begin(), ls.uplinks.end(), nic.uplink_profile) == ls.uplinks.end()) {
         // Sema rejects this; never reference an uplink set the script did not converge.
         w_.Line("throw ('network adapter ''{0}'' uses uplink port profile ''{1}'', which its logical switch does "
                 "not list' -f " + Quote(nic.name) + ", " + Quote(profile) + ")");
@@ -592,9 +601,32 @@ class FabricEmitter {
       UpdateIf("Test-NdNamesDiffer $adapter 'UplinkPortProfileSet' " + QuoteArray({profile}), "host network adapter",
                h.name + "/" + nic.name,
                {"Set-SCVMHostNetworkAdapter -VMHostNetworkAdapter $adapter -UplinkPortProfileSet " + set});
+      // A switch without teaming is deployed over one adapter (as in hyperv.ps1).
+      if (ls.uplink_mode != model::UplinkMode::NoTeam || bound[nic.logical_switch]++ == 0)
+        w_.Line(DeployVar(nic.logical_switch) + " += $adapter");
+    }
+    for (uint32_t sw : switches) {
+      const std::string& name = f_.logical_switches[sw].name;
+      const std::string ls = Var("ls", sw), deploy = DeployVar(sw), vkind = "virtual switch on host";
+      const std::string vname = h.name + "/" + name;
+      w_.Line("$virtualSwitch = Select-NdOne (Get-SCVirtualNetwork -VMHost $vmHost -Name " + Quote(name) + ") " +
+              Quote(vkind) + " " + Quote(vname));
+      w_.Open("if ($null -eq $virtualSwitch) {");
+      w_.Open("if (Confirm-NdChange 'create' " + Quote(vkind) + " " + Quote(vname) + ") {");
+      w_.Line("New-SCVirtualNetwork -VMHost $vmHost -LogicalSwitch " + ls + " -VMHostNetworkAdapters " + deploy +
+              " | Out-Null");
+      w_.Close();
+      w_.Reopen("} else {");
+      w_.Line("$add = @(Select-NdMissing " + deploy + " (Get-NdValue $virtualSwitch 'VMHostNetworkAdapters'))");
+      UpdateIf("$add.Count -gt 0", vkind, vname,
+               {"Set-SCVirtualNetwork -VirtualNetwork $virtualSwitch -LogicalSwitch " + ls +
+                " -VMHostNetworkAdapters " + deploy});
+      w_.Close();
     }
     w_.EndObject(kind, h.name);
   }
+
+  static std::string DeployVar(uint32_t ls) { return "$deploy" + std::to_string(ls); }
 
   const alloc::AllocatedFabric& af_;
   const model::Fabric& f_;

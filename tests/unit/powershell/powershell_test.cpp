@@ -219,6 +219,8 @@ TEST_CASE("fabric script: objects in dependency order") {
       "Add-SCVMNetworkGateway -Name 'tenant A gateway'",
       "Add-SCNATConnection -Name 'tenant A NAT'",
       "Set-SCVMHostNetworkAdapter -VMHostNetworkAdapter $adapter -UplinkPortProfileSet $uset0_0",
+      "New-SCVirtualNetwork -VMHost $vmHost -LogicalSwitch $ls0 -VMHostNetworkAdapters $deploy0",
+      "New-SCVirtualNetwork -VMHost $vmHost -LogicalSwitch $ls1 -VMHostNetworkAdapters $deploy1",
   };
   size_t last = 0;
   for (const char* what : order) {
