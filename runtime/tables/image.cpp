@@ -140,9 +140,14 @@ std::shared_ptr<const Image> Image::Open(const std::string& path, std::string* e
 
 std::shared_ptr<const Image> Image::FromBytes(std::string_view bytes, std::string* error, Verify verify) {
   auto image = std::unique_ptr<Image>(new Image());
-  size_t alloc = (bytes.size() + ndt::kSectionAlignment) / ndt::kSectionAlignment * ndt::kSectionAlignment;
-  auto* buf = static_cast<unsigned char*>(std::aligned_alloc(ndt::kSectionAlignment, alloc));
+  // Large images go on 2 MiB-aligned memory advised for transparent huge pages:
+  // random lookups in a table of hundreds of MiB are bounded by page walks.
+  constexpr size_t kHuge = size_t(2) << 20;
+  size_t align = bytes.size() >= kHuge ? kHuge : ndt::kSectionAlignment;
+  size_t alloc = (bytes.size() + align) / align * align;
+  auto* buf = static_cast<unsigned char*>(std::aligned_alloc(align, alloc));
   if (!buf) throw std::bad_alloc();
+  if (align == kHuge) madvise(buf, alloc, MADV_HUGEPAGE);  // advisory; failure is harmless
   std::memcpy(buf, bytes.data(), bytes.size());
   image->owned_ = {buf, FreeAligned};
   image->base_ = buf;
