@@ -525,13 +525,17 @@ void Image::LookupCaBatch(const CaKey* keys, size_t n, const ndt::CaSlot** out) 
   }
   size_t mask = cap - 1;
   // Software pipeline: the home slot of key i + kAhead is hashed and prefetched
-  // while key i is probed, so that its cache line arrives in the meantime.
-  constexpr size_t kAhead = 16;
+  // while key i is probed, so that its cache line arrives in the meantime
+  // (32 ahead measured a few percent better than 16 on the 1M table).
+  constexpr size_t kAhead = 32;
   size_t home[kAhead];
   auto start = [&](size_t i) {
     const CaKey& k = keys[i];
-    home[i % kAhead] = ndt::HashCa(k.vsid, k.family, k.bytes) & mask;
-    __builtin_prefetch(&ca_slots_[home[i % kAhead]]);
+    size_t h = ndt::HashCa(k.vsid, k.family, k.bytes) & mask;
+    home[i % kAhead] = h;
+    __builtin_prefetch(&ca_slots_[h]);
+    // At load ≤ 1/2 a third of the keys sit one slot further (the next line).
+    __builtin_prefetch(&ca_slots_[(h + 1) & mask]);
   };
   for (size_t i = 0; i < std::min(n, kAhead); ++i) start(i);
   for (size_t i = 0; i < n; ++i) {
@@ -572,7 +576,7 @@ void Image::LookupMacBatch(const uint32_t* vsids, const uint8_t (*macs)[6], size
     return;
   }
   size_t mask = cap - 1;
-  constexpr size_t kAhead = 16;  // as in LookupCaBatch
+  constexpr size_t kAhead = 16;  // two 32-byte slots per line: no next-line prefetch needed
   size_t home[kAhead];
   auto start = [&](size_t i) {
     home[i % kAhead] = ndt::HashMac(vsids[i], macs[i]) & mask;
