@@ -1,4 +1,5 @@
 // `netdsl tables verify|dump|diff|trace`: inspect dataplane table images.
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
