@@ -110,6 +110,9 @@ TEST_CASE("Reload keeps the current image when the new one is broken") {
   CHECK(dataplane.Snapshot()->generation() == 3);
   CHECK(!dataplane.Reload(dir + "/netdsl-tables-does-not-exist.ndt", &error));
   CHECK(error.find("cannot open") != std::string::npos);
+  CHECK(!dataplane.Reload(dir, &error));
+  CHECK(error.find("is not a regular file") != std::string::npos);
+  CHECK(dataplane.Snapshot()->generation() == 3);
   std::remove(good_path.c_str());
   std::remove(bad_path.c_str());
 }

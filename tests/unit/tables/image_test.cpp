@@ -343,3 +343,24 @@ TEST_CASE("IPv6 customer addresses and provider addresses") {
   CHECK(out.find("route rdid 1 fd00:1::/64: on-link vsid 5001") != std::string::npos);
   CHECK(out.find("to pa 2001:db8::11 (host `host02`)") != std::string::npos);
 }
+
+TEST_CASE("trace: unvirtualized ports and VLAN-isolated segments are not encapsulated") {
+  ir::HostIr h = SampleHost();
+  ir::Port flat = h.ports[0];
+  flat.id = 9;
+  flat.vsid = 0;
+  flat.rdid = 0;
+  flat.vm = "infra";
+  flat.vm_network = "Virtual Switch";
+  flat.vlan = 10;
+  h.ports.push_back(flat);
+  h.segments[0].isolation = ir::Isolation::Vlan;
+  h.segments[0].vlan = 120;
+  auto image = Load(backends::WriteTableImage(h));
+  std::string out;
+  CHECK(runtime::tables::Trace(*image, 9, "192.168.10.1", "", &out) == 0);
+  CHECK(out.find("verdict: not virtualized: bridged onto switch `test logical switch` vlan 10") != std::string::npos);
+  out.clear();
+  CHECK(runtime::tables::Trace(*image, 1, "10.0.1.20", "", &out) == 0);
+  CHECK(out.find("verdict: forward unencapsulated on vlan 120 to host `host02` (pa 192.168.0.11)") != std::string::npos);
+}
