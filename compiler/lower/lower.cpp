@@ -386,7 +386,10 @@ void HostLowering::LowerRoutesAndNat() {
     nat.rdid = a_.rdid[n];
     nat.external_ip = *a_.gateway_external_ip[n];
     nat.external_pool = f_.ip_pools[net.gateway->external_pool].name;
-    for (uint32_t s : net.vm_subnets) nat.inside_prefixes.push_back(f_.vm_subnets[s].prefix.Canonical());
+    // Only subnets of the external address's family can be translated to it.
+    for (uint32_t s : net.vm_subnets)
+      if (f_.vm_subnets[s].prefix.address.family == nat.external_ip.family)
+        nat.inside_prefixes.push_back(f_.vm_subnets[s].prefix.Canonical());
     std::sort(nat.inside_prefixes.begin(), nat.inside_prefixes.end());
     ir_.nat_rules.push_back(std::move(nat));
   }
