@@ -20,6 +20,12 @@ StagedOutput::~StagedOutput() {
 }
 
 bool StagedOutput::Begin(std::string* error) {
+  // `out/` and `out` name the same directory; the staging directory goes beside it.
+  while (target_.size() > 1 && target_.back() == '/') target_.pop_back();
+  if (target_.empty() || target_ == "/" || target_ == "." || target_ == "..") {
+    *error = "`" + (target_.empty() ? std::string("") : target_) + "` cannot be an output directory; name a directory to create";
+    return false;
+  }
   std::error_code ec;
   fs::path target(target_);
   if (fs::exists(target, ec)) {
