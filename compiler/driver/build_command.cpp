@@ -280,9 +280,16 @@ int BuildMain(int argc, char** argv) {
   {
     std::vector<std::string> files = fabric->input_files;
     if (files.empty()) files = options.files;
+    // Hash the bytes that were compiled (the SourceMgr's buffers, named by
+    // path), not the files as they may be by now.
+    std::map<std::string, llvm::StringRef> compiled;
+    for (unsigned id = 1; id <= sources.getNumBuffers(); ++id)
+      compiled.emplace(sources.getMemoryBuffer(id)->getBufferIdentifier().str(),
+                       sources.getMemoryBuffer(id)->getBuffer());
     for (const auto& file : files) {
       std::string text, error;
-      if (!io::ReadFile(file, &text, &error)) return FinishDiagnostics(options, diags), Fail(error);
+      if (auto it = compiled.find(file); it != compiled.end() && file != lock_path) text = it->second.str();
+      else if (!io::ReadFile(file, &text, &error)) return FinishDiagnostics(options, diags), Fail(error);
       std::error_code ec;
       fs::path rel = root_dir.empty() ? fs::path(file) : fs::relative(file, root_dir, ec);
       if (ec || rel.empty()) rel = file;
