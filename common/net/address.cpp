@@ -73,6 +73,13 @@ std::string IpAddress::ToString() const {
     std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", bytes[12], bytes[13], bytes[14], bytes[15]);
     return buf;
   }
+  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
+  bool mapped = bytes[10] == 0xff && bytes[11] == 0xff;
+  for (int i = 0; i < 10 && mapped; ++i) mapped = bytes[i] == 0;
+  if (mapped) {
+    std::snprintf(buf, sizeof buf, "::ffff:%u.%u.%u.%u", bytes[12], bytes[13], bytes[14], bytes[15]);
+    return buf;
+  }
   uint16_t w[8];
   for (int i = 0; i < 8; ++i) w[i] = uint16_t(bytes[2 * i] << 8 | bytes[2 * i + 1]);
   // RFC 5952: compress the longest run (>= 2) of zero groups, leftmost on ties.

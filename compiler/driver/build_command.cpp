@@ -376,8 +376,16 @@ int BuildMain(int argc, char** argv) {
 #endif
 #if NETDSL_HAVE_BACKEND_LINUX
           if (b.targets & kLinux) {
-            emit("linux.yaml", backends::EmitLinuxYaml(ir));
-            emit("linux.batch", backends::EmitLinuxBatch(ir));
+            // One state for both artifacts; a host the backend refuses (a name that could
+            // break a batch line, an inconsistent IR) fails the build instead of writing
+            // an empty file.
+            llvm::Expected<backends::LinuxArtifacts> linux_artifacts = backends::EmitLinux(ir);
+            if (!linux_artifacts) {
+              r.error = llvm::toString(linux_artifacts.takeError());
+              return;
+            }
+            emit("linux.yaml", linux_artifacts->yaml);
+            emit("linux.batch", linux_artifacts->batch);
           }
 #endif
 #if NETDSL_HAVE_BACKEND_POWERSHELL

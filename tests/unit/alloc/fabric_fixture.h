@@ -18,7 +18,10 @@ inline net::IpAddress Ip(const char* s) { return *net::ParseIp(s); }
 inline model::Fabric MakeFabric(const std::vector<std::pair<std::string, uint32_t>>& vms,
                          const char* ca_last = "10.0.1.200") {
   model::Fabric f;
-  f.host_groups.push_back({{"g", {}}, kNone, {0, 1}});
+  model::HostGroup group;
+  group.name = "g";
+  group.hosts = {0, 1};
+  f.host_groups.push_back(group);
   for (const char* name : {"h1", "h2"}) {
     model::Host h;
     h.name = name;

@@ -26,7 +26,8 @@ TEST_CASE("ipv6 parse and RFC 5952 format") {
   CHECK(ParseIp("::1")->ToString() == "::1");
   CHECK(ParseIp("fe80::")->ToString() == "fe80::");
   CHECK(ParseIp("1:0:0:2:0:0:0:3")->ToString() == "1:0:0:2::3");
-  CHECK(ParseIp("::ffff:1.2.3.4")->ToString() == "::ffff:102:304");
+  CHECK(ParseIp("::ffff:1.2.3.4")->ToString() == "::ffff:1.2.3.4");
+  CHECK(ParseIp("::1:ffff:102:304")->ToString() == "::1:ffff:102:304");
   CHECK_FALSE(ParseIp("1::2::3"));
   CHECK_FALSE(ParseIp("1:2:3:4:5:6:7:8:9"));
   CHECK_FALSE(ParseIp("12345::"));
