@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for netdsl, builds it, and runs one job:
 #   ./bootstrap.sh demo   — check and build examples/seed-demo into out/seed-demo
-#   ./bootstrap.sh test   — run every test (CTest: doctest units, lit, e2e, fuzz smoke)
+#   ./bootstrap.sh test   — run every test (CTest: doctest units, lit, e2e, fuzzers)
 #   ./bootstrap.sh build  — only install dependencies and build
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,7 +24,7 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNETDSL_FUZZ=ON >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
 
 # pscheck's node modules (tree-sitter PowerShell grammar) live in the build tree.
