@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/io/json_string.h"
+
 namespace netdsl::driver {
 
 /// One file of the output, for the manifest.
@@ -57,8 +59,8 @@ struct InputRecord {
 std::string ManifestJson(std::string_view compiler_version, std::vector<InputRecord> inputs,
                          const InputRecord& lock, std::vector<ArtifactRecord> artifacts);
 
-/// A JSON string literal for `s` (UTF-8 passed through, control characters escaped).
-std::string JsonString(std::string_view s);
+/// A JSON string literal (common/io/json_string.h).
+using ::netdsl::io::JsonString;
 
 /// Runs body(i) for i in [0, n) on `jobs` threads (the calling thread
 /// included); each index runs exactly once. `on_done` (may be empty) is called

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/io/json_string.h"
 #include "runtime/tables/image.h"
 
 namespace netdsl::runtime::tables {
@@ -36,7 +37,8 @@ Entry RenderHeader(const Image& image);
 std::string FormatIp(uint8_t family, const uint8_t bytes[16]);
 std::string FormatPrefix(const ndt::Prefix& p);
 std::string FormatMac(const uint8_t mac[6]);
-std::string JsonString(std::string_view s);
+/// A JSON string literal (common/io/json_string.h).
+using ::netdsl::io::JsonString;
 
 /// The packet `netdsl tables trace` follows.
 struct TracePacket {
