@@ -549,8 +549,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
 
 std::string Describe(const Op& op) {
   switch (op.kind) {
-    case OpKind::CreateLink: return fmt::format("create link `{}`", std::get<Link>(op.object).name);
-    case OpKind::DeleteLink: return fmt::format("delete link `{}`", std::get<Link>(op.object).name);
+    case OpKind::CreateLink: return fmt::format("create link `{}`", std::get<Boxed<Link>>(op.object)->name);
+    case OpKind::DeleteLink: return fmt::format("delete link `{}`", std::get<Boxed<Link>>(op.object)->name);
     case OpKind::SetLink: {
       const auto& c = std::get<LinkChange>(op.object);
       return fmt::format("change link `{}` ({})", c.name, ChangeText(c, nullptr));
@@ -579,9 +579,9 @@ std::string Describe(const Op& op) {
       return fmt::format("{} neighbour {} lladdr {} on `{}`", op.kind == OpKind::AddNeighbour ? "add" : "delete",
                          IpStr(n.address), MacStr(n.mac), n.dev);
     }
-    case OpKind::ReplaceQdisc: return fmt::format("set qdisc on `{}`", std::get<Qdisc>(op.object).dev);
-    case OpKind::DelQdisc: return fmt::format("delete qdisc on `{}`", std::get<Qdisc>(op.object).dev);
-    case OpKind::ReplaceNft: return fmt::format("replace nftables table `{}`", std::get<NftTable>(op.object).table);
+    case OpKind::ReplaceQdisc: return fmt::format("set qdisc on `{}`", std::get<Boxed<Qdisc>>(op.object)->dev);
+    case OpKind::DelQdisc: return fmt::format("delete qdisc on `{}`", std::get<Boxed<Qdisc>>(op.object)->dev);
+    case OpKind::ReplaceNft: return fmt::format("replace nftables table `{}`", std::get<Boxed<NftTable>>(op.object)->table);
     case OpKind::RestoreNft: return "restore the nftables table";
   }
   return "?";

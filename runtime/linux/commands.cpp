@@ -134,9 +134,10 @@ void PrintLines(const ChangeSet& cs, FILE* out) {
 
 void PrintStats(const Options& o, const Netlink& nl) {
   if (!o.stats) return;
-  std::fprintf(stderr, "stats: %llu mutating netlink requests, %llu dumps, %llu round trips\n",
+  std::fprintf(stderr, "stats: %llu mutating netlink requests, %llu dumps, %llu get requests, %llu round trips\n",
                static_cast<unsigned long long>(nl.mutating_requests()),
-               static_cast<unsigned long long>(nl.dumps()), static_cast<unsigned long long>(nl.round_trips()));
+               static_cast<unsigned long long>(nl.dumps()), static_cast<unsigned long long>(nl.get_requests()),
+               static_cast<unsigned long long>(nl.round_trips()));
   std::fprintf(stderr, "stats: time %s\n", o.timer.Text().c_str());
 }
 
@@ -325,6 +326,8 @@ int ApplyMain(int argc, char** argv) {
   }
   const int fault_at = EnvStep("NETDSL_FAULT_AT_STEP");  // test-only hooks (docs/runtime.md)
   const int kill_at = EnvStep("NETDSL_KILL_AT_STEP");
+  const int drop_op = EnvStep("NETDSL_DROP_OP");  // k-th operation of the apply is not sent
+  int ops_before = 0;
   const bool progress = isatty(STDERR_FILENO) && cs.steps.size() > 1;
   size_t executed = 0;
   std::string failure;
@@ -339,7 +342,15 @@ int ApplyMain(int argc, char** argv) {
     }
     executed = i + 1;
     if (progress) std::fprintf(stderr, "\r[%d/%zu] %s\033[K", k, cs.steps.size(), step.label.c_str());
-    bool ok = ExecuteOps(nl, step.ops, false, &err);
+    bool ok;
+    if (drop_op > ops_before && drop_op <= ops_before + static_cast<int>(step.ops.size())) {
+      std::vector<Op> ops = step.ops;
+      ops.erase(ops.begin() + (drop_op - ops_before - 1));
+      ok = ExecuteOps(nl, ops, false, &err);
+    } else {
+      ok = ExecuteOps(nl, step.ops, false, &err);
+    }
+    ops_before += static_cast<int>(step.ops.size());
     if (ok && k == kill_at) raise(SIGKILL);
     if (ok && k == fault_at) {
       ok = false;
@@ -371,6 +382,17 @@ int ApplyMain(int argc, char** argv) {
           case OpKind::SetLink: break;
         }
       }
+    // FDB: one get request per entry the plan wants plus per entry deleted,
+    // instead of the dump (the kernel's vxlan FDB dump is quadratic).
+    // Entries the first read showed and the plan does not touch are as read.
+    std::vector<FdbEntry> fdb_probe;
+    if (scope.fdb) {
+      fdb_probe = desired.fdb;
+      for (const Step& step : cs.steps)
+        for (const Op& op : step.ops)
+          if (op.kind == OpKind::DelFdb) fdb_probe.push_back(std::get<FdbEntry>(op.object));
+      scope.fdb_probe = &fdb_probe;
+    }
     HostState after;
     bool read_ok = ReadActualState(nl, desired, &after, &err, scope);
     if (!scope.addresses) after.addresses = actual.addresses;

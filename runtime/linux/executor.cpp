@@ -228,11 +228,11 @@ bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error
     return i;
   };
   switch (op.kind) {
-    case OpKind::CreateLink: return BuildLinkCreate(std::get<Link>(op.object), idx, out, error);
+    case OpKind::CreateLink: return BuildLinkCreate(*std::get<Boxed<Link>>(op.object), idx, out, error);
     case OpKind::DeleteLink: {
       NlRequest r(RTM_DELLINK, 0);
       static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
-      r.PutStr(IFLA_IFNAME, std::get<Link>(op.object).name);
+      r.PutStr(IFLA_IFNAME, std::get<Boxed<Link>>(op.object)->name);
       out->push_back({r.Bytes(), false, Describe(op)});
       return true;
     }
@@ -329,14 +329,14 @@ bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error
       return true;
     }
     case OpKind::ReplaceQdisc: {
-      const auto& q = std::get<Qdisc>(op.object);
+      const auto& q = *std::get<Boxed<Qdisc>>(op.object);
       int i = dev_index(q.dev);
       if (!i) return false;
       BuildQdisc(q, i, out);
       return true;
     }
     case OpKind::DelQdisc: {
-      const auto& q = std::get<Qdisc>(op.object);
+      const auto& q = *std::get<Boxed<Qdisc>>(op.object);
       int i = dev_index(q.dev);
       if (!i) return false;
       NlRequest r(RTM_DELQDISC, 0);
@@ -382,7 +382,7 @@ bool ExecuteOps(Netlink& nl, const std::vector<Op>& ops, bool tolerant, std::str
       // netlink requests (the diff gives each table its own step).
       std::string text;
       if (op.kind == OpKind::ReplaceNft) {
-        text = NftText(std::get<NftTable>(op.object));
+        text = NftText(*std::get<Boxed<NftTable>>(op.object));
       } else {
         const std::string& saved = std::get<std::string>(op.object);
         size_t nl_pos = saved.find('\n');

@@ -124,49 +124,121 @@ bool Netlink::Dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& f
 }
 
 std::vector<NlResult> Netlink::Execute(const std::vector<std::string>& requests) {
+  // Only the last request of a chunk asks for an ack: the kernel answers a
+  // failed request with an error message whether or not it asked for an ack,
+  // and handles the messages of one send in order, so once the last ack is
+  // in, every request without an error message succeeded. This saves the
+  // kernel one ack message per request.
   std::vector<NlResult> results(requests.size());
   constexpr size_t kMaxChunkBytes = 64 * 1024;
   constexpr size_t kMaxChunkMsgs = 512;
   std::vector<char> recv_buf(1 << 20);
+  std::string chunk;
   size_t i = 0;
   while (i < requests.size()) {
-    std::string chunk;
-    std::map<uint32_t, size_t> pending;  // seq -> request index
-    while (i < requests.size() && pending.size() < kMaxChunkMsgs &&
+    chunk.clear();
+    const size_t first = i;
+    const uint32_t base = seq_;
+    size_t last_at = 0;
+    while (i < requests.size() && i - first < kMaxChunkMsgs &&
            (chunk.empty() || chunk.size() + requests[i].size() <= kMaxChunkBytes)) {
-      std::string msg = requests[i];
-      auto* nlh = reinterpret_cast<nlmsghdr*>(msg.data());
-      nlh->nlmsg_flags |= NLM_F_ACK;
+      last_at = chunk.size();
+      chunk += requests[i];
+      auto* nlh = reinterpret_cast<nlmsghdr*>(chunk.data() + last_at);
+      nlh->nlmsg_flags &= ~NLM_F_ACK;
       nlh->nlmsg_seq = seq_++;
       nlh->nlmsg_pid = 0;
-      pending.emplace(nlh->nlmsg_seq, i);
-      chunk += msg;
       ++i;
       ++mutating_;
     }
+    const size_t count = i - first;
+    const uint32_t last_seq = base + static_cast<uint32_t>(count - 1);
+    reinterpret_cast<nlmsghdr*>(chunk.data() + last_at)->nlmsg_flags |= NLM_F_ACK;
     ++round_trips_;
     if (mnl_socket_sendto(sock_, chunk.data(), chunk.size()) < 0) {
       int e = errno;
-      for (auto& [seq, idx] : pending) results[idx] = {-e, "sending the request failed"};
+      for (size_t k = first; k < i; ++k) results[k] = {-e, "sending the request failed"};
       continue;
     }
-    while (!pending.empty()) {
+    for (bool done = false; !done;) {
       ssize_t n = mnl_socket_recvfrom(sock_, recv_buf.data(), recv_buf.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         int e = errno;
-        for (auto& [seq, idx] : pending) results[idx] = {-e, "reading the acknowledgement failed"};
-        pending.clear();
+        // Which requests ran is unknown: report each one not known to have failed.
+        for (size_t k = first; k < i; ++k)
+          if (results[k].error == 0) results[k] = {-e, "reading the acknowledgement failed"};
         break;
       }
       int len = static_cast<int>(n);
       for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(recv_buf.data()); mnl_nlmsg_ok(nlh, len);
            nlh = mnl_nlmsg_next(nlh, &len)) {
         if (nlh->nlmsg_type != NLMSG_ERROR) continue;
-        auto it = pending.find(nlh->nlmsg_seq);
-        if (it == pending.end()) continue;
-        results[it->second] = ReadAck(nlh);
-        pending.erase(it);
+        uint32_t off = nlh->nlmsg_seq - base;
+        if (off >= count) continue;
+        results[first + off] = ReadAck(nlh);
+        if (nlh->nlmsg_seq == last_seq) done = true;
+      }
+    }
+  }
+  return results;
+}
+
+std::vector<int> Netlink::Get(const std::vector<std::string>& requests,
+                              const std::function<void(size_t, const nlmsghdr*)>& fn) {
+  std::vector<int> results(requests.size(), 0);
+  constexpr size_t kMaxChunkBytes = 64 * 1024;
+  constexpr size_t kMaxChunkMsgs = 512;
+  std::vector<char> recv_buf(1 << 20);
+  std::vector<char> answered;
+  std::string chunk;
+  size_t i = 0;
+  while (i < requests.size()) {
+    chunk.clear();
+    const size_t first = i;
+    const uint32_t base = seq_;
+    while (i < requests.size() && i - first < kMaxChunkMsgs &&
+           (chunk.empty() || chunk.size() + requests[i].size() <= kMaxChunkBytes)) {
+      size_t at = chunk.size();
+      chunk += requests[i];
+      auto* nlh = reinterpret_cast<nlmsghdr*>(chunk.data() + at);
+      nlh->nlmsg_flags &= ~NLM_F_ACK;
+      nlh->nlmsg_seq = seq_++;
+      nlh->nlmsg_pid = 0;
+      ++i;
+      ++gets_;
+    }
+    const size_t count = i - first;
+    answered.assign(count, 0);
+    size_t pending = count;
+    ++round_trips_;
+    if (mnl_socket_sendto(sock_, chunk.data(), chunk.size()) < 0) {
+      int e = errno;
+      for (size_t k = first; k < i; ++k) results[k] = -e;
+      continue;
+    }
+    while (pending) {
+      ssize_t n = mnl_socket_recvfrom(sock_, recv_buf.data(), recv_buf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        for (size_t k = 0; k < count; ++k)
+          if (!answered[k]) results[first + k] = -e;
+        break;
+      }
+      int len = static_cast<int>(n);
+      for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(recv_buf.data()); mnl_nlmsg_ok(nlh, len);
+           nlh = mnl_nlmsg_next(nlh, &len)) {
+        uint32_t off = nlh->nlmsg_seq - base;
+        if (off >= count || answered[off]) continue;
+        answered[off] = 1;
+        --pending;
+        if (nlh->nlmsg_type == NLMSG_ERROR) {
+          results[first + off] = ReadAck(nlh).error;
+          if (results[first + off] == 0) results[first + off] = -ENODATA;
+        } else {
+          fn(first + off, nlh);
+        }
       }
     }
   }

@@ -57,6 +57,13 @@ class Netlink {
   /// Sends every request (NLM_F_ACK is added) in pipelined chunks and returns
   /// one result per request, in order. Counts them as mutating requests.
   std::vector<NlResult> Execute(const std::vector<std::string>& requests);
+  /// Sends get requests (no dump, no ack) pipelined in chunks on this socket
+  /// and calls `fn(i, reply)` for the answer to request i. Returns one value
+  /// per request: 0 when the kernel answered with a message, else the
+  /// negative errno of its error answer (e.g. -ENOENT).
+  std::vector<int> Get(const std::vector<std::string>& requests,
+                       const std::function<void(size_t, const nlmsghdr*)>& fn);
+  uint64_t get_requests() const { return gets_; }
   /// Number of mutating requests sent so far (for `--stats` and tests).
   uint64_t mutating_requests() const { return mutating_; }
   uint64_t dumps() const { return dumps_; }
@@ -69,6 +76,7 @@ class Netlink {
   uint64_t mutating_ = 0;
   uint64_t dumps_ = 0;
   uint64_t round_trips_ = 0;
+  uint64_t gets_ = 0;
 };
 
 /// Parses the attributes of `nlh` after a family header of `extra` bytes into

@@ -99,7 +99,7 @@ std::string EncodeOp(const Op& op) {
   switch (op.kind) {
     case OpKind::CreateLink:
     case OpKind::DeleteLink: {
-      const Link& l = std::get<Link>(op.object);
+      const Link& l = *std::get<Boxed<Link>>(op.object);
       add(l.name, l.kind, l.mtu, l.master, MacText(l.mac), l.bond_mode, l.bond_xmit_hash_policy, l.bond_miimon,
           l.vlan_link, l.vlan_id, l.vxlan_id, IpText(l.vxlan_local), l.vxlan_dstport, int(l.vxlan_learning),
           int(l.vxlan_ttl), l.gretap_key, IpText(l.gretap_local), IpText(l.gretap_remote), l.vrf_table, l.veth_peer, MacText(l.veth_peer_mac),
@@ -138,7 +138,7 @@ std::string EncodeOp(const Op& op) {
     }
     case OpKind::ReplaceQdisc:
     case OpKind::DelQdisc: {
-      const auto& q = std::get<Qdisc>(op.object);
+      const auto& q = *std::get<Boxed<Qdisc>>(op.object);
       std::string classes;
       for (const HtbClass& c : q.classes)
         classes += fmt::format("{}{}:{}:{}:{}", classes.empty() ? "" : ",", c.minor, c.rate_bps, c.ceil_bps, c.parent);

@@ -18,6 +18,8 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
+#include <cerrno>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -377,6 +379,65 @@ void ReadQdiscs(Netlink& nl, const Devices& d, HostState* s, std::string* error,
   }
 }
 
+/// The FDB entries of `probe` the kernel shows, by one get request per entry
+/// (RTM_GETNEIGH, AF_BRIDGE, NTF_SELF, NDA_LLADDR; the vxlan answers with the
+/// first remote of that MAC). Returns false when the answers cannot decide.
+bool GetFdb(Netlink& nl, const Devices& d, const std::vector<FdbEntry>& probe, HostState* s) {
+  std::unordered_map<std::string, int> index;  // owned vxlan name -> ifindex
+  for (int i : d.vxlan) index.emplace(d.names.at(i), i);
+  // A vxlan answers a get with one remote only: a MAC listed twice on a
+  // device cannot be verified this way.
+  std::vector<std::pair<int, uint64_t>> keys;
+  std::vector<std::string> reqs;
+  std::vector<size_t> which;
+  keys.reserve(probe.size());
+  reqs.reserve(probe.size());
+  which.reserve(probe.size());
+  for (size_t k = 0; k < probe.size(); ++k) {
+    const FdbEntry& f = probe[k];
+    auto it = index.find(f.dev);
+    if (it == index.end()) continue;  // device gone or not owned: nothing to show
+    uint64_t mac = 0;
+    for (uint8_t b : f.mac.bytes) mac = mac << 8 | b;
+    keys.emplace_back(it->second, mac);
+    NlRequest r(RTM_GETNEIGH, 0);
+    auto* ndm = static_cast<ndmsg*>(r.PutExtra(sizeof(ndmsg)));
+    ndm->ndm_family = AF_BRIDGE;
+    ndm->ndm_ifindex = it->second;
+    ndm->ndm_flags = NTF_SELF;
+    r.Put(NDA_LLADDR, f.mac.bytes.data(), 6);
+    reqs.push_back(r.Bytes());
+    which.push_back(k);
+  }
+  std::sort(keys.begin(), keys.end());
+  if (std::adjacent_find(keys.begin(), keys.end()) != keys.end()) return false;
+  bool decided = true;
+  std::vector<FdbEntry> found;
+  std::vector<int> res = nl.Get(reqs, [&](size_t i, const nlmsghdr* nlh) {
+    const FdbEntry& want = probe[which[i]];
+    if (nlh->nlmsg_type != RTM_NEWNEIGH) {
+      decided = false;
+      return;
+    }
+    const auto* m = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
+    const nlattr* tb[NDA_MAX + 1];
+    ParseAttrs(nlh, sizeof(ndmsg), tb, NDA_MAX);
+    auto mac = MacFromAttr(tb[NDA_LLADDR]);
+    auto dst = IpFromAttr(tb[NDA_DST]);
+    if (!mac || !dst || *mac != want.mac || *dst != want.dst) {
+      decided = false;  // another remote first, or an entry without dst: let the dump tell
+      return;
+    }
+    if (!(m->ndm_state & (NUD_PERMANENT | NUD_NOARP))) return;
+    found.push_back({want.dev, *mac, *dst, {}});
+  });
+  if (!decided) return false;
+  for (int r : res)
+    if (r != 0 && r != -ENOENT) return false;  // e.g. a kernel without fdb get
+  s->fdb.insert(s->fdb.end(), found.begin(), found.end());
+  return true;
+}
+
 }  // namespace
 
 bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error,
@@ -397,7 +458,9 @@ bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, s
   if (!d.names.empty()) {
     if (scope.addresses) ReadAddresses(nl, d, actual, error, &ok);
     if (scope.routes) ReadRoutes(nl, d, actual, error, &ok);
-    if (scope.neighbours || scope.fdb) ReadNeighbours(nl, d, actual, error, &ok, scope.neighbours, scope.fdb);
+    bool fdb_dump = scope.fdb;
+    if (scope.fdb && scope.fdb_probe) fdb_dump = !GetFdb(nl, d, *scope.fdb_probe, actual);
+    if (scope.neighbours || fdb_dump) ReadNeighbours(nl, d, actual, error, &ok, scope.neighbours, fdb_dump);
     if (scope.qdiscs) ReadQdiscs(nl, d, actual, error, &ok);
   }
   if (!ok) return false;

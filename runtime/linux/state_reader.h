@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "runtime/linux/host_state.h"
 #include "runtime/linux/netlink.h"
@@ -16,6 +17,12 @@ struct ReadScope {
   bool fdb = true;
   bool qdiscs = true;
   bool nft = true;
+  /// When set (verification after apply), the FDB is read with one get
+  /// request per listed entry instead of a dump: the result holds the listed
+  /// entries the kernel shows with that dst. Falls back to the dump when a get
+  /// cannot decide (a MAC listed with several dsts, the kernel answering with
+  /// another dst, or refusing fdb get requests).
+  const std::vector<FdbEntry>* fdb_probe = nullptr;
 };
 
 /// Reads links (all of them), and the addresses, routes, permanent

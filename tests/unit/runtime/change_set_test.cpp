@@ -91,7 +91,7 @@ TEST_CASE("deletions run children first; their inverses recreate masters first")
   // Rolling back runs steps in reverse: nd-br1 comes back before nd-vx1, its slave.
   CHECK(Describe(cs.steps[2].inverse[0]) == "create link `nd-br1`");
   REQUIRE(cs.steps[1].inverse[0].kind == OpKind::CreateLink);
-  CHECK(std::get<Link>(cs.steps[1].inverse[0].object).master == "nd-br1");
+  CHECK(std::get<Boxed<Link>>(cs.steps[1].inverse[0].object)->master == "nd-br1");
 }
 
 TEST_CASE("links with the prefix but without the marker are not owned") {
