@@ -5,6 +5,31 @@ namespace netdsl::syntax {
 
 namespace {
 
+/// When a string literal or a comment starts at `i`, the offset just past it,
+/// scanned the way the lexer does (strings and line comments end at a line
+/// break; an unterminated block comment runs to the end); otherwise `i`.
+size_t SkipStringOrComment(std::string_view text, size_t i) {
+  size_t n = text.size();
+  if (text[i] == '"') {
+    ++i;
+    while (i < n && text[i] != '"' && text[i] != '\n' && text[i] != '\r') {
+      if (text[i] == '\\' && i + 1 < n && text[i + 1] != '\n' && text[i + 1] != '\r') ++i;
+      ++i;
+    }
+    if (i < n && text[i] == '"') ++i;
+    return i;
+  }
+  if (text[i] == '/' && i + 1 < n && text[i + 1] == '/') {
+    while (i < n && text[i] != '\n' && text[i] != '\r') ++i;
+    return i;
+  }
+  if (text[i] == '/' && i + 1 < n && text[i + 1] == '*') {
+    size_t close = text.find("*/", i + 2);
+    return close == std::string_view::npos ? n : close + 2;
+  }
+  return i;
+}
+
 /// Calls `bad(i)` for every byte offset that is not part of a valid UTF-8
 /// sequence (overlongs, surrogates and code points above U+10FFFF included).
 template <typename F>
@@ -65,22 +90,8 @@ std::vector<size_t> LineStartsOutsideTokens(std::string_view text, size_t from) 
   auto is_name_start = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
   while (i < n) {
     char c = text[i];
-    if (c == '"') {
-      ++i;
-      while (i < n && text[i] != '"' && text[i] != '\n' && text[i] != '\r') {
-        if (text[i] == '\\' && i + 1 < n && text[i + 1] != '\n' && text[i + 1] != '\r') ++i;
-        ++i;
-      }
-      if (i < n && text[i] == '"') ++i;
-      continue;
-    }
-    if (c == '/' && i + 1 < n && text[i + 1] == '/') {
-      while (i < n && text[i] != '\n') ++i;
-      continue;
-    }
-    if (c == '/' && i + 1 < n && text[i + 1] == '*') {
-      size_t close = text.find("*/", i + 2);
-      i = close == std::string_view::npos ? n : close + 2;
+    if (size_t next = SkipStringOrComment(text, i); next != i) {
+      i = next;
       continue;
     }
     ++i;
@@ -111,22 +122,8 @@ std::vector<Chunk> SplitTopLevel(std::string_view text, size_t target_bytes, uns
   };
   while (i < n) {
     char c = text[i];
-    if (c == '"') {
-      ++i;
-      while (i < n && text[i] != '"' && text[i] != '\n' && text[i] != '\r') {
-        if (text[i] == '\\' && i + 1 < n && text[i + 1] != '\n' && text[i + 1] != '\r') ++i;
-        ++i;
-      }
-      if (i < n && text[i] == '"') ++i;
-      continue;
-    }
-    if (c == '/' && i + 1 < n && text[i + 1] == '/') {
-      while (i < n && text[i] != '\n' && text[i] != '\r') ++i;
-      continue;
-    }
-    if (c == '/' && i + 1 < n && text[i + 1] == '*') {
-      size_t close = text.find("*/", i + 2);
-      i = close == std::string_view::npos ? n : close + 2;
+    if (size_t next = SkipStringOrComment(text, i); next != i) {
+      i = next;
       continue;
     }
     ++i;
