@@ -3,6 +3,7 @@
 #include "runtime/linux/change_set.h"
 
 #include "runtime/linux/address_text.h"
+#include "runtime/linux/object_key.h"
 #include "runtime/linux/state_reader.h"
 
 #include <algorithm>
@@ -153,10 +154,22 @@ std::vector<const Link*> CreationOrder(const std::vector<const Link*>& links) {
 
 class Builder {
  public:
-  Builder(ChangeSet* cs, size_t bulk) : cs_(cs), bulk_(bulk) {}
+  Builder(ChangeSet* cs, size_t bulk, PlanText text) : cs_(cs), bulk_(bulk), text_(text) {}
 
+  /// Whether plan lines are built; callers formatting many skip the work when not.
+  bool lines() const { return text_ == PlanText::kLines; }
   void Line(char action, const char* object, std::string name, std::string detail = "") {
-    cs_->lines.push_back({action, object, std::move(name), std::move(detail)});
+    ++cs_->changes;
+    if (lines()) cs_->lines.push_back({action, object, std::move(name), std::move(detail)});
+  }
+  /// A line of a bulk object, formatted only when lines are built.
+  template <typename Fn>
+  void LazyLine(char action, const char* object, Fn format) {
+    ++cs_->changes;
+    if (lines()) {
+      auto [name, detail] = format();
+      cs_->lines.push_back({action, object, std::move(name), std::move(detail)});
+    }
   }
   /// A single-operation step.
   void One(std::string label, Op op, std::vector<Op> inverse) {
@@ -178,68 +191,28 @@ class Builder {
  private:
   ChangeSet* cs_;
   size_t bulk_;
+  PlanText text_;
 };
 
-/// A flat byte key for hashing (names, then raw address bytes).
-struct KeyBuilder {
-  std::string k;
-  KeyBuilder& Add(const std::string& s) {
-    k += s;
-    k += '\0';
-    return *this;
-  }
-  KeyBuilder& Add(const net::IpAddress& a) {
-    k += static_cast<char>(a.family);
-    k.append(reinterpret_cast<const char*>(a.bytes.data()), a.bytes.size());
-    return *this;
-  }
-  KeyBuilder& Add(const net::MacAddress& m) {
-    k.append(reinterpret_cast<const char*>(m.bytes.data()), m.bytes.size());
-    return *this;
-  }
-  KeyBuilder& Add(uint32_t v) {
-    k.append(reinterpret_cast<const char*>(&v), sizeof v);
-    return *this;
-  }
-};
-
-/// Set difference of two object lists by key; `gone` = devices whose objects
-/// vanish (recreated links), so their actual objects count as absent. Output
-/// keeps the lists' order. Keys are looked up by a 64-bit hash in a sorted
-/// array (no per-object allocation); equal hashes are confirmed on the bytes.
-template <typename T, typename KeyFn, typename SameFn>
+/// Set difference of two object lists by key (object_key.h); `gone` =
+/// devices whose objects vanish (recreated links), so their actual objects
+/// count as absent. Output keeps the lists' order.
+template <typename T, typename SameFn>
 void DiffObjects(const std::vector<T>& want, const std::vector<T>& have, const std::set<std::string>& gone,
-                 KeyFn key, SameFn same, std::vector<const T*>* add, std::vector<const T*>* del) {
-  auto hash = [](const std::string& k) {
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : k) h = (h ^ c) * 1099511628211ull;
-    return h;
-  };
-  std::vector<std::pair<uint64_t, uint32_t>> index;  // hash -> position in `have`
-  index.reserve(have.size());
-  std::vector<std::string> have_keys;
-  have_keys.reserve(have.size());
-  for (size_t i = 0; i < have.size(); ++i) {
-    have_keys.push_back(key(have[i]));
-    index.emplace_back(hash(have_keys.back()), static_cast<uint32_t>(i));
-  }
-  std::sort(index.begin(), index.end());
+                 SameFn same, std::vector<const T*>* add, std::vector<const T*>* del) {
+  KeyIndex index(have.size());
+  for (size_t i = 0; i < have.size(); ++i) index.Insert(KeyOf(have[i]), static_cast<uint32_t>(i));
   std::vector<bool> wanted(have.size(), false);
-  std::string k;
+  add->reserve(want.size());
   for (const T& w : want) {
-    k = key(w);
-    uint64_t h = hash(k);
-    const T* match = nullptr;
-    for (auto it = std::lower_bound(index.begin(), index.end(), std::make_pair(h, uint32_t{0}));
-         it != index.end() && it->first == h; ++it)
-      if (have_keys[it->second] == k) {
-        match = &have[it->second];
-        wanted[it->second] = true;
-        break;
-      }
-    if (!match) {
+    int64_t at = index.Find(KeyOf(w));
+    if (at < 0) {
       add->push_back(&w);
-    } else if ((!gone.empty() && gone.count(match->dev)) || !same(w, *match)) {
+      continue;
+    }
+    const T* match = &have[at];
+    wanted[at] = true;
+    if ((!gone.empty() && gone.count(match->dev)) || !same(w, *match)) {
       del->push_back(match);
       add->push_back(&w);
     }
@@ -250,9 +223,9 @@ void DiffObjects(const std::vector<T>& want, const std::vector<T>& have, const s
 
 }  // namespace
 
-ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
+ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText text) {
   ChangeSet cs;
-  Builder b(&cs, bulk ? bulk : 1);
+  Builder b(&cs, bulk ? bulk : 1, text);
   std::map<std::string, const Link*> have, want;
   for (const Link& l : a.links) have[l.name] = &l;
   for (const Link& l : d.links) want[l.name] = &l;
@@ -312,19 +285,16 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
 
   // Objects on owned devices.
   std::vector<const Address*> add_addr, del_addr;
-  DiffObjects(d.addresses, a.addresses, gone,
-              [](const Address& x) { return KeyBuilder().Add(x.dev).Add(x.address).Add(uint32_t{x.prefix_length}).k; },
-              [](const Address&, const Address&) { return true; }, &add_addr, &del_addr);
+  DiffObjects(d.addresses, a.addresses, gone, [](const Address&, const Address&) { return true; }, &add_addr,
+              &del_addr);
   std::vector<const Route*> add_route, del_route;
-  DiffObjects(d.routes, a.routes, gone, [](const Route& x) { return KeyBuilder().Add(x.table).Add(x.dst.address).Add(uint32_t{x.dst.length}).k; },
-              [](const Route& x, const Route& y) { return x.dev == y.dev && x.via == y.via; }, &add_route,
-              &del_route);
+  DiffObjects(d.routes, a.routes, gone, [](const Route& x, const Route& y) { return x.dev == y.dev && x.via == y.via; },
+              &add_route, &del_route);
   std::vector<const FdbEntry*> add_fdb, del_fdb;
-  DiffObjects(d.fdb, a.fdb, gone, [](const FdbEntry& x) { return KeyBuilder().Add(x.dev).Add(x.mac).Add(x.dst).k; },
-              [](const FdbEntry&, const FdbEntry&) { return true; }, &add_fdb, &del_fdb);
+  DiffObjects(d.fdb, a.fdb, gone, [](const FdbEntry&, const FdbEntry&) { return true; }, &add_fdb, &del_fdb);
   std::vector<const Neighbour*> add_nb, del_nb;
-  DiffObjects(d.neighbours, a.neighbours, gone, [](const Neighbour& x) { return KeyBuilder().Add(x.dev).Add(x.address).k; },
-              [](const Neighbour& x, const Neighbour& y) { return x.mac == y.mac; }, &add_nb, &del_nb);
+  DiffObjects(d.neighbours, a.neighbours, gone, [](const Neighbour& x, const Neighbour& y) { return x.mac == y.mac; },
+              &add_nb, &del_nb);
   std::vector<const Qdisc*> set_q, del_q;
   std::map<std::string, const Qdisc*> have_q;
   for (const Qdisc& q : a.qdiscs) have_q[q.dev] = &q;
@@ -356,7 +326,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Neighbour* n : del_nb) {
-      b.Line('-', "neighbour", n->dev, fmt::format("{} lladdr {}", IpStr(n->address), MacStr(n->mac)));
+      b.LazyLine('-', "neighbour", [&] { return std::pair{n->dev, fmt::format("{} lladdr {}", IpStr(n->address), MacStr(n->mac))}; });
       ops.push_back({OpKind::DelNeighbour, *n});
       inv.push_back({OpKind::AddNeighbour, *n});
     }
@@ -365,7 +335,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const FdbEntry* f : del_fdb) {
-      b.Line('-', "fdb", f->dev, fmt::format("{} dst {}", MacStr(f->mac), IpStr(f->dst)));
+      b.LazyLine('-', "fdb", [&] { return std::pair{f->dev, fmt::format("{} dst {}", MacStr(f->mac), IpStr(f->dst))}; });
       ops.push_back({OpKind::DelFdb, *f});
       inv.push_back({OpKind::AddFdb, *f});
     }
@@ -374,8 +344,10 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Route* r : del_route) {
-      b.Line('-', "route", fmt::format("table {} {}", r->table, PrefixStr(r->dst)),
-             fmt::format("dev {}{}", r->dev, r->via ? " via " + IpStr(*r->via) : ""));
+      b.LazyLine('-', "route", [&] {
+        return std::pair{fmt::format("table {} {}", r->table, PrefixStr(r->dst)),
+                         fmt::format("dev {}{}", r->dev, r->via ? " via " + IpStr(*r->via) : "")};
+      });
       ops.push_back({OpKind::DelRoute, *r});
       inv.push_back({OpKind::AddRoute, *r});
     }
@@ -384,7 +356,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Address* x : del_addr) {
-      b.Line('-', "address", x->dev, fmt::format("{}/{}", IpStr(x->address), x->prefix_length));
+      b.LazyLine('-', "address", [&] { return std::pair{x->dev, fmt::format("{}/{}", IpStr(x->address), x->prefix_length)}; });
       ops.push_back({OpKind::DelAddress, *x});
       inv.push_back({OpKind::AddAddress, *x});
     }
@@ -477,7 +449,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Address* x : add_addr) {
-      b.Line('+', "address", x->dev, fmt::format("{}/{}", IpStr(x->address), x->prefix_length));
+      b.LazyLine('+', "address", [&] { return std::pair{x->dev, fmt::format("{}/{}", IpStr(x->address), x->prefix_length)}; });
       ops.push_back({OpKind::AddAddress, *x});
       inv.push_back({OpKind::DelAddress, *x});
     }
@@ -486,8 +458,10 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Route* r : add_route) {
-      b.Line('+', "route", fmt::format("table {} {}", r->table, PrefixStr(r->dst)),
-             fmt::format("dev {}{}", r->dev, r->via ? " via " + IpStr(*r->via) : ""));
+      b.LazyLine('+', "route", [&] {
+        return std::pair{fmt::format("table {} {}", r->table, PrefixStr(r->dst)),
+                         fmt::format("dev {}{}", r->dev, r->via ? " via " + IpStr(*r->via) : "")};
+      });
       ops.push_back({OpKind::AddRoute, *r});
       inv.push_back({OpKind::DelRoute, *r});
     }
@@ -496,7 +470,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const FdbEntry* f : add_fdb) {
-      b.Line('+', "fdb", f->dev, fmt::format("{} dst {}", MacStr(f->mac), IpStr(f->dst)));
+      b.LazyLine('+', "fdb", [&] { return std::pair{f->dev, fmt::format("{} dst {}", MacStr(f->mac), IpStr(f->dst))}; });
       ops.push_back({OpKind::AddFdb, *f});
       inv.push_back({OpKind::DelFdb, *f});
     }
@@ -505,7 +479,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk) {
   {
     std::vector<Op> ops, inv;
     for (const Neighbour* n : add_nb) {
-      b.Line('+', "neighbour", n->dev, fmt::format("{} lladdr {}", IpStr(n->address), MacStr(n->mac)));
+      b.LazyLine('+', "neighbour", [&] { return std::pair{n->dev, fmt::format("{} lladdr {}", IpStr(n->address), MacStr(n->mac))}; });
       ops.push_back({OpKind::AddNeighbour, *n});
       inv.push_back({OpKind::DelNeighbour, *n});
     }

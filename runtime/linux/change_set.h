@@ -77,15 +77,23 @@ struct PlanLine {
 };
 
 struct ChangeSet {
-  std::vector<PlanLine> lines;  ///< what `plan` prints, in execution order
+  std::vector<PlanLine> lines;  ///< what `plan` prints, in execution order (empty when not asked for)
+  size_t changes = 0;           ///< number of plan lines, also when they were not built
   std::vector<Step> steps;
   std::vector<std::string> conflicts;  ///< errors: netdsl refuses to proceed
   std::vector<std::string> warnings;   ///< objects with the prefix that netdsl leaves alone
   size_t operation_count() const;
 };
 
+/// What Diff builds besides the steps.
+enum class PlanText : uint8_t {
+  kLines,  ///< the plan lines `plan` prints
+  kCount,  ///< only their number (apply: formatting 100k lines is most of a diff)
+};
+
 /// Computes the minimal ordered change set. `bulk` caps operations per step.
-ChangeSet Diff(const HostState& desired, const HostState& actual, size_t bulk = 4096);
+ChangeSet Diff(const HostState& desired, const HostState& actual, size_t bulk = 4096,
+               PlanText text = PlanText::kLines);
 
 /// One-line human description of an operation (for messages).
 std::string Describe(const Op& op);

@@ -193,6 +193,93 @@ int EnvStep(const char* name) {
   return v && *v ? std::atoi(v) : 0;
 }
 
+
+/// The first difference of a failed verification, for the message.
+std::string FirstDifference(const HostState& desired, const HostState& after) {
+  ChangeSet left = Diff(desired, after);
+  if (!left.conflicts.empty()) return left.conflicts[0];
+  if (left.lines.empty()) return "?";
+  const PlanLine& l = left.lines[0];
+  return fmt::format("{} {} {}{}{}", l.action, l.object, l.name, l.detail.empty() ? "" : ": ", l.detail);
+}
+
+/// Reads the state back after the steps `cs` ran and compares it with
+/// `desired`; returns "" when they agree, else why not. `actual` is the
+/// state read before (after `monitor` subscribed). Kinds no step touched are
+/// as read before; the others are dumped again, except the vxlan FDB: its
+/// dump is quadratic in the kernel, so its entries are `actual`'s plus the
+/// kernel's FDB notifications since, when that is exact (the log is
+/// complete and no link was deleted, re-enslaved or set down, which can
+/// flush entries without a notification). Otherwise, or when the result
+/// differs from `desired`, the FDB is read again by one get request per
+/// entry.
+std::string Verify(Netlink& nl, const NlMonitor& monitor, const HostState& desired, const HostState& actual,
+                   const ChangeSet& cs, std::string* verified_by) {
+  ReadScope scope{false, false, false, false, false, false};
+  bool replayable = monitor.complete();
+  for (const Step& step : cs.steps)
+    for (const Op& op : step.ops) {
+      switch (op.kind) {
+        case OpKind::AddAddress: case OpKind::DelAddress: scope.addresses = true; break;
+        case OpKind::AddRoute: case OpKind::DelRoute: scope.routes = true; break;
+        case OpKind::AddNeighbour: case OpKind::DelNeighbour: scope.neighbours = true; break;
+        case OpKind::AddFdb: case OpKind::DelFdb: scope.fdb = true; break;
+        case OpKind::ReplaceQdisc: case OpKind::DelQdisc: scope.qdiscs = true; break;
+        case OpKind::ReplaceNft: case OpKind::RestoreNft: scope.nft = true; break;
+        case OpKind::CreateLink: scope = ReadScope(); break;
+        case OpKind::DeleteLink: scope = ReadScope(); replayable = false; break;
+        case OpKind::SetLink: {
+          const auto& c = std::get<LinkChange>(op.object);
+          if (c.master || (c.up && !*c.up)) replayable = false;
+          break;
+        }
+      }
+    }
+  std::string err;
+  HostState after;
+  auto keep_unread = [&](const ReadScope& read) {
+    if (!read.addresses) after.addresses = actual.addresses;
+    if (!read.routes) after.routes = actual.routes;
+    if (!read.neighbours) after.neighbours = actual.neighbours;
+    if (!read.fdb) after.fdb = actual.fdb;
+    if (!read.qdiscs) after.qdiscs = actual.qdiscs;
+    if (!read.nft) {
+      after.nft = actual.nft;
+      after.nft_nat = actual.nft_nat;
+    }
+  };
+  if (replayable) {
+    ReadScope fresh = scope;
+    fresh.fdb = false;
+    if (!ReadActualState(nl, desired, &after, &err, fresh)) return "reading the state back failed: " + err;
+    keep_unread(fresh);
+    if (!scope.fdb || ReplayFdbNotifications(monitor, desired, &after)) {
+      ChangeSet left = Diff(desired, after, 4096, PlanText::kCount);
+      if (left.conflicts.empty() && left.changes == 0) {
+        *verified_by = fmt::format("reading back ({} dumps) and {} FDB notifications", nl.dumps(),
+                                   monitor.notifications());
+        return "";
+      }
+    }
+    after = HostState();  // not confirmed: read everything the steps touched
+  }
+  // FDB: one get request per entry the plan wants plus per entry deleted.
+  std::vector<FdbEntry> fdb_probe;
+  if (scope.fdb) {
+    fdb_probe = desired.fdb;
+    for (const Step& step : cs.steps)
+      for (const Op& op : step.ops)
+        if (op.kind == OpKind::DelFdb) fdb_probe.push_back(std::get<FdbEntry>(op.object));
+    scope.fdb_probe = &fdb_probe;
+  }
+  if (!ReadActualState(nl, desired, &after, &err, scope)) return "reading the state back failed: " + err;
+  keep_unread(scope);
+  ChangeSet left = Diff(desired, after, 4096, PlanText::kCount);
+  *verified_by = fmt::format("reading back ({} dumps, {} get requests)", nl.dumps(), nl.get_requests());
+  if (left.conflicts.empty() && left.changes == 0) return "";
+  return "verification failed: the kernel does not show the applied state (" + FirstDifference(desired, after) + ")";
+}
+
 }  // namespace
 
 int PlanMain(int argc, char** argv) {
@@ -293,12 +380,16 @@ int ApplyMain(int argc, char** argv) {
     std::fprintf(stderr, "netdsl apply: nothing was changed\n");
     return 1;
   }
+  // Subscribe to the kernel's FDB notifications before the state is read:
+  // the read plus every notification after it is the current FDB (see Verify).
+  NlMonitor monitor;
+  if (!o.dry_run && !monitor.Open(&err)) std::fprintf(stderr, "netdsl apply: warning: %s; verifying by reading\n", err.c_str());
   if (!ReadActualState(nl, desired, &actual, &err)) {
     Error(o, err);
     return 1;
   }
   o.timer.Mark("read");
-  ChangeSet cs = Diff(desired, actual);
+  ChangeSet cs = Diff(desired, actual, 4096, o.dry_run ? PlanText::kLines : PlanText::kCount);
   o.timer.Mark("diff");
   for (const std::string& w : cs.warnings) std::fprintf(stderr, "netdsl apply: warning: %s\n", w.c_str());
   if (!cs.conflicts.empty()) {
@@ -312,8 +403,8 @@ int ApplyMain(int argc, char** argv) {
     return 0;
   }
   if (o.dry_run) {
-    std::printf("%s: would apply %zu change%s in %zu step%s\n", Where(o, desired).c_str(), cs.lines.size(),
-                cs.lines.size() == 1 ? "" : "s", cs.steps.size(), cs.steps.size() == 1 ? "" : "s");
+    std::printf("%s: would apply %zu change%s in %zu step%s\n", Where(o, desired).c_str(), cs.changes,
+                cs.changes == 1 ? "" : "s", cs.steps.size(), cs.steps.size() == 1 ? "" : "s");
     PrintLines(cs, stdout);
     PrintStats(o, nl);
     return 0;
@@ -331,6 +422,7 @@ int ApplyMain(int argc, char** argv) {
   const bool progress = isatty(STDERR_FILENO) && cs.steps.size() > 1;
   size_t executed = 0;
   std::string failure;
+  std::string verified_by;
   int failed_step = 0;
   for (size_t i = 0; i < cs.steps.size(); ++i) {
     const Step& step = cs.steps[i];
@@ -351,6 +443,7 @@ int ApplyMain(int argc, char** argv) {
       ok = ExecuteOps(nl, step.ops, false, &err);
     }
     ops_before += static_cast<int>(step.ops.size());
+    monitor.Drain();
     if (ok && k == kill_at) raise(SIGKILL);
     if (ok && k == fault_at) {
       ok = false;
@@ -365,56 +458,7 @@ int ApplyMain(int argc, char** argv) {
   }
   if (progress) std::fprintf(stderr, "\r\033[K");
   o.timer.Mark("apply");
-  if (failure.empty()) {
-    // Read back and verify. Kinds no step touched are as read before (a link
-    // created or deleted may touch anything: then everything is read again).
-    ReadScope scope{false, false, false, false, false, false};
-    for (const Step& step : cs.steps)
-      for (const Op& op : step.ops) {
-        switch (op.kind) {
-          case OpKind::AddAddress: case OpKind::DelAddress: scope.addresses = true; break;
-          case OpKind::AddRoute: case OpKind::DelRoute: scope.routes = true; break;
-          case OpKind::AddNeighbour: case OpKind::DelNeighbour: scope.neighbours = true; break;
-          case OpKind::AddFdb: case OpKind::DelFdb: scope.fdb = true; break;
-          case OpKind::ReplaceQdisc: case OpKind::DelQdisc: scope.qdiscs = true; break;
-          case OpKind::ReplaceNft: case OpKind::RestoreNft: scope.nft = true; break;
-          case OpKind::CreateLink: case OpKind::DeleteLink: scope = ReadScope(); break;
-          case OpKind::SetLink: break;
-        }
-      }
-    // FDB: one get request per entry the plan wants plus per entry deleted,
-    // instead of the dump (the kernel's vxlan FDB dump is quadratic).
-    // Entries the first read showed and the plan does not touch are as read.
-    std::vector<FdbEntry> fdb_probe;
-    if (scope.fdb) {
-      fdb_probe = desired.fdb;
-      for (const Step& step : cs.steps)
-        for (const Op& op : step.ops)
-          if (op.kind == OpKind::DelFdb) fdb_probe.push_back(std::get<FdbEntry>(op.object));
-      scope.fdb_probe = &fdb_probe;
-    }
-    HostState after;
-    bool read_ok = ReadActualState(nl, desired, &after, &err, scope);
-    if (!scope.addresses) after.addresses = actual.addresses;
-    if (!scope.routes) after.routes = actual.routes;
-    if (!scope.neighbours) after.neighbours = actual.neighbours;
-    if (!scope.fdb) after.fdb = actual.fdb;
-    if (!scope.qdiscs) after.qdiscs = actual.qdiscs;
-    if (!scope.nft) {
-      after.nft = actual.nft;
-      after.nft_nat = actual.nft_nat;
-    }
-    if (!read_ok) {
-      failure = "reading the state back failed: " + err;
-    } else {
-      ChangeSet left = Diff(desired, after);
-      if (!left.conflicts.empty() || !left.lines.empty()) {
-        const PlanLine& l = left.lines.empty() ? PlanLine{'!', "state", "", left.conflicts[0]} : left.lines[0];
-        failure = fmt::format("verification failed: the kernel does not show the applied state ({} {} {}{}{})",
-                              l.action, l.object, l.name, l.detail.empty() ? "" : ": ", l.detail);
-      }
-    }
-  }
+  if (failure.empty()) failure = Verify(nl, monitor, desired, actual, cs, &verified_by);
   if (!failure.empty()) {
     std::string what = failed_step ? fmt::format("step {}/{} ({}) failed: {}", failed_step, cs.steps.size(),
                                                  cs.steps[failed_step - 1].label, failure)
@@ -439,9 +483,10 @@ int ApplyMain(int argc, char** argv) {
     return 1;
   }
   o.timer.Mark("verify");
+  if (o.stats) std::fprintf(stderr, "stats: verified by %s\n", verified_by.c_str());
   journal.Finish();
-  std::printf("%s: applied %zu change%s in %zu step%s\n", Where(o, desired).c_str(), cs.lines.size(),
-              cs.lines.size() == 1 ? "" : "s", cs.steps.size(), cs.steps.size() == 1 ? "" : "s");
+  std::printf("%s: applied %zu change%s in %zu step%s\n", Where(o, desired).c_str(), cs.changes,
+              cs.changes == 1 ? "" : "s", cs.steps.size(), cs.steps.size() == 1 ? "" : "s");
   PrintStats(o, nl);
   return 0;
 }

@@ -2,11 +2,14 @@
 #include "runtime/linux/netlink.h"
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <map>
 
 #include <libmnl/libmnl.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -243,6 +246,90 @@ std::vector<int> Netlink::Get(const std::vector<std::string>& requests,
     }
   }
   return results;
+}
+
+NlMonitor::~NlMonitor() {
+  if (sock_) mnl_socket_close(sock_);
+}
+
+bool NlMonitor::Open(std::string* error) {
+  sock_ = mnl_socket_open(NETLINK_ROUTE);
+  if (!sock_) {
+    *error = fmt::format("cannot open a netlink notification socket: {}", std::strerror(errno));
+    return false;
+  }
+  // Only FDB notifications (ndm_family AF_BRIDGE) reach the queue; neighbour
+  // notifications of the same group are dropped by the kernel before they
+  // cost a copy. The filter is attached before binding to the group.
+  static sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NLMSG_HDRLEN + offsetof(ndmsg, ndm_family)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_BRIDGE, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+  if (setsockopt(mnl_socket_get_fd(sock_), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 ||
+      mnl_socket_bind(sock_, RTMGRP_NEIGH, MNL_SOCKET_AUTOPID) < 0) {
+    *error = fmt::format("cannot subscribe to FDB notifications: {}", std::strerror(errno));
+    return false;
+  }
+  // Room for a whole bulk step's notifications (~1 KiB of socket memory
+  // each) between two drains; an overflow is detected, not silent.
+  int big = 64 << 20;
+  setsockopt(mnl_socket_get_fd(sock_), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+  open_ = true;
+  return true;
+}
+
+void NlMonitor::Drain() {
+  if (!open_) return;
+  // One notification per datagram: receive them in batches of kSlots per
+  // system call rather than one recvmsg each.
+  constexpr unsigned kSlots = 256;
+  constexpr size_t kSlotBytes = 8192;
+  static thread_local std::vector<char> buf(kSlots * kSlotBytes);
+  mmsghdr msgs[kSlots];
+  iovec iov[kSlots];
+  sockaddr_nl from[kSlots];
+  for (;;) {
+    for (unsigned i = 0; i < kSlots; ++i) {
+      iov[i] = {buf.data() + i * kSlotBytes, kSlotBytes};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    }
+    int n = recvmmsg(mnl_socket_get_fd(sock_), msgs, kSlots, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      lost_ = true;  // ENOBUFS: the kernel dropped notifications
+      if (errno == ENOBUFS) continue;
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || from[i].nl_pid != 0) {
+        lost_ = lost_ || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC);
+        continue;  // truncated, or not from the kernel
+      }
+      int len = static_cast<int>(msgs[i].msg_len);
+      for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf.data() + i * kSlotBytes);
+           mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+        const char* p = reinterpret_cast<const char*>(nlh);
+        log_.insert(log_.end(), p, p + MNL_ALIGN(nlh->nlmsg_len));
+        ++count_;
+      }
+    }
+    if (static_cast<unsigned>(n) < kSlots) return;
+  }
+}
+
+void NlMonitor::ForEach(const std::function<void(const nlmsghdr*)>& fn) const {
+  int len = static_cast<int>(log_.size());
+  for (const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(log_.data()); mnl_nlmsg_ok(nlh, len);
+       nlh = mnl_nlmsg_next(nlh, &len))
+    fn(nlh);
 }
 
 void ParseAttrs(const nlmsghdr* nlh, size_t extra, const nlattr** tb, int max) {

@@ -79,6 +79,39 @@ class Netlink {
   uint64_t gets_ = 0;
 };
 
+/// A NETLINK_ROUTE socket subscribed to the kernel's change notifications
+/// for bridge and vxlan FDB entries (RTNLGRP_NEIGH, filtered in the kernel
+/// to AF_BRIDGE by a socket filter). The kernel builds a notification for
+/// every FDB entry it creates, replaces or deletes, filled from the entry as
+/// it now holds it, whether or not anyone listens; apply logs them to confirm
+/// its FDB operations instead of reading 100k entries back (the vxlan FDB
+/// dump restarts its walk per 32 KiB of output: quadratic; docs/runtime.md).
+class NlMonitor {
+ public:
+  NlMonitor() = default;
+  ~NlMonitor();
+  NlMonitor(const NlMonitor&) = delete;
+  NlMonitor& operator=(const NlMonitor&) = delete;
+
+  /// Opens and subscribes the socket in the current network namespace.
+  bool Open(std::string* error);
+  /// Moves every queued notification into the log without blocking. Once the
+  /// socket overflowed (the kernel dropped notifications) the log is
+  /// incomplete for good: `complete()` turns false.
+  void Drain();
+  bool complete() const { return open_ && !lost_; }
+  /// Calls `fn` for every logged notification, in the kernel's order.
+  void ForEach(const std::function<void(const nlmsghdr*)>& fn) const;
+  size_t notifications() const { return count_; }
+
+ private:
+  mnl_socket* sock_ = nullptr;
+  bool open_ = false;
+  bool lost_ = false;
+  size_t count_ = 0;
+  std::vector<char> log_;  ///< the notifications back to back, each NLMSG_ALIGNed
+};
+
 /// Parses the attributes of `nlh` after a family header of `extra` bytes into
 /// `tb` (indexed by type, max `max`); later duplicates win.
 void ParseAttrs(const nlmsghdr* nlh, size_t extra, const ::nlattr** tb, int max);

@@ -2,6 +2,8 @@
 // bridge FDB, qdiscs and htb classes) and the netdsl nft table via libnftables.
 #include "runtime/linux/state_reader.h"
 
+#include "runtime/linux/object_key.h"
+
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
@@ -247,34 +249,67 @@ void ReadAddresses(Netlink& nl, const Devices& d, HostState* s, std::string* err
   }, error);
 }
 
+/// The route an RTM_NEWROUTE / RTM_DELROUTE message describes, when it is one
+/// netdsl reads: unicast, not the kernel's own (connected, RA, redirect,
+/// cached), out of an owned device, not in the local table.
+bool RouteFromMsg(const nlmsghdr* nlh, const Devices& d, Route* r) {
+  const auto* m = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+  if (m->rtm_type != RTN_UNICAST || m->rtm_protocol == RTPROT_KERNEL || m->rtm_protocol == RTPROT_RA ||
+      m->rtm_protocol == RTPROT_REDIRECT || (m->rtm_flags & RTM_F_CLONED) ||
+      (m->rtm_family != AF_INET && m->rtm_family != AF_INET6))
+    return false;
+  const nlattr* tb[RTA_MAX + 1];
+  ParseAttrs(nlh, sizeof(rtmsg), tb, RTA_MAX);
+  if (!tb[RTA_OIF]) return false;
+  auto dev = d.names.find(mnl_attr_get_u32(tb[RTA_OIF]));
+  if (dev == d.names.end()) return false;
+  r->table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : m->rtm_table;
+  if (r->table == RT_TABLE_LOCAL) return false;
+  auto dst = IpFromAttr(tb[RTA_DST]);
+  r->dst.address = dst ? *dst : net::IpAddress{};
+  r->dst.address.family = m->rtm_family == AF_INET ? net::IpAddress::Family::V4 : net::IpAddress::Family::V6;
+  r->dst.length = m->rtm_dst_len;
+  r->dev = dev->second;
+  r->via = IpFromAttr(tb[RTA_GATEWAY]);
+  return true;
+}
+
 void ReadRoutes(Netlink& nl, const Devices& d, HostState* s, std::string* error, bool* ok) {
   for (int family : {AF_INET, AF_INET6}) {
     NlRequest req(RTM_GETROUTE, 0);
     auto* rtm = static_cast<rtmsg*>(req.PutExtra(sizeof(rtmsg)));
     rtm->rtm_family = family;
     *ok = *ok && nl.Dump(req, [&](const nlmsghdr* nlh) {
-      if (nlh->nlmsg_type != RTM_NEWROUTE) return;
-      const auto* m = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
-      if (m->rtm_type != RTN_UNICAST || m->rtm_protocol == RTPROT_KERNEL || m->rtm_protocol == RTPROT_RA ||
-          m->rtm_protocol == RTPROT_REDIRECT || (m->rtm_flags & RTM_F_CLONED))
-        return;
-      const nlattr* tb[RTA_MAX + 1];
-      ParseAttrs(nlh, sizeof(rtmsg), tb, RTA_MAX);
-      if (!tb[RTA_OIF]) return;
-      auto dev = d.names.find(mnl_attr_get_u32(tb[RTA_OIF]));
-      if (dev == d.names.end()) return;
       Route r;
-      r.table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : m->rtm_table;
-      if (r.table == RT_TABLE_LOCAL) return;
-      auto dst = IpFromAttr(tb[RTA_DST]);
-      r.dst.address = dst ? *dst : net::IpAddress{};
-      r.dst.address.family = family == AF_INET ? net::IpAddress::Family::V4 : net::IpAddress::Family::V6;
-      r.dst.length = m->rtm_dst_len;
-      r.dev = dev->second;
-      r.via = IpFromAttr(tb[RTA_GATEWAY]);
-      s->routes.push_back(r);
+      if (nlh->nlmsg_type == RTM_NEWROUTE && RouteFromMsg(nlh, d, &r)) s->routes.push_back(std::move(r));
     }, error);
   }
+}
+
+/// What a neighbour message (RTM_NEWNEIGH / RTM_DELNEIGH) is about.
+enum class NeighKind { Other, Fdb, Neighbour };
+
+/// Classifies a neighbour message on an owned device and fills the object it
+/// names; `held` = in a state netdsl manages (permanent neighbour, static
+/// vxlan FDB entry), i.e. one the reader lists.
+NeighKind NeighFromMsg(const nlmsghdr* nlh, const Devices& d, FdbEntry* f, Neighbour* n, bool* held) {
+  const auto* m = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
+  auto dev = d.names.find(m->ndm_ifindex);
+  if (dev == d.names.end()) return NeighKind::Other;
+  const nlattr* tb[NDA_MAX + 1];
+  ParseAttrs(nlh, sizeof(ndmsg), tb, NDA_MAX);
+  auto mac = MacFromAttr(tb[NDA_LLADDR]);
+  auto dst = IpFromAttr(tb[NDA_DST]);
+  if (m->ndm_family == AF_BRIDGE) {
+    if (!mac || !dst || !d.vxlan.count(m->ndm_ifindex)) return NeighKind::Other;
+    *f = {dev->second, *mac, *dst, {}};
+    *held = m->ndm_state & (NUD_PERMANENT | NUD_NOARP);
+    return NeighKind::Fdb;
+  }
+  if ((m->ndm_family != AF_INET && m->ndm_family != AF_INET6) || !dst) return NeighKind::Other;
+  *n = {dev->second, *dst, mac ? *mac : net::MacAddress{}, {}};
+  *held = mac && (m->ndm_state & NUD_PERMANENT);
+  return NeighKind::Neighbour;
 }
 
 void ReadNeighbours(Netlink& nl, const Devices& d, HostState* s, std::string* error, bool* ok, bool neighbours,
@@ -286,20 +321,17 @@ void ReadNeighbours(Netlink& nl, const Devices& d, HostState* s, std::string* er
     ndm->ndm_family = family;
     *ok = *ok && nl.Dump(req, [&](const nlmsghdr* nlh) {
       if (nlh->nlmsg_type != RTM_NEWNEIGH) return;
-      const auto* m = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
-      auto dev = d.names.find(m->ndm_ifindex);
-      if (dev == d.names.end()) return;
-      const nlattr* tb[NDA_MAX + 1];
-      ParseAttrs(nlh, sizeof(ndmsg), tb, NDA_MAX);
-      auto mac = MacFromAttr(tb[NDA_LLADDR]);
-      auto dst = IpFromAttr(tb[NDA_DST]);
-      if (!mac || !dst) return;
-      if (family == AF_BRIDGE) {
-        if (!d.vxlan.count(m->ndm_ifindex) || !(m->ndm_state & (NUD_PERMANENT | NUD_NOARP))) return;
-        s->fdb.push_back({dev->second, *mac, *dst, {}});
-      } else {
-        if (!(m->ndm_state & NUD_PERMANENT)) return;
-        s->neighbours.push_back({dev->second, *dst, *mac, {}});
+      FdbEntry f;
+      Neighbour n;
+      bool held = false;
+      switch (NeighFromMsg(nlh, d, &f, &n, &held)) {
+        case NeighKind::Fdb:
+          if (held && family == AF_BRIDGE) s->fdb.push_back(std::move(f));
+          break;
+        case NeighKind::Neighbour:
+          if (held && family != AF_BRIDGE) s->neighbours.push_back(std::move(n));
+          break;
+        case NeighKind::Other: break;
       }
     }, error);
   }
@@ -438,7 +470,101 @@ bool GetFdb(Netlink& nl, const Devices& d, const std::vector<FdbEntry>& probe, H
   return true;
 }
 
+/// The devices whose objects netdsl reads: the links it owns and the NICs it adopts.
+Devices OwnedDevices(const HostState& desired, const HostState& actual) {
+  Devices d;
+  std::set<std::string> adopted;
+  for (const AdoptedNic& a : desired.adopted) adopted.insert(a.name);
+  for (const Link& l : actual.links) {
+    bool owned = l.name.rfind(desired.owner_prefix, 0) == 0 && l.alias == desired.owner_alias;
+    if (owned || adopted.count(l.name)) d.names[l.ifindex] = l.name;
+    if (owned && l.kind == "vxlan") d.vxlan.insert(l.ifindex);
+  }
+  return d;
+}
+
+/// Canonical order of the object lists, so that diffs and journals are deterministic.
+void SortObjects(HostState* s) {
+  std::sort(s->addresses.begin(), s->addresses.end(), [](const Address& a, const Address& b) {
+    return std::tie(a.dev, a.address, a.prefix_length) < std::tie(b.dev, b.address, b.prefix_length);
+  });
+  std::sort(s->routes.begin(), s->routes.end(),
+            [](const Route& a, const Route& b) { return std::tie(a.table, a.dst) < std::tie(b.table, b.dst); });
+  std::sort(s->fdb.begin(), s->fdb.end(), [](const FdbEntry& a, const FdbEntry& b) {
+    return std::tie(a.dev, a.mac, a.dst) < std::tie(b.dev, b.mac, b.dst);
+  });
+  std::sort(s->neighbours.begin(), s->neighbours.end(), [](const Neighbour& a, const Neighbour& b) {
+    return std::tie(a.dev, a.address) < std::tie(b.dev, b.address);
+  });
+  std::sort(s->qdiscs.begin(), s->qdiscs.end(), [](const Qdisc& a, const Qdisc& b) { return a.dev < b.dev; });
+}
+
+/// One object list being brought up to date by notifications: upserts and
+/// removals by key, removed objects dropped at the end.
+template <typename T>
+class Replayed {
+ public:
+  explicit Replayed(std::vector<T>* objects) : objects_(objects), index_(objects->size()) {
+    live_.assign(objects->size(), 1);
+    for (size_t i = 0; i < objects->size(); ++i)
+      if (index_.Insert(KeyOf((*objects)[i]), static_cast<uint32_t>(i)) != i) unique_ = false;
+  }
+  /// False when two listed objects shared a key: replaying by key would be ambiguous.
+  bool unique() const { return unique_; }
+  void Upsert(T&& x) {
+    ObjectKey k = KeyOf(x);
+    int64_t at = index_.Find(k);
+    if (at >= 0) {
+      (*objects_)[at] = std::move(x);
+      live_[at] = 1;
+      return;
+    }
+    index_.Insert(k, static_cast<uint32_t>(objects_->size()));
+    objects_->push_back(std::move(x));
+    live_.push_back(1);
+  }
+  void Remove(const T& x) {
+    if (int64_t at = index_.Find(KeyOf(x)); at >= 0) live_[at] = 0;
+  }
+  void Finish() {
+    size_t out = 0;
+    for (size_t i = 0; i < objects_->size(); ++i)
+      if (live_[i]) {
+        if (out != i) (*objects_)[out] = std::move((*objects_)[i]);
+        ++out;
+      }
+    objects_->resize(out);
+  }
+
+ private:
+  std::vector<T>* objects_;
+  KeyIndex index_;
+  std::vector<char> live_;
+  bool unique_ = true;
+};
+
 }  // namespace
+
+bool ReplayFdbNotifications(const NlMonitor& monitor, const HostState& desired, HostState* state) {
+  if (!monitor.complete()) return false;
+  Devices d = OwnedDevices(desired, *state);
+  Replayed<FdbEntry> fdb(&state->fdb);
+  if (!fdb.unique()) return false;
+  monitor.ForEach([&](const nlmsghdr* nlh) {
+    if (nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH) return;
+    FdbEntry f;
+    Neighbour n;
+    bool held = false;
+    if (NeighFromMsg(nlh, d, &f, &n, &held) != NeighKind::Fdb) return;
+    if (nlh->nlmsg_type == RTM_NEWNEIGH && held)
+      fdb.Upsert(std::move(f));
+    else
+      fdb.Remove(f);
+  });
+  fdb.Finish();
+  SortObjects(state);
+  return true;
+}
 
 bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error,
                      const ReadScope& scope) {
@@ -446,14 +572,7 @@ bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, s
   actual->owner_prefix = desired.owner_prefix;
   actual->owner_alias = desired.owner_alias;
   if (!ReadLinks(nl, actual, error)) return false;
-  Devices d;
-  std::set<std::string> adopted;
-  for (const AdoptedNic& a : desired.adopted) adopted.insert(a.name);
-  for (const Link& l : actual->links) {
-    bool owned = l.name.rfind(desired.owner_prefix, 0) == 0 && l.alias == desired.owner_alias;
-    if (owned || adopted.count(l.name)) d.names[l.ifindex] = l.name;
-    if (owned && l.kind == "vxlan") d.vxlan.insert(l.ifindex);
-  }
+  Devices d = OwnedDevices(desired, *actual);
   bool ok = true;
   if (!d.names.empty()) {
     if (scope.addresses) ReadAddresses(nl, d, actual, error, &ok);
@@ -468,20 +587,7 @@ bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, s
     ReadNft(desired.nft, &actual->nft);
     ReadNft(desired.nft_nat, &actual->nft_nat);
   }
-  // Keep dumps in a canonical order so that diffs and journals are deterministic.
-  std::sort(actual->addresses.begin(), actual->addresses.end(), [](const Address& a, const Address& b) {
-    return std::tie(a.dev, a.address, a.prefix_length) < std::tie(b.dev, b.address, b.prefix_length);
-  });
-  std::sort(actual->routes.begin(), actual->routes.end(),
-            [](const Route& a, const Route& b) { return std::tie(a.table, a.dst) < std::tie(b.table, b.dst); });
-  std::sort(actual->fdb.begin(), actual->fdb.end(), [](const FdbEntry& a, const FdbEntry& b) {
-    return std::tie(a.dev, a.mac, a.dst) < std::tie(b.dev, b.mac, b.dst);
-  });
-  std::sort(actual->neighbours.begin(), actual->neighbours.end(), [](const Neighbour& a, const Neighbour& b) {
-    return std::tie(a.dev, a.address) < std::tie(b.dev, b.address);
-  });
-  std::sort(actual->qdiscs.begin(), actual->qdiscs.end(),
-            [](const Qdisc& a, const Qdisc& b) { return a.dev < b.dev; });
+  SortObjects(actual);
   return true;
 }
 

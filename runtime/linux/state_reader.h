@@ -32,6 +32,13 @@ struct ReadScope {
 bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error,
                      const ReadScope& scope = ReadScope());
 
+/// Brings the vxlan FDB entries of `state`, read after `monitor`
+/// subscribed, up to date by replaying the kernel's FDB notifications in
+/// order (entries on the vxlan devices netdsl owns in `state->links`).
+/// Returns false when the log is incomplete (the socket overflowed); then
+/// only a fresh read can tell.
+bool ReplayFdbNotifications(const NlMonitor& monitor, const HostState& desired, HostState* state);
+
 /// Runs nft commands through libnftables; returns false with the error text.
 bool NftRun(const std::string& commands, std::string* output, std::string* error, bool json = false);
 
