@@ -325,6 +325,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   }
   {
     std::vector<Op> ops, inv;
+    ops.reserve(del_nb.size());
+    inv.reserve(del_nb.size());
     for (const Neighbour* n : del_nb) {
       b.LazyLine('-', "neighbour", [&] { return std::pair{n->dev, fmt::format("{} lladdr {}", IpStr(n->address), MacStr(n->mac))}; });
       ops.push_back({OpKind::DelNeighbour, *n});
@@ -334,6 +336,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   }
   {
     std::vector<Op> ops, inv;
+    ops.reserve(del_fdb.size());
+    inv.reserve(del_fdb.size());
     for (const FdbEntry* f : del_fdb) {
       b.LazyLine('-', "fdb", [&] { return std::pair{f->dev, fmt::format("{} dst {}", MacStr(f->mac), IpStr(f->dst))}; });
       ops.push_back({OpKind::DelFdb, *f});
@@ -343,6 +347,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   }
   {
     std::vector<Op> ops, inv;
+    ops.reserve(del_route.size());
+    inv.reserve(del_route.size());
     for (const Route* r : del_route) {
       b.LazyLine('-', "route", [&] {
         return std::pair{fmt::format("table {} {}", r->table, PrefixStr(r->dst)),
@@ -355,6 +361,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   }
   {
     std::vector<Op> ops, inv;
+    ops.reserve(del_addr.size());
+    inv.reserve(del_addr.size());
     for (const Address* x : del_addr) {
       b.LazyLine('-', "address", [&] { return std::pair{x->dev, fmt::format("{}/{}", IpStr(x->address), x->prefix_length)}; });
       ops.push_back({OpKind::DelAddress, *x});
@@ -448,6 +456,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   // 7. Objects on devices: addresses, routes, fdb, neighbours, qdiscs, nftables.
   {
     std::vector<Op> ops, inv;
+    ops.reserve(add_addr.size());
+    inv.reserve(add_addr.size());
     for (const Address* x : add_addr) {
       b.LazyLine('+', "address", [&] { return std::pair{x->dev, fmt::format("{}/{}", IpStr(x->address), x->prefix_length)}; });
       ops.push_back({OpKind::AddAddress, *x});
@@ -457,6 +467,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   }
   {
     std::vector<Op> ops, inv;
+    ops.reserve(add_route.size());
+    inv.reserve(add_route.size());
     for (const Route* r : add_route) {
       b.LazyLine('+', "route", [&] {
         return std::pair{fmt::format("table {} {}", r->table, PrefixStr(r->dst)),
@@ -469,6 +481,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   }
   {
     std::vector<Op> ops, inv;
+    ops.reserve(add_fdb.size());
+    inv.reserve(add_fdb.size());
     for (const FdbEntry* f : add_fdb) {
       b.LazyLine('+', "fdb", [&] { return std::pair{f->dev, fmt::format("{} dst {}", MacStr(f->mac), IpStr(f->dst))}; });
       ops.push_back({OpKind::AddFdb, *f});
@@ -478,6 +492,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   }
   {
     std::vector<Op> ops, inv;
+    ops.reserve(add_nb.size());
+    inv.reserve(add_nb.size());
     for (const Neighbour* n : add_nb) {
       b.LazyLine('+', "neighbour", [&] { return std::pair{n->dev, fmt::format("{} lladdr {}", IpStr(n->address), MacStr(n->mac))}; });
       ops.push_back({OpKind::AddNeighbour, *n});

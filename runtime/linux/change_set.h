@@ -101,5 +101,7 @@ std::string Describe(const Op& op);
 /// Journal line encoding of an operation (no newlines) and back.
 std::string EncodeOp(const Op& op);
 std::optional<Op> DecodeOp(const std::string& line);
+/// EncodeOp appended to `out` (no temporary strings for the bulk kinds).
+void AppendEncodedOp(const Op& op, std::string* out);
 
 }  // namespace netdsl::runtime

@@ -195,7 +195,8 @@ int EnvStep(const char* name) {
 
 
 /// The first difference of a failed verification, for the message.
-std::string FirstDifference(const HostState& desired, const HostState& after) {
+std::string FirstDifference(const HostState& desired, HostState after) {
+  CanonicalOrder(&after);
   ChangeSet left = Diff(desired, after);
   if (!left.conflicts.empty()) return left.conflicts[0];
   if (left.lines.empty()) return "?";
@@ -216,6 +217,7 @@ std::string FirstDifference(const HostState& desired, const HostState& after) {
 std::string Verify(Netlink& nl, const NlMonitor& monitor, const HostState& desired, const HostState& actual,
                    const ChangeSet& cs, std::string* verified_by) {
   ReadScope scope{false, false, false, false, false, false};
+  scope.canonical_order = false;
   bool replayable = monitor.complete();
   for (const Step& step : cs.steps)
     for (const Op& op : step.ops) {
@@ -226,8 +228,8 @@ std::string Verify(Netlink& nl, const NlMonitor& monitor, const HostState& desir
         case OpKind::AddFdb: case OpKind::DelFdb: scope.fdb = true; break;
         case OpKind::ReplaceQdisc: case OpKind::DelQdisc: scope.qdiscs = true; break;
         case OpKind::ReplaceNft: case OpKind::RestoreNft: scope.nft = true; break;
-        case OpKind::CreateLink: scope = ReadScope(); break;
-        case OpKind::DeleteLink: scope = ReadScope(); replayable = false; break;
+        case OpKind::CreateLink: scope = ReadScope{.canonical_order = false}; break;
+        case OpKind::DeleteLink: scope = ReadScope{.canonical_order = false}; replayable = false; break;
         case OpKind::SetLink: {
           const auto& c = std::get<LinkChange>(op.object);
           if (c.master || (c.up && !*c.up)) replayable = false;

@@ -58,14 +58,23 @@ void PutIp(NlRequest& r, uint16_t type, const net::IpAddress& ip) {
 
 int Family(const net::IpAddress& ip) { return ip.IsV4() ? AF_INET : AF_INET6; }
 
-/// A built request; `optional` ones may fail without failing the step.
-struct Req {
-  std::string bytes;
-  bool optional = false;
-  std::string what;
+/// The requests built for a step, each with what a failure message calls it
+/// ("" = describe its operation) and whether it may fail (`optional`)
+/// without failing the step.
+struct Requests {
+  struct Info {
+    bool optional = false;
+    std::string what;
+  };
+  NlBatch batch;
+  std::vector<Info> info;
+  void Add(const NlRequest& r, bool optional = false, std::string what = {}) {
+    batch.Add(r);
+    info.push_back({optional, std::move(what)});
+  }
 };
 
-bool BuildLinkCreate(const Link& l, Indexes& idx, std::vector<Req>* out, std::string* error) {
+bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* error) {
   NlRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   auto* ifm = static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)));
   ifm->ifi_family = AF_UNSPEC;
@@ -127,7 +136,7 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, std::vector<Req>* out, std::st
   }
   if (data) r.NestEnd(data);
   r.NestEnd(info);
-  out->push_back({r.Bytes(), false, fmt::format("create link `{}`", l.name)});
+  out->Add(r, false, fmt::format("create link `{}`", l.name));
   // The ownership marker: ifalias is only settable on an existing link.
   for (const std::string& name : {l.name, l.veth_peer}) {
     if (name.empty()) continue;
@@ -135,18 +144,18 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, std::vector<Req>* out, std::st
     static_cast<ifinfomsg*>(a.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
     a.PutStr(IFLA_IFNAME, name);
     a.PutStr(IFLA_IFALIAS, l.alias.empty() ? "netdsl" : l.alias);
-    out->push_back({a.Bytes(), false, fmt::format("mark link `{}` as owned", name)});
+    out->Add(a, false, fmt::format("mark link `{}` as owned", name));
   }
   return true;
 }
 
-void BuildQdisc(const Qdisc& q, int ifindex, std::vector<Req>* out) {
+void BuildQdisc(const Qdisc& q, int ifindex, Requests* out) {
   // Start from the kernel default so the new root qdisc is created fresh.
   NlRequest del(RTM_DELQDISC, 0);
   auto* dt = static_cast<tcmsg*>(del.PutExtra(sizeof(tcmsg)));
   dt->tcm_ifindex = ifindex;
   dt->tcm_parent = TC_H_ROOT;
-  out->push_back({del.Bytes(), true, ""});
+  out->Add(del, true);
 
   NlRequest r(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
   auto* t = static_cast<tcmsg*>(r.PutExtra(sizeof(tcmsg)));
@@ -176,7 +185,7 @@ void BuildQdisc(const Qdisc& q, int ifindex, std::vector<Req>* out) {
     r.Put(TCA_HTB_INIT, &g, sizeof g);
   }
   r.NestEnd(opts);
-  out->push_back({r.Bytes(), false, fmt::format("set {} qdisc on `{}`", q.kind, q.dev)});
+  out->Add(r, false, fmt::format("set {} qdisc on `{}`", q.kind, q.dev));
   for (const HtbClass& c : q.classes) {
     NlRequest cr(RTM_NEWTCLASS, NLM_F_CREATE | NLM_F_EXCL);
     auto* ct = static_cast<tcmsg*>(cr.PutExtra(sizeof(tcmsg)));
@@ -202,7 +211,7 @@ void BuildQdisc(const Qdisc& q, int ifindex, std::vector<Req>* out) {
     if (rate > 0xffffffffull) mnl_attr_put_u64(cr.header(), TCA_HTB_RATE64, rate);
     if (ceil > 0xffffffffull) mnl_attr_put_u64(cr.header(), TCA_HTB_CEIL64, ceil);
     cr.NestEnd(co);
-    out->push_back({cr.Bytes(), false, fmt::format("add htb class 1:{} on `{}`", c.minor, q.dev)});
+    out->Add(cr, false, fmt::format("add htb class 1:{} on `{}`", c.minor, q.dev));
   }
 }
 
@@ -221,7 +230,7 @@ std::string NftText(const NftTable& t) {
   return s;
 }
 
-bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error) {
+bool Build(const Op& op, Indexes& idx, Requests* out, std::string* error) {
   auto dev_index = [&](const std::string& dev) {
     int i = idx.Get(dev);
     if (!i) *error = fmt::format("{}: device `{}` does not exist", Describe(op), dev);
@@ -233,7 +242,7 @@ bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error
       NlRequest r(RTM_DELLINK, 0);
       static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
       r.PutStr(IFLA_IFNAME, std::get<Boxed<Link>>(op.object)->name);
-      out->push_back({r.Bytes(), false, Describe(op)});
+      out->Add(r);
       return true;
     }
     case OpKind::SetLink: {
@@ -253,7 +262,7 @@ bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error
         if (!c.master->empty() && !(m = dev_index(*c.master))) return false;
         r.PutU32(IFLA_MASTER, m);
       }
-      out->push_back({r.Bytes(), false, Describe(op)});
+      out->Add(r);
       return true;
     }
     case OpKind::AddAddress:
@@ -271,7 +280,7 @@ bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error
       if (x.address.IsV4()) PutIp(r, IFA_LOCAL, x.address);
       PutIp(r, IFA_ADDRESS, x.address);
       if (!x.address.IsV4() && add) r.PutU32(IFA_FLAGS, IFA_F_NODAD);
-      out->push_back({r.Bytes(), false, Describe(op)});
+      out->Add(r);
       return true;
     }
     case OpKind::AddRoute:
@@ -292,7 +301,7 @@ bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error
       if (rt.dst.length) PutIp(r, RTA_DST, rt.dst.address);
       r.PutU32(RTA_OIF, i);
       if (rt.via) PutIp(r, RTA_GATEWAY, *rt.via);
-      out->push_back({r.Bytes(), false, Describe(op)});
+      out->Add(r);
       return true;
     }
     case OpKind::AddFdb:
@@ -309,7 +318,7 @@ bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error
       nd->ndm_flags = NTF_SELF;
       r.Put(NDA_LLADDR, f.mac.bytes.data(), 6);
       PutIp(r, NDA_DST, f.dst);
-      out->push_back({r.Bytes(), false, Describe(op)});
+      out->Add(r);
       return true;
     }
     case OpKind::AddNeighbour:
@@ -325,7 +334,7 @@ bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error
       nd->ndm_state = NUD_PERMANENT;
       PutIp(r, NDA_DST, n.address);
       if (add) r.Put(NDA_LLADDR, n.mac.bytes.data(), 6);
-      out->push_back({r.Bytes(), false, Describe(op)});
+      out->Add(r);
       return true;
     }
     case OpKind::ReplaceQdisc: {
@@ -343,7 +352,7 @@ bool Build(const Op& op, Indexes& idx, std::vector<Req>* out, std::string* error
       auto* t = static_cast<tcmsg*>(r.PutExtra(sizeof(tcmsg)));
       t->tcm_ifindex = i;
       t->tcm_parent = TC_H_ROOT;
-      out->push_back({r.Bytes(), false, Describe(op)});
+      out->Add(r);
       return true;
     }
     case OpKind::ReplaceNft:
@@ -373,8 +382,10 @@ bool Benign(int err, const Op& op) {
 
 bool ExecuteOps(Netlink& nl, const std::vector<Op>& ops, bool tolerant, std::string* error) {
   Indexes idx;
-  std::vector<Req> reqs;
+  Requests reqs;
   std::vector<size_t> owner;  // request -> op
+  owner.reserve(ops.size());
+  reqs.info.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     if (op.kind == OpKind::ReplaceNft || op.kind == OpKind::RestoreNft) {
@@ -403,18 +414,16 @@ bool ExecuteOps(Netlink& nl, const std::vector<Op>& ops, bool tolerant, std::str
       *error = err;
       return false;
     }
-    owner.resize(reqs.size(), i);
+    owner.resize(reqs.info.size(), i);
   }
-  if (reqs.empty()) return true;
-  std::vector<std::string> bytes;
-  bytes.reserve(reqs.size());
-  for (const Req& r : reqs) bytes.push_back(r.bytes);
-  std::vector<NlResult> results = nl.Execute(bytes);
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].error == 0 || reqs[i].optional) continue;
-    if (tolerant && Benign(results[i].error, ops[owner[i]])) continue;
-    std::string why = results[i].message.empty() ? std::strerror(-results[i].error) : results[i].message;
-    *error = fmt::format("{}: {}", reqs[i].what.empty() ? Describe(ops[owner[i]]) : reqs[i].what, why);
+  if (reqs.batch.empty()) return true;
+  for (const NlFailure& f : nl.Execute(reqs.batch)) {
+    const Requests::Info& info = reqs.info[f.index];
+    const Op& op = ops[owner[f.index]];
+    if (info.optional) continue;
+    if (tolerant && Benign(f.result.error, op)) continue;
+    std::string why = f.result.message.empty() ? std::strerror(-f.result.error) : f.result.message;
+    *error = fmt::format("{}: {}", info.what.empty() ? Describe(op) : info.what, why);
     return false;
   }
   return true;

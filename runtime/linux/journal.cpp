@@ -113,7 +113,12 @@ bool Journal::Begin(const std::string& scope, const std::string& host, std::stri
 
 bool Journal::RecordStep(int number, const Step& step, std::string* error) {
   std::string text = fmt::format("step {} {}\n", number, step.label);
-  for (const Op& op : step.inverse) text += "undo " + EncodeOp(op) + "\n";
+  text.reserve(text.size() + step.inverse.size() * 64);
+  for (const Op& op : step.inverse) {
+    text += "undo ";
+    AppendEncodedOp(op, &text);
+    text += '\n';
+  }
   text += fmt::format("ready {}\n", number);
   return WriteAll(text, true, error);
 }

@@ -1,6 +1,7 @@
 // rtnetlink over libmnl: dumps and pipelined acked batches.
 #include "runtime/linux/netlink.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -31,10 +32,6 @@ void NlRequest::PutStr(uint16_t type, const std::string& s) { mnl_attr_put_strz(
 void NlRequest::Put(uint16_t type, const void* data, size_t len) { mnl_attr_put(header(), type, len, data); }
 void* NlRequest::NestStart(uint16_t type) { return mnl_attr_nest_start(header(), type); }
 void NlRequest::NestEnd(void* nest) { mnl_attr_nest_end(header(), static_cast<::nlattr*>(nest)); }
-std::string NlRequest::Bytes() const {
-  const nlmsghdr* nlh = reinterpret_cast<const nlmsghdr*>(buf_);
-  return std::string(buf_, nlh->nlmsg_len);
-}
 
 Netlink::~Netlink() {
   if (sock_) mnl_socket_close(sock_);
@@ -126,51 +123,70 @@ bool Netlink::Dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& f
   }
 }
 
-std::vector<NlResult> Netlink::Execute(const std::vector<std::string>& requests) {
+void NlBatch::Add(const NlRequest& r) {
+  starts_.push_back(static_cast<uint32_t>(wire_.size()));
+  const nlmsghdr* nlh = r.header();
+  wire_.append(reinterpret_cast<const char*>(nlh), nlh->nlmsg_len);
+}
+
+size_t Netlink::ChunkEnd(const NlBatch& batch, size_t first) {
+  constexpr size_t kMaxChunkBytes = 64 * 1024;
+  constexpr size_t kMaxChunkMsgs = 512;
+  size_t end = first + 1;  // a request larger than the limit still goes alone
+  while (end < batch.size() && end - first < kMaxChunkMsgs &&
+         (end + 1 < batch.size() ? batch.starts_[end + 1] : batch.wire_.size()) - batch.starts_[first] <=
+             kMaxChunkBytes)
+    ++end;
+  return end;
+}
+
+uint32_t Netlink::SendChunk(NlBatch& batch, size_t first, size_t end, bool ack_last, int* error) {
+  const uint32_t base = seq_;
+  for (size_t k = first; k < end; ++k) {
+    auto* nlh = reinterpret_cast<nlmsghdr*>(batch.wire_.data() + batch.starts_[k]);
+    nlh->nlmsg_flags &= ~NLM_F_ACK;
+    if (ack_last && k + 1 == end) nlh->nlmsg_flags |= NLM_F_ACK;
+    nlh->nlmsg_seq = seq_++;
+    nlh->nlmsg_pid = 0;
+  }
+  size_t from = batch.starts_[first];
+  size_t to = end < batch.size() ? batch.starts_[end] : batch.wire_.size();
+  ++round_trips_;
+  *error = mnl_socket_sendto(sock_, batch.wire_.data() + from, to - from) < 0 ? errno : 0;
+  return base;
+}
+
+std::vector<NlFailure> Netlink::Execute(NlBatch& batch) {
   // Only the last request of a chunk asks for an ack: the kernel answers a
   // failed request with an error message whether or not it asked for an ack,
   // and handles the messages of one send in order, so once the last ack is
   // in, every request without an error message succeeded. This saves the
   // kernel one ack message per request.
-  std::vector<NlResult> results(requests.size());
-  constexpr size_t kMaxChunkBytes = 64 * 1024;
-  constexpr size_t kMaxChunkMsgs = 512;
+  std::vector<NlFailure> failures;
   std::vector<char> recv_buf(1 << 20);
-  std::string chunk;
-  size_t i = 0;
-  while (i < requests.size()) {
-    chunk.clear();
-    const size_t first = i;
-    const uint32_t base = seq_;
-    size_t last_at = 0;
-    while (i < requests.size() && i - first < kMaxChunkMsgs &&
-           (chunk.empty() || chunk.size() + requests[i].size() <= kMaxChunkBytes)) {
-      last_at = chunk.size();
-      chunk += requests[i];
-      auto* nlh = reinterpret_cast<nlmsghdr*>(chunk.data() + last_at);
-      nlh->nlmsg_flags &= ~NLM_F_ACK;
-      nlh->nlmsg_seq = seq_++;
-      nlh->nlmsg_pid = 0;
-      ++i;
-      ++mutating_;
-    }
-    const size_t count = i - first;
+  for (size_t first = 0; first < batch.size();) {
+    const size_t end = ChunkEnd(batch, first);
+    const size_t count = end - first;
+    mutating_ += count;
+    int send_error = 0;
+    const uint32_t base = SendChunk(batch, first, end, true, &send_error);
     const uint32_t last_seq = base + static_cast<uint32_t>(count - 1);
-    reinterpret_cast<nlmsghdr*>(chunk.data() + last_at)->nlmsg_flags |= NLM_F_ACK;
-    ++round_trips_;
-    if (mnl_socket_sendto(sock_, chunk.data(), chunk.size()) < 0) {
-      int e = errno;
-      for (size_t k = first; k < i; ++k) results[k] = {-e, "sending the request failed"};
+    if (send_error) {
+      for (size_t k = first; k < end; ++k) failures.push_back({k, {-send_error, "sending the request failed"}});
+      first = end;
       continue;
     }
+    const size_t failed_before = failures.size();
     for (bool done = false; !done;) {
       ssize_t n = mnl_socket_recvfrom(sock_, recv_buf.data(), recv_buf.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         int e = errno;
         // Which requests ran is unknown: report each one not known to have failed.
-        for (size_t k = first; k < i; ++k)
-          if (results[k].error == 0) results[k] = {-e, "reading the acknowledgement failed"};
+        std::vector<bool> known(count, false);
+        for (size_t f = failed_before; f < failures.size(); ++f) known[failures[f].index - first] = true;
+        for (size_t k = first; k < end; ++k)
+          if (!known[k - first]) failures.push_back({k, {-e, "reading the acknowledgement failed"}});
         break;
       }
       int len = static_cast<int>(n);
@@ -179,47 +195,34 @@ std::vector<NlResult> Netlink::Execute(const std::vector<std::string>& requests)
         if (nlh->nlmsg_type != NLMSG_ERROR) continue;
         uint32_t off = nlh->nlmsg_seq - base;
         if (off >= count) continue;
-        results[first + off] = ReadAck(nlh);
+        NlResult r = ReadAck(nlh);
+        if (r.error != 0) failures.push_back({first + off, std::move(r)});
         if (nlh->nlmsg_seq == last_seq) done = true;
       }
     }
+    first = end;
   }
-  return results;
+  std::sort(failures.begin(), failures.end(), [](const NlFailure& a, const NlFailure& b) { return a.index < b.index; });
+  return failures;
 }
 
-std::vector<int> Netlink::Get(const std::vector<std::string>& requests,
-                              const std::function<void(size_t, const nlmsghdr*)>& fn) {
-  std::vector<int> results(requests.size(), 0);
-  constexpr size_t kMaxChunkBytes = 64 * 1024;
-  constexpr size_t kMaxChunkMsgs = 512;
+std::vector<int> Netlink::Get(NlBatch& batch, const std::function<void(size_t, const nlmsghdr*)>& fn) {
+  std::vector<int> results(batch.size(), 0);
   std::vector<char> recv_buf(1 << 20);
   std::vector<char> answered;
-  std::string chunk;
-  size_t i = 0;
-  while (i < requests.size()) {
-    chunk.clear();
-    const size_t first = i;
-    const uint32_t base = seq_;
-    while (i < requests.size() && i - first < kMaxChunkMsgs &&
-           (chunk.empty() || chunk.size() + requests[i].size() <= kMaxChunkBytes)) {
-      size_t at = chunk.size();
-      chunk += requests[i];
-      auto* nlh = reinterpret_cast<nlmsghdr*>(chunk.data() + at);
-      nlh->nlmsg_flags &= ~NLM_F_ACK;
-      nlh->nlmsg_seq = seq_++;
-      nlh->nlmsg_pid = 0;
-      ++i;
-      ++gets_;
-    }
-    const size_t count = i - first;
-    answered.assign(count, 0);
-    size_t pending = count;
-    ++round_trips_;
-    if (mnl_socket_sendto(sock_, chunk.data(), chunk.size()) < 0) {
-      int e = errno;
-      for (size_t k = first; k < i; ++k) results[k] = -e;
+  for (size_t first = 0; first < batch.size();) {
+    const size_t end = ChunkEnd(batch, first);
+    const size_t count = end - first;
+    gets_ += count;
+    int send_error = 0;
+    const uint32_t base = SendChunk(batch, first, end, false, &send_error);
+    if (send_error) {
+      for (size_t k = first; k < end; ++k) results[k] = -send_error;
+      first = end;
       continue;
     }
+    answered.assign(count, 0);
+    size_t pending = count;
     while (pending) {
       ssize_t n = mnl_socket_recvfrom(sock_, recv_buf.data(), recv_buf.size());
       if (n < 0) {
@@ -244,6 +247,7 @@ std::vector<int> Netlink::Get(const std::vector<std::string>& requests,
         }
       }
     }
+    first = end;
   }
   return results;
 }

@@ -18,6 +18,7 @@ class NlRequest {
  public:
   NlRequest(uint16_t type, uint16_t flags);
   nlmsghdr* header() { return reinterpret_cast<nlmsghdr*>(buf_); }
+  const nlmsghdr* header() const { return reinterpret_cast<const nlmsghdr*>(buf_); }
   /// Appends the family header (ifinfomsg, ifaddrmsg, ...) and returns it zeroed.
   void* PutExtra(size_t size);
   void PutU8(uint16_t type, uint8_t v);
@@ -27,8 +28,6 @@ class NlRequest {
   void Put(uint16_t type, const void* data, size_t len);
   void* NestStart(uint16_t type);
   void NestEnd(void* nest);
-  /// The finished message bytes.
-  std::string Bytes() const;
 
  private:
   // On the stack, not zeroed: libmnl initialises what it writes. Large
@@ -36,11 +35,31 @@ class NlRequest {
   alignas(4) char buf_[2048];
 };
 
+/// Requests laid out back to back in one buffer, as they are sent (no
+/// allocation per request).
+class NlBatch {
+ public:
+  void Add(const NlRequest& r);
+  size_t size() const { return starts_.size(); }
+  bool empty() const { return starts_.empty(); }
+
+ private:
+  friend class Netlink;
+  std::string wire_;
+  std::vector<uint32_t> starts_;  ///< offset of each request in `wire_`
+};
+
 /// Outcome of one request in a batch: 0 or a negative errno, with the
 /// kernel's extended-ack message when it gave one.
 struct NlResult {
   int error = 0;
   std::string message;
+};
+
+/// A request of a batch that failed.
+struct NlFailure {
+  size_t index = 0;
+  NlResult result;
 };
 
 class Netlink {
@@ -54,15 +73,15 @@ class Netlink {
   bool Open(std::string* error);
   /// Sends a dump request and calls `fn` for every message of the answer.
   bool Dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& fn, std::string* error);
-  /// Sends every request (NLM_F_ACK is added) in pipelined chunks and returns
-  /// one result per request, in order. Counts them as mutating requests.
-  std::vector<NlResult> Execute(const std::vector<std::string>& requests);
+  /// Sends every request in pipelined chunks and returns the ones that
+  /// failed, in order (sequence numbers and flags are set in `batch`).
+  /// Counts them as mutating requests.
+  std::vector<NlFailure> Execute(NlBatch& batch);
   /// Sends get requests (no dump, no ack) pipelined in chunks on this socket
   /// and calls `fn(i, reply)` for the answer to request i. Returns one value
   /// per request: 0 when the kernel answered with a message, else the
   /// negative errno of its error answer (e.g. -ENOENT).
-  std::vector<int> Get(const std::vector<std::string>& requests,
-                       const std::function<void(size_t, const nlmsghdr*)>& fn);
+  std::vector<int> Get(NlBatch& batch, const std::function<void(size_t, const nlmsghdr*)>& fn);
   uint64_t get_requests() const { return gets_; }
   /// Number of mutating requests sent so far (for `--stats` and tests).
   uint64_t mutating_requests() const { return mutating_; }
@@ -77,6 +96,11 @@ class Netlink {
   uint64_t dumps_ = 0;
   uint64_t round_trips_ = 0;
   uint64_t gets_ = 0;
+
+  /// Sends requests [first, end) of `batch` (one chunk) with the last one
+  /// acked or, for gets, none; returns the first sequence number used.
+  uint32_t SendChunk(NlBatch& batch, size_t first, size_t end, bool ack_last, int* error);
+  static size_t ChunkEnd(const NlBatch& batch, size_t first);
 };
 
 /// A NETLINK_ROUTE socket subscribed to the kernel's change notifications

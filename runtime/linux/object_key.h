@@ -76,56 +76,68 @@ inline ObjectKey KeyOf(const Neighbour& x) {
   return object_key_detail::KeyWriter(4).Name(x.dev).Ip(x.address).key();
 }
 
-/// Key → position, open addressing with linear probing; the first position
-/// inserted for a key wins. No removal (callers keep tombstones).
+/// Key → position, open addressing with linear probing over 8-byte slots
+/// (32 bits of the hash and the position; the keys themselves sit in their
+/// own array, touched only on a hash match). The first position inserted for
+/// a key wins. No removal (callers keep tombstones).
 class KeyIndex {
  public:
-  explicit KeyIndex(size_t expected = 0) { Rehash(Capacity(expected)); }
+  explicit KeyIndex(size_t expected = 0) {
+    keys_.reserve(expected);
+    slots_.assign(Capacity(expected), Slot{});
+  }
 
   /// Inserts `key` at `pos` unless present; returns the position it maps to.
   uint32_t Insert(const ObjectKey& key, uint32_t pos) {
-    if ((size_ + 1) * 2 > slots_.size()) Rehash(slots_.size() * 2);
-    size_t i = key.Hash() & (slots_.size() - 1);
-    for (;; i = (i + 1) & (slots_.size() - 1)) {
+    if ((keys_.size() + 1) * 2 > slots_.size()) Grow();
+    uint64_t h = key.Hash();
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       Slot& s = slots_[i];
-      if (s.pos == kEmpty) {
-        s = {key, pos};
-        ++size_;
+      if (s.entry == kEmpty) {
+        s = {static_cast<uint32_t>(h >> 32), static_cast<uint32_t>(keys_.size())};
+        keys_.push_back({key, pos});
         return pos;
       }
-      if (s.key == key) return s.pos;
+      if (s.tag == static_cast<uint32_t>(h >> 32) && keys_[s.entry].key == key) return keys_[s.entry].pos;
     }
   }
   /// Position of `key`, or -1.
   int64_t Find(const ObjectKey& key) const {
-    for (size_t i = key.Hash() & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+    uint64_t h = key.Hash();
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& s = slots_[i];
-      if (s.pos == kEmpty) return -1;
-      if (s.key == key) return s.pos;
+      if (s.entry == kEmpty) return -1;
+      if (s.tag == static_cast<uint32_t>(h >> 32) && keys_[s.entry].key == key) return keys_[s.entry].pos;
     }
   }
-  size_t size() const { return size_; }
+  size_t size() const { return keys_.size(); }
 
  private:
   static constexpr uint32_t kEmpty = 0xffffffffu;
   struct Slot {
+    uint32_t tag = 0;         ///< high half of the key's hash
+    uint32_t entry = kEmpty;  ///< index into keys_
+  };
+  struct Entry {
     ObjectKey key;
-    uint32_t pos = kEmpty;
+    uint32_t pos;
   };
   static size_t Capacity(size_t n) {
     size_t c = 16;
     while (c < n * 2) c *= 2;
     return c;
   }
-  void Rehash(size_t capacity) {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(capacity, Slot{});
-    size_ = 0;
-    for (const Slot& s : old)
-      if (s.pos != kEmpty) Insert(s.key, s.pos);
+  void Grow() {
+    slots_.assign(slots_.size() * 2, Slot{});
+    for (uint32_t e = 0; e < keys_.size(); ++e) {
+      uint64_t h = keys_[e].key.Hash();
+      size_t i = h & (slots_.size() - 1);
+      while (slots_[i].entry != kEmpty) i = (i + 1) & (slots_.size() - 1);
+      slots_[i] = {static_cast<uint32_t>(h >> 32), e};
+    }
   }
   std::vector<Slot> slots_;
-  size_t size_ = 0;
+  std::vector<Entry> keys_;
 };
 
 }  // namespace netdsl::runtime

@@ -420,10 +420,9 @@ bool GetFdb(Netlink& nl, const Devices& d, const std::vector<FdbEntry>& probe, H
   // A vxlan answers a get with one remote only: a MAC listed twice on a
   // device cannot be verified this way.
   std::vector<std::pair<int, uint64_t>> keys;
-  std::vector<std::string> reqs;
+  NlBatch reqs;
   std::vector<size_t> which;
   keys.reserve(probe.size());
-  reqs.reserve(probe.size());
   which.reserve(probe.size());
   for (size_t k = 0; k < probe.size(); ++k) {
     const FdbEntry& f = probe[k];
@@ -438,7 +437,7 @@ bool GetFdb(Netlink& nl, const Devices& d, const std::vector<FdbEntry>& probe, H
     ndm->ndm_ifindex = it->second;
     ndm->ndm_flags = NTF_SELF;
     r.Put(NDA_LLADDR, f.mac.bytes.data(), 6);
-    reqs.push_back(r.Bytes());
+    reqs.Add(r);
     which.push_back(k);
   }
   std::sort(keys.begin(), keys.end());
@@ -483,8 +482,9 @@ Devices OwnedDevices(const HostState& desired, const HostState& actual) {
   return d;
 }
 
-/// Canonical order of the object lists, so that diffs and journals are deterministic.
-void SortObjects(HostState* s) {
+}  // namespace
+
+void CanonicalOrder(HostState* s) {
   std::sort(s->addresses.begin(), s->addresses.end(), [](const Address& a, const Address& b) {
     return std::tie(a.dev, a.address, a.prefix_length) < std::tie(b.dev, b.address, b.prefix_length);
   });
@@ -498,6 +498,8 @@ void SortObjects(HostState* s) {
   });
   std::sort(s->qdiscs.begin(), s->qdiscs.end(), [](const Qdisc& a, const Qdisc& b) { return a.dev < b.dev; });
 }
+
+namespace {
 
 /// One object list being brought up to date by notifications: upserts and
 /// removals by key, removed objects dropped at the end.
@@ -562,7 +564,6 @@ bool ReplayFdbNotifications(const NlMonitor& monitor, const HostState& desired, 
       fdb.Remove(f);
   });
   fdb.Finish();
-  SortObjects(state);
   return true;
 }
 
@@ -587,7 +588,7 @@ bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, s
     ReadNft(desired.nft, &actual->nft);
     ReadNft(desired.nft_nat, &actual->nft_nat);
   }
-  SortObjects(actual);
+  if (scope.canonical_order) CanonicalOrder(actual);
   return true;
 }
 

@@ -23,7 +23,14 @@ struct ReadScope {
   /// cannot decide (a MAC listed with several dsts, the kernel answering with
   /// another dst, or refusing fdb get requests).
   const std::vector<FdbEntry>* fdb_probe = nullptr;
+  /// Sort the lists (CanonicalOrder); verification only counts differences
+  /// and skips sorting 100k objects.
+  bool canonical_order = true;
 };
+
+/// Sorts the object lists into the order `plan` prints and the journal
+/// records them in, so that both are deterministic.
+void CanonicalOrder(HostState* s);
 
 /// Reads links (all of them), and the addresses, routes, permanent
 /// neighbours, vxlan FDB entries and root tbf/htb qdiscs on the devices in
@@ -34,7 +41,8 @@ bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, s
 
 /// Brings the vxlan FDB entries of `state`, read after `monitor`
 /// subscribed, up to date by replaying the kernel's FDB notifications in
-/// order (entries on the vxlan devices netdsl owns in `state->links`).
+/// order (entries on the vxlan devices netdsl owns in `state->links`); the
+/// list is left unsorted.
 /// Returns false when the log is incomplete (the socket overflowed); then
 /// only a fresh read can tell.
 bool ReplayFdbNotifications(const NlMonitor& monitor, const HostState& desired, HostState* state);
