@@ -62,15 +62,10 @@ int Family(const net::IpAddress& ip) { return ip.IsV4() ? AF_INET : AF_INET6; }
 /// ("" = describe its operation) and whether it may fail (`optional`)
 /// without failing the step.
 struct Requests {
-  struct Info {
-    bool optional = false;
-    std::string what;
-  };
-  NlBatch batch;
-  std::vector<Info> info;
+  PreparedOps* p;
   void Add(const NlRequest& r, bool optional = false, std::string what = {}) {
-    batch.Add(r);
-    info.push_back({optional, std::move(what)});
+    p->batch.Add(r);
+    p->info.push_back({optional, std::move(what)});
   }
 };
 
@@ -378,14 +373,56 @@ bool Benign(int err, const Op& op) {
   }
 }
 
+/// Sends the built requests; on failure names the first failed operation.
+bool Run(Netlink& nl, const std::vector<Op>& ops, PreparedOps& p, bool tolerant, std::string* error) {
+  if (p.batch.empty()) return true;
+  for (const NlFailure& f : nl.Execute(p.batch)) {
+    const PreparedOps::Info& info = p.info[f.index];
+    const Op& op = ops[p.owner[f.index]];
+    if (info.optional) continue;
+    if (tolerant && Benign(f.result.error, op)) continue;
+    std::string why = f.result.message.empty() ? std::strerror(-f.result.error) : f.result.message;
+    *error = fmt::format("{}: {}", info.what.empty() ? Describe(op) : info.what, why);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+bool IsBulkStep(const std::vector<Op>& ops) {
+  for (const Op& op : ops)
+    switch (op.kind) {
+      case OpKind::AddAddress: case OpKind::DelAddress: case OpKind::AddRoute: case OpKind::DelRoute:
+      case OpKind::AddFdb: case OpKind::DelFdb: case OpKind::AddNeighbour: case OpKind::DelNeighbour:
+        break;
+      default: return false;
+    }
+  return true;
+}
+
+bool PrepareOps(const std::vector<Op>& ops, PreparedOps* out, std::string* error) {
+  Indexes idx;
+  Requests reqs{out};
+  out->owner.reserve(ops.size());
+  out->info.reserve(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (!Build(ops[i], idx, &reqs, error)) return false;
+    out->owner.resize(out->info.size(), i);
+  }
+  return true;
+}
+
+bool RunPrepared(Netlink& nl, const std::vector<Op>& ops, PreparedOps& prepared, std::string* error) {
+  return Run(nl, ops, prepared, false, error);
+}
 
 bool ExecuteOps(Netlink& nl, const std::vector<Op>& ops, bool tolerant, std::string* error) {
   Indexes idx;
-  Requests reqs;
-  std::vector<size_t> owner;  // request -> op
-  owner.reserve(ops.size());
-  reqs.info.reserve(ops.size());
+  PreparedOps prepared;
+  Requests reqs{&prepared};
+  prepared.owner.reserve(ops.size());
+  prepared.info.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     if (op.kind == OpKind::ReplaceNft || op.kind == OpKind::RestoreNft) {
@@ -414,19 +451,9 @@ bool ExecuteOps(Netlink& nl, const std::vector<Op>& ops, bool tolerant, std::str
       *error = err;
       return false;
     }
-    owner.resize(reqs.info.size(), i);
+    prepared.owner.resize(prepared.info.size(), i);
   }
-  if (reqs.batch.empty()) return true;
-  for (const NlFailure& f : nl.Execute(reqs.batch)) {
-    const Requests::Info& info = reqs.info[f.index];
-    const Op& op = ops[owner[f.index]];
-    if (info.optional) continue;
-    if (tolerant && Benign(f.result.error, op)) continue;
-    std::string why = f.result.message.empty() ? std::strerror(-f.result.error) : f.result.message;
-    *error = fmt::format("{}: {}", info.what.empty() ? Describe(op) : info.what, why);
-    return false;
-  }
-  return true;
+  return Run(nl, ops, prepared, tolerant, error);
 }
 
 }  // namespace netdsl::runtime

@@ -3,12 +3,38 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/linux/change_set.h"
 #include "runtime/linux/netlink.h"
 
 namespace netdsl::runtime {
+
+/// The netlink requests of one bulk step (addresses, routes, FDB entries,
+/// neighbours only), built ahead of running it: apply builds step k+1 on a
+/// second thread while the kernel works through step k.
+struct PreparedOps {
+  struct Info {
+    bool optional = false;
+    std::string what;  ///< "" = describe its operation
+  };
+  NlBatch batch;
+  std::vector<Info> info;
+  std::vector<size_t> owner;  ///< request -> operation
+};
+
+/// Whether every operation of `ops` is of a bulk kind, i.e. touches no link,
+/// qdisc or nftables table: such a step can be built before the previous
+/// bulk step ran (device indexes cannot change in between).
+bool IsBulkStep(const std::vector<Op>& ops);
+
+/// Builds the requests of a bulk step (IsBulkStep). Fails when a device it
+/// names does not exist.
+bool PrepareOps(const std::vector<Op>& ops, PreparedOps* out, std::string* error);
+
+/// Sends the requests of a prepared step; as ExecuteOps (not tolerant).
+bool RunPrepared(Netlink& nl, const std::vector<Op>& ops, PreparedOps& prepared, std::string* error);
 
 /// Runs `ops` (one step). In `tolerant` mode (rollback), "already exists" and
 /// "not found" answers count as success. On failure `error` names the first

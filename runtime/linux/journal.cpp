@@ -112,6 +112,10 @@ bool Journal::Begin(const std::string& scope, const std::string& host, std::stri
 }
 
 bool Journal::RecordStep(int number, const Step& step, std::string* error) {
+  return WriteAll(StepRecord(number, step), true, error);
+}
+
+std::string Journal::StepRecord(int number, const Step& step) {
   std::string text = fmt::format("step {} {}\n", number, step.label);
   text.reserve(text.size() + step.inverse.size() * 64);
   for (const Op& op : step.inverse) {
@@ -120,7 +124,7 @@ bool Journal::RecordStep(int number, const Step& step, std::string* error) {
     text += '\n';
   }
   text += fmt::format("ready {}\n", number);
-  return WriteAll(text, true, error);
+  return text;
 }
 
 bool Journal::RecordDone(int number, std::string* error) {

@@ -38,6 +38,11 @@ class Journal {
   bool Begin(const std::string& scope, const std::string& host, std::string* error);
   /// Persists (write + fsync) the step's inverse operations before it runs.
   bool RecordStep(int number, const Step& step, std::string* error);
+  /// The record RecordStep writes, to be built ahead (on another thread)
+  /// and persisted with Write.
+  static std::string StepRecord(int number, const Step& step);
+  /// Persists (write + fsync) a StepRecord.
+  bool Write(const std::string& record, std::string* error) { return WriteAll(record, true, error); }
   /// Marks a step finished.
   bool RecordDone(int number, std::string* error);
   /// Removes the journal: the apply committed or was rolled back.

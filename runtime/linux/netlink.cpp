@@ -12,6 +12,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -129,6 +130,16 @@ void NlBatch::Add(const NlRequest& r) {
   wire_.append(reinterpret_cast<const char*>(nlh), nlh->nlmsg_len);
 }
 
+namespace {
+
+uint64_t ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+}  // namespace
+
 size_t Netlink::ChunkEnd(const NlBatch& batch, size_t first) {
   constexpr size_t kMaxChunkBytes = 64 * 1024;
   constexpr size_t kMaxChunkMsgs = 512;
@@ -169,7 +180,9 @@ std::vector<NlFailure> Netlink::Execute(NlBatch& batch) {
     const size_t count = end - first;
     mutating_ += count;
     int send_error = 0;
+    const uint64_t cpu_before = ThreadCpuNs();
     const uint32_t base = SendChunk(batch, first, end, true, &send_error);
+    send_cpu_ns_ += ThreadCpuNs() - cpu_before;
     const uint32_t last_seq = base + static_cast<uint32_t>(count - 1);
     if (send_error) {
       for (size_t k = first; k < end; ++k) failures.push_back({k, {-send_error, "sending the request failed"}});
