@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Runtime benchmark (not a test): apply N FDB entries / neighbours / routes into
-# a fresh network namespace with `netdsl apply`, then the same entries with
-# `bridge -batch` / `ip -batch` into another fresh namespace, and report the
-# ratio; then time `netdsl plan` (parse + netlink dumps + diff) of the applied
-# plan. Root only. Usage: bench/runtime/run.sh [BUILD_DIR] [N...]
+# a fresh network namespace with `netdsl apply`, and the same entries with
+# `bridge -batch` / `ip -batch` into another fresh namespace, in the same run;
+# (links included on both sides) report wall and CPU time of both and their ratios (best of RUNS runs each),
+# the kernel's own time for netdsl's requests (the floor any tool pays), and
+# `netdsl plan` (parse + dumps + diff) of the applied plan.
+# Root only. Usage: bench/runtime/run.sh [BUILD_DIR] [N...]
+# Environment: RUNS (default 3), DEVICES (default "1 100": tenant segments the
+# entries are spread over), KINDS (default "fdb neigh route").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
 shift || true
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(10000 100000)
+runs=${RUNS:-3}
 netdsl=$build/bin/netdsl
 [[ -x $netdsl ]] || { echo "no $netdsl; build first" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || { echo "needs root (network namespaces)" >&2; exit 1; }
@@ -17,64 +22,83 @@ netdsl=$build/bin/netdsl
 tmp=$(mktemp -d)
 ns=ndbench$$
 export NETDSL_STATE_DIR=$tmp/state
-cleanup() { ip netns del "$ns-a" 2>/dev/null || true; ip netns del "$ns-b" 2>/dev/null || true; rm -rf "$tmp"; }
+cleanup() { ip netns del "$ns" 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 now() { date +%s.%N; }
-secs() { echo "$2 - $1" | bc -l | xargs printf '%.3f'; }
-# cpu CMD...: runs CMD, appends "user+sys seconds" of it (and its children) to $tmp/cpu.
-cpu() {
-  local before after me=$BASHPID  # not inside $(...): that is another subshell
+# measure OUT CMD...: runs CMD; writes "wall cpu" (cpu = user + system of it
+# and its children, from /proc) to OUT.
+measure() {
+  local out=$1 before after t0 t1 me=$BASHPID  # not inside $(...): that is another subshell
+  shift
   before=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
+  t0=$(now)
   "$@"
+  t1=$(now)
   after=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$me/stat")
-  echo "($after - $before) / $(getconf CLK_TCK)" | bc -l >>"$tmp/cpu"
+  echo "$(echo "$t1 - $t0" | bc -l) $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)" >"$out"
+}
+# `ip netns del` returns before the kernel has torn the namespace down (a
+# workqueue takes the rtnl lock and waits for RCU grace periods); give it time
+# so that the next measurement does not wait for the last one's cleanup.
+drop_ns() { ip netns del "$ns"; sleep 1; }
+min() { printf '%s\n' "$@" | sort -g | head -1; }
+fmt3() { printf '%.3f' "$1"; }
+ratio() { printf '%.1fx' "$(echo "$1 / $2" | bc -l)"; }
+count() {  # entries of KIND in namespace NS
+  case $1 in
+    fdb) bridge -n "$2" fdb show | grep -c ' dst ' || true ;;
+    neigh) ip -n "$2" neigh show nud permanent | wc -l ;;
+    route) ip -n "$2" route show table 1001 | wc -l ;;
+  esac
 }
 
-printf '%-6s %8s %10s %10s %7s %10s %10s %7s %8s %9s\n' kind n netdsl_s batch_s ratio netdsl_cpu batch_cpu ratio plan_s requests
+printf '%-6s %7s %8s | %8s %8s %6s | %8s %8s %6s | %8s %8s | %7s\n' kind devices n \
+  nd_wall bt_wall ratio nd_cpu bt_cpu ratio floor ceiling plan_s
 for n in "${sizes[@]}"; do
-  for kind in fdb neigh route; do
-    python3 "$here/gen_plan.py" "$kind" "$n" "$tmp/plan.yaml" "$tmp/batch"
-    ip netns add "$ns-a"
-    ip netns add "$ns-b"
-    : >"$tmp/cpu"
-    t0=$(now)
-    (cpu "$netdsl" apply "$tmp/plan.yaml" --netns "$ns-a" --stats 2>"$tmp/stats" >/dev/null)
-    t1=$(now)
-    stats=$(cat "$tmp/stats")
-    requests=$(sed -nE 's/stats: ([0-9]+) mutating.*/\1/p' <<<"$stats")
-    # The same links, then the same entries through iproute2's batch mode.
-    t2=$(now)
-    (
-      cpu ip -n "$ns-b" link add nd-br1 mtu 1450 type bridge
-      cpu ip -n "$ns-b" link add nd-vx1 mtu 1450 master nd-br1 type vxlan id 1 local 192.168.0.1 dstport 4789 nolearning
-      cpu ip -n "$ns-b" link set nd-br1 up
-      cpu ip -n "$ns-b" link set nd-vx1 up
-      if [[ $kind == fdb ]]; then
-        cpu bridge -n "$ns-b" -batch "$tmp/batch"
-      else
-        cpu ip -n "$ns-b" -batch "$tmp/batch"
-      fi
-    )
-    t3=$(now)
-    netdsl_cpu=$(head -1 "$tmp/cpu")
-    batch_cpu=$(tail -n +2 "$tmp/cpu" | paste -sd+ | bc -l)
-    # Sanity: both namespaces hold the same number of entries.
-    case $kind in
-      fdb) a=$(bridge -n "$ns-a" fdb show dev nd-vx1 | grep -c ' dst '); b=$(bridge -n "$ns-b" fdb show dev nd-vx1 | grep -c ' dst ') ;;
-      neigh) a=$(ip -n "$ns-a" neigh show dev nd-br1 nud permanent | wc -l); b=$(ip -n "$ns-b" neigh show dev nd-br1 nud permanent | wc -l) ;;
-      route) a=$(ip -n "$ns-a" route show table 1001 | wc -l); b=$(ip -n "$ns-b" route show table 1001 | wc -l) ;;
-    esac
-    [[ $a -eq $n && $b -eq $n ]] || { echo "entry count mismatch: netdsl $a, batch $b, want $n" >&2; exit 1; }
-    t4=$(now)
-    "$netdsl" plan "$tmp/plan.yaml" --netns "$ns-a" >/dev/null
-    t5=$(now)
-    nd=$(secs "$t0" "$t1")
-    bt=$(secs "$t2" "$t3")
-    printf '%-6s %8d %10s %10s %7s %10.3f %10.3f %7s %8s %9s\n' "$kind" "$n" "$nd" "$bt" \
-      "$(echo "$bt / $nd" | bc -l | xargs printf '%.1fx')" "$netdsl_cpu" "$batch_cpu" \
-      "$(echo "$batch_cpu / $netdsl_cpu" | bc -l | xargs printf '%.1fx')" "$(secs "$t4" "$t5")" "$requests"
-    ip netns del "$ns-a"
-    ip netns del "$ns-b"
+  for devices in ${DEVICES:-1 100}; do
+    for kind in ${KINDS:-fdb neigh route}; do
+      python3 "$here/gen_plan.py" "$kind" "$n" "$tmp/plan.yaml" "$tmp/batch" "$devices" "$tmp/links"
+      nd_wall=() nd_cpu=() bt_wall=() bt_cpu=() floors=()
+      for ((r = 0; r < runs; r++)); do
+        # netdsl: everything `apply` does, links included.
+        ip netns add "$ns"
+        (measure "$tmp/m" "$netdsl" apply "$tmp/plan.yaml" --netns "$ns" --stats 2>"$tmp/stats" >/dev/null)
+        read -r w c <"$tmp/m"
+        nd_wall+=("$w") nd_cpu+=("$c")
+        floors+=("$(sed -nE 's/.*inside the sends of mutating requests ([0-9.]+)s.*/\1/p' "$tmp/stats")")
+        got=$(count "$kind" "$ns")
+        [[ $got -eq $n ]] || { echo "netdsl left $got $kind entries, want $n" >&2; exit 1; }
+        if ((r == runs - 1)); then
+          t0=$(now)
+          "$netdsl" plan "$tmp/plan.yaml" --netns "$ns" >/dev/null
+          plan_s=$(echo "$(now) - $t0" | bc -l)
+        fi
+        drop_ns
+        # iproute2: the same links (`ip -batch`), then the entries, one request
+        # and one ack per line; both timed, as netdsl's time includes its links.
+        ip netns add "$ns"
+        (measure "$tmp/m" ip -n "$ns" -batch "$tmp/links")
+        read -r lw lc <"$tmp/m"
+        if [[ $kind == fdb ]]; then
+          (measure "$tmp/m" bridge -n "$ns" -batch "$tmp/batch")
+        else
+          (measure "$tmp/m" ip -n "$ns" -batch "$tmp/batch")
+        fi
+        read -r w c <"$tmp/m"
+        bt_wall+=("$(echo "$w + $lw" | bc -l)") bt_cpu+=("$(echo "$c + $lc" | bc -l)")
+        got=$(count "$kind" "$ns")
+        [[ $got -eq $n ]] || { echo "batch left $got $kind entries, want $n" >&2; exit 1; }
+        drop_ns
+      done
+      nw=$(min "${nd_wall[@]}") nc=$(min "${nd_cpu[@]}") bw=$(min "${bt_wall[@]}") bc=$(min "${bt_cpu[@]}")
+      fl=$(min "${floors[@]}")
+      printf '%-6s %7d %8d | %8s %8s %6s | %8s %8s %6s | %8s %8s | %7s\n' "$kind" "$devices" "$n" \
+        "$(fmt3 "$nw")" "$(fmt3 "$bw")" "$(ratio "$bw" "$nw")" "$(fmt3 "$nc")" "$(fmt3 "$bc")" \
+        "$(ratio "$bc" "$nc")" "$(fmt3 "$fl")" "$(ratio "$bc" "$fl")" "$(fmt3 "$plan_s")"
+    done
   done
 done
+echo "best of $runs runs each; wall and CPU in seconds; ratio = iproute2 / netdsl;"
+echo "floor = kernel time inside netdsl's sends (the kernel's own work for the requests);"
+echo "ceiling = iproute2 CPU / floor, the best ratio any client could reach."
