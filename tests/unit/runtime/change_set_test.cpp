@@ -5,6 +5,7 @@
 #include <set>
 
 #include "runtime/linux/change_set.h"
+#include "runtime/linux/object_key.h"
 #include "runtime/linux/plan_reader.h"
 
 using namespace netdsl::runtime;
@@ -182,4 +183,107 @@ qdiscs:
     CHECK(Describe(*back) == Describe(op));
   }
   CHECK(!DecodeOp("frobnicate|x").has_value());
+}
+
+TEST_CASE("journal lines of the bulk kinds: exact text, escaped names, same as the general encoding") {
+  HostState s = Desired(R"(links:
+  - {name: nd-br1, kind: bridge}
+  - {name: nd-vx1, kind: vxlan, master: nd-br1, vxlan: {id: 7}}
+routes:
+  - {table: 1001, dst: 10.1.0.0/16, dev: nd-br1, via: 10.0.0.254}
+fdb:
+  - {dev: nd-vx1, mac: "00:1d:d8:b7:1c:05", dst: "2001:db8::2"}
+)");
+  CHECK(EncodeOp({OpKind::AddFdb, s.fdb[0]}) == "add-fdb|nd-vx1|00:1d:d8:b7:1c:05|2001:db8::2");
+  Route r = s.routes[0];
+  r.dev = "a|b%";  // a name read from the kernel may hold anything
+  CHECK(EncodeOp({OpKind::DelRoute, r}) == "del-route|1001|10.1.0.0/16|a%7Cb%25|10.0.0.254");
+  std::string appended = "undo ";
+  AppendEncodedOp({OpKind::DelRoute, r}, &appended);
+  CHECK(appended == "undo del-route|1001|10.1.0.0/16|a%7Cb%25|10.0.0.254");
+  auto back = DecodeOp(appended.substr(5));
+  REQUIRE(back.has_value());
+  CHECK(std::get<Route>(back->object).dev == "a|b%");
+  // Kinds without a fast path go through the general encoder.
+  std::string link_line;
+  AppendEncodedOp({OpKind::CreateLink, s.links[0]}, &link_line);
+  CHECK(link_line == EncodeOp({OpKind::CreateLink, s.links[0]}));
+}
+
+TEST_CASE("link creations: one bulk step per dependency depth, changes keep their place") {
+  const char* want = R"(links:
+  - {name: nd-br1, kind: bridge}
+  - {name: nd-vx1, kind: vxlan, master: nd-br1, vxlan: {id: 1}}
+  - {name: nd-br2, kind: bridge}
+  - {name: nd-vx2, kind: vxlan, master: nd-br2, vxlan: {id: 2}}
+  - {name: nd-old, kind: bridge, mtu: 1400}
+  - {name: nd-br3, kind: bridge}
+)";
+  ChangeSet cs = Diff(Desired(want), Current("links:\n  - {name: nd-old, kind: bridge, mtu: 1500}\n"));
+  std::vector<std::string> labels;
+  for (const Step& s : cs.steps) labels.push_back(s.label);
+  REQUIRE(cs.steps.size() == 4);
+  // Masters first in one step, their ports in the next; the change of
+  // nd-old after the creations before it; nd-br3 after the change.
+  CHECK(labels[0] == "create links `nd-br1`, ... (2 links)");
+  CHECK(Describe(cs.steps[0].ops[1]) == "create link `nd-br2`");
+  CHECK(labels[1] == "create links `nd-vx1`, ... (2 links)");
+  CHECK(labels[2] == "change link `nd-old`");
+  CHECK(labels[3] == "create link `nd-br3`");
+  // Undo deletes the step's links, last created first.
+  CHECK(Describe(cs.steps[1].inverse[0]) == "delete link `nd-vx2`");
+  CHECK(cs.changes == 6);
+  CHECK(cs.lines.size() == 6);
+}
+
+TEST_CASE("PlanText::kCount counts the changes without building the lines") {
+  std::string body = "links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\nneighbours:\n";
+  for (int i = 1; i <= 50; ++i)
+    body += "  - {dev: nd-vx1, address: 10.0.0." + std::to_string(i) + ", mac: \"02:00:00:00:00:01\"}\n";
+  HostState d = Desired(body);
+  HostState a = Current("links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\n");
+  ChangeSet lines = Diff(d, a);
+  ChangeSet counted = Diff(d, a, 4096, PlanText::kCount);
+  CHECK(lines.lines.size() == 50);
+  CHECK(lines.changes == 50);
+  CHECK(counted.lines.empty());
+  CHECK(counted.changes == 50);
+  CHECK(counted.operation_count() == lines.operation_count());
+}
+
+TEST_CASE("object keys: every field counts, the first position of a key wins, the index grows") {
+  FdbEntry f{"nd-vx1", *netdsl::net::ParseMac("02:00:00:00:00:01"), *netdsl::net::ParseIp("10.0.0.1"), {}};
+  FdbEntry g = f;
+  g.dst = *netdsl::net::ParseIp("10.0.0.2");
+  FdbEntry h = f;
+  h.dev = "nd-vx2";
+  CHECK(KeyOf(f) == KeyOf(f));
+  CHECK(!(KeyOf(f) == KeyOf(g)));
+  CHECK(!(KeyOf(f) == KeyOf(h)));
+  Neighbour n{"nd-vx1", f.dst, f.mac, {}};
+  Neighbour m = n;
+  m.mac = *netdsl::net::ParseMac("02:00:00:00:00:02");
+  CHECK(KeyOf(n) == KeyOf(m));  // a neighbour is identified by device and address
+  Route r1{1001, *netdsl::net::ParsePrefix("10.0.0.0/24"), "nd-br1", std::nullopt, {}};
+  Route r2 = r1;
+  r2.dst.length = 25;
+  CHECK(!(KeyOf(r1) == KeyOf(r2)));
+
+  KeyIndex index;  // starts small: 20 000 inserts make it grow many times
+  std::vector<Neighbour> all;
+  for (uint32_t i = 0; i < 20000; ++i) {
+    Neighbour x = n;
+    x.address.bytes[15] = static_cast<uint8_t>(i);
+    x.address.bytes[14] = static_cast<uint8_t>(i >> 8);
+    all.push_back(x);
+    CHECK(index.Insert(KeyOf(x), i) == i);
+  }
+  CHECK(index.size() == 20000);
+  CHECK(index.Insert(KeyOf(all[123]), 99999) == 123);  // present: keeps the first
+  bool all_found = true;
+  for (uint32_t i = 0; i < all.size(); ++i) all_found = all_found && index.Find(KeyOf(all[i])) == i;
+  CHECK(all_found);
+  Neighbour absent = n;
+  absent.dev = "nd-other";
+  CHECK(index.Find(KeyOf(absent)) == -1);
 }
