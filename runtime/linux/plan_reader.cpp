@@ -1,18 +1,27 @@
 // Strict linux.yaml reader: yaml-cpp nodes → HostState, with key-path errors.
+// The bulk lists (fdb, neighbours, routes, addresses) take a fast path when
+// their items are simple one-line flow mappings (flow_scanner.h); the same
+// reader code reads them from either kind of node, so diagnostics agree.
 #include "runtime/linux/plan_reader.h"
 
 #include "runtime/linux/flow_scanner.h"
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cstring>
-#include <string_view>
-#include <unordered_set>
-#include <fstream>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
-#include <sstream>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -25,6 +34,40 @@ struct Error {
   std::string text;
 };
 
+/// A key path for messages: text such as `links[0].vxlan` (viewed, not
+/// owned), or a bulk item's `fdb[12]`, which is only formatted when an error
+/// names it; formatting it 100k times was a good part of reading a large plan.
+class KeyPath {
+ public:
+  KeyPath(const char* text) : text_(text) {}
+  KeyPath(const std::string& text) : text_(text) {}
+  KeyPath(std::string_view list, size_t index) : text_(list), index_(index) {}
+
+  /// `path.key`, or `key` at the top level.
+  std::string Join(std::string_view key) const {
+    if (index_) return fmt::format("{}[{}].{}", text_, *index_, key);
+    return text_.empty() ? std::string(key) : fmt::format("{}.{}", text_, key);
+  }
+  std::string str() const { return index_ ? fmt::format("{}[{}]", text_, *index_) : std::string(text_); }
+
+ private:
+  std::string_view text_;
+  std::optional<size_t> index_;  ///< set for a list item: text_ is the list's key
+};
+
+}  // namespace
+}  // namespace netdsl::runtime
+
+template <>
+struct fmt::formatter<netdsl::runtime::KeyPath> : fmt::formatter<std::string_view> {
+  auto format(const netdsl::runtime::KeyPath& kp, format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(kp.str(), ctx);
+  }
+};
+
+namespace netdsl::runtime {
+namespace {
+
 class Reader {
  public:
   explicit Reader(std::string path) : path_(std::move(path)) {}
@@ -36,68 +79,75 @@ class Reader {
                        loc.line ? fmt::format("{}:{}:{}: error: {}", path_, loc.line, loc.col, msg)
                                 : fmt::format("{}: error: {}", path_, msg)});
   }
-  template <typename N>
-  static SourceLoc Loc(const N& n) {
+  SourceLoc Loc(const FlowNode& n) const { return n.Loc(); }
+  SourceLoc Loc(const YAML::Node& n) const {
     auto m = n.Mark();
     if (m.is_null()) return {};
-    return {m.line + 1, m.column + 1};
+    int line0 = m.line;
+    for (const Cut& c : cuts_)
+      if (m.line >= c.rest_line0) line0 += c.lines;
+    return {line0 + 1, m.column + 1};
   }
+
+  /// yaml-cpp parses the plan without the bulk sections the fast path read:
+  /// `lines` lines were cut before line `rest_line0` (0-based) of that text.
+  /// Cuts are added in file order.
+  void AddCut(int rest_line0, int lines) { cuts_.push_back({rest_line0, lines}); }
 
   /// `n` must be a map whose keys are all in `allowed` (no duplicates).
   template <typename N>
-  bool Map(const N& n, const std::string& kp, std::initializer_list<const char*> allowed) {
+  bool Map(const N& n, const KeyPath& kp, std::initializer_list<std::string_view> allowed) {
     if (!n.IsMap()) {
       Fail(n, fmt::format("`{}` must be a mapping", kp));
       return false;
     }
+    assert(allowed.size() <= 64);
     bool ok = true;
-    std::set<std::string> seen;
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      const auto& key = it->first;
+    uint64_t seen = 0;  // bit i: allowed[i] was given
+    for (const auto& entry : n) {
+      const auto& key = entry.first;
       if (!key.IsScalar()) {
         Fail(key, fmt::format("`{}` has a non-scalar key", kp));
         ok = false;
         continue;
       }
-      const std::string& k = key.Scalar();
-      if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }) ==
-          allowed.end()) {
+      std::string_view k = key.Scalar();
+      auto it = std::find(allowed.begin(), allowed.end(), k);
+      if (it == allowed.end()) {
         std::string list;
-        for (const char* a : allowed) list += fmt::format("{}`{}`", list.empty() ? "" : ", ", a);
-        Fail(key, fmt::format("unknown key `{}{}{}` (expected one of {})", kp, kp.empty() ? "" : ".", k,
-                              list));
+        for (std::string_view a : allowed) list += fmt::format("{}`{}`", list.empty() ? "" : ", ", a);
+        Fail(key, fmt::format("unknown key `{}` (expected one of {})", kp.Join(k), list));
         ok = false;
-      } else if (!seen.insert(k).second) {
-        Fail(key, fmt::format("duplicate key `{}{}{}`", kp, kp.empty() ? "" : ".", k));
+      } else if (uint64_t bit = uint64_t{1} << (it - allowed.begin()); seen & bit) {
+        Fail(key, fmt::format("duplicate key `{}`", kp.Join(k)));
         ok = false;
+      } else {
+        seen |= bit;
       }
     }
     return ok;
   }
 
-  static std::string Join(const std::string& kp, const char* key) {
-    return kp.empty() ? std::string(key) : kp + "." + key;
-  }
-
   /// Returns the child or an undefined node; reports `required` misses.
   template <typename N>
-  N Child(const N& n, const char* key, const std::string& kp, bool required) {
+  N Child(const N& n, const char* key, const KeyPath& kp, bool required) {
     N c = n[key];
-    if (!c.IsDefined() && required) Fail(n, fmt::format("missing key `{}`", Join(kp, key)));
+    if (!c.IsDefined() && required) Fail(n, fmt::format("missing key `{}`", kp.Join(key)));
     return c;
   }
 
-  template <typename N>
-  bool Str(const N& n, const char* key, const std::string& kp, std::string* out,
-           bool required = false) {
+  /// Reads a string into a std::string, or into a std::string_view of the
+  /// document (yaml-cpp's nodes or the plan text, both outlive the read).
+  template <typename N, typename S>
+  bool Str(const N& n, const char* key, const KeyPath& kp, S* out, bool required = false) {
     N c = Child(n, key, kp, required);
     if (!c.IsDefined()) return !required;
     if (c.IsNull()) {  // `key:` with no value reads as "" only when quoted; plain null is a type error
-      Fail(c, fmt::format("`{}` must be a string", Join(kp, key)));
+      Fail(c, fmt::format("`{}` must be a string", kp.Join(key)));
       return false;
     }
     if (!c.IsScalar()) {
-      Fail(c, fmt::format("`{}` must be a string", Join(kp, key)));
+      Fail(c, fmt::format("`{}` must be a string", kp.Join(key)));
       return false;
     }
     *out = c.Scalar();
@@ -105,23 +155,22 @@ class Reader {
   }
 
   template <typename N, typename T>
-  bool Uint(const N& n, const char* key, const std::string& kp, T* out, uint64_t max,
-            bool required = false) {
+  bool Uint(const N& n, const char* key, const KeyPath& kp, T* out, uint64_t max, bool required = false) {
     N c = Child(n, key, kp, required);
     if (!c.IsDefined()) return !required;
     uint64_t v = 0;
     if (!c.IsScalar() || c.Tag() == "!" || c.Scalar().empty()) {
-      Fail(c, fmt::format("`{}` must be an unsigned integer", Join(kp, key)));
+      Fail(c, fmt::format("`{}` must be an unsigned integer", kp.Join(key)));
       return false;
     }
-    const std::string& s = c.Scalar();
+    std::string_view s = c.Scalar();
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size()) {
-      Fail(c, fmt::format("`{}` must be an unsigned integer, got `{}`", Join(kp, key), s));
+      Fail(c, fmt::format("`{}` must be an unsigned integer, got `{}`", kp.Join(key), s));
       return false;
     }
     if (v > max) {
-      Fail(c, fmt::format("`{}` is {}, above the maximum {}", Join(kp, key), v, max));
+      Fail(c, fmt::format("`{}` is {}, above the maximum {}", kp.Join(key), v, max));
       return false;
     }
     *out = static_cast<T>(v);
@@ -129,11 +178,11 @@ class Reader {
   }
 
   template <typename N>
-  bool Bool(const N& n, const char* key, const std::string& kp, bool* out) {
+  bool Bool(const N& n, const char* key, const KeyPath& kp, bool* out) {
     N c = Child(n, key, kp, false);
     if (!c.IsDefined()) return true;
     if (!c.IsScalar() || c.Tag() == "!" || (c.Scalar() != "true" && c.Scalar() != "false")) {
-      Fail(c, fmt::format("`{}` must be `true` or `false`", Join(kp, key)));
+      Fail(c, fmt::format("`{}` must be `true` or `false`", kp.Join(key)));
       return false;
     }
     *out = c.Scalar() == "true";
@@ -141,20 +190,19 @@ class Reader {
   }
 
   template <typename N>
-  bool Ip(const N& n, const char* key, const std::string& kp, std::optional<net::IpAddress>* out,
-          bool required) {
-    std::string s;
+  bool Ip(const N& n, const char* key, const KeyPath& kp, std::optional<net::IpAddress>* out, bool required) {
+    std::string_view s;
     if (!Str(n, key, kp, &s, required)) return false;
     if (s.empty()) {
       if (required && n[key].IsDefined()) {
-        Fail(n[key], fmt::format("`{}` must be an IP address", Join(kp, key)));
+        Fail(n[key], fmt::format("`{}` must be an IP address", kp.Join(key)));
         return false;
       }
       return true;
     }
     auto ip = net::ParseIp(s);
     if (!ip) {
-      Fail(n[key], fmt::format("`{}` is not an IP address: `{}`", Join(kp, key), s));
+      Fail(n[key], fmt::format("`{}` is not an IP address: `{}`", kp.Join(key), s));
       return false;
     }
     *out = *ip;
@@ -162,20 +210,19 @@ class Reader {
   }
 
   template <typename N>
-  bool Mac(const N& n, const char* key, const std::string& kp, std::optional<net::MacAddress>* out,
-           bool required) {
-    std::string s;
+  bool Mac(const N& n, const char* key, const KeyPath& kp, std::optional<net::MacAddress>* out, bool required) {
+    std::string_view s;
     if (!Str(n, key, kp, &s, required)) return false;
     if (s.empty()) {
       if (required && n[key].IsDefined()) {
-        Fail(n[key], fmt::format("`{}` must be a MAC address", Join(kp, key)));
+        Fail(n[key], fmt::format("`{}` must be a MAC address", kp.Join(key)));
         return false;
       }
       return true;
     }
     auto mac = net::ParseMac(s);
     if (!mac) {
-      Fail(n[key], fmt::format("`{}` is not a MAC address: `{}`", Join(kp, key), s));
+      Fail(n[key], fmt::format("`{}` is not a MAC address: `{}`", kp.Join(key), s));
       return false;
     }
     *out = *mac;
@@ -199,8 +246,13 @@ class Reader {
   const std::string& path() const { return path_; }
 
  private:
+  struct Cut {
+    int rest_line0;
+    int lines;
+  };
   std::string path_;
   std::vector<Error> errors_;
+  std::vector<Cut> cuts_;
 };
 
 const std::set<std::string> kLinkKinds = {"bridge", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"};
@@ -212,7 +264,7 @@ const std::set<std::string> kHooks = {"forward", "input", "output", "prerouting"
 
 void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* out) {
   Link l;
-  l.loc = Reader::Loc(n);
+  l.loc = r.Loc(n);
   if (!r.Map(n, kp, {"name", "kind", "mtu", "master", "mac", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"}))
     return;
   r.Str(n, "name", kp, &l.name, true);
@@ -297,7 +349,7 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
 /// `nftables` (bridge family, filter chains) or `nftables_nat` (ip family, nat chains).
 void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* table, bool nat) {
   NftTable& t = *table;
-  t.loc = Reader::Loc(n);
+  t.loc = r.Loc(n);
   if (!r.Map(n, kp, {"family", "table", "chains", "rules"})) return;
   t.present = true;
   r.Str(n, "family", kp, &t.family, true);
@@ -378,12 +430,189 @@ void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* ta
     r.Fail(n["table"], fmt::format("`{}.table` must be 1..15 characters of [A-Za-z0-9._-]", kp));
 }
 
-/// `name` + NUL + raw bytes: a hashable identity for duplicate checks.
-std::string ByteKey(const std::string& name, const std::array<uint8_t, 16>& bytes) {
-  std::string k = name;
-  k += '\0';
-  k.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  return k;
+// The bulk lists' items, read from yaml-cpp nodes or from the fast scanner's FlowNodes.
+
+template <typename N>
+void ReadAddress(Reader& r, const N& n, const KeyPath& kp, HostState* s) {
+  Address a;
+  a.loc = r.Loc(n);
+  if (!r.Map(n, kp, {"dev", "address"})) return;
+  std::string_view text;
+  r.Str(n, "dev", kp, &a.dev, true);
+  if (!r.Str(n, "address", kp, &text, true) || text.empty()) return;
+  auto slash = text.find('/');
+  auto ip = net::ParseIp(text.substr(0, slash));
+  auto pfx = slash == std::string_view::npos ? std::nullopt : net::ParsePrefix(text);
+  if (!ip || !pfx) {
+    r.Fail(n["address"], fmt::format("`{}.address` must be `ADDRESS/LENGTH`, got `{}`", kp, text));
+    return;
+  }
+  a.address = *ip;
+  a.prefix_length = pfx->length;
+  s->addresses.push_back(std::move(a));
+}
+
+template <typename N>
+void ReadRoute(Reader& r, const N& n, const KeyPath& kp, HostState* s) {
+  Route rt;
+  rt.loc = r.Loc(n);
+  if (!r.Map(n, kp, {"table", "dst", "dev", "via"})) return;
+  r.Uint(n, "table", kp, &rt.table, 0xffffffffu);
+  r.Str(n, "dev", kp, &rt.dev, true);
+  std::string_view dst;
+  if (r.Str(n, "dst", kp, &dst, true) && !dst.empty()) {
+    auto p = net::ParsePrefix(dst);
+    if (!p || !p->IsCanonical())
+      r.Fail(n["dst"], fmt::format("`{}.dst` must be a prefix with zero host bits, got `{}`", kp, dst));
+    else
+      rt.dst = *p;
+  }
+  r.Ip(n, "via", kp, &rt.via, false);
+  if (rt.table == 0 || rt.table == 255) r.Fail(n["table"], fmt::format("`{}.table` {} is reserved", kp, rt.table));
+  s->routes.push_back(std::move(rt));
+}
+
+template <typename N>
+void ReadFdb(Reader& r, const N& n, const KeyPath& kp, HostState* s) {
+  FdbEntry f;
+  f.loc = r.Loc(n);
+  if (!r.Map(n, kp, {"dev", "mac", "dst"})) return;
+  std::optional<net::MacAddress> mac;
+  std::optional<net::IpAddress> dst;
+  r.Str(n, "dev", kp, &f.dev, true);
+  if (!r.Mac(n, "mac", kp, &mac, true) || !r.Ip(n, "dst", kp, &dst, true) || !mac || !dst) return;
+  f.mac = *mac;
+  f.dst = *dst;
+  s->fdb.push_back(std::move(f));
+}
+
+template <typename N>
+void ReadNeighbour(Reader& r, const N& n, const KeyPath& kp, HostState* s) {
+  Neighbour nb;
+  nb.loc = r.Loc(n);
+  if (!r.Map(n, kp, {"dev", "address", "mac"})) return;
+  std::optional<net::MacAddress> mac;
+  std::optional<net::IpAddress> ip;
+  r.Str(n, "dev", kp, &nb.dev, true);
+  if (!r.Ip(n, "address", kp, &ip, true) || !r.Mac(n, "mac", kp, &mac, true) || !mac || !ip) return;
+  nb.address = *ip;
+  nb.mac = *mac;
+  s->neighbours.push_back(std::move(nb));
+}
+
+/// Reads a bulk section's items with the fast scanner into `s->*list`
+/// (reserved up front from the section's line count). False, with nothing
+/// read or reported, when a line needs yaml-cpp: then yaml-cpp reads the
+/// whole list, so that one list never mixes the two paths.
+template <typename T>
+bool ReadFlowItems(Reader& r, const BulkSection& section, std::vector<T> HostState::*list,
+                   void (*read_item)(Reader&, const FlowNode&, const KeyPath&, HostState*), HostState* s) {
+  std::vector<T>& items = s->*list;
+  const size_t errors_before = r.errors().size(), items_before = items.size();
+  items.reserve(items_before + section.lines + 1);
+  size_t index = 0;
+  if (ScanSection(section, [&](const FlowItem& item) {
+        read_item(r, FlowNode::Map(item), KeyPath(section.key, index++), s);
+      }))
+    return true;
+  r.errors().erase(r.errors().begin() + errors_before, r.errors().end());
+  items.erase(items.begin() + items_before, items.end());
+  return false;
+}
+
+bool ReadBulkSection(Reader& r, const BulkSection& section, HostState* s) {
+  if (section.key == "addresses") return ReadFlowItems(r, section, &HostState::addresses, &ReadAddress<FlowNode>, s);
+  if (section.key == "routes") return ReadFlowItems(r, section, &HostState::routes, &ReadRoute<FlowNode>, s);
+  if (section.key == "fdb") return ReadFlowItems(r, section, &HostState::fdb, &ReadFdb<FlowNode>, s);
+  assert(section.key == "neighbours");
+  return ReadFlowItems(r, section, &HostState::neighbours, &ReadNeighbour<FlowNode>, s);
+}
+
+/// The plan text without the bodies of the sections the fast path read (their
+/// headers stay, as keys with no value), for yaml-cpp; tells `r` where lines went.
+std::string CutSections(std::string_view text, const std::vector<BulkSection>& sections, Reader* r) {
+  std::string rest;
+  size_t cut_bytes = 0;
+  for (const BulkSection& section : sections) cut_bytes += section.body.size();
+  rest.reserve(text.size() - cut_bytes);
+  size_t pos = 0;
+  int cut_lines = 0;
+  for (const BulkSection& section : sections) {  // in file order
+    size_t begin = static_cast<size_t>(section.body.data() - text.data());
+    rest.append(text.substr(pos, begin - pos));
+    pos = begin + section.body.size();
+    r->AddCut(section.header_line0 + 1 - cut_lines, static_cast<int>(section.lines));
+    cut_lines += static_cast<int>(section.lines);
+  }
+  rest.append(text.substr(pos));
+  return rest;
+}
+
+/// yaml-cpp must see each cut section's header as the only top-level key of
+/// its name, with no value. Otherwise the header was not what it looked like
+/// (a line of a multi-line scalar, a second document...) or the key is given
+/// twice (yaml-cpp then reads the last), and the cut changed the document.
+bool HeadersIntact(const Reader& r, const YAML::Node& root, const std::vector<BulkSection>& sections) {
+  for (const BulkSection& section : sections) {
+    int same_name = 0;
+    bool header = false;
+    for (const auto& entry : root) {
+      if (!entry.first.IsScalar() || entry.first.Scalar() != section.key) continue;
+      ++same_name;
+      header = header || (r.Loc(entry.first).line == section.header_line0 + 1 && entry.second.IsNull());
+    }
+    if (same_name != 1 || !header) return false;
+  }
+  return true;
+}
+
+/// Finds objects listed twice by a byte-string identity, with no allocation
+/// per object: an open-addressing table of (hash, index) whose keys are
+/// rebuilt by `key_of(index, &key)` when two hashes match.
+template <typename KeyOf>
+class RepeatFinder {
+ public:
+  RepeatFinder(size_t count, KeyOf key_of) : key_of_(key_of) {
+    size_t capacity = 16;
+    while (capacity < 2 * count) capacity *= 2;
+    slots_.resize(capacity);
+  }
+
+  /// True when object `index` has the identity of one passed before.
+  bool Repeated(uint32_t index) {
+    key_of_(index, &key_);
+    const size_t hash = std::hash<std::string_view>()(key_);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.index == kEmpty) {
+        slot = {static_cast<uint32_t>(hash), index};
+        return false;
+      }
+      if (slot.hash == static_cast<uint32_t>(hash)) {
+        key_of_(slot.index, &other_);
+        if (other_ == key_) return true;
+      }
+    }
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint32_t hash = 0;
+    uint32_t index = kEmpty;
+  };
+  KeyOf key_of_;
+  std::vector<Slot> slots_;
+  std::string key_, other_;  // reused: no allocation per object
+};
+
+/// `*key` = name + NUL + the raw bytes of `parts`: an object's identity.
+template <typename... Bytes>
+void SetKey(std::string* key, std::string_view name, const Bytes&... parts) {
+  key->assign(name);
+  *key += '\0';
+  (key->append(reinterpret_cast<const char*>(parts.data()), parts.size()), ...);
 }
 
 /// Cross-object checks once every list is read.
@@ -434,48 +663,65 @@ void Validate(Reader& r, HostState* s) {
                                   a.master, m->second->kind));
     if (!adopted.insert(a.name).second) r.FailAt(a.loc, fmt::format("adopted NIC `{}` is listed twice", a.name));
   }
+  // The bulk lists look a device up per entry: hashed, not by string compares
+  // down the ordered map.
+  std::unordered_map<std::string_view, const Link*> owned_links(links.begin(), links.end());
+  auto owned_link = [&](const std::string& dev) -> const Link* {
+    auto it = owned_links.find(dev);
+    return it == owned_links.end() ? nullptr : it->second;
+  };
   auto owned_dev = [&](const std::string& dev, SourceLoc loc, const char* what) {
-    if (!links.count(dev))
-      r.FailAt(loc, fmt::format("{} on `{}`, which is not an owned link", what, dev));
+    if (!owned_link(dev)) r.FailAt(loc, fmt::format("{} on `{}`, which is not an owned link", what, dev));
   };
   {
-    std::unordered_set<std::string> seen;
-    seen.reserve(s->addresses.size());
-    for (const Address& a : s->addresses) {
+    RepeatFinder seen(s->addresses.size(), [&](uint32_t i, std::string* key) {
+      SetKey(key, s->addresses[i].dev, s->addresses[i].address.bytes);
+    });
+    for (uint32_t i = 0; i < s->addresses.size(); ++i) {
+      const Address& a = s->addresses[i];
       owned_dev(a.dev, a.loc, "address");
-      if (!seen.insert(ByteKey(a.dev, a.address.bytes)).second)
+      if (seen.Repeated(i))
         r.FailAt(a.loc, fmt::format("address `{}` on `{}` is listed twice", a.address.ToString(), a.dev));
     }
   }
   {
-    std::unordered_set<std::string> seen;
-    seen.reserve(s->routes.size());
-    for (const Route& rt : s->routes) {
+    RepeatFinder seen(s->routes.size(), [&](uint32_t i, std::string* key) {
+      const Route& rt = s->routes[i];  // (table, length, address)
+      key->assign(reinterpret_cast<const char*>(&rt.table), sizeof rt.table);
+      *key += static_cast<char>(rt.dst.length);
+      key->append(reinterpret_cast<const char*>(rt.dst.address.bytes.data()), rt.dst.address.bytes.size());
+    });
+    for (uint32_t i = 0; i < s->routes.size(); ++i) {
+      const Route& rt = s->routes[i];
       owned_dev(rt.dev, rt.loc, "route");
-      if (!seen.insert(ByteKey(std::to_string(rt.table) + "/" + std::to_string(rt.dst.length), rt.dst.address.bytes)).second)
+      if (seen.Repeated(i))
         r.FailAt(rt.loc, fmt::format("route to `{}` in table {} is listed twice", rt.dst.ToString(), rt.table));
       if (rt.via && rt.via->family != rt.dst.address.family)
         r.FailAt(rt.loc, fmt::format("route to `{}` has a gateway of another address family", rt.dst.ToString()));
     }
   }
   {
-    std::unordered_set<std::string> seen;
-    seen.reserve(s->fdb.size());
-    for (const FdbEntry& f : s->fdb) {
-      auto l = links.find(f.dev);
-      if (l == links.end() || l->second->kind != "vxlan")
+    RepeatFinder seen(s->fdb.size(), [&](uint32_t i, std::string* key) {
+      SetKey(key, s->fdb[i].dev, s->fdb[i].dst.bytes, s->fdb[i].mac.bytes);
+    });
+    for (uint32_t i = 0; i < s->fdb.size(); ++i) {
+      const FdbEntry& f = s->fdb[i];
+      const Link* l = owned_link(f.dev);
+      if (!l || l->kind != "vxlan")
         r.FailAt(f.loc, fmt::format("fdb entry on `{}`, which is not an owned vxlan link", f.dev));
-      if (!seen.insert(ByteKey(f.dev, f.dst.bytes) + std::string(f.mac.bytes.begin(), f.mac.bytes.end())).second)
+      if (seen.Repeated(i))
         r.FailAt(f.loc, fmt::format("fdb entry `{}` dst `{}` on `{}` is listed twice", f.mac.ToString(),
                                     f.dst.ToString(), f.dev));
     }
   }
   {
-    std::unordered_set<std::string> seen;
-    seen.reserve(s->neighbours.size());
-    for (const Neighbour& nb : s->neighbours) {
+    RepeatFinder seen(s->neighbours.size(), [&](uint32_t i, std::string* key) {
+      SetKey(key, s->neighbours[i].dev, s->neighbours[i].address.bytes);
+    });
+    for (uint32_t i = 0; i < s->neighbours.size(); ++i) {
+      const Neighbour& nb = s->neighbours[i];
       owned_dev(nb.dev, nb.loc, "neighbour");
-      if (!seen.insert(ByteKey(nb.dev, nb.address.bytes)).second)
+      if (seen.Repeated(i))
         r.FailAt(nb.loc, fmt::format("neighbour `{}` on `{}` is listed twice", nb.address.ToString(), nb.dev));
     }
   }
@@ -506,19 +752,31 @@ bool IsValidIfname(const std::string& name) {
   return true;
 }
 
-bool ReadPlan(const std::string& text, const std::string& path, HostState* out, std::vector<std::string>* errors) {
+namespace {
+
+/// One read of the plan. With `fast`, the bulk sections whose items all scan
+/// are read straight from the text and cut out of what yaml-cpp parses.
+/// Returns nullopt when yaml-cpp's view of the rest shows that cutting was not
+/// safe, or finds a syntax error (reported as in the whole text): then the
+/// caller reads again without the fast path.
+std::optional<bool> ReadPlanOnce(std::string_view text, const std::string& path, bool fast, HostState* out,
+                                 std::vector<std::string>* errors) {
   Reader r(path);
+  HostState& s = *out;
+  std::vector<BulkSection> fast_sections;
+  if (fast)
+    for (const BulkSection& section : FindBulkSections(text))
+      if (ReadBulkSection(r, section, &s)) fast_sections.push_back(section);
   YAML::Node root;
-  std::map<std::string, std::vector<FlowNode>> fast;
-  std::string rest = ExtractBulkSections(text, &fast);
   try {
-    root = YAML::Load(rest);
+    root = fast_sections.empty() ? YAML::Load(std::string(text)) : YAML::Load(CutSections(text, fast_sections, &r));
   } catch (const YAML::ParserException& e) {
+    if (!fast_sections.empty()) return std::nullopt;
     errors->push_back(fmt::format("{}:{}:{}: error: malformed yaml: {}", path, e.mark.line + 1, e.mark.column + 1,
                                   e.msg));
     return false;
   }
-  HostState& s = *out;
+  if (!fast_sections.empty() && (!root.IsMap() || !HeadersIntact(r, root, fast_sections))) return std::nullopt;
   s.nft_nat.family = "ip";
   s.nft_nat.table = "netdsl_nat";
   if (!root.IsMap()) {
@@ -559,92 +817,28 @@ bool ReadPlan(const std::string& text, const std::string& path, HostState* out, 
         }
       }
     }
-    // Bulk lists come from the fast scanner when it could take them, else from yaml-cpp.
-    auto Bulk = [&](const char* key, const auto& fn) {
-      if (auto it = fast.find(key); it != fast.end()) {
-        size_t i = 0;
-        for (const FlowNode& item : it->second) fn(item, fmt::format("{}[{}]", key, i++));
-      } else {
-        r.Seq(root, key, fn);
-      }
+    // Bulk lists the fast path did not read come from yaml-cpp.
+    auto bulk = [&](const char* key, auto read_item) {
+      if (std::none_of(fast_sections.begin(), fast_sections.end(),
+                       [&](const BulkSection& section) { return section.key == key; }))
+        r.Seq(root, key, [&](const YAML::Node& n, const std::string& kp) { read_item(n, kp); });
     };
     r.Seq(root, "links", [&](const YAML::Node& n, const std::string& kp) { ReadLink(r, n, kp, &s); });
     r.Seq(root, "adopted", [&](const YAML::Node& n, const std::string& kp) {
       AdoptedNic a;
-      a.loc = Reader::Loc(n);
+      a.loc = r.Loc(n);
       if (!r.Map(n, kp, {"name", "master"})) return;
       r.Str(n, "name", kp, &a.name, true);
       r.Str(n, "master", kp, &a.master, true);
       s.adopted.push_back(a);
     });
-    auto read_addresses = [&](const auto& n, const std::string& kp) {
-      Address a;
-      a.loc = Reader::Loc(n);
-      if (!r.Map(n, kp, {"dev", "address"})) return;
-      std::string text;
-      r.Str(n, "dev", kp, &a.dev, true);
-      if (!r.Str(n, "address", kp, &text, true) || text.empty()) return;
-      auto slash = text.find('/');
-      auto ip = net::ParseIp(text.substr(0, slash));
-      auto pfx = slash == std::string::npos ? std::nullopt : net::ParsePrefix(text);
-      if (!ip || !pfx) {
-        r.Fail(n["address"], fmt::format("`{}.address` must be `ADDRESS/LENGTH`, got `{}`", kp, text));
-        return;
-      }
-      a.address = *ip;
-      a.prefix_length = pfx->length;
-      s.addresses.push_back(a);
-    };
-    Bulk("addresses", read_addresses);
-    auto read_routes = [&](const auto& n, const std::string& kp) {
-      Route rt;
-      rt.loc = Reader::Loc(n);
-      if (!r.Map(n, kp, {"table", "dst", "dev", "via"})) return;
-      r.Uint(n, "table", kp, &rt.table, 0xffffffffu);
-      r.Str(n, "dev", kp, &rt.dev, true);
-      std::string dst;
-      if (r.Str(n, "dst", kp, &dst, true) && !dst.empty()) {
-        auto p = net::ParsePrefix(dst);
-        if (!p || !p->IsCanonical())
-          r.Fail(n["dst"], fmt::format("`{}.dst` must be a prefix with zero host bits, got `{}`", kp, dst));
-        else
-          rt.dst = *p;
-      }
-      r.Ip(n, "via", kp, &rt.via, false);
-      if (rt.table == 0 || rt.table == 255)
-        r.Fail(n["table"], fmt::format("`{}.table` {} is reserved", kp, rt.table));
-      s.routes.push_back(rt);
-    };
-    Bulk("routes", read_routes);
-    auto read_fdb = [&](const auto& n, const std::string& kp) {
-      FdbEntry f;
-      f.loc = Reader::Loc(n);
-      if (!r.Map(n, kp, {"dev", "mac", "dst"})) return;
-      std::optional<net::MacAddress> mac;
-      std::optional<net::IpAddress> dst;
-      r.Str(n, "dev", kp, &f.dev, true);
-      if (!r.Mac(n, "mac", kp, &mac, true) || !r.Ip(n, "dst", kp, &dst, true) || !mac || !dst) return;
-      f.mac = *mac;
-      f.dst = *dst;
-      s.fdb.push_back(f);
-    };
-    Bulk("fdb", read_fdb);
-    auto read_neighbours = [&](const auto& n, const std::string& kp) {
-      Neighbour nb;
-      nb.loc = Reader::Loc(n);
-      if (!r.Map(n, kp, {"dev", "address", "mac"})) return;
-      std::optional<net::MacAddress> mac;
-      std::optional<net::IpAddress> ip;
-      r.Str(n, "dev", kp, &nb.dev, true);
-      if (!r.Ip(n, "address", kp, &ip, true) || !r.Mac(n, "mac", kp, &mac, true) || !mac || !ip) return;
-      nb.address = *ip;
-      nb.mac = *mac;
-      s.neighbours.push_back(nb);
-    };
-    Bulk("neighbours", read_neighbours);
+    bulk("addresses", [&](const YAML::Node& n, const KeyPath& kp) { ReadAddress(r, n, kp, &s); });
+    bulk("routes", [&](const YAML::Node& n, const KeyPath& kp) { ReadRoute(r, n, kp, &s); });
+    bulk("fdb", [&](const YAML::Node& n, const KeyPath& kp) { ReadFdb(r, n, kp, &s); });
+    bulk("neighbours", [&](const YAML::Node& n, const KeyPath& kp) { ReadNeighbour(r, n, kp, &s); });
     r.Seq(root, "qdiscs", [&](const YAML::Node& n, const std::string& kp) {
       Qdisc q;
-      q.loc = Reader::Loc(n);
+      q.loc = r.Loc(n);
       if (!r.Map(n, kp, {"dev", "kind", "rate_bps", "burst_bytes", "latency_us", "default_class", "classes"}))
         return;
       r.Str(n, "dev", kp, &q.dev, true);
@@ -706,15 +900,51 @@ bool ReadPlan(const std::string& text, const std::string& path, HostState* out, 
   return true;
 }
 
+/// ReadPlan on a view, for the mapped file.
+bool ReadPlanText(std::string_view text, const std::string& path, HostState* out, std::vector<std::string>* errors) {
+  const HostState given = *out;
+  if (std::optional<bool> ok = ReadPlanOnce(text, path, /*fast=*/true, out, errors)) return *ok;
+  *out = given;
+  return *ReadPlanOnce(text, path, /*fast=*/false, out, errors);
+}
+
+}  // namespace
+
+bool ReadPlan(const std::string& text, const std::string& path, HostState* out, std::vector<std::string>* errors) {
+  return ReadPlanText(text, path, out, errors);
+}
+
 bool ReadPlanFile(const std::string& path, HostState* out, std::vector<std::string>* errors) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     errors->push_back(fmt::format("{}: error: cannot read the plan: {}", path, std::strerror(errno)));
     return false;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ReadPlan(ss.str(), path, out, errors);
+  // A regular file is mapped, not copied: reading 6 MB into a string costs a
+  // large plan as much as parsing its 100k entries does, mostly in page
+  // faults. linux.yaml is replaced by rename, so the mapping stays valid.
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    size_t size = static_cast<size_t>(st.st_size);
+    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (data != MAP_FAILED) {
+      ::close(fd);
+      bool ok = ReadPlanText(std::string_view(static_cast<const char*>(data), size), path, out, errors);
+      ::munmap(data, size);
+      return ok;
+    }
+  }
+  // Pipes, empty files, /proc files (size 0): read them. A read error reads as
+  // the end of the text, as with std::ifstream before.
+  std::string text;
+  char buffer[1 << 16];
+  for (ssize_t got; (got = ::read(fd, buffer, sizeof buffer)) != 0;) {
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) break;
+    text.append(buffer, static_cast<size_t>(got));
+  }
+  ::close(fd);
+  return ReadPlanText(text, path, out, errors);
 }
 
 }  // namespace netdsl::runtime

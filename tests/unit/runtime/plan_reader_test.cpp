@@ -1,6 +1,9 @@
 // Unit tests of the strict linux.yaml reader.
 #include <doctest/doctest.h>
 
+#include <cstring>
+
+#include "runtime/linux/flow_scanner.h"
 #include "runtime/linux/plan_reader.h"
 
 using namespace netdsl::runtime;
@@ -147,4 +150,237 @@ TEST_CASE("the fast bulk-list scanner agrees with yaml-cpp, errors and positions
       CHECK(fast.fdb[i].loc.col == slow.fdb[i].loc.col);
     }
   }
+}
+
+// The fast bulk-list path against yaml-cpp, on the same text. Commenting a
+// list's header (`fdb: # yaml-cpp`) hands that list to yaml-cpp without moving
+// any line or column, so both reads must agree byte for byte.
+namespace {
+
+struct Outcome {
+  bool ok = false;
+  HostState state;
+  std::vector<std::string> errors;
+};
+
+Outcome ReadText(const std::string& text) {
+  Outcome o;
+  o.ok = ReadPlan(text, "t.yaml", &o.state, &o.errors);
+  return o;
+}
+
+std::string ViaYamlCpp(std::string text) {
+  for (const char* key : {"fdb:\n", "neighbours:\n", "routes:\n", "addresses:\n"}) {
+    size_t at = text.find(std::string("\n") + key);
+    if (at != std::string::npos) text.insert(at + std::strlen(key), " # yaml-cpp");
+  }
+  return text;
+}
+
+/// Every field of the bulk lists, one line per entry.
+std::string Describe(const HostState& s) {
+  std::string out;
+  auto loc = [](const SourceLoc& l) { return " @" + std::to_string(l.line) + ":" + std::to_string(l.col) + "\n"; };
+  for (const Address& a : s.addresses)
+    out += "address " + a.dev + " " + a.address.ToString() + "/" + std::to_string(a.prefix_length) + loc(a.loc);
+  for (const Route& r : s.routes)
+    out += "route " + std::to_string(r.table) + " " + r.dst.ToString() + " " + r.dev + " " +
+           (r.via ? r.via->ToString() : "-") + loc(r.loc);
+  for (const FdbEntry& f : s.fdb) out += "fdb " + f.dev + " " + f.mac.ToString() + " " + f.dst.ToString() + loc(f.loc);
+  for (const Neighbour& n : s.neighbours)
+    out += "neighbour " + n.dev + " " + n.address.ToString() + " " + n.mac.ToString() + loc(n.loc);
+  return out;
+}
+
+/// True when the fast path takes every bulk list of `text`: each list is a
+/// section and each of its lines scans.
+bool FastPathTakesAll(const std::string& text) {
+  auto sections = FindBulkSections(text);
+  size_t headers = 0;
+  for (const char* key : {"\nfdb:\n", "\nneighbours:\n", "\nroutes:\n", "\naddresses:\n"})
+    headers += text.find(key) != std::string::npos;
+  if (sections.size() != headers) return false;
+  for (const BulkSection& section : sections)
+    if (!ScanSection(section, [](const FlowItem&) {})) return false;
+  return true;
+}
+
+const std::string kHead =
+    "format: 1\nhost: h\nlinks:\n  - {name: nd-br1, kind: bridge}\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\n";
+
+/// Reads `text` both ways and checks they agree; returns the fast read.
+Outcome CheckBothWays(const std::string& text, bool fast_path_expected = true) {
+  INFO(text);
+  CHECK(FastPathTakesAll(text) == fast_path_expected);
+  Outcome fast = ReadText(text), slow = ReadText(ViaYamlCpp(text));
+  CHECK(fast.ok == slow.ok);
+  CHECK(fast.errors == slow.errors);
+  CHECK(Describe(fast.state) == Describe(slow.state));
+  return fast;
+}
+
+}  // namespace
+
+TEST_CASE("fast path: valid items read as yaml-cpp reads them") {
+  Outcome o = CheckBothWays(kHead +
+                            "fdb:\n"
+                            "  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n"
+                            "  - {dev: nd-vx1, mac: '00:1d:d8:b7:1c:06', dst: \"2001:db8::1\"}\n"
+                            "  - {dev: nd-vx1, mac: 00:1D:D8:B7:1C:07, dst: 2001:db8::2}\n"
+                            "  - { dev: nd-vx1 ,  mac: \"00-1d-d8-b7-1c-08\" , dst: 10.0.0.1 }   \n"
+                            "\n"
+                            "  - {dst: 10.0.0.2, mac: \"00:1d:d8:b7:1c:09\", dev: \"nd-vx1\"}\n"
+                            "neighbours:\n"
+                            "  - {dev: nd-br1, address: 10.0.0.1, mac: \"00:1d:d8:b7:1c:05\"}\n"
+                            "  - {dev: nd-br1, address: \"fe80::1\", mac: \"00:1d:d8:b7:1c:05\"}\n"
+                            "routes:\n"
+                            "  - {table: 1001, dst: 10.0.0.0/24, dev: nd-br1}\n"
+                            "  - {dst: 10.1.0.0/16, dev: nd-br1, via: \"\"}\n"
+                            "  - {table: 7, dst: \"2001:db8::/32\", dev: nd-br1, via: \"2001:db8::1\"}\n"
+                            "  - {table: 7, dst: 0.0.0.0/0, dev: nd-br1, via: 10.0.0.1}\n"
+                            "addresses:\n"
+                            "  - {dev: nd-br1, address: 10.0.0.1/24}\n"
+                            "  - {dev: nd-br1, address: \"2001:db8::1/64\"}\n"
+                            "qdiscs:\n"
+                            "  - {dev: nd-br1, kind: tbf, rate_bps: 8, burst_bytes: 1, latency_us: 1}\n");
+  CHECK(o.ok);
+  CHECK(o.state.fdb.size() == 5);
+  CHECK(o.state.neighbours.size() == 2);
+  CHECK(o.state.routes.size() == 4);
+  CHECK(o.state.addresses.size() == 2);
+  REQUIRE(o.state.qdiscs.size() == 1);
+  CHECK(o.state.qdiscs[0].loc.line == 25);  // yaml-cpp's lines after the cut-out lists map back
+}
+
+TEST_CASE("fast path: invalid items give yaml-cpp's diagnostics, positions and order") {
+  const std::vector<std::string> bodies = {
+      // unknown, duplicate and missing keys
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11, port: 1}\n"
+      "  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dev: nd-vx1, dst: 1.2.3.4, dst: 1.2.3.5}\n"
+      "  - {mac: \"00:1d:d8:b7:1c:05\"}\n  - {dev: nd-vx1, dst: 1.2.3.4}\n  - {dev: nd-vx1, mac: \"\", dst: \"\"}\n",
+      // bad MAC and IP values
+      "fdb:\n  - {dev: nd-vx1, mac: zz, dst: 192.168.0.11}\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c\", dst: 1.2.3}\n"
+      "  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 300.1.1.1}\n  - {dev: nd-vx1, mac: 001dd8b71c05, dst: x}\n",
+      "neighbours:\n  - {dev: nd-br1, address: 10.0.0.1, mac: \"00:1d:d8:b7:1c:05\", dev: nd-br1}\n"
+      "  - {dev: nd-br1, address: 10.0.0.256, mac: \"00:1d:d8:b7:1c:05\"}\n  - {dev: nd-br1, mac: nope}\n"
+      "  - {address: 10.0.0.1/24, mac: \"00:1d:d8:b7:1c:05\"}\n  - {dev: nd-br1, address: \"\", mac: x, colour: red}\n",
+      // numbers: quoted, out of range, overflowing, not a number, reserved
+      "routes:\n  - {table: \"7\", dst: 10.0.0.0/8, dev: nd-br1}\n  - {table: 4294967296, dst: 10.0.0.0/8, dev: nd-br1}\n"
+      "  - {table: 18446744073709551616, dst: 10.0.0.0/8, dev: nd-br1}\n  - {table: 1e3, dst: 10.0.0.0/8, dev: nd-br1}\n"
+      "  - {table: 0, dst: 10.0.0.0/8, dev: nd-br1}\n  - {table: 255, dst: 10.0.0.1/8, dev: nd-br1}\n"
+      "  - {table: 0x10, dst: 10.0.0.0/8, dev: nd-br1}\n  - {table: \"\", dst: 10.0.0.0/8, dev: nd-br1}\n",
+      // prefixes and gateways
+      "routes:\n  - {table: 7, dst: 10.0.0.1/8, dev: nd-br1, gw: x}\n  - {dst: 10.0.0.0, dev: nd-br1}\n"
+      "  - {dst: 10.0.0.0/33, dev: nd-br1, via: 10.0.0.300}\n  - {dst: \"\", dev: nd-br1, via: \"\"}\n  - {dev: nd-br1}\n",
+      "addresses:\n  - {dev: nd-br1, address: 10.0.0.1/24}\n  - {dev: nd-br1, address: 10.0.0.1}\n"
+      "  - {dev: nd-br1, address: 10.0.0.1/33}\n  - {dev: nd-br1, address: \"\"}\n  - {address: x/1, dev: nd-br1, dev: y}\n",
+      // several lists with errors, then an error yaml-cpp reports after them
+      "addresses:\n  - {dev: nd-br1, address: 10.0.0.1}\nroutes:\n  - {table: 255, dst: 10.0.0.1/24, dev: nd-br1}\n"
+      "fdb:\n  - {dev: nd-vx1, mac: zz, dst: 192.168.0.1}\nqdiscs:\n  - {dev: nd-br1, kind: fq}\n",
+  };
+  for (const std::string& body : bodies) {
+    Outcome o = CheckBothWays(kHead + body);
+    CHECK_FALSE(o.ok);
+  }
+}
+
+TEST_CASE("fast path: cross-object errors (duplicates, devices, families) agree with yaml-cpp") {
+  const std::vector<std::string> bodies = {
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n"
+      "  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:06\", dst: 192.168.0.11}\n"
+      "  - {dev: nd-vx1, mac: \"00:1D:D8:B7:1C:05\", dst: 192.168.0.11}\n"
+      "  - {dev: nd-br1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n"
+      "  - {dev: nd-vx9, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "neighbours:\n  - {dev: nd-br1, address: 10.0.0.1, mac: \"00:1d:d8:b7:1c:05\"}\n"
+      "  - {dev: nd-vx1, address: 10.0.0.1, mac: \"00:1d:d8:b7:1c:05\"}\n"
+      "  - {dev: nd-br1, address: 10.0.0.1, mac: \"00:1d:d8:b7:1c:06\"}\n"
+      "  - {dev: eth0, address: 10.0.0.1, mac: \"00:1d:d8:b7:1c:06\"}\n",
+      "routes:\n  - {table: 7, dst: 10.0.0.0/8, dev: nd-br1}\n  - {table: 8, dst: 10.0.0.0/8, dev: nd-br1}\n"
+      "  - {table: 7, dst: 10.0.0.0/16, dev: nd-br1}\n  - {table: 7, dst: 10.0.0.0/8, dev: nd-vx1}\n"
+      "  - {dst: \"2001:db8::/32\", dev: nd-br1, via: 10.0.0.1}\n  - {dst: 10.0.0.0/8, dev: nd-xx}\n",
+      "addresses:\n  - {dev: nd-br1, address: 10.0.0.1/24}\n  - {dev: nd-br1, address: 10.0.0.1/16}\n"
+      "  - {dev: nd-vx1, address: 10.0.0.1/24}\n  - {dev: eth0, address: 10.0.0.2/24}\n",
+  };
+  for (const std::string& body : bodies) {
+    Outcome o = CheckBothWays(kHead + body);
+    CHECK_FALSE(o.ok);
+    CHECK(o.errors.size() >= 2);
+  }
+}
+
+TEST_CASE("fast path: lines it cannot decide go to yaml-cpp with the whole list") {
+  const std::vector<std::string> bodies = {
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}  # comment\n",
+      "fdb:\n  # comment\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n  - {dev: \"nd-\\x76x1\", mac: x, dst: y}\n",
+      "fdb:\n  - {dev: 'nd-''vx1', mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n  - {dev: nd-vx1,\n     mac: x, dst: y}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n  -  {dev: nd-vx1, mac: x, dst: y}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n  - dev: nd-vx1\n",
+      "fdb:\n  - {dev: ~, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: null, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {null: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: &d nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n  - {dev: *d, mac: x, dst: y}\n",
+      "fdb:\n  - {dev: !!str nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: [nd-vx1], mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11, }\n",
+      "fdb:\n  - {}\n",
+      "fdb:\n  - {dev: nd vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: nd-vx1:, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: nd-vx1?, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: -nd, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: ::1}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n    - {dev: nd-vx1, mac: x, dst: y}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n - {dev: nd-vx1, mac: x, dst: y}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n- {dev: nd-vx1, mac: x, dst: y}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n# comment\n"
+      "  - {dev: nd-vx1, mac: x, dst: y}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst:\t192.168.0.11}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\r\n",
+      "fdb:\n  - {dev: \"nd-vx\xc3\xa9\", mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11, a: 1, b: 2, c: 3, d: 4, e: 5, f: 6}\n",
+      "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}\n---\nhost: x\n",
+  };
+  for (const std::string& body : bodies) CheckBothWays(kHead + body, /*fast_path_expected=*/false);
+}
+
+TEST_CASE("fast path: a list header that is not a top-level key is read by yaml-cpp alone") {
+  // The `fdb:` line is inside a multi-line scalar: cutting the list out would
+  // change the document, which yaml-cpp's view of the cut text reveals.
+  Outcome o = ReadText("format: 1\nhost: 'h\nfdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 1.2.3.4}\nx'\n");
+  CHECK(o.ok);
+  CHECK(o.state.fdb.empty());
+  CHECK(o.state.host.find("fdb:") != std::string::npos);
+  // A key given twice is an error, and yaml-cpp reads the first list: a
+  // later list of that key, although it scans, must not be read either.
+  const std::string twice = kHead + "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 1.2.3.4}\n"
+                                    "fdb:\n  - {dev: nd-vx1, mac: zz, dst: 1.2.3.4}\n";
+  for (const std::string& text : {twice, ViaYamlCpp(twice)}) {
+    o = ReadText(text);
+    CHECK(o.errors == std::vector<std::string>{"t.yaml:8:1: error: duplicate key `fdb`"});
+    CHECK(Describe(o.state) == "fdb nd-vx1 00:1d:d8:b7:1c:05 1.2.3.4 @7:5\n");
+  }
+  // A list at the end of the text without a final line break.
+  CheckBothWays(kHead + "fdb:\n  - {dev: nd-vx1, mac: zz, dst: 1.2.3.4}");
+}
+
+TEST_CASE("flow items scan into views with yaml-cpp's columns") {
+  FlowItem item;
+  REQUIRE(ScanFlowItem("  - {dev: nd-vx1,  mac: \"00:1d:d8:b7:1c:05\" , dst: 10.0.0.1/8}  ", 41, &item));
+  CHECK(item.line0 == 41);
+  CHECK(item.col0 == 4);
+  REQUIRE(item.size == 3);
+  CHECK(item.entries[0].key == "dev");
+  CHECK(item.entries[0].key_col == 5);
+  CHECK(item.entries[0].value == "nd-vx1");
+  CHECK(item.entries[0].value_col == 10);
+  CHECK(item.entries[1].key_col == 19);
+  CHECK(item.entries[1].value == "00:1d:d8:b7:1c:05");
+  CHECK(item.entries[1].value_col == 24);
+  CHECK(item.entries[1].quoted);
+  CHECK(item.entries[2].value == "10.0.0.1/8");
+  CHECK_FALSE(item.entries[2].quoted);
+  CHECK_FALSE(ScanFlowItem("  - {dev: nd-vx1} # c", 0, &item));
+  CHECK_FALSE(ScanFlowItem("  - {dev: \"a\\\"b\"}", 0, &item));
+  CHECK_FALSE(ScanFlowItem("  - {dev: {a: b}}", 0, &item));
 }
