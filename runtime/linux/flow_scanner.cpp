@@ -113,7 +113,7 @@ std::vector<BulkSection> FindBulkSections(std::string_view text) {
   static constexpr std::string_view kKeys[] = {"fdb", "neighbours", "routes", "addresses"};
   std::vector<BulkSection> sections;
   bool taken[std::size(kKeys)] = {};
-  // Walks the top-level (column 0) lines only; a section's body runs to the next one.
+  // A header is a whole line at column 0; its body runs to the next line that starts at column 0.
   auto line_end = [&](size_t pos) {
     const void* nl = std::memchr(text.data() + pos, '\n', text.size() - pos);
     return nl ? static_cast<size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
