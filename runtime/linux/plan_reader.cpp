@@ -19,7 +19,6 @@
 #include <unordered_map>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -920,29 +919,27 @@ bool ReadPlanFile(const std::string& path, HostState* out, std::vector<std::stri
     errors->push_back(fmt::format("{}: error: cannot read the plan: {}", path, std::strerror(errno)));
     return false;
   }
-  // A regular file is mapped, not copied: reading 6 MB into a string costs a
-  // large plan as much as parsing its 100k entries does, mostly in page
-  // faults. linux.yaml is replaced by rename, so the mapping stays valid.
+  // Read into one buffer of the file's size (growing only for pipes and
+  // files that grow while read): a string grown by appends re-copies and
+  // re-faults a large plan several times. Not mapped: a plan truncated
+  // while mapped would kill the process with SIGBUS instead of a diagnostic.
   struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-    size_t size = static_cast<size_t>(st.st_size);
-    void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (data != MAP_FAILED) {
-      ::close(fd);
-      bool ok = ReadPlanText(std::string_view(static_cast<const char*>(data), size), path, out, errors);
-      ::munmap(data, size);
-      return ok;
-    }
-  }
-  // Pipes, empty files, /proc files (size 0): read them. A read error reads as
-  // the end of the text, as with std::ifstream before.
   std::string text;
-  char buffer[1 << 16];
-  for (ssize_t got; (got = ::read(fd, buffer, sizeof buffer)) != 0;) {
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) text.resize(static_cast<size_t>(st.st_size));
+  size_t used = 0;
+  for (;;) {
+    if (used == text.size()) text.resize(std::max<size_t>(text.size() * 2, 1 << 16));
+    ssize_t got = ::read(fd, text.data() + used, text.size() - used);
+    if (got == 0) break;
     if (got < 0 && errno == EINTR) continue;
-    if (got < 0) break;
-    text.append(buffer, static_cast<size_t>(got));
+    if (got < 0) {
+      errors->push_back(fmt::format("{}: error: cannot read the plan: {}", path, std::strerror(errno)));
+      ::close(fd);
+      return false;
+    }
+    used += static_cast<size_t>(got);
   }
+  text.resize(used);
   ::close(fd);
   return ReadPlanText(text, path, out, errors);
 }
