@@ -12,7 +12,7 @@ namespace netdsl::runtime {
 bool EnterNetns(const std::string& name, std::string* error);
 
 /// Probes each feature by creating a throwaway object of that kind in a fresh
-/// network namespace (a forked child that unshares its netns). Returns the
+/// network namespace (a thread that unshares its netns). Returns the
 /// missing ones with the kernel's reason: {feature, reason}.
 std::vector<std::pair<std::string, std::string>> MissingFeatures(const std::vector<std::string>& features);
 
