@@ -171,7 +171,16 @@ std::string Scope(const Options& o) { return o.netns.empty() ? "host" : "netns-"
 bool Recover(const Options& o, Netlink& nl) {
   std::string header, err;
   std::vector<JournalStep> steps;
-  if (!Journal::Load(Scope(o), &header, &steps, &err)) return true;
+  bool stale = false;
+  if (!Journal::Load(Scope(o), &header, &steps, &err, &stale)) {
+    if (stale) {
+      std::fprintf(stderr, "netdsl apply: warning: discarding `%s`, the journal of an apply interrupted before the "
+                   "last reboot; the kernel state it would undo is gone\n",
+                   Journal::PathFor(Scope(o)).c_str());
+      Journal::Remove(Scope(o));
+    }
+    return true;
+  }
   if (!err.empty()) {
     Error(o, err);
     return false;
@@ -303,7 +312,11 @@ int PlanMain(int argc, char** argv) {
   o.timer.Mark("diff");
   std::string header, jerr;
   std::vector<JournalStep> leftover;
-  bool interrupted = Journal::Load(Scope(o), &header, &leftover, &jerr);
+  bool stale_journal = false;
+  bool interrupted = Journal::Load(Scope(o), &header, &leftover, &jerr, &stale_journal);
+  if (stale_journal && !o.json)
+    std::fprintf(stderr, "netdsl plan: note: `%s` is from before the last reboot; the next apply discards it\n",
+                 Journal::PathFor(Scope(o)).c_str());
   if (o.json) {
     std::string s = fmt::format("{{\n  \"host\": \"{}\",\n  \"netns\": \"{}\",\n  \"in_sync\": {},\n",
                                 JsonEscape(desired.host), JsonEscape(o.netns),

@@ -1,4 +1,4 @@
-// Lock file (flock + holder) and fsynced journal of inverse operations.
+// Lock file (flock + holder) and journal of inverse operations (see journal.h on why no fsync).
 #include "runtime/linux/journal.h"
 
 #include <fcntl.h>
@@ -30,6 +30,14 @@ bool EnsureDir(std::string* error) {
     return false;
   }
   return true;
+}
+
+/// This boot's id: a journal from another boot describes a kernel state that is gone.
+std::string BootId() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
 }
 
 std::string NowText() {
@@ -74,7 +82,7 @@ Journal::~Journal() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool Journal::WriteAll(const std::string& text, bool sync, std::string* error) {
+bool Journal::WriteAll(const std::string& text, std::string* error) {
   size_t off = 0;
   while (off < text.size()) {
     ssize_t n = write(fd_, text.data() + off, text.size() - off);
@@ -84,10 +92,6 @@ bool Journal::WriteAll(const std::string& text, bool sync, std::string* error) {
       return false;
     }
     off += n;
-  }
-  if (sync && fsync(fd_) != 0) {
-    *error = fmt::format("cannot sync the journal `{}`: {}", path_, std::strerror(errno));
-    return false;
   }
   return true;
 }
@@ -100,19 +104,14 @@ bool Journal::Begin(const std::string& scope, const std::string& host, std::stri
     *error = fmt::format("cannot create the journal `{}`: {}", path_, std::strerror(errno));
     return false;
   }
-  if (!WriteAll(fmt::format("netdsl-journal 1 host={} pid={} started={}\n", host, getpid(), NowText()), true, error))
+  if (!WriteAll(fmt::format("netdsl-journal 1 host={} pid={} started={} boot={}\n", host, getpid(), NowText(), BootId()),
+                error))
     return false;
-  // Make the file's directory entry durable too.
-  int dfd = open(StateDir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    fsync(dfd);
-    close(dfd);
-  }
   return true;
 }
 
 bool Journal::RecordStep(int number, const Step& step, std::string* error) {
-  return WriteAll(StepRecord(number, step), true, error);
+  return WriteAll(StepRecord(number, step), error);
 }
 
 std::string Journal::StepRecord(int number, const Step& step) {
@@ -128,7 +127,7 @@ std::string Journal::StepRecord(int number, const Step& step) {
 }
 
 bool Journal::RecordDone(int number, std::string* error) {
-  return WriteAll(fmt::format("done {}\n", number), false, error);
+  return WriteAll(fmt::format("done {}\n", number), error);
 }
 
 void Journal::Finish() {
@@ -142,11 +141,18 @@ void Journal::Finish() {
 void Journal::Remove(const std::string& scope) { unlink(PathFor(scope).c_str()); }
 
 bool Journal::Load(const std::string& scope, std::string* header, std::vector<JournalStep>* steps,
-                   std::string* error) {
+                   std::string* error, bool* stale) {
   std::ifstream in(PathFor(scope));
   if (!in) return false;
   std::string line;
   std::getline(in, *header);
+  if (size_t at = header->find(" boot="); at != std::string::npos) {
+    std::string boot = header->substr(at + 6, header->find(' ', at + 6) - at - 6);
+    if (std::string now = BootId(); !now.empty() && boot != now) {
+      if (stale) *stale = true;
+      return false;
+    }
+  }
   JournalStep cur;
   bool open_step = false;
   while (std::getline(in, line)) {

@@ -36,28 +36,31 @@ class Journal {
   ~Journal();
   /// Creates `<dir>/<scope>.journal` for a new apply.
   bool Begin(const std::string& scope, const std::string& host, std::string* error);
-  /// Persists (write + fsync) the step's inverse operations before it runs.
+  /// Writes the step's inverse operations before it runs.
   bool RecordStep(int number, const Step& step, std::string* error);
   /// The record RecordStep writes, to be built ahead (on another thread)
   /// and persisted with Write.
   static std::string StepRecord(int number, const Step& step);
-  /// Persists (write + fsync) a StepRecord.
-  bool Write(const std::string& record, std::string* error) { return WriteAll(record, true, error); }
+  /// Writes a StepRecord.
+  bool Write(const std::string& record, std::string* error) { return WriteAll(record, error); }
   /// Marks a step finished.
   bool RecordDone(int number, std::string* error);
   /// Removes the journal: the apply committed or was rolled back.
   void Finish();
 
-  /// Reads a leftover journal; returns false when there is none.
+  /// Reads a leftover journal; returns false when there is none. A journal
+  /// written before the last reboot describes kernel state that no longer
+  /// exists: it is not loaded (returns false) and `stale` is set, for the
+  /// caller to discard it (apply) or mention it (plan).
   static bool Load(const std::string& scope, std::string* header, std::vector<JournalStep>* steps,
-                   std::string* error);
+                   std::string* error, bool* stale = nullptr);
   static void Remove(const std::string& scope);
   static std::string PathFor(const std::string& scope);
 
  private:
   int fd_ = -1;
   std::string path_;
-  bool WriteAll(const std::string& text, bool sync, std::string* error);
+  bool WriteAll(const std::string& text, std::string* error);
 };
 
 }  // namespace netdsl::runtime
