@@ -219,13 +219,15 @@ std::string FirstDifference(const HostState& desired, HostState after) {
 /// Reads the state back after the steps `cs` ran and compares it with
 /// `desired`; returns "" when they agree, else why not. `actual` is the
 /// state read before (after `monitor` subscribed). Kinds no step touched are
-/// as read before; the others are dumped again, except the vxlan FDB: its
-/// dump is quadratic in the kernel, so its entries are `actual`'s plus the
-/// kernel's FDB notifications since, when that is exact (the log is
-/// complete and no link was deleted, re-enslaved or set down, which can
-/// flush entries without a notification). Otherwise, or when the result
-/// differs from `desired`, the FDB is read again by one get request per
-/// entry.
+/// as read before; links, addresses, routes, qdiscs and nft tables are read
+/// again. Neighbours and vxlan FDB entries are `actual`'s plus the kernel's
+/// notifications since, when that is exact: the log is complete and no link
+/// was deleted, re-enslaved or set down (the kernel may flush a device's
+/// entries without notifying). Otherwise, or when the result differs from
+/// `desired` (a notification that never came must not fail an apply by
+/// itself), they are read again: a dump for neighbours, and one get request
+/// per vxlan FDB entry instead of the FDB dump, which is quadratic in the
+/// kernel.
 std::string Verify(Netlink& nl, const NlMonitor& monitor, const HostState& desired, const HostState& actual,
                    const ChangeSet& cs, std::string* verified_by) {
   ReadScope scope{false, false, false, false, false, false};
@@ -264,13 +266,13 @@ std::string Verify(Netlink& nl, const NlMonitor& monitor, const HostState& desir
   };
   if (replayable) {
     ReadScope fresh = scope;
-    fresh.fdb = false;
+    fresh.neighbours = fresh.fdb = false;
     if (!ReadActualState(nl, desired, &after, &err, fresh)) return "reading the state back failed: " + err;
     keep_unread(fresh);
-    if (!scope.fdb || ReplayFdbNotifications(monitor, desired, &after)) {
+    if (ReplayNotifications(monitor, desired, &after)) {
       ChangeSet left = Diff(desired, after, 4096, PlanText::kCount);
       if (left.conflicts.empty() && left.changes == 0) {
-        *verified_by = fmt::format("reading back ({} dumps) and {} FDB notifications", nl.dumps(),
+        *verified_by = fmt::format("reading back ({} dumps) and {} kernel notifications", nl.dumps(),
                                    monitor.notifications());
         return "";
       }
@@ -398,8 +400,8 @@ int ApplyMain(int argc, char** argv) {
     std::fprintf(stderr, "netdsl apply: nothing was changed\n");
     return 1;
   }
-  // Subscribe to the kernel's FDB notifications before the state is read:
-  // the read plus every notification after it is the current FDB (see Verify).
+  // Subscribe to the kernel's notifications before the state is read: the
+  // read plus every notification after it is the current state (see Verify).
   NlMonitor monitor;
   if (!o.dry_run && !monitor.Open(&err)) std::fprintf(stderr, "netdsl apply: warning: %s; verifying by reading\n", err.c_str());
   if (!ReadActualState(nl, desired, &actual, &err)) {
@@ -445,7 +447,7 @@ int ApplyMain(int argc, char** argv) {
   // Step i+1's journal record and, for a bulk step, its requests are built
   // on a second thread while the kernel works through step i (both bulk
   // steps: nothing in between can change a device index); that thread also
-  // moves the FDB notifications out of the socket.
+  // moves the kernel's notifications out of the socket.
   struct Ahead {
     std::string record;
     PreparedOps requests;

@@ -3,12 +3,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstddef>
 #include <cstring>
 #include <map>
 
 #include <libmnl/libmnl.h>
-#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -275,19 +273,8 @@ bool NlMonitor::Open(std::string* error) {
     *error = fmt::format("cannot open a netlink notification socket: {}", std::strerror(errno));
     return false;
   }
-  // Only FDB notifications (ndm_family AF_BRIDGE) reach the queue; neighbour
-  // notifications of the same group are dropped by the kernel before they
-  // cost a copy. The filter is attached before binding to the group.
-  static sock_filter code[] = {
-      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NLMSG_HDRLEN + offsetof(ndmsg, ndm_family)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_BRIDGE, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
-      BPF_STMT(BPF_RET | BPF_K, 0),
-  };
-  sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
-  if (setsockopt(mnl_socket_get_fd(sock_), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0 ||
-      mnl_socket_bind(sock_, RTMGRP_NEIGH, MNL_SOCKET_AUTOPID) < 0) {
-    *error = fmt::format("cannot subscribe to FDB notifications: {}", std::strerror(errno));
+  if (mnl_socket_bind(sock_, RTMGRP_NEIGH, MNL_SOCKET_AUTOPID) < 0) {
+    *error = fmt::format("cannot subscribe to neighbour notifications: {}", std::strerror(errno));
     return false;
   }
   // Room for a whole bulk step's notifications (~1 KiB of socket memory

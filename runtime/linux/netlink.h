@@ -108,12 +108,13 @@ class Netlink {
 };
 
 /// A NETLINK_ROUTE socket subscribed to the kernel's change notifications
-/// for bridge and vxlan FDB entries (RTNLGRP_NEIGH, filtered in the kernel
-/// to AF_BRIDGE by a socket filter). The kernel builds a notification for
-/// every FDB entry it creates, replaces or deletes, filled from the entry as
-/// it now holds it, whether or not anyone listens; apply logs them to confirm
-/// its FDB operations instead of reading 100k entries back (the vxlan FDB
-/// dump restarts its walk per 32 KiB of output: quadratic; docs/runtime.md).
+/// for neighbours and bridge/vxlan FDB entries (RTNLGRP_NEIGH). The kernel
+/// builds a notification for every such object it creates, replaces or
+/// deletes, filled from the object as it now holds it, whether or not anyone
+/// listens; apply logs them (on its second thread) to confirm its
+/// operations instead of reading 100k objects back on the critical path
+/// (docs/runtime.md, "Read back and verify"). Routes are not subscribed:
+/// delivering their notifications costs the sender as much as a dump.
 class NlMonitor {
  public:
   NlMonitor() = default;

@@ -547,23 +547,36 @@ class Replayed {
 
 }  // namespace
 
-bool ReplayFdbNotifications(const NlMonitor& monitor, const HostState& desired, HostState* state) {
+bool ReplayNotifications(const NlMonitor& monitor, const HostState& desired, HostState* state) {
   if (!monitor.complete()) return false;
   Devices d = OwnedDevices(desired, *state);
   Replayed<FdbEntry> fdb(&state->fdb);
-  if (!fdb.unique()) return false;
+  Replayed<Neighbour> neighbours(&state->neighbours);
+  if (!fdb.unique() || !neighbours.unique()) return false;
   monitor.ForEach([&](const nlmsghdr* nlh) {
     if (nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH) return;
+    const bool add = nlh->nlmsg_type == RTM_NEWNEIGH;
     FdbEntry f;
     Neighbour n;
     bool held = false;
-    if (NeighFromMsg(nlh, d, &f, &n, &held) != NeighKind::Fdb) return;
-    if (nlh->nlmsg_type == RTM_NEWNEIGH && held)
-      fdb.Upsert(std::move(f));
-    else
-      fdb.Remove(f);
+    switch (NeighFromMsg(nlh, d, &f, &n, &held)) {
+      case NeighKind::Fdb:
+        if (add && held)
+          fdb.Upsert(std::move(f));
+        else
+          fdb.Remove(f);
+        return;
+      case NeighKind::Neighbour:
+        if (add && held)
+          neighbours.Upsert(std::move(n));
+        else
+          neighbours.Remove(n);
+        return;
+      case NeighKind::Other: return;
+    }
   });
   fdb.Finish();
+  neighbours.Finish();
   return true;
 }
 

@@ -39,13 +39,13 @@ void CanonicalOrder(HostState* s);
 bool ReadActualState(Netlink& nl, const HostState& desired, HostState* actual, std::string* error,
                      const ReadScope& scope = ReadScope());
 
-/// Brings the vxlan FDB entries of `state`, read after `monitor`
-/// subscribed, up to date by replaying the kernel's FDB notifications in
-/// order (entries on the vxlan devices netdsl owns in `state->links`); the
-/// list is left unsorted.
-/// Returns false when the log is incomplete (the socket overflowed); then
-/// only a fresh read can tell.
-bool ReplayFdbNotifications(const NlMonitor& monitor, const HostState& desired, HostState* state);
+/// Brings the neighbours and vxlan FDB entries of `state`, read after
+/// `monitor` subscribed, up to date by replaying the kernel's notifications
+/// in order (objects on the devices netdsl owns in `state->links`; upsert or
+/// remove by key, as object_key.h defines it); the lists are left unsorted.
+/// Returns false when the log is incomplete (the socket overflowed) or a
+/// list held two objects with one key; then only a fresh read can tell.
+bool ReplayNotifications(const NlMonitor& monitor, const HostState& desired, HostState* state);
 
 /// Runs nft commands through libnftables; returns false with the error text.
 bool NftRun(const std::string& commands, std::string* output, std::string* error, bool json = false);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Verification after apply confirms vxlan FDB entries from the kernel's own
-# FDB notifications (not the quadratic vxlan FDB dump); when they do not
+# notifications (not the quadratic vxlan FDB dump); when they do not
 # confirm the plan it reads the entries back with one get request each. It
 # must catch an entry the kernel does not hold: NETDSL_DROP_OP=k (test-only)
 # leaves out the k-th operation of the apply, so the notifications miss it,
@@ -13,12 +13,12 @@ A=$FIXTURES/fdb-a.yaml
 B=$FIXTURES/fdb-b.yaml
 
 gets() { sed -nE 's/.* ([0-9]+) get requests.*/\1/p' <<<"$1"; }
-notifications() { sed -nE 's/.* ([0-9]+) FDB notifications.*/\1/p' <<<"$1"; }
+notifications() { sed -nE 's/.* ([0-9]+) kernel notifications.*/\1/p' <<<"$1"; }
 
 # From an empty namespace: links, then 3 FDB entries (plus the flood entry);
 # confirmed by the kernel's notifications, no get request needed.
 out=$("$NETDSL" apply "$A" --netns "$ns" --stats 2>&1) || fail "apply of fdb-a failed: $out"
-[[ $(notifications "$out") -ge 3 ]] || fail "verification did not use FDB notifications: $out"
+[[ $(notifications "$out") -ge 3 ]] || fail "verification did not use the kernel notifications: $out"
 [[ $(gets "$out") -eq 0 ]] || fail "verification sent get requests although the notifications confirmed: $out"
 expect_rc 0 "$NETDSL" plan "$A" --netns "$ns" >/dev/null
 
