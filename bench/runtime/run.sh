@@ -39,9 +39,22 @@ measure() {
   echo "$(echo "$t1 - $t0" | bc -l) $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)" >"$out"
 }
 # `ip netns del` returns before the kernel has torn the namespace down (a
-# workqueue takes the rtnl lock and waits for RCU grace periods); give it time
-# so that the next measurement does not wait for the last one's cleanup.
-drop_ns() { ip netns del "$ns"; sleep 1; }
+# workqueue takes the rtnl lock, flushes 100k entries, waits for RCU grace
+# periods), and percpu/RCU work of the last run may still be pending: wait
+# until the CPUs are idle (≥ 90% over 200 ms, at most 10 s) so that the next
+# measurement does not pay for the last one's cleanup.
+settle() {
+  local i a b
+  for ((i = 0; i < 50; i++)); do
+    a=($(head -1 /proc/stat))
+    sleep 0.2
+    b=($(head -1 /proc/stat))
+    local idle=$((b[4] - a[4])) total=0 k
+    for ((k = 1; k < ${#a[@]}; k++)); do total=$((total + b[k] - a[k])); done
+    ((total > 0 && idle * 10 >= total * 9)) && return
+  done
+}
+drop_ns() { ip netns del "$ns"; settle; }
 min() { printf '%s\n' "$@" | sort -g | head -1; }
 fmt3() { printf '%.3f' "$1"; }
 ratio() { printf '%.1fx' "$(echo "$1 / $2" | bc -l)"; }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -461,13 +462,17 @@ int ApplyMain(int argc, char** argv) {
     monitor.Drain();
     return a;
   };
+  auto prepare_ahead = [&](size_t i) {
+    pthread_setname_np(pthread_self(), "netdsl-ahead");  // for top -H / perf
+    return prepare(i);
+  };
   std::future<Ahead> next;
   for (size_t i = 0; i < cs.steps.size(); ++i) {
     const Step& step = cs.steps[i];
     int k = static_cast<int>(i + 1);
     Ahead cur = next.valid() ? next.get() : prepare(i);
     if (i + 1 < cs.steps.size() && IsBulkStep(step.ops) && IsBulkStep(cs.steps[i + 1].ops))
-      next = std::async(std::launch::async, prepare, i + 1);
+      next = std::async(std::launch::async, prepare_ahead, i + 1);
     if (!journal.Write(cur.record, &err)) {
       failure = err;
       failed_step = k;
