@@ -3,7 +3,7 @@
 # a fresh network namespace with `netdsl apply`, and the same entries with
 # `bridge -batch` / `ip -batch` into another fresh namespace, in the same run;
 # (links included on both sides) report wall and CPU time of both and their ratios (best of RUNS runs each),
-# the kernel's own time for netdsl's requests (the floor any tool pays), and
+# the kernel's own time for netdsl's requests (the floor any client pays), and
 # `netdsl plan` (parse + dumps + diff) of the applied plan.
 # Root only. Usage: bench/runtime/run.sh [BUILD_DIR] [N...]
 # Environment: RUNS (default 3), DEVICES (default "1 100": tenant segments the
@@ -79,7 +79,7 @@ for n in "${sizes[@]}"; do
         (measure "$tmp/m" "$netdsl" apply "$tmp/plan.yaml" --netns "$ns" --stats 2>"$tmp/stats" >/dev/null)
         read -r w c <"$tmp/m"
         nd_wall+=("$w") nd_cpu+=("$c")
-        floors+=("$(sed -nE 's/.*inside the sends of mutating requests ([0-9.]+)s.*/\1/p' "$tmp/stats")")
+        floors+=("$(sed -nE 's/.*inside the sends of mutating requests [0-9.]+s CPU, ([0-9.]+)s wall.*/\1/p' "$tmp/stats")")
         got=$(count "$kind" "$ns")
         [[ $got -eq $n ]] || { echo "netdsl left $got $kind entries, want $n" >&2; exit 1; }
         if ((r == runs - 1)); then
@@ -108,10 +108,11 @@ for n in "${sizes[@]}"; do
       fl=$(min "${floors[@]}")
       printf '%-6s %7d %8d | %8s %8s %6s | %8s %8s %6s | %8s %8s | %7s\n' "$kind" "$devices" "$n" \
         "$(fmt3 "$nw")" "$(fmt3 "$bw")" "$(ratio "$bw" "$nw")" "$(fmt3 "$nc")" "$(fmt3 "$bc")" \
-        "$(ratio "$bc" "$nc")" "$(fmt3 "$fl")" "$(ratio "$bc" "$fl")" "$(fmt3 "$plan_s")"
+        "$(ratio "$bc" "$nc")" "$(fmt3 "$fl")" "$(ratio "$bw" "$fl")" "$(fmt3 "$plan_s")"
     done
   done
 done
 echo "best of $runs runs each; wall and CPU in seconds; ratio = iproute2 / netdsl;"
-echo "floor = kernel time inside netdsl's sends (the kernel's own work for the requests);"
-echo "ceiling = iproute2 CPU / floor, the best ratio any client could reach."
+echo "floor = wall time inside netdsl's sends of mutating requests: the kernel's own work for"
+echo "  them, including what it defers to the sending CPU's workqueue (it preempts the sender);"
+echo "ceiling = iproute2 wall / floor, the best wall ratio any client could reach."

@@ -142,7 +142,8 @@ void PrintStats(const Options& o, const Netlink& nl) {
                static_cast<unsigned long long>(nl.round_trips()));
   std::fprintf(stderr, "stats: time %s\n", o.timer.Text().c_str());
   if (nl.mutating_requests())
-    std::fprintf(stderr, "stats: kernel time inside the sends of mutating requests %.3fs\n", nl.send_cpu_seconds());
+    std::fprintf(stderr, "stats: kernel time inside the sends of mutating requests %.3fs CPU, %.3fs wall\n",
+                 nl.send_cpu_seconds(), nl.send_wall_seconds());
 }
 
 /// Common front half: parse, enter the namespace, open netlink.

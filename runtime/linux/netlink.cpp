@@ -130,11 +130,13 @@ void NlBatch::Add(const NlRequest& r) {
 
 namespace {
 
-uint64_t ThreadCpuNs() {
+uint64_t ClockNs(clockid_t clock) {
   timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 }
+uint64_t ThreadCpuNs() { return ClockNs(CLOCK_THREAD_CPUTIME_ID); }
+uint64_t WallNs() { return ClockNs(CLOCK_MONOTONIC); }
 
 }  // namespace
 
@@ -178,9 +180,10 @@ std::vector<NlFailure> Netlink::Execute(NlBatch& batch) {
     const size_t count = end - first;
     mutating_ += count;
     int send_error = 0;
-    const uint64_t cpu_before = ThreadCpuNs();
+    const uint64_t cpu_before = ThreadCpuNs(), wall_before = WallNs();
     const uint32_t base = SendChunk(batch, first, end, true, &send_error);
     send_cpu_ns_ += ThreadCpuNs() - cpu_before;
+    send_wall_ns_ += WallNs() - wall_before;
     const uint32_t last_seq = base + static_cast<uint32_t>(count - 1);
     if (send_error) {
       for (size_t k = first; k < end; ++k) failures.push_back({k, {-send_error, "sending the request failed"}});

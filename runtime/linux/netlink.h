@@ -88,8 +88,13 @@ class Netlink {
   uint64_t dumps() const { return dumps_; }
   uint64_t round_trips() const { return round_trips_; }
   /// CPU time this thread spent inside the sends of mutating requests: the
-  /// kernel's own work for them (the floor any tool pays), for `--stats`.
+  /// kernel's own work for them, for `--stats`.
   double send_cpu_seconds() const { return send_cpu_ns_ / 1e9; }
+  /// Wall time inside those sends: also the kernel work deferred to this
+  /// CPU's workqueue, which preempts the sender when the system call
+  /// returns (for vxlan FDB entries: the per-CPU allocator refilling). The
+  /// floor any client pays, in wall time.
+  double send_wall_seconds() const { return send_wall_ns_ / 1e9; }
 
  private:
   mnl_socket* sock_ = nullptr;
@@ -100,6 +105,7 @@ class Netlink {
   uint64_t round_trips_ = 0;
   uint64_t gets_ = 0;
   uint64_t send_cpu_ns_ = 0;
+  uint64_t send_wall_ns_ = 0;
 
   /// Sends requests [first, end) of `batch` (one chunk) with the last one
   /// acked or, for gets, none; returns the first sequence number used.
