@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -65,14 +66,19 @@ bool ApplyLock::Acquire(const std::string& scope, std::string* error) {
     char buf[256] = {};
     ssize_t n = pread(fd_, buf, sizeof buf - 1, 0);
     std::string holder = n > 0 ? std::string(buf, n) : "unknown holder";
-    while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+    holder = holder.substr(0, holder.find('\n'));  // an older, longer holder line may follow
+    while (!holder.empty() && holder.back() == ' ') holder.pop_back();
     *error = fmt::format("another `netdsl apply` holds `{}` ({}); wait for it to finish", path, holder);
     close(fd_);
     fd_ = -1;
     return false;
   }
-  std::string who = fmt::format("pid {} started {}\n", getpid(), NowText());
-  if (ftruncate(fd_, 0) == 0) (void)!pwrite(fd_, who.data(), who.size(), 0);
+  // Padded to a fixed size instead of truncating first: on a disk-backed
+  // state directory, truncation waits for the blocks to be discarded.
+  std::string who = fmt::format("pid {} started {}", getpid(), NowText());
+  who.resize(std::max<size_t>(who.size(), 95), ' ');
+  who += '\n';
+  (void)!pwrite(fd_, who.data(), who.size(), 0);
   return true;
 }
 

@@ -110,6 +110,12 @@ std::vector<std::pair<std::string, std::string>> MissingFeatures(const std::vect
       for (const auto& f : features) missing.emplace_back(f, why);
       return;
     }
+    // Keep the probe namespace alive until the process exits: tearing it down
+    // (a kernel workqueue unregistering the probe links under the rtnl lock
+    // and waiting for RCU grace periods) would otherwise block apply's own
+    // requests for 20-50 ms right when they start.
+    static int keep = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    (void)keep;
     Netlink nl;
     std::string err;
     if (!nl.Open(&err)) {
