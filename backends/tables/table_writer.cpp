@@ -9,7 +9,11 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
+#include <tuple>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "backends/tables/lpm_builder.h"
 #include "common/ndt/format.h"
@@ -106,7 +110,49 @@ uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 }  // namespace
 
+std::string CheckTableHostIr(const ir::HostIr& host) {
+  // Sorted copies of the keys (no node per key: hosts carry 100k records).
+  auto first_duplicate = [](std::vector<std::pair<std::tuple<uint32_t, uint8_t, std::array<uint8_t, 16>>, size_t>> keys)
+      -> std::optional<size_t> {
+    std::sort(keys.begin(), keys.end());
+    for (size_t i = 1; i < keys.size(); ++i)
+      if (keys[i].first == keys[i - 1].first) return keys[i].second;
+    return std::nullopt;
+  };
+  using Key = std::pair<std::tuple<uint32_t, uint8_t, std::array<uint8_t, 16>>, size_t>;
+  std::vector<Key> keys;
+  for (size_t i = 0; i < host.ports.size(); ++i) keys.push_back({{host.ports[i].id, 0, {}}, i});
+  if (auto d = first_duplicate(keys)) {
+    const ir::Port& p = host.ports[*d];
+    return fmt::format("host `{}`: two ports with id {} (vm `{}` nic `{}`); the table image needs unique port ids",
+                       host.host, p.id, p.vm, p.nic);
+  }
+  keys.clear();
+  for (size_t i = 0; i < host.segments.size(); ++i) keys.push_back({{host.segments[i].vsid, 0, {}}, i});
+  if (auto d = first_duplicate(keys))
+    return fmt::format("host `{}`: two segments with VSID {}; the table image needs unique VSIDs", host.host,
+                       host.segments[*d].vsid);
+  const std::vector<ir::LookupRecord>& records = host.lookup_records;
+  keys.clear();
+  for (size_t i = 0; i < records.size(); ++i)
+    keys.push_back({{records[i].vsid, static_cast<uint8_t>(records[i].ca.family), records[i].ca.bytes}, i});
+  if (auto d = first_duplicate(keys))
+    return fmt::format("host `{}`: two lookup records for CA {} in VSID {} (one is vm `{}` nic `{}`)", host.host,
+                       records[*d].ca.ToString(), records[*d].vsid, records[*d].vm, records[*d].nic);
+  keys.clear();
+  for (size_t i = 0; i < records.size(); ++i) {
+    std::array<uint8_t, 16> mac{};
+    std::copy(records[i].mac.bytes.begin(), records[i].mac.bytes.end(), mac.begin());
+    keys.push_back({{records[i].vsid, 0, mac}, i});
+  }
+  if (auto d = first_duplicate(keys))
+    return fmt::format("host `{}`: two lookup records for MAC {} in VSID {} (one is vm `{}` nic `{}`)", host.host,
+                       records[*d].mac.ToString(), records[*d].vsid, records[*d].vm, records[*d].nic);
+  return "";
+}
+
 std::string WriteTableImage(const ir::HostIr& host) {
+  if (!CheckTableHostIr(host).empty()) return "";
   StringTable strings;
   uint32_t host_name = strings.Add(host.host);
 
@@ -152,10 +198,9 @@ std::string WriteTableImage(const ir::HostIr& host) {
     e.vm_subnet = strings.Add(p.vm_subnet);
     ports.push_back(e);
   }
-  // The IR promises id order; the reader binary-searches, so enforce it.
+  // The IR promises id order; the reader binary-searches, so enforce it (ids
+  // are unique: CheckTableHostIr).
   std::stable_sort(ports.begin(), ports.end(), [](auto& a, auto& b) { return a.id < b.id; });
-  ports.erase(std::unique(ports.begin(), ports.end(), [](auto& a, auto& b) { return a.id == b.id; }),
-              ports.end());
 
   std::vector<ndt::SegmentEntry> segments;
   for (const ir::Segment& s : host.segments) {
@@ -176,14 +221,10 @@ std::string WriteTableImage(const ir::HostIr& host) {
     segments.push_back(e);
   }
   std::stable_sort(segments.begin(), segments.end(), [](auto& a, auto& b) { return a.vsid < b.vsid; });
-  segments.erase(std::unique(segments.begin(), segments.end(),
-                             [](auto& a, auto& b) { return a.vsid == b.vsid; }),
-                 segments.end());
 
   // Lookup records: two hash tables, filled in place in the output (they are
-  // most of a large image); their strings are interned now, in IR order. The
-  // first record for a key wins (sema rejects duplicate addresses, so this
-  // only guards against a malformed IR).
+  // most of a large image); their strings are interned now, in IR order.
+  // Keys are unique (CheckTableHostIr).
   const std::vector<ir::LookupRecord>& records = host.lookup_records;
   std::vector<std::array<uint32_t, 3>> record_strings(records.size());
   for (size_t k = 0; k < records.size(); ++k)

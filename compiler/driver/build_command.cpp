@@ -372,7 +372,13 @@ int BuildMain(int argc, char** argv) {
             if (out->WriteFile(dir + name, data, &rec, &r.error)) r.artifacts.push_back(std::move(rec));
           };
 #if NETDSL_HAVE_BACKEND_TABLES
-          if (b.targets & kTables) emit("tables.ndt", backends::WriteTableImage(ir));
+          if (b.targets & kTables) {
+            if (std::string why = backends::CheckTableHostIr(ir); !why.empty()) {
+              r.error = "internal error: " + why;
+              return;
+            }
+            emit("tables.ndt", backends::WriteTableImage(ir));
+          }
 #endif
 #if NETDSL_HAVE_BACKEND_LINUX
           if (b.targets & kLinux) {

@@ -364,3 +364,38 @@ TEST_CASE("trace: unvirtualized ports and VLAN-isolated segments are not encapsu
   CHECK(runtime::tables::Trace(*image, 1, "10.0.1.20", "", &out) == 0);
   CHECK(out.find("verdict: forward unencapsulated on vlan 120 to host `host02` (pa 192.168.0.11)") != std::string::npos);
 }
+
+TEST_CASE("an IR with duplicate keys is refused, not written with an entry dropped") {
+  CHECK(backends::CheckTableHostIr(SampleHost()).empty());
+  {
+    ir::HostIr h = SampleHost();
+    REQUIRE(h.ports.size() >= 2);
+    h.ports[1].id = h.ports[0].id;
+    std::string why = backends::CheckTableHostIr(h);
+    CHECK(why.find("two ports with id " + std::to_string(h.ports[0].id)) != std::string::npos);
+    CHECK(why.find("host `host01`") != std::string::npos);
+    CHECK(backends::WriteTableImage(h).empty());
+  }
+  {
+    ir::HostIr h = SampleHost();
+    REQUIRE(!h.segments.empty());
+    h.segments.push_back(h.segments[0]);
+    CHECK(backends::CheckTableHostIr(h).find("two segments with VSID") != std::string::npos);
+    CHECK(backends::WriteTableImage(h).empty());
+  }
+  {
+    ir::HostIr h = SampleHost();
+    REQUIRE(h.lookup_records.size() >= 2);
+    ir::LookupRecord twin = h.lookup_records[0];
+    twin.mac = h.lookup_records[1].mac;  // same CA, another MAC
+    h.lookup_records.push_back(twin);
+    CHECK(backends::CheckTableHostIr(h).find("two lookup records for CA") != std::string::npos);
+  }
+  {
+    ir::HostIr h = SampleHost();
+    ir::LookupRecord twin = h.lookup_records[0];
+    twin.ca = Ip("10.99.99.99");  // same MAC in the same VSID, another CA
+    h.lookup_records.push_back(twin);
+    CHECK(backends::CheckTableHostIr(h).find("two lookup records for MAC") != std::string::npos);
+  }
+}
