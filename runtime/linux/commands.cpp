@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "common/io/json_string.h"
 #include "runtime/cli/commands.h"
 #include "runtime/linux/change_set.h"
 #include "runtime/linux/executor.h"
@@ -99,23 +100,6 @@ int ParseArgs(int argc, char** argv, Options* o) {
 
 bool UseColor() { return isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"); }
 
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20)
-          out += fmt::format("\\u{:04x}", c);
-        else
-          out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 std::string Where(const Options& o, const HostState& d) {
   return o.netns.empty() ? fmt::format("host `{}`", d.host) : fmt::format("host `{}` (netns `{}`)", d.host, o.netns);
@@ -322,20 +306,20 @@ int PlanMain(int argc, char** argv) {
     std::fprintf(stderr, "netdsl plan: note: `%s` is from before the last reboot; the next apply discards it\n",
                  Journal::PathFor(Scope(o)).c_str());
   if (o.json) {
-    std::string s = fmt::format("{{\n  \"host\": \"{}\",\n  \"netns\": \"{}\",\n  \"in_sync\": {},\n",
-                                JsonEscape(desired.host), JsonEscape(o.netns),
+    std::string s = fmt::format("{{\n  \"host\": {},\n  \"netns\": {},\n  \"in_sync\": {},\n",
+                                io::JsonString(desired.host), io::JsonString(o.netns),
                                 cs.lines.empty() && cs.conflicts.empty() ? "true" : "false");
     s += "  \"changes\": [";
     for (size_t i = 0; i < cs.lines.size(); ++i) {
       const PlanLine& l = cs.lines[i];
       const char* action = l.action == '+' ? "create" : l.action == '-' ? "delete" : "modify";
-      s += fmt::format("{}\n    {{\"action\": \"{}\", \"object\": \"{}\", \"name\": \"{}\", \"detail\": \"{}\"}}",
-                       i ? "," : "", action, l.object, JsonEscape(l.name), JsonEscape(l.detail));
+      s += fmt::format("{}\n    {{\"action\": \"{}\", \"object\": \"{}\", \"name\": {}, \"detail\": {}}}",
+                       i ? "," : "", action, l.object, io::JsonString(l.name), io::JsonString(l.detail));
     }
     s += cs.lines.empty() ? "],\n" : "\n  ],\n";
     auto list = [&](const char* key, const std::vector<std::string>& v, bool last) {
       s += fmt::format("  \"{}\": [", key);
-      for (size_t i = 0; i < v.size(); ++i) s += fmt::format("{}\"{}\"", i ? ", " : "", JsonEscape(v[i]));
+      for (size_t i = 0; i < v.size(); ++i) s += fmt::format("{}{}", i ? ", " : "", io::JsonString(v[i]));
       s += last ? "],\n" : "],\n";
     };
     list("conflicts", cs.conflicts, false);
