@@ -277,7 +277,8 @@ std::string Verify(Netlink& nl, const NlMonitor& monitor, const HostState& desir
   if (!ReadActualState(nl, desired, &after, &err, scope)) return "reading the state back failed: " + err;
   keep_unread(scope);
   ChangeSet left = Diff(desired, after, 4096, PlanText::kCount);
-  *verified_by = fmt::format("reading back ({} dumps, {} get requests)", nl.dumps(), nl.get_requests());
+  *verified_by = fmt::format("reading back ({} dumps, {} get requests){}", nl.dumps(), nl.get_requests(),
+                             monitor.complete() ? "" : "; the kernel's notification log was incomplete");
   if (left.conflicts.empty() && left.changes == 0) return "";
   return "verification failed: the kernel does not show the applied state (" + FirstDifference(desired, after) + ")";
 }

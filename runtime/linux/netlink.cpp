@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
@@ -282,7 +283,9 @@ bool NlMonitor::Open(std::string* error) {
   }
   // Room for a whole bulk step's notifications (~1 KiB of socket memory
   // each) between two drains; an overflow is detected, not silent.
+  // NETDSL_MONITOR_RCVBUF (test-only) shrinks it to make the kernel drop some.
   int big = 64 << 20;
+  if (const char* test = std::getenv("NETDSL_MONITOR_RCVBUF"); test && *test) big = std::atoi(test);
   setsockopt(mnl_socket_get_fd(sock_), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
   open_ = true;
   return true;
