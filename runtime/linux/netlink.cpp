@@ -297,7 +297,8 @@ void NlMonitor::Drain() {
   // system call rather than one recvmsg each.
   constexpr unsigned kSlots = 256;
   constexpr size_t kSlotBytes = 8192;
-  static thread_local std::vector<char> buf(kSlots * kSlotBytes);
+  std::vector<char>& buf = recv_buf_;  // one Drain at a time (apply never runs two at once)
+  if (buf.empty()) buf.resize(kSlots * kSlotBytes);
   mmsghdr msgs[kSlots];
   iovec iov[kSlots];
   sockaddr_nl from[kSlots];

@@ -130,7 +130,8 @@ class NlMonitor {
 
   /// Opens and subscribes the socket in the current network namespace.
   bool Open(std::string* error);
-  /// Moves every queued notification into the log without blocking. Once the
+  /// Moves every queued notification into the log without blocking; not to be
+  /// called from two threads at once. Once the
   /// socket overflowed (the kernel dropped notifications) the log is
   /// incomplete for good: `complete()` turns false.
   void Drain();
@@ -145,6 +146,8 @@ class NlMonitor {
   bool lost_ = false;
   size_t count_ = 0;
   std::vector<char> log_;  ///< the notifications back to back, each NLMSG_ALIGNed
+  std::vector<char> recv_buf_;  ///< recvmmsg slots, kept across drains (not per thread: apply's
+                                ///< second thread is a new one per step)
 };
 
 /// Parses the attributes of `nlh` after a family header of `extra` bytes into
