@@ -1,238 +1,274 @@
-// LinuxState → linux.yaml (docs/linux-yaml.md, format 1) through the yaml-cpp
-// emitter: keys in contract order, every string from user text double-quoted.
-#include <yaml-cpp/yaml.h>
+// LinuxState → linux.yaml (docs/linux-yaml.md, format 1), written by hand into
+// one string: keys in contract order, block lists of one-line flow mappings,
+// the quoting decided by yaml_text.h (every string from user text double-quoted).
+#include <string_view>
 
+#include "backends/linux/append_text.h"
 #include "backends/linux/linux_state.h"
+#include "backends/linux/yaml_text.h"
 
 namespace netdsl::backends::linux_backend {
 
 namespace {
 
-/// Double-quoted: user text, MACs (YAML 1.1 would read `00:00:...` as a number), hashes.
-void Quoted(YAML::Emitter& out, const std::string& text) { out << YAML::DoubleQuoted << text; }
+/// One flow mapping `{key: value, ...}`, fields appended in contract order.
+class FlowMap {
+ public:
+  explicit FlowMap(std::string& out) : out_(out) { out_ += '{'; }
+  /// Plain when the text is safe as a plain scalar, else double-quoted.
+  FlowMap& Str(std::string_view key, std::string_view value) {
+    Key(key);
+    AppendYamlScalar(out_, value);
+    return *this;
+  }
+  /// Always double-quoted: user text, MACs (YAML 1.1 would read `00:00:...` as a number), hashes.
+  FlowMap& Quoted(std::string_view key, std::string_view value) {
+    Key(key);
+    AppendDoubleQuoted(out_, value);
+    return *this;
+  }
+  template <typename Int>
+  FlowMap& Num(std::string_view key, Int value) {
+    Key(key);
+    AppendInt(out_, value);
+    return *this;
+  }
+  FlowMap& Bool(std::string_view key, bool value) {
+    Key(key);
+    out_ += value ? "true" : "false";
+    return *this;
+  }
+  FlowMap& Ip(std::string_view key, const net::IpAddress& ip) {
+    scratch_.clear();
+    AppendIp(scratch_, ip);
+    return Str(key, scratch_);
+  }
+  FlowMap& Prefix(std::string_view key, const net::Prefix& prefix) {
+    scratch_.clear();
+    AppendPrefix(scratch_, prefix);
+    return Str(key, scratch_);
+  }
+  FlowMap& Mac(std::string_view key, const net::MacAddress& mac) {
+    Key(key);
+    out_ += '"';  // hex digits and colons need no escaping
+    AppendMac(out_, mac);
+    out_ += '"';
+    return *this;
+  }
+  /// Starts a flow list value; the caller appends `{...}` items with Item and closes with EndList.
+  FlowMap& List(std::string_view key) {
+    Key(key);
+    out_ += '[';
+    first_item_ = true;
+    return *this;
+  }
+  FlowMap Item() {
+    if (!first_item_) out_ += ", ";
+    first_item_ = false;
+    return FlowMap(out_);
+  }
+  FlowMap& EndList() {
+    out_ += ']';
+    return *this;
+  }
+  void End() { out_ += '}'; }
 
-/// Empty lists as `[]` on the key's line, others as block sequences.
-void BeginList(YAML::Emitter& out, bool empty) {
-  if (empty) out << YAML::Flow;
-  out << YAML::BeginSeq;
+ private:
+  void Key(std::string_view key) {
+    if (!first_) out_ += ", ";
+    first_ = false;
+    out_ += key;
+    out_ += ": ";
+  }
+
+  std::string& out_;
+  std::string scratch_;
+  bool first_ = true;
+  bool first_item_ = true;
+};
+
+void Indent(std::string& out, int spaces) { out.append(static_cast<size_t>(spaces), ' '); }
+
+/// `key: ` at `indent`; the caller writes the value and the newline.
+void Key(std::string& out, int indent, std::string_view key) {
+  Indent(out, indent);
+  out += key;
+  out += ": ";
 }
 
-void EmitLink(YAML::Emitter& out, const Link& link) {
-  out << YAML::BeginMap;
-  out << YAML::Key << "name" << YAML::Value << link.name;
-  out << YAML::Key << "kind" << YAML::Value << LinkKindName(link.kind);
-  out << YAML::Key << "mtu" << YAML::Value << link.mtu;
-  out << YAML::Key << "master" << YAML::Value;
-  Quoted(out, link.master);
-  out << YAML::Key << "mac" << YAML::Value;
-  Quoted(out, link.mac);
+/// `key: []` for an empty list, else `key:` and the caller's `- ` items at indent + 2.
+void ListKey(std::string& out, int indent, std::string_view key, bool empty) {
+  Indent(out, indent);
+  out += key;
+  out += empty ? ": []\n" : ":\n";
+}
+
+/// `- ` of a block list item at `indent`, ready for a flow mapping.
+FlowMap FlowItem(std::string& out, int indent) {
+  Indent(out, indent);
+  out += "- ";
+  return FlowMap(out);
+}
+
+void EmitLink(std::string& out, const Link& link) {
+  out += "  - name: ";
+  AppendYamlScalar(out, link.name);
+  out += "\n    kind: ";
+  out += LinkKindName(link.kind);
+  out += "\n    mtu: ";
+  AppendInt(out, link.mtu);
+  out += "\n    master: ";
+  AppendDoubleQuoted(out, link.master);
+  out += "\n    mac: ";
+  AppendDoubleQuoted(out, link.mac);
+  out += '\n';
+  if (link.kind == LinkKind::Bridge) return;
+  Indent(out, 4);
+  out += LinkKindName(link.kind);
+  out += ": ";
+  FlowMap map(out);
   switch (link.kind) {
     case LinkKind::Bridge: break;
     case LinkKind::Bond:
-      out << YAML::Key << "bond" << YAML::Value << YAML::Flow << YAML::BeginMap;
-      out << YAML::Key << "mode" << YAML::Value << link.bond_mode;
-      out << YAML::Key << "xmit_hash_policy" << YAML::Value << link.bond_xmit_hash_policy;
-      out << YAML::Key << "miimon" << YAML::Value << link.bond_miimon;
-      out << YAML::EndMap;
+      map.Str("mode", link.bond_mode).Str("xmit_hash_policy", link.bond_xmit_hash_policy).Num("miimon", link.bond_miimon);
       break;
-    case LinkKind::Vlan:
-      out << YAML::Key << "vlan" << YAML::Value << YAML::Flow << YAML::BeginMap;
-      out << YAML::Key << "link" << YAML::Value << link.vlan_link;
-      out << YAML::Key << "id" << YAML::Value << link.vlan_id;
-      out << YAML::EndMap;
-      break;
+    case LinkKind::Vlan: map.Str("link", link.vlan_link).Num("id", link.vlan_id); break;
     case LinkKind::Vxlan:
-      out << YAML::Key << "vxlan" << YAML::Value << YAML::Flow << YAML::BeginMap;
-      out << YAML::Key << "id" << YAML::Value << link.tunnel_id;
-      out << YAML::Key << "local" << YAML::Value << link.local;
-      out << YAML::Key << "dstport" << YAML::Value << kVxlanPort;
-      out << YAML::Key << "learning" << YAML::Value << false;
-      out << YAML::Key << "ttl" << YAML::Value << static_cast<unsigned>(kVxlanTtl);
-      out << YAML::EndMap;
+      map.Num("id", link.tunnel_id)
+          .Str("local", link.local)
+          .Num("dstport", kVxlanPort)
+          .Bool("learning", false)
+          .Num("ttl", static_cast<unsigned>(kVxlanTtl));
       break;
     case LinkKind::Gretap:
-      out << YAML::Key << "gretap" << YAML::Value << YAML::Flow << YAML::BeginMap;
-      out << YAML::Key << "key" << YAML::Value << link.tunnel_id;
-      out << YAML::Key << "local" << YAML::Value << link.local;
-      out << YAML::Key << "remote" << YAML::Value << link.remote;
-      out << YAML::EndMap;
+      map.Num("key", link.tunnel_id).Str("local", link.local).Str("remote", link.remote);
       break;
-    case LinkKind::Vrf:
-      out << YAML::Key << "vrf" << YAML::Value << YAML::Flow << YAML::BeginMap;
-      out << YAML::Key << "table" << YAML::Value << link.vrf_table;
-      out << YAML::EndMap;
-      break;
+    case LinkKind::Vrf: map.Num("table", link.vrf_table); break;
     case LinkKind::Veth:
-      out << YAML::Key << "veth" << YAML::Value << YAML::Flow << YAML::BeginMap;
-      out << YAML::Key << "peer" << YAML::Value << link.peer;
-      out << YAML::Key << "peer_mac" << YAML::Value;
-      Quoted(out, link.peer_mac);
-      out << YAML::Key << "peer_mtu" << YAML::Value << link.peer_mtu;
-      out << YAML::EndMap;
+      map.Str("peer", link.peer).Quoted("peer_mac", link.peer_mac).Num("peer_mtu", link.peer_mtu);
       break;
   }
-  out << YAML::EndMap;
+  map.End();
+  out += '\n';
 }
 
-void EmitNftTable(YAML::Emitter& out, const NftTable& table) {
-  out << YAML::BeginMap;
-  out << YAML::Key << "family" << YAML::Value << table.family;
-  out << YAML::Key << "table" << YAML::Value << table.table;
-  out << YAML::Key << "chains" << YAML::Value;
-  BeginList(out, table.chains.empty());
+void EmitNftTable(std::string& out, std::string_view key, const NftTable& table) {
+  out += key;
+  out += ":\n";
+  Key(out, 2, "family");
+  AppendYamlScalar(out, table.family);
+  out += '\n';
+  Key(out, 2, "table");
+  AppendYamlScalar(out, table.table);
+  out += '\n';
+  ListKey(out, 2, "chains", table.chains.empty());
   for (const NftChain& chain : table.chains) {
-    out << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value << chain.name;
-    if (chain.type != "filter") out << YAML::Key << "type" << YAML::Value << chain.type;
-    out << YAML::Key << "hook" << YAML::Value << chain.hook;
-    out << YAML::Key << "priority" << YAML::Value << chain.priority;
-    out << YAML::Key << "policy" << YAML::Value << chain.policy;
-    out << YAML::EndMap;
+    FlowMap map = FlowItem(out, 4);
+    map.Str("name", chain.name);
+    if (chain.type != "filter") map.Str("type", chain.type);
+    map.Str("hook", chain.hook).Num("priority", chain.priority).Str("policy", chain.policy).End();
+    out += '\n';
   }
-  out << YAML::EndSeq;
-  out << YAML::Key << "rules" << YAML::Value;
-  BeginList(out, table.rules.empty());
+  ListKey(out, 2, "rules", table.rules.empty());
   for (const NftRule& rule : table.rules) {
-    out << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "chain" << YAML::Value << rule.chain;
-    out << YAML::Key << "rule" << YAML::Value;
-    Quoted(out, rule.rule);
-    out << YAML::Key << "comment" << YAML::Value;
-    Quoted(out, rule.comment);
-    out << YAML::EndMap;
+    FlowItem(out, 4).Str("chain", rule.chain).Quoted("rule", rule.rule).Quoted("comment", rule.comment).End();
+    out += '\n';
   }
-  out << YAML::EndSeq;
-  out << YAML::EndMap;
+}
+
+/// A generous guess at the text size, so the string grows once or not at all.
+size_t EstimateSize(const LinuxState& state) {
+  size_t rules = state.nft.rules.size() + state.nft_nat.rules.size();
+  size_t classes = 0;
+  for (const Qdisc& q : state.qdiscs) classes += q.classes.size();
+  return 512 + 160 * state.links.size() + 64 * state.adopted.size() + 64 * state.addresses.size() +
+         80 * state.routes.size() + 80 * state.fdb.size() + 80 * state.neighbours.size() +
+         96 * state.qdiscs.size() + 64 * classes + 160 * rules;
 }
 
 }  // namespace
 
 std::string FormatLinuxYaml(const LinuxState& state) {
-  YAML::Emitter out;
-  out.SetIndent(2);
-  out << YAML::BeginMap;
-  out << YAML::Key << "format" << YAML::Value << 1;
-  out << YAML::Key << "host" << YAML::Value;
-  Quoted(out, state.host);
-  out << YAML::Key << "generation" << YAML::Value << state.generation;
-  out << YAML::Key << "source_hash" << YAML::Value;
-  Quoted(out, state.source_hash);
-  out << YAML::Key << "owner" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "prefix" << YAML::Value;
-  Quoted(out, kOwnerPrefix);
-  out << YAML::Key << "alias" << YAML::Value;
-  Quoted(out, kOwnerAlias);
-  out << YAML::EndMap;
+  std::string out;
+  out.reserve(EstimateSize(state));
+  out += "format: 1\nhost: ";
+  AppendDoubleQuoted(out, state.host);
+  out += "\ngeneration: ";
+  AppendInt(out, state.generation);
+  out += "\nsource_hash: ";
+  AppendDoubleQuoted(out, state.source_hash);
+  out += "\nowner:\n  prefix: ";
+  AppendDoubleQuoted(out, kOwnerPrefix);
+  out += "\n  alias: ";
+  AppendDoubleQuoted(out, kOwnerAlias);
+  out += "\nrequires: [";
+  for (size_t i = 0; i < state.requires_features.size(); ++i) {
+    if (i > 0) out += ", ";
+    AppendYamlScalar(out, state.requires_features[i]);
+  }
+  out += "]\n";
 
-  out << YAML::Key << "requires" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-  for (const std::string& feature : state.requires_features) out << feature;
-  out << YAML::EndSeq;
-
-  out << YAML::Key << "links" << YAML::Value;
-  BeginList(out, state.links.empty());
+  ListKey(out, 0, "links", state.links.empty());
   for (const Link& link : state.links) EmitLink(out, link);
-  out << YAML::EndSeq;
 
-  out << YAML::Key << "adopted" << YAML::Value;
-  BeginList(out, state.adopted.empty());
+  ListKey(out, 0, "adopted", state.adopted.empty());
   for (const AdoptedNic& nic : state.adopted) {
-    out << YAML::BeginMap;
     // Host NIC names are user text: `null`, `true` or `1` must stay strings.
-    out << YAML::Key << "name" << YAML::Value;
-    Quoted(out, nic.name);
-    out << YAML::Key << "master" << YAML::Value << nic.master;
-    out << YAML::EndMap;
+    out += "  - name: ";
+    AppendDoubleQuoted(out, nic.name);
+    out += "\n    master: ";
+    AppendYamlScalar(out, nic.master);
+    out += '\n';
   }
-  out << YAML::EndSeq;
 
-  out << YAML::Key << "addresses" << YAML::Value;
-  BeginList(out, state.addresses.empty());
+  ListKey(out, 0, "addresses", state.addresses.empty());
   for (const Address& a : state.addresses) {
-    out << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "dev" << YAML::Value << a.dev;
-    out << YAML::Key << "address" << YAML::Value << a.address;
-    out << YAML::EndMap;
+    FlowItem(out, 2).Str("dev", a.dev).Str("address", a.address).End();
+    out += '\n';
   }
-  out << YAML::EndSeq;
 
-  out << YAML::Key << "routes" << YAML::Value;
-  BeginList(out, state.routes.empty());
+  ListKey(out, 0, "routes", state.routes.empty());
   for (const Route& r : state.routes) {
-    out << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "table" << YAML::Value << r.table;
-    out << YAML::Key << "dst" << YAML::Value << r.dst.ToString();
-    out << YAML::Key << "dev" << YAML::Value;
-    Quoted(out, r.dev);
-    out << YAML::Key << "via" << YAML::Value;
-    Quoted(out, r.via);
-    out << YAML::EndMap;
+    FlowItem(out, 2).Num("table", r.table).Prefix("dst", r.dst).Quoted("dev", r.dev).Quoted("via", r.via).End();
+    out += '\n';
   }
-  out << YAML::EndSeq;
 
-  out << YAML::Key << "fdb" << YAML::Value;
-  BeginList(out, state.fdb.empty());
+  ListKey(out, 0, "fdb", state.fdb.empty());
   for (const FdbEntry& e : state.fdb) {
-    out << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "dev" << YAML::Value << e.dev;
-    out << YAML::Key << "mac" << YAML::Value;
-    Quoted(out, e.mac.ToString());
-    out << YAML::Key << "dst" << YAML::Value << e.dst.ToString();
-    out << YAML::EndMap;
+    FlowItem(out, 2).Str("dev", e.dev).Mac("mac", e.mac).Ip("dst", e.dst).End();
+    out += '\n';
   }
-  out << YAML::EndSeq;
 
-  out << YAML::Key << "neighbours" << YAML::Value;
-  BeginList(out, state.neighbours.empty());
+  ListKey(out, 0, "neighbours", state.neighbours.empty());
   for (const Neighbour& n : state.neighbours) {
-    out << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "dev" << YAML::Value << n.dev;
-    out << YAML::Key << "address" << YAML::Value << n.address.ToString();
-    out << YAML::Key << "mac" << YAML::Value;
-    Quoted(out, n.mac.ToString());
-    out << YAML::EndMap;
+    FlowItem(out, 2).Str("dev", n.dev).Ip("address", n.address).Mac("mac", n.mac).End();
+    out += '\n';
   }
-  out << YAML::EndSeq;
 
-  out << YAML::Key << "qdiscs" << YAML::Value;
-  BeginList(out, state.qdiscs.empty());
+  ListKey(out, 0, "qdiscs", state.qdiscs.empty());
   for (const Qdisc& q : state.qdiscs) {
-    out << YAML::Flow << YAML::BeginMap;
-    out << YAML::Key << "dev" << YAML::Value << q.dev;
+    FlowMap map = FlowItem(out, 2);
+    map.Str("dev", q.dev);
     if (q.kind == Qdisc::Kind::Tbf) {
-      out << YAML::Key << "kind" << YAML::Value << "tbf";
-      out << YAML::Key << "rate_bps" << YAML::Value << q.rate_bps;
-      out << YAML::Key << "burst_bytes" << YAML::Value << q.burst_bytes;
-      out << YAML::Key << "latency_us" << YAML::Value << q.latency_us;
+      map.Str("kind", "tbf").Num("rate_bps", q.rate_bps).Num("burst_bytes", q.burst_bytes).Num("latency_us",
+                                                                                                 q.latency_us);
     } else {
-      out << YAML::Key << "kind" << YAML::Value << "htb";
-      out << YAML::Key << "default_class" << YAML::Value << q.default_class;
-      out << YAML::Key << "classes" << YAML::Value << YAML::BeginSeq;
+      map.Str("kind", "htb").Num("default_class", q.default_class).List("classes");
       for (const HtbClass& c : q.classes) {
-        out << YAML::BeginMap;
-        out << YAML::Key << "minor" << YAML::Value << c.minor;
-        out << YAML::Key << "rate_bps" << YAML::Value << c.rate_bps;
-        out << YAML::Key << "ceil_bps" << YAML::Value << c.ceil_bps;
-        if (c.parent != 0) out << YAML::Key << "parent" << YAML::Value << c.parent;
-        out << YAML::EndMap;
+        FlowMap item = map.Item();
+        item.Num("minor", c.minor).Num("rate_bps", c.rate_bps).Num("ceil_bps", c.ceil_bps);
+        if (c.parent != 0) item.Num("parent", c.parent);
+        item.End();
       }
-      out << YAML::EndSeq;
+      map.EndList();
     }
-    out << YAML::EndMap;
+    map.End();
+    out += '\n';
   }
-  out << YAML::EndSeq;
 
-  if (!state.nft.Empty()) {
-    out << YAML::Key << "nftables" << YAML::Value;
-    EmitNftTable(out, state.nft);
-  }
-  if (!state.nft_nat.Empty()) {
-    out << YAML::Key << "nftables_nat" << YAML::Value;
-    EmitNftTable(out, state.nft_nat);
-  }
-  out << YAML::EndMap;
-  std::string text = out.c_str();
-  text += "\n";
-  return text;
+  if (!state.nft.Empty()) EmitNftTable(out, "nftables", state.nft);
+  if (!state.nft_nat.Empty()) EmitNftTable(out, "nftables_nat", state.nft_nat);
+  return out;
 }
 
 }  // namespace netdsl::backends::linux_backend
