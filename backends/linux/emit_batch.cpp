@@ -1,146 +1,206 @@
 // LinuxState → linux.batch: the same state as ip/bridge/tc/nft commands, one
 // per line, in dependency order, runnable with `sh -e` on a host without
 // netdsl state. For humans; `netdsl apply` reads linux.yaml.
-#include <cstdio>
+#include <initializer_list>
+#include <string_view>
 
 #include "backends/linux/linux_state.h"
 #include "backends/linux/names.h"
+#include "backends/linux/short_text.h"
 
 namespace netdsl::backends::linux_backend {
 
 namespace {
 
-std::string Hex(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%x", v);
-  return buf;
-}
-
+/// The batch text; each line is appended from its parts, without temporaries.
 class Batch {
  public:
-  void Section(const char* title) {
-    if (!text_.empty()) text_ += "\n";
-    text_ += "# ";
-    text_ += title;
-    text_ += "\n";
+  explicit Batch(size_t reserve) { text_.reserve(reserve); }
+  void Section(std::string_view title) {
+    if (!text_.empty()) text_ += '\n';
+    Line({"# ", title});
   }
   /// `comment` is sanitized text (CommentText) — never raw user text.
-  void Comment(const std::string& comment) {
-    if (!comment.empty()) text_ += "# " + comment + "\n";
+  void Comment(std::string_view comment) {
+    if (!comment.empty()) Line({"# ", comment});
   }
-  void Line(const std::string& command) { text_ += command + "\n"; }
+  void Line(std::initializer_list<std::string_view> parts) {
+    for (std::string_view part : parts) text_ += part;
+    text_ += '\n';
+  }
+  /// A line appended in pieces: Start, Add..., then End.
+  std::string& Start() { return text_; }
+  void End() { text_ += '\n'; }
   std::string Take() { return std::move(text_); }
 
  private:
   std::string text_;
 };
 
-std::string LinkAdd(const Link& link) {
-  std::string line = "ip link add " + link.name + " mtu " + std::to_string(link.mtu);
-  if (!link.mac.empty()) line += " address " + link.mac;
+void LinkAdd(Batch& batch, const Link& link) {
+  std::string& line = batch.Start();
+  if (link.kind == LinkKind::Vlan) {
+    line += "ip link add link ";
+    line += link.vlan_link;
+    line += " name ";
+    line += link.name;
+    line += " mtu ";
+    line += Dec(link.mtu);
+    line += " type vlan id ";
+    line += Dec(link.vlan_id);
+    batch.End();
+    return;
+  }
+  line += "ip link add ";
+  line += link.name;
+  line += " mtu ";
+  line += Dec(link.mtu);
+  if (!link.mac.empty()) {
+    line += " address ";
+    line += link.mac;
+  }
   switch (link.kind) {
     case LinkKind::Bridge: line += " type bridge"; break;
     case LinkKind::Bond:
-      line += " type bond mode " + link.bond_mode + " xmit_hash_policy " + link.bond_xmit_hash_policy +
-              " miimon " + std::to_string(link.bond_miimon);
+      line += " type bond mode ";
+      line += link.bond_mode;
+      line += " xmit_hash_policy ";
+      line += link.bond_xmit_hash_policy;
+      line += " miimon ";
+      line += Dec(link.bond_miimon);
       break;
-    case LinkKind::Vlan:
-      line = "ip link add link " + link.vlan_link + " name " + link.name + " mtu " + std::to_string(link.mtu) +
-             " type vlan id " + std::to_string(link.vlan_id);
-      break;
+    case LinkKind::Vlan: break;  // above
     case LinkKind::Vxlan:
-      line += " type vxlan id " + std::to_string(link.tunnel_id) + " local " + link.local + " dstport " +
-              std::to_string(kVxlanPort) + " nolearning ttl " + std::to_string(kVxlanTtl);
+      line += " type vxlan id ";
+      line += Dec(link.tunnel_id);
+      line += " local ";
+      line += link.local;
+      line += " dstport ";
+      line += Dec(kVxlanPort);
+      line += " nolearning ttl ";
+      line += Dec(kVxlanTtl);
       break;
     case LinkKind::Gretap:
-      line += " type gretap key " + std::to_string(link.tunnel_id) + " local " + link.local + " remote " + link.remote;
+      line += " type gretap key ";
+      line += Dec(link.tunnel_id);
+      line += " local ";
+      line += link.local;
+      line += " remote ";
+      line += link.remote;
       break;
-    case LinkKind::Vrf: line += " type vrf table " + std::to_string(link.vrf_table); break;
+    case LinkKind::Vrf:
+      line += " type vrf table ";
+      line += Dec(link.vrf_table);
+      break;
     case LinkKind::Veth:
-      line += " type veth peer name " + link.peer + " address " + link.peer_mac + " mtu " +
-              std::to_string(link.peer_mtu);
+      line += " type veth peer name ";
+      line += link.peer;
+      line += " address ";
+      line += link.peer_mac;
+      line += " mtu ";
+      line += Dec(link.peer_mtu);
       break;
   }
-  return line;
+  batch.End();
 }
 
 void NftTableCommands(Batch& batch, const NftTable& table) {
-  const std::string ref = table.family + " " + table.table;
-  batch.Line("nft add table " + ref);
+  const std::string_view family = table.family, name = table.table;
+  batch.Line({"nft add table ", family, " ", name});
   for (const NftChain& chain : table.chains)
-    batch.Line("nft add chain " + ref + " " + chain.name + " '{ type " + chain.type + " hook " + chain.hook +
-               " priority " + std::to_string(chain.priority) + "; policy " + chain.policy + "; }'");
+    batch.Line({"nft add chain ", family, " ", name, " ", chain.name, " '{ type ", chain.type, " hook ", chain.hook,
+                " priority ", Dec(chain.priority), "; policy ", chain.policy, "; }'"});
   for (const NftRule& rule : table.rules) {
-    std::string text = rule.rule;
-    if (!rule.comment.empty()) text += " comment \"" + rule.comment + "\"";
-    batch.Line("nft add rule " + ref + " " + rule.chain + " '" + text + "'");
+    if (rule.comment.empty())
+      batch.Line({"nft add rule ", family, " ", name, " ", rule.chain, " '", rule.rule, "'"});
+    else
+      batch.Line({"nft add rule ", family, " ", name, " ", rule.chain, " '", rule.rule, " comment \"", rule.comment,
+                  "\"'"});
   }
+}
+
+/// A generous guess at the text size, so the string grows once or not at all.
+size_t EstimateSize(const LinuxState& state) {
+  size_t rules = state.nft.rules.size() + state.nft_nat.rules.size();
+  size_t classes = 0;
+  for (const Qdisc& q : state.qdiscs) classes += q.classes.size();
+  return 1024 + 240 * state.links.size() + 128 * state.adopted.size() + 64 * state.addresses.size() +
+         80 * state.routes.size() + 96 * state.fdb.size() + 96 * state.neighbours.size() +
+         96 * state.qdiscs.size() + 160 * classes + 200 * rules;
 }
 
 }  // namespace
 
 std::string FormatLinuxBatch(const LinuxState& state) {
-  Batch batch;
-  batch.Comment("netdsl linux.batch for host " + CommentText(state.host) + ", generation " +
-                std::to_string(state.generation));
+  Batch batch(EstimateSize(state));
+  batch.Line({"# netdsl linux.batch for host ", CommentText(state.host), ", generation ", Dec(state.generation)});
   batch.Comment("the state of linux.yaml as commands, for humans to read or to run with `sh -e`");
   batch.Comment("on a host without netdsl state. netdsl apply reads linux.yaml, not this file.");
 
   batch.Section("links");
   for (const Link& link : state.links) {
     batch.Comment(link.comment);
-    batch.Line(LinkAdd(link));
+    LinkAdd(batch, link);
   }
-  for (const Link& link : state.links) batch.Line("ip link set dev " + link.name + " alias " + kOwnerAlias);
+  for (const Link& link : state.links) batch.Line({"ip link set dev ", link.name, " alias ", kOwnerAlias});
   for (const Link& link : state.links)
-    if (!link.master.empty()) batch.Line("ip link set dev " + link.name + " master " + link.master);
+    if (!link.master.empty()) batch.Line({"ip link set dev ", link.name, " master ", link.master});
   for (const AdoptedNic& nic : state.adopted) {
-    batch.Comment("adopted host nic " + nic.name);
-    if (nic.master_is_bond) batch.Line("ip link set dev " + nic.name + " down");  // bonds enslave only down links
-    batch.Line("ip link set dev " + nic.name + " master " + nic.master);
+    batch.Line({"# adopted host nic ", nic.name});
+    if (nic.master_is_bond) batch.Line({"ip link set dev ", nic.name, " down"});  // bonds enslave only down links
+    batch.Line({"ip link set dev ", nic.name, " master ", nic.master});
   }
-  for (const Link& link : state.links) batch.Line("ip link set dev " + link.name + " up");
-  for (const AdoptedNic& nic : state.adopted) batch.Line("ip link set dev " + nic.name + " up");
+  for (const Link& link : state.links) batch.Line({"ip link set dev ", link.name, " up"});
+  for (const AdoptedNic& nic : state.adopted) batch.Line({"ip link set dev ", nic.name, " up"});
 
   if (!state.addresses.empty()) {
     batch.Section("addresses");
-    for (const Address& a : state.addresses) batch.Line("ip address add " + a.address + " dev " + a.dev);
+    for (const Address& a : state.addresses) batch.Line({"ip address add ", a.address, " dev ", a.dev});
   }
   if (!state.routes.empty()) {
     batch.Section("routes");
     for (const Route& r : state.routes) {
-      std::string line = "ip route add " + r.dst.ToString();
-      if (!r.via.empty()) line += " via " + r.via;
-      if (!r.dev.empty()) line += " dev " + r.dev;
-      batch.Line(line + " table " + std::to_string(r.table));
+      std::string& line = batch.Start();
+      line += "ip route add ";
+      line += PrefixText(r.dst);
+      if (!r.via.empty()) {
+        line += " via ";
+        line += r.via;
+      }
+      if (!r.dev.empty()) {
+        line += " dev ";
+        line += r.dev;
+      }
+      line += " table ";
+      line += Dec(r.table);
+      batch.End();
     }
   }
   if (!state.fdb.empty()) {
     batch.Section("fdb");
     for (const FdbEntry& e : state.fdb)
-      batch.Line("bridge fdb append " + e.mac.ToString() + " dev " + e.dev + " dst " + e.dst.ToString() +
-                 " self permanent");
+      batch.Line({"bridge fdb append ", MacText(e.mac), " dev ", e.dev, " dst ", IpText(e.dst), " self permanent"});
   }
   if (!state.neighbours.empty()) {
     batch.Section("neighbours");
     for (const Neighbour& n : state.neighbours)
-      batch.Line("ip neigh replace " + n.address.ToString() + " lladdr " + n.mac.ToString() + " dev " + n.dev +
-                 " nud permanent");
+      batch.Line({"ip neigh replace ", IpText(n.address), " lladdr ", MacText(n.mac), " dev ", n.dev,
+                  " nud permanent"});
   }
   if (!state.qdiscs.empty()) {
     batch.Section("qdiscs");
     for (const Qdisc& q : state.qdiscs) {
       if (q.kind == Qdisc::Kind::Tbf) {
-        batch.Line("tc qdisc replace dev " + q.dev + " root tbf rate " + std::to_string(q.rate_bps) + "bit burst " +
-                   std::to_string(q.burst_bytes) + " latency " + std::to_string(q.latency_us) + "us");
+        batch.Line({"tc qdisc replace dev ", q.dev, " root tbf rate ", Dec(q.rate_bps), "bit burst ",
+                    Dec(q.burst_bytes), " latency ", Dec(q.latency_us), "us"});
         continue;
       }
-      batch.Line("tc qdisc replace dev " + q.dev + " root handle 1: htb default " + Hex(q.default_class));
+      batch.Line({"tc qdisc replace dev ", q.dev, " root handle 1: htb default ", Hex(q.default_class)});
       for (const HtbClass& c : q.classes) {
         batch.Comment(c.comment);
-        batch.Line("tc class replace dev " + q.dev + " parent 1:" + (c.parent ? Hex(c.parent) : "") +
-                   " classid 1:" + Hex(c.minor) + " htb rate " + std::to_string(c.rate_bps) + "bit ceil " +
-                   std::to_string(c.ceil_bps) + "bit");
+        batch.Line({"tc class replace dev ", q.dev, " parent 1:", c.parent ? Hex(c.parent).View() : "",
+                    " classid 1:", Hex(c.minor), " htb rate ", Dec(c.rate_bps), "bit ceil ", Dec(c.ceil_bps),
+                    "bit"});
       }
     }
   }

@@ -3,8 +3,8 @@
 // the quoting decided by yaml_text.h (every string from user text double-quoted).
 #include <string_view>
 
-#include "backends/linux/append_text.h"
 #include "backends/linux/linux_state.h"
+#include "backends/linux/short_text.h"
 #include "backends/linux/yaml_text.h"
 
 namespace netdsl::backends::linux_backend {
@@ -30,7 +30,7 @@ class FlowMap {
   template <typename Int>
   FlowMap& Num(std::string_view key, Int value) {
     Key(key);
-    AppendInt(out_, value);
+    out_ += Dec(value);
     return *this;
   }
   FlowMap& Bool(std::string_view key, bool value) {
@@ -38,20 +38,12 @@ class FlowMap {
     out_ += value ? "true" : "false";
     return *this;
   }
-  FlowMap& Ip(std::string_view key, const net::IpAddress& ip) {
-    scratch_.clear();
-    AppendIp(scratch_, ip);
-    return Str(key, scratch_);
-  }
-  FlowMap& Prefix(std::string_view key, const net::Prefix& prefix) {
-    scratch_.clear();
-    AppendPrefix(scratch_, prefix);
-    return Str(key, scratch_);
-  }
+  FlowMap& Ip(std::string_view key, const net::IpAddress& ip) { return Str(key, IpText(ip)); }
+  FlowMap& Prefix(std::string_view key, const net::Prefix& prefix) { return Str(key, PrefixText(prefix)); }
   FlowMap& Mac(std::string_view key, const net::MacAddress& mac) {
     Key(key);
     out_ += '"';  // hex digits and colons need no escaping
-    AppendMac(out_, mac);
+    out_ += MacText(mac);
     out_ += '"';
     return *this;
   }
@@ -82,7 +74,6 @@ class FlowMap {
   }
 
   std::string& out_;
-  std::string scratch_;
   bool first_ = true;
   bool first_item_ = true;
 };
@@ -116,7 +107,7 @@ void EmitLink(std::string& out, const Link& link) {
   out += "\n    kind: ";
   out += LinkKindName(link.kind);
   out += "\n    mtu: ";
-  AppendInt(out, link.mtu);
+  out += Dec(link.mtu);
   out += "\n    master: ";
   AppendDoubleQuoted(out, link.master);
   out += "\n    mac: ";
@@ -194,7 +185,7 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   out += "format: 1\nhost: ";
   AppendDoubleQuoted(out, state.host);
   out += "\ngeneration: ";
-  AppendInt(out, state.generation);
+  out += Dec(state.generation);
   out += "\nsource_hash: ";
   AppendDoubleQuoted(out, state.source_hash);
   out += "\nowner:\n  prefix: ";

@@ -2,6 +2,8 @@
 // and refuse when a formatted batch line would not be what we meant.
 #include "backends/linux/linux_backend.h"
 
+#include <algorithm>
+#include <array>
 #include <string_view>
 
 #include "backends/linux/linux_state.h"
@@ -13,32 +15,49 @@ namespace {
 
 /// Last line of defence: every batch line is blank, a comment of safe text,
 /// or a known command without `#`, control bytes or unbalanced quotes.
+/// One pass over each line's bytes; the checks keep this order of precedence.
 std::string CheckBatchLines(std::string_view batch) {
+  // Printable ASCII that none of the checks below looks at.
+  static constexpr auto kPlainByte = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '#' && c != '\'' && c != ';' && c != '\\' && c != '"' && c != '$';
+    return plain;
+  }();
   size_t line_no = 0;
   while (!batch.empty()) {
     size_t nl = batch.find('\n');
     std::string_view line = batch.substr(0, nl);
     batch.remove_prefix(nl == std::string_view::npos ? batch.size() : nl + 1);
     ++line_no;
-    for (unsigned char c : line)
-      if (c < 0x20 || c >= 0x7f)
-        return "batch line " + std::to_string(line_no) + " contains a control or non-ASCII byte";
+    bool control = false, backslash = false, comment_unsafe = false;
+    size_t hashes = 0, quotes = 0, first_quote = std::string_view::npos, first_semicolon = std::string_view::npos;
+    for (size_t i = 0; i < line.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(line[i]);
+      if (kPlainByte[c]) continue;
+      switch (c) {
+        case '#': ++hashes; break;
+        case '\'': ++quotes; first_quote = std::min(first_quote, i); break;
+        case ';': first_semicolon = std::min(first_semicolon, i); break;
+        case '\\': backslash = true; break;
+        case '"':
+        case '$': comment_unsafe = true; break;
+        default: control |= c < 0x20 || c >= 0x7f;
+      }
+    }
+    if (control) return "batch line " + std::to_string(line_no) + " contains a control or non-ASCII byte";
     if (line.empty()) continue;
     if (line.substr(0, 2) == "# ") {
-      for (char c : line.substr(2))
-        if (c == '#' || c == '\'' || c == '"' || c == ';' || c == '$' || c == '\\')
-          return "batch comment line " + std::to_string(line_no) + " contains an unsafe character";
+      if (hashes > 1 || quotes > 0 || first_semicolon != std::string_view::npos || backslash || comment_unsafe)
+        return "batch comment line " + std::to_string(line_no) + " contains an unsafe character";
       continue;
     }
     static constexpr std::string_view kCommands[] = {"ip ", "bridge ", "tc ", "nft "};
     bool known = false;
     for (std::string_view command : kCommands) known |= line.substr(0, command.size()) == command;
     if (!known) return "batch line " + std::to_string(line_no) + " does not start with a known command";
-    if (line.find('#') != std::string_view::npos)
+    if (hashes > 0)
       return "batch line " + std::to_string(line_no) + " contains `#`, which would end it early";
-    size_t quotes = 0;
-    for (char c : line) quotes += c == '\'';
-    if (quotes % 2 != 0 || line.find(';') < line.find('\'') || line.find('\\') != std::string_view::npos)
+    if (quotes % 2 != 0 || first_semicolon < first_quote || backslash)
       return "batch line " + std::to_string(line_no) + " has an unbalanced quote or a shell metacharacter";
   }
   return "";

@@ -427,8 +427,8 @@ class Builder {
     return port.policy < ir_.policies.size() ? ir_.policies[port.policy] : kDefaults;
   }
 
-  void Rule(const std::string& chain, std::string rule, const std::string& comment) {
-    state_.nft.rules.push_back({chain, std::move(rule), BoundedComment(comment)});
+  void Rule(const std::string& chain, std::string rule, std::string comment) {
+    state_.nft.rules.push_back({chain, std::move(rule), BoundedComment(std::move(comment))});
   }
 
   /// The guards of docs/linux-backend.md "Port policy", for both the forward

@@ -33,9 +33,9 @@ std::string CommentText(std::string_view text) {
     if (IsNameByte(c)) {
       out.push_back(static_cast<char>(c));
     } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      const char escape[3] = {'%', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(escape, sizeof escape);
     }
   }
   return out;
