@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the concurrent-reload unit test with clang -fsanitize=thread and runs it
-# (the reader and writer are std-only; host_ir.h needs LLVM's SMLoc header only).
+# (the reader and writer need std and libfmt; host_ir.h needs LLVM's SMLoc header only).
 # usage: run_tsan.sh SRC_ROOT WORK_DIR
 set -eu
 src=$1 work=$2
@@ -18,7 +18,7 @@ if [ -x "$bin" ]; then
 fi
 if [ "$stale" = 1 ]; then
   clang++ -std=c++20 -O1 -g -fsanitize=thread -I"$src" -isystem /usr/lib/llvm-15/include $sources \
-    -o "$bin.tmp" -lpthread
+    -o "$bin.tmp" -lfmt -lpthread
   mv "$bin.tmp" "$bin"
 fi
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" exec "$bin"
