@@ -105,7 +105,7 @@ bool Netlink::Dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& f
     *error = fmt::format("netlink dump request failed: {}", std::strerror(errno));
     return false;
   }
-  std::vector<char> buf(1 << 20);
+  std::vector<char>& buf = RecvBuffer();
   DumpCtx ctx{&fn};
   for (;;) {
     ssize_t n = mnl_socket_recvfrom(sock_, buf.data(), buf.size());
@@ -175,7 +175,7 @@ std::vector<NlFailure> Netlink::Execute(NlBatch& batch) {
   // in, every request without an error message succeeded. This saves the
   // kernel one ack message per request.
   std::vector<NlFailure> failures;
-  std::vector<char> recv_buf(1 << 20);
+  std::vector<char>& recv_buf = RecvBuffer();
   for (size_t first = 0; first < batch.size();) {
     const size_t end = ChunkEnd(batch, first);
     const size_t count = end - first;
@@ -223,7 +223,7 @@ std::vector<NlFailure> Netlink::Execute(NlBatch& batch) {
 
 std::vector<int> Netlink::Get(NlBatch& batch, const std::function<void(size_t, const nlmsghdr*)>& fn) {
   std::vector<int> results(batch.size(), 0);
-  std::vector<char> recv_buf(1 << 20);
+  std::vector<char>& recv_buf = RecvBuffer();
   std::vector<char> answered;
   for (size_t first = 0; first < batch.size();) {
     const size_t end = ChunkEnd(batch, first);
