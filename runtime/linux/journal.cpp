@@ -116,10 +116,6 @@ bool Journal::Begin(const std::string& scope, const std::string& host, std::stri
   return true;
 }
 
-bool Journal::RecordStep(int number, const Step& step, std::string* error) {
-  return WriteAll(StepRecord(number, step), error);
-}
-
 std::string Journal::StepRecord(int number, const Step& step) {
   std::string text = fmt::format("step {} {}\n", number, step.label);
   text.reserve(text.size() + step.inverse.size() * 64);

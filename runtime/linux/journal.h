@@ -36,10 +36,8 @@ class Journal {
   ~Journal();
   /// Creates `<dir>/<scope>.journal` for a new apply.
   bool Begin(const std::string& scope, const std::string& host, std::string* error);
-  /// Writes the step's inverse operations before it runs.
-  bool RecordStep(int number, const Step& step, std::string* error);
-  /// The record RecordStep writes, to be built ahead (on another thread)
-  /// and persisted with Write.
+  /// The record of a step (its inverse operations), written with Write
+  /// before the step runs; built ahead, on another thread.
   static std::string StepRecord(int number, const Step& step);
   /// Writes a StepRecord.
   bool Write(const std::string& record, std::string* error) { return WriteAll(record, error); }
