@@ -373,11 +373,12 @@ int BuildMain(int argc, char** argv) {
           };
 #if NETDSL_HAVE_BACKEND_TABLES
           if (b.targets & kTables) {
-            if (std::string why = backends::CheckTableHostIr(ir); !why.empty()) {
-              r.error = "internal error: " + why;
+            std::string image = backends::WriteTableImage(ir);  // "" = refused; say why
+            if (image.empty()) {
+              r.error = "internal error: " + backends::CheckTableHostIr(ir);
               return;
             }
-            emit("tables.ndt", backends::WriteTableImage(ir));
+            emit("tables.ndt", image);
           }
 #endif
 #if NETDSL_HAVE_BACKEND_LINUX
