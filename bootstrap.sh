@@ -24,7 +24,10 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNETDSL_FUZZ=ON >/dev/null
+# ccache, when a developer has it, shares objects between checkouts (CI has none).
+launcher=()
+command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNETDSL_FUZZ=ON "${launcher[@]}" >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
 
 # pscheck's node modules (tree-sitter PowerShell grammar) live in the build tree.
