@@ -5,8 +5,11 @@
 set -eu
 src=$1; build=$2; runs=${3:-20000}
 command -v clang++ >/dev/null || { echo "clang++ not found"; exit 1; }
+# ccache, when a developer has it, shares this build between checkouts (CI has none).
+launcher=
+command -v ccache >/dev/null 2>&1 && launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache"
 cmake -S "$src/tests/fuzz/standalone" -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo $launcher >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 ninja -C "$build" -j2 parse_fuzzer
 mkdir -p "$build/corpus"
 cp "$src"/tests/fuzz/corpus/*.netdsl "$build/corpus/"
