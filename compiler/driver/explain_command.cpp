@@ -106,25 +106,37 @@ class Explainer {
       return Resolve(port, *seg, seg->vsid, dst, dst_mac);
     }
     const ir::CustomerRoute* route = LongestPrefix(seg->rdid, dst);
-    if (!route) return NotFound(seg->rdid, dst, "no route to " + dst.ToString() + " in rdid " + std::to_string(seg->rdid));
-    if (route->kind == ir::CustomerRoute::Kind::OnLink) {
+    // The NAT gateway host has no default route (it is where the route leads):
+    // what its routes miss outside the VM network's prefixes is translated.
+    const ir::NatRule* nat = nullptr;
+    for (const ir::NatRule& n : host_.nat_rules)
+      if (n.rdid == seg->rdid) {
+        nat = &n;
+        break;  // the first rule of the routing domain decides, as in the image
+      }
+    bool outside = false;
+    if (nat) {
+      outside = true;
+      for (const net::Prefix& p : nat->inside_prefixes) outside &= !Contains(p, dst);
+    }
+    if (!route && !(nat && outside))
+      return NotFound(seg->rdid, dst, "no route to " + dst.ToString() + " in rdid " + std::to_string(seg->rdid));
+    if (route && route->kind == ir::CustomerRoute::Kind::OnLink) {
       Hop("route rdid " + std::to_string(route->rdid) + " " + Pfx(route->prefix) + ": on-link vsid " +
           std::to_string(route->vsid));
       return Resolve(port, *seg, route->vsid, dst, dst_mac);
     }
-    std::string next_hop = Ip(route->next_hop);
-    Hop("route rdid " + std::to_string(route->rdid) + " " + Pfx(route->prefix) + ": via gateway " + next_hop +
-        " on host " + Quote(route->via_host));
-    for (const ir::NatRule& nat : host_.nat_rules) {
-      if (nat.rdid != seg->rdid) continue;
-      bool inside = false;
-      for (const net::Prefix& p : nat.inside_prefixes) inside |= Contains(p, dst);
-      if (!inside) {
-        Hop("nat vm network " + Quote(nat.vm_network) + ": source " + port.ca.ToString() + " → " +
-            nat.external_ip.ToString() + " from pool " + Quote(nat.external_pool));
-        return Verdict(true, "nat to " + nat.external_ip.ToString() + " and forward to the external network");
-      }
-      break;  // the first rule of the routing domain decides, as in the image
+    std::string next_hop = route ? Ip(route->next_hop) : "";
+    if (route)
+      Hop("route rdid " + std::to_string(route->rdid) + " " + Pfx(route->prefix) + ": via gateway " + next_hop +
+          " on host " + Quote(route->via_host));
+    else
+      Hop("no route to " + dst.ToString() + " in rdid " + std::to_string(seg->rdid) +
+          ": this host is the routing domain's nat gateway");
+    if (nat && outside) {
+      Hop("nat vm network " + Quote(nat->vm_network) + ": source " + port.ca.ToString() + " → " +
+          nat->external_ip.ToString() + " from pool " + Quote(nat->external_pool));
+      return Verdict(true, "nat to " + nat->external_ip.ToString() + " and forward to the external network");
     }
     if (route->next_hop) {
       if (const ir::LookupRecord* gw = FindRecord(seg->vsid, *route->next_hop)) {
@@ -187,6 +199,14 @@ class Explainer {
 
   int Resolve(const ir::Port& port, const ir::Segment& src_seg, uint32_t vsid, const net::IpAddress& dst,
               const std::optional<net::MacAddress>& dst_mac) {
+    // The subnet's gateway address belongs to the routing domain's router, which
+    // every host carrying the subnet runs (a distributed router, as in Hyper-V NV).
+    if (const ir::Segment* gw_seg = FindSegment(vsid); gw_seg && gw_seg->gateway && *gw_seg->gateway == dst) {
+      Hop(dst.ToString() + " is the gateway address of vsid " + std::to_string(vsid));
+      return Verdict(true, "deliver to the router of rdid " + std::to_string(gw_seg->rdid) +
+                               " on this host (gateway address " + dst.ToString() + " of vsid " +
+                               std::to_string(vsid) + ")");
+    }
     const ir::LookupRecord* rec = FindRecord(vsid, dst);
     if (!rec)
       return NotFound(src_seg.rdid, dst, "no lookup record for (vsid " + std::to_string(vsid) + ", " + dst.ToString() + ")");

@@ -62,6 +62,15 @@ class Tracer {
 
   int Resolve(const ndt::PortEntry& port, const ndt::SegmentEntry& src_seg, uint32_t vsid,
               const net::IpAddress& dst, const std::optional<net::MacAddress>& dst_mac) {
+    // The subnet's gateway address belongs to the routing domain's router, which
+    // every host carrying the subnet runs (a distributed router, as in Hyper-V NV).
+    if (const ndt::SegmentEntry* gw_seg = image_.FindSegment(vsid);
+        gw_seg && gw_seg->gateway.family == FamilyOf(dst) && std::memcmp(gw_seg->gateway.bytes, dst.bytes.data(), 16) == 0) {
+      Hop(dst.ToString() + " is the gateway address of vsid " + std::to_string(vsid));
+      return Verdict(true, "deliver to the router of rdid " + std::to_string(gw_seg->rdid) +
+                               " on this host (gateway address " + dst.ToString() + " of vsid " +
+                               std::to_string(vsid) + ")");
+    }
     const ndt::CaSlot* rec = image_.LookupCa(vsid, FamilyOf(dst), dst.bytes.data());
     if (!rec)
       return NotFound(src_seg.rdid, dst,
@@ -143,26 +152,34 @@ class Tracer {
       return Resolve(*port, *seg, seg->vsid, dst, dst_mac);
     }
     const ndt::RouteEntry* route = image_.LookupRoute(seg->rdid, FamilyOf(dst), dst.bytes.data());
-    if (!route)
+    // The NAT gateway host has no default route (it is where the route leads):
+    // what its routes miss outside the VM network's prefixes is translated.
+    const ndt::NatEntry* nat = image_.FindNat(seg->rdid);
+    bool outside = false;
+    if (nat) {
+      outside = true;
+      for (const ndt::Prefix& p : image_.NatInside(*nat)) outside &= !PrefixContains(p, dst);
+    }
+    if (!route && !(nat && outside))
       return NotFound(seg->rdid, dst, "no route to " + dst.ToString() + " in rdid " + std::to_string(seg->rdid));
-    if (route->kind == uint8_t(ndt::RouteKind::kOnLink)) {
+    if (route && route->kind == uint8_t(ndt::RouteKind::kOnLink)) {
       Hop("route rdid " + std::to_string(route->rdid) + " " + FormatPrefix(route->prefix) + ": on-link vsid " +
           std::to_string(route->vsid));
       return Resolve(*port, *seg, route->vsid, dst, dst_mac);
     }
-    std::string next_hop = FormatIp(route->next_hop.family, route->next_hop.bytes);
-    Hop("route rdid " + std::to_string(route->rdid) + " " + FormatPrefix(route->prefix) + ": via gateway " +
-        next_hop + " on host " + Name(route->via_host));
-    if (const ndt::NatEntry* nat = image_.FindNat(seg->rdid)) {
-      bool inside = false;
-      for (const ndt::Prefix& p : image_.NatInside(*nat)) inside |= PrefixContains(p, dst);
-      if (!inside) {
-        Hop("nat vm network " + Name(nat->vm_network) + ": source " + FormatIp(port->ca.family, port->ca.bytes) +
-            " → " + FormatIp(nat->external_ip.family, nat->external_ip.bytes) + " from pool " +
-            Name(nat->external_pool));
-        return Verdict(true, "nat to " + FormatIp(nat->external_ip.family, nat->external_ip.bytes) +
-                                 " and forward to the external network");
-      }
+    std::string next_hop = route ? FormatIp(route->next_hop.family, route->next_hop.bytes) : "";
+    if (route)
+      Hop("route rdid " + std::to_string(route->rdid) + " " + FormatPrefix(route->prefix) + ": via gateway " +
+          next_hop + " on host " + Name(route->via_host));
+    else
+      Hop("no route to " + dst.ToString() + " in rdid " + std::to_string(seg->rdid) +
+          ": this host is the routing domain's nat gateway");
+    if (nat && outside) {
+      Hop("nat vm network " + Name(nat->vm_network) + ": source " + FormatIp(port->ca.family, port->ca.bytes) +
+          " → " + FormatIp(nat->external_ip.family, nat->external_ip.bytes) + " from pool " +
+          Name(nat->external_pool));
+      return Verdict(true, "nat to " + FormatIp(nat->external_ip.family, nat->external_ip.bytes) +
+                               " and forward to the external network");
     }
     if (route->next_hop.family != ndt::kFamilyNone) {
       if (const ndt::CaSlot* gw = image_.LookupCa(seg->vsid, route->next_hop.family, route->next_hop.bytes)) {
