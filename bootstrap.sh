@@ -11,7 +11,8 @@ BUILD=${NETDSL_BUILD_DIR:-build}
 debs=(cmake ninja-build g++ python3 python3-yaml git iproute2 nftables iputils-ping
       antlr4 libantlr4-runtime-dev llvm-15-dev llvm-15-tools
       libfmt-dev libyaml-cpp-dev doctest-dev libmnl-dev libnl-route-3-dev libnftables-dev
-      clang libclang-rt-14-dev graphviz nodejs)
+      clang libclang-rt-14-dev graphviz nodejs
+      qemu-system-x86 busybox-static kmod cpio xz-utils procps)   # this line: the VM harness (tests/vm)
 missing=()
 for d in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q 'install ok installed' || missing+=("$d")

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The VM harness itself (runs on the host, boots several VMs): the command's
+# status, output (no \r) and environment come back; a guest timeout is 124; a
+# guest kernel crash is 70 with the console kept; a guest that never finishes
+# is killed at the hard limit; a killed vm-run takes its QEMU with it; a job's
+# leftover background process does not hold the VM open. After every case no
+# QEMU process of this test's runs directory is left.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+VMRUN=$HERE/vm-run
+RUNS=$(mktemp -d "${TMPDIR:-/tmp}/ndvm-harness.XXXXXX")
+export NETDSL_VM_RUNS=$RUNS
+trap 'pkill -KILL -f "ndvm_run=$RUNS/" 2>/dev/null; rm -rf "$RUNS"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+no_qemu_left() {
+  local i
+  for i in $(seq 50); do
+    pgrep -f "ndvm_run=$RUNS/" >/dev/null || return 0
+    sleep 0.2
+  done
+  fail "a QEMU process outlived its vm-run ($1): $(pgrep -af "ndvm_run=$RUNS/")"
+}
+
+# 1. Status, output, environment, working directory; a leftover background job.
+rc=0
+out=$(cd "$HERE" && NDVM_PROBE='a b$c' "$VMRUN" --timeout 60 -- bash -c \
+  'echo "out $NDVM_PROBE"; echo err >&2; echo "cwd $PWD"; echo "kernel $(uname -r)"; sleep 1000 & exit 7' 2>/dev/null) || rc=$?
+[[ $rc -eq 77 ]] && { echo "$out"; exit 77; }
+[[ $rc -eq 7 ]] || fail "exit status $rc, expected 7: $out"
+grep -qx 'out a b$c' <<<"$out" || fail "output or environment lost: $out"
+grep -qx 'err' <<<"$out" || fail "stderr lost: $out"
+grep -qx "cwd $HERE" <<<"$out" || fail "working directory lost: $out"
+grep -qE '^kernel 6\.1\.' <<<"$out" || fail "not the 6.1 kernel: $out"
+[[ $out != *$'\r'* ]] || fail "output has carriage returns"
+no_qemu_left "normal exit"
+echo "ok: status, output, environment, cwd; a leftover background job did not hold the VM"
+
+# 2. The command's own time limit.
+rc=0
+err=$("$VMRUN" --timeout 3 -- sleep 600 2>&1 >/dev/null) || rc=$?
+[[ $rc -eq 124 ]] || fail "guest timeout exited $rc, expected 124: $err"
+no_qemu_left "guest timeout"
+echo "ok: guest timeout -> 124"
+
+# 3. A guest kernel crash: 70, the console log kept and named.
+rc=0
+err=$("$VMRUN" --timeout 60 -- sh -c 'echo c >/proc/sysrq-trigger; sleep 600' 2>&1 >/dev/null) || rc=$?
+[[ $rc -eq 70 ]] || fail "guest crash exited $rc, expected 70: $err"
+grep -q 'stopped without reporting' <<<"$err" || fail "crash not reported: $err"
+kept=$(sed -nE 's/^vm-run: run directory kept: //p' <<<"$err")
+[[ -n $kept ]] && grep -q 'sysrq' "$kept/console.log" || fail "console log of the crash not kept: $err"
+no_qemu_left "guest crash"
+echo "ok: guest crash -> 70, console kept"
+
+# 4. A guest that never reports (the hard limit) is killed.
+rc=0
+start=$SECONDS
+err=$(NDVM_HARD_TIMEOUT=25 "$VMRUN" --timeout 600 -- sleep 600 2>&1 >/dev/null) || rc=$?
+[[ $rc -eq 124 ]] || fail "hard timeout exited $rc, expected 124: $err"
+grep -q 'did not finish within 25 s; killed' <<<"$err" || fail "hard timeout not reported: $err"
+((SECONDS - start < 60)) || fail "the hard limit of 25 s took $((SECONDS - start)) s"
+no_qemu_left "hard timeout"
+echo "ok: hard limit -> QEMU killed, 124"
+
+# 5. vm-run killed with SIGKILL (no trap runs): QEMU dies with it.
+"$VMRUN" --timeout 600 -- sleep 600 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 300); do pgrep -f "ndvm_run=$RUNS/" >/dev/null && break; sleep 0.1; done
+pgrep -f "ndvm_run=$RUNS/" >/dev/null || fail "QEMU did not start"
+sleep 1
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+no_qemu_left "vm-run killed"
+echo "ok: vm-run killed -> QEMU gone"
+echo "PASS"
