@@ -77,6 +77,15 @@ llvm::Expected<LinuxArtifacts> EmitLinux(const ir::HostIr& host) {
   return artifacts;
 }
 
+llvm::Expected<std::vector<Artifact>> EmitLinuxHost(const ir::HostIr& host) {
+  llvm::Expected<LinuxArtifacts> linux_artifacts = EmitLinux(host);
+  if (!linux_artifacts) return linux_artifacts.takeError();
+  std::vector<Artifact> artifacts;
+  artifacts.push_back({"linux.yaml", std::move(linux_artifacts->yaml)});
+  artifacts.push_back({"linux.batch", std::move(linux_artifacts->batch)});
+  return artifacts;
+}
+
 std::string CheckLinuxHostIr(const ir::HostIr& host) {
   llvm::Expected<LinuxArtifacts> artifacts = EmitLinux(host);
   if (artifacts) return "";

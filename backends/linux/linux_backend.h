@@ -4,7 +4,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "backends/backend.h"
 #include "compiler/lower/host_ir.h"
 #include "llvm/Support/Error.h"
 
@@ -21,6 +23,9 @@ struct LinuxArtifacts {
 /// [A-Za-z0-9._-], a duplicate name, a port on a segment the host lacks, ...)
 /// instead of writing a line a user name could break. Drivers should call this.
 llvm::Expected<LinuxArtifacts> EmitLinux(const ir::HostIr& host);
+
+/// The backend row's host emitter: `linux.yaml` and `linux.batch` (EmitLinux).
+llvm::Expected<std::vector<Artifact>> EmitLinuxHost(const ir::HostIr& host);
 
 /// Empty when `host` can be emitted; otherwise the message EmitLinux fails with.
 std::string CheckLinuxHostIr(const ir::HostIr& host);

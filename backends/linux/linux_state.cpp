@@ -78,7 +78,7 @@ std::string AnycastGatewayMac(uint32_t rdid) {
 
 /// The bond a teamed switch becomes (docs/linux-backend.md, "Teaming").
 void MapTeaming(const ir::Switch& sw, Link& bond) {
-  model::UplinkPortProfile::Teaming teaming = sw.teaming.value_or(model::UplinkPortProfile::Teaming{});
+  ir::Teaming teaming = sw.teaming.value_or(ir::Teaming{});
   bool hashes_l34 = teaming.load_balancing == ir::LoadBalancing::AddressHash ||
                     teaming.load_balancing == ir::LoadBalancing::Dynamic;
   switch (teaming.mode) {

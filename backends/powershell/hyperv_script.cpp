@@ -106,8 +106,8 @@ class HyperVEmitter {
   /// The interface that carries a switch's uplink traffic: its LBFO team NIC,
   /// the single uplink NIC, or the switch's host vNIC for embedded teaming.
   static std::string UplinkInterface(const ir::Switch& s) {
-    if (s.uplink_mode == model::UplinkMode::Team) return s.name;
-    if (s.uplink_mode == model::UplinkMode::EmbeddedTeam || s.uplinks.empty()) return "vEthernet (" + s.name + ")";
+    if (s.uplink_mode == ir::UplinkMode::Team) return s.name;
+    if (s.uplink_mode == ir::UplinkMode::EmbeddedTeam || s.uplinks.empty()) return "vEthernet (" + s.name + ")";
     return s.uplinks.front().nic;
   }
 
@@ -118,7 +118,7 @@ class HyperVEmitter {
     w_.Close();
   }
 
-  void Team(const ir::Switch& s, const model::UplinkPortProfile::Teaming& teaming) {
+  void Team(const ir::Switch& s, const ir::Teaming& teaming) {
     const std::string kind = "NIC team";
     std::vector<std::string> members;
     for (const ir::Uplink& u : s.uplinks) members.push_back(EscapeWildcard(u.nic));
@@ -153,25 +153,25 @@ class HyperVEmitter {
   }
 
   void Switch(const ir::Switch& s) {
-    const model::UplinkPortProfile::Teaming teaming = s.teaming.value_or(model::UplinkPortProfile::Teaming{});
-    if (s.uplink_mode == model::UplinkMode::Team) Team(s, teaming);
+    const ir::Teaming teaming = s.teaming.value_or(ir::Teaming{});
+    if (s.uplink_mode == ir::UplinkMode::Team) Team(s, teaming);
 
     const std::string kind = "virtual switch";
     const std::string bw = Quote(ps::HyperVBandwidthMode(s.minimum_bandwidth_mode));
     std::vector<std::string> adapters;
     std::string extra;
     switch (s.uplink_mode) {
-      case model::UplinkMode::Team: adapters.push_back(s.name); break;
-      case model::UplinkMode::EmbeddedTeam:
+      case ir::UplinkMode::Team: adapters.push_back(s.name); break;
+      case ir::UplinkMode::EmbeddedTeam:
         for (const ir::Uplink& u : s.uplinks) adapters.push_back(u.nic);
         extra = " -EnableEmbeddedTeaming $true";
         break;
-      case model::UplinkMode::NoTeam:
+      case ir::UplinkMode::NoTeam:
         if (!s.uplinks.empty()) adapters.push_back(s.uplinks.front().nic);
         break;
     }
     w_.BeginObject(kind, s.name);
-    if (s.uplink_mode == model::UplinkMode::EmbeddedTeam && teaming.mode != model::TeamingMode::SwitchIndependent) {
+    if (s.uplink_mode == ir::UplinkMode::EmbeddedTeam && teaming.mode != ir::TeamingMode::SwitchIndependent) {
       w_.Line("throw 'switch embedded teaming supports only switch independent teaming: set the uplink port "
               "profile''s teaming mode to switch_independent, or use uplink_mode = team'");
       w_.EndObject(kind, s.name);
@@ -182,7 +182,7 @@ class HyperVEmitter {
       w_.EndObject(kind, s.name);
       return;
     }
-    if (s.uplink_mode == model::UplinkMode::NoTeam && s.uplinks.size() > 1) {
+    if (s.uplink_mode == ir::UplinkMode::NoTeam && s.uplinks.size() > 1) {
       // A Hyper-V switch without teaming binds one adapter.
       for (size_t i = 1; i < s.uplinks.size(); ++i)
         w_.Line("Write-Warning ('virtual switch ''{0}'' has no uplink team, so network adapter ''{1}'' is not "
@@ -208,11 +208,11 @@ class HyperVEmitter {
             "switch is created: remove the switch (Remove-VMSwitch) and run the script again'");
     w_.Close();
     w_.Close();
-    if (s.uplink_mode == model::UplinkMode::EmbeddedTeam &&
-        teaming.load_balancing != model::LoadBalancing::HostDefault) {
+    if (s.uplink_mode == ir::UplinkMode::EmbeddedTeam &&
+        teaming.load_balancing != ir::LoadBalancing::HostDefault) {
       // SET balances by Hyper-V port or dynamically; address hashing maps to Dynamic.
       const std::string lb =
-          teaming.load_balancing == model::LoadBalancing::HyperVPort ? "'HyperVPort'" : "'Dynamic'";
+          teaming.load_balancing == ir::LoadBalancing::HyperVPort ? "'HyperVPort'" : "'Dynamic'";
       w_.Line("$setTeam = $null");
       w_.Line("if ($null -ne $switch) { $setTeam = Get-VMSwitchTeam -VMSwitch $switch }");
       w_.Open("if ($null -ne $switch -and (Test-NdDiffers $setTeam 'LoadBalancingAlgorithm' " + lb + ")) {");

@@ -97,66 +97,66 @@ static std::string MacWith(const net::MacAddress& mac, const char* sep) {
 std::string VmmMac(const net::MacAddress& mac) { return MacWith(mac, ":"); }
 std::string HyperVMac(const net::MacAddress& mac) { return MacWith(mac, ""); }
 
-std::string_view VmmTeamingMode(model::TeamingMode mode) {
+std::string_view VmmTeamingMode(fabric::TeamingMode mode) {
   switch (mode) {
-    case model::TeamingMode::SwitchIndependent: return "SwitchIndependent";
-    case model::TeamingMode::Lacp: return "Lacp";
-    case model::TeamingMode::Static: return "Static";
+    case fabric::TeamingMode::SwitchIndependent: return "SwitchIndependent";
+    case fabric::TeamingMode::Lacp: return "Lacp";
+    case fabric::TeamingMode::Static: return "Static";
   }
   return "SwitchIndependent";
 }
 
-std::string_view VmmLoadBalancing(model::LoadBalancing lb) {
+std::string_view VmmLoadBalancing(fabric::LoadBalancing lb) {
   switch (lb) {
-    case model::LoadBalancing::HostDefault: return "HostDefault";
-    case model::LoadBalancing::AddressHash: return "TransportPorts";
-    case model::LoadBalancing::HyperVPort: return "HyperVPort";
-    case model::LoadBalancing::Dynamic: return "Dynamic";
+    case fabric::LoadBalancing::HostDefault: return "HostDefault";
+    case fabric::LoadBalancing::AddressHash: return "TransportPorts";
+    case fabric::LoadBalancing::HyperVPort: return "HyperVPort";
+    case fabric::LoadBalancing::Dynamic: return "Dynamic";
   }
   return "HostDefault";
 }
 
-std::string_view VmmUplinkMode(model::UplinkMode mode) {
+std::string_view VmmUplinkMode(fabric::UplinkMode mode) {
   switch (mode) {
-    case model::UplinkMode::NoTeam: return "NoTeam";
-    case model::UplinkMode::Team: return "Team";
-    case model::UplinkMode::EmbeddedTeam: return "EmbeddedTeam";
+    case fabric::UplinkMode::NoTeam: return "NoTeam";
+    case fabric::UplinkMode::Team: return "Team";
+    case fabric::UplinkMode::EmbeddedTeam: return "EmbeddedTeam";
   }
   return "NoTeam";
 }
 
-std::string_view VmmBandwidthMode(model::MinimumBandwidthMode mode) {
+std::string_view VmmBandwidthMode(fabric::MinimumBandwidthMode mode) {
   switch (mode) {
-    case model::MinimumBandwidthMode::Weight: return "Weight";
-    case model::MinimumBandwidthMode::Absolute: return "Absolute";
-    case model::MinimumBandwidthMode::None: return "None";
+    case fabric::MinimumBandwidthMode::Weight: return "Weight";
+    case fabric::MinimumBandwidthMode::Absolute: return "Absolute";
+    case fabric::MinimumBandwidthMode::None: return "None";
   }
   return "Weight";
 }
 
-std::string_view VmmIsolationType(model::Isolation isolation) {
+std::string_view VmmIsolationType(fabric::Isolation isolation) {
   switch (isolation) {
-    case model::Isolation::None: return "NoIsolation";
-    case model::Isolation::Vlan: return "VLANNetwork";
-    case model::Isolation::Vxlan:
-    case model::Isolation::Nvgre: return "WindowsNetworkVirtualization";
+    case fabric::Isolation::None: return "NoIsolation";
+    case fabric::Isolation::Vlan: return "VLANNetwork";
+    case fabric::Isolation::Vxlan:
+    case fabric::Isolation::Nvgre: return "WindowsNetworkVirtualization";
   }
   return "NoIsolation";
 }
 
-std::string_view LbfoTeamingMode(model::TeamingMode mode) { return VmmTeamingMode(mode); }
+std::string_view LbfoTeamingMode(fabric::TeamingMode mode) { return VmmTeamingMode(mode); }
 
-std::string_view LbfoLoadBalancing(model::LoadBalancing lb) {
+std::string_view LbfoLoadBalancing(fabric::LoadBalancing lb) {
   switch (lb) {
-    case model::LoadBalancing::HostDefault: return "Dynamic";
-    case model::LoadBalancing::AddressHash: return "TransportPorts";
-    case model::LoadBalancing::HyperVPort: return "HyperVPort";
-    case model::LoadBalancing::Dynamic: return "Dynamic";
+    case fabric::LoadBalancing::HostDefault: return "Dynamic";
+    case fabric::LoadBalancing::AddressHash: return "TransportPorts";
+    case fabric::LoadBalancing::HyperVPort: return "HyperVPort";
+    case fabric::LoadBalancing::Dynamic: return "Dynamic";
   }
   return "Dynamic";
 }
 
-std::string_view HyperVBandwidthMode(model::MinimumBandwidthMode mode) { return VmmBandwidthMode(mode); }
+std::string_view HyperVBandwidthMode(fabric::MinimumBandwidthMode mode) { return VmmBandwidthMode(mode); }
 
 int64_t ToVmmMbps(net::BitsPerSecond bps) {
   uint64_t mbps = bps / 1000000 + (bps % 1000000 ? 1 : 0);

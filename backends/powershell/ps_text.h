@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/net/address.h"
-#include "compiler/sema/model.h"
+#include "common/fabric/enums.h"
 
 namespace netdsl::backends::ps {
 
@@ -42,19 +42,19 @@ std::string HyperVMac(const net::MacAddress& mac);
 
 /// VMM spellings (NetworkAdapterLBFOTeamMode, NetworkAdapterLBFOLoadBalancingAlgorithm,
 /// SwitchUplinkMode, BandwidthMode, VMNetworkType).
-std::string_view VmmTeamingMode(model::TeamingMode mode);
-std::string_view VmmLoadBalancing(model::LoadBalancing lb);
-std::string_view VmmUplinkMode(model::UplinkMode mode);
-std::string_view VmmBandwidthMode(model::MinimumBandwidthMode mode);
-std::string_view VmmIsolationType(model::Isolation isolation);
+std::string_view VmmTeamingMode(fabric::TeamingMode mode);
+std::string_view VmmLoadBalancing(fabric::LoadBalancing lb);
+std::string_view VmmUplinkMode(fabric::UplinkMode mode);
+std::string_view VmmBandwidthMode(fabric::MinimumBandwidthMode mode);
+std::string_view VmmIsolationType(fabric::Isolation isolation);
 
 /// NetLbfo spellings (TeamingModes, LBAlgos). NetLbfo has no "host default":
 /// it maps to `Dynamic`, the Windows Server 2012 R2+ default.
-std::string_view LbfoTeamingMode(model::TeamingMode mode);
-std::string_view LbfoLoadBalancing(model::LoadBalancing lb);
+std::string_view LbfoTeamingMode(fabric::TeamingMode mode);
+std::string_view LbfoLoadBalancing(fabric::LoadBalancing lb);
 
 /// Hyper-V VMSwitchBandwidthMode.
-std::string_view HyperVBandwidthMode(model::MinimumBandwidthMode mode);
+std::string_view HyperVBandwidthMode(fabric::MinimumBandwidthMode mode);
 
 /// Megabits per second for VMM port profiles (Int32 Mbps), rounded up so that
 /// a nonzero bandwidth never becomes 0, saturating at INT32_MAX.

@@ -110,7 +110,11 @@ uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 }  // namespace
 
-std::string CheckTableHostIr(const ir::HostIr& host) {
+namespace {
+
+/// Why `host` cannot be written ("" when it can): the image's binary searches
+/// and hash tables need unique keys.
+std::string TableRefusal(const ir::HostIr& host) {
   // Sorted copies of the keys (no node per key: hosts carry 100k records).
   auto first_duplicate = [](std::vector<std::pair<std::tuple<uint32_t, uint8_t, std::array<uint8_t, 16>>, size_t>> keys)
       -> std::optional<size_t> {
@@ -151,8 +155,11 @@ std::string CheckTableHostIr(const ir::HostIr& host) {
   return "";
 }
 
-std::string WriteTableImage(const ir::HostIr& host) {
-  if (!CheckTableHostIr(host).empty()) return "";
+}  // namespace
+
+llvm::Expected<std::string> WriteTableImage(const ir::HostIr& host) {
+  if (std::string refusal = TableRefusal(host); !refusal.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), refusal);
   StringTable strings;
   uint32_t host_name = strings.Add(host.host);
 
@@ -425,6 +432,14 @@ std::string WriteTableImage(const ir::HostIr& host) {
   h.header_checksum = ndt::Crc32c(out.data(), offsetof(ndt::Header, header_checksum));
   std::memcpy(out.data(), &h, sizeof h);
   return out;
+}
+
+llvm::Expected<std::vector<Artifact>> EmitTablesHost(const ir::HostIr& host) {
+  llvm::Expected<std::string> image = WriteTableImage(host);
+  if (!image) return image.takeError();
+  std::vector<Artifact> artifacts;
+  artifacts.push_back({"tables.ndt", std::move(*image)});
+  return artifacts;
 }
 
 }  // namespace netdsl::backends

@@ -2,20 +2,22 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "backends/backend.h"
 #include "compiler/lower/host_ir.h"
+#include "llvm/Support/Error.h"
 
 namespace netdsl::backends {
 
-/// Empty when `host` can be written; otherwise why not, naming the host and
-/// the value: the image's binary searches and hash tables need unique keys
+/// The complete image, deterministic for the same IR; or an error naming the
+/// host and the value when the IR has duplicate keys the image cannot hold
 /// (port ids, segment VSIDs, lookup records per (VSID, CA) and (VSID, MAC)).
-/// Lowering guarantees them; a violation is a compiler bug the build reports
-/// instead of writing an image that silently drops an entry.
-std::string CheckTableHostIr(const ir::HostIr& host);
+/// Lowering guarantees unique keys; a violation is a compiler bug the build
+/// reports instead of writing an image that silently drops an entry.
+llvm::Expected<std::string> WriteTableImage(const ir::HostIr& host);
 
-/// The complete image, deterministic for the same IR; "" when
-/// CheckTableHostIr refuses (drivers check first and report its message).
-std::string WriteTableImage(const ir::HostIr& host);
+/// The backend row's host emitter: `tables.ndt`.
+llvm::Expected<std::vector<Artifact>> EmitTablesHost(const ir::HostIr& host);
 
 }  // namespace netdsl::backends

@@ -124,7 +124,7 @@ ir::HostIr MakeHost(size_t records) {
 void BenchLookups(size_t records, FILE* md) {
   ir::HostIr host = MakeHost(records);
   auto t1 = Clock::now();
-  std::string bytes = backends::WriteTableImage(host);
+  std::string bytes = llvm::cantFail(backends::WriteTableImage(host));
   auto t2 = Clock::now();
   std::string path = "/tmp/netdsl-tables-bench-" + std::to_string(records) + ".ndt";
   FILE* f = std::fopen(path.c_str(), "wb");
@@ -299,7 +299,7 @@ void BenchLpm(size_t routes, FILE* md) {
     host.customer_routes.push_back(r);
   }
   std::string error;
-  auto image = Image::FromBytes(backends::WriteTableImage(host), &error);
+  auto image = Image::FromBytes(llvm::cantFail(backends::WriteTableImage(host)), &error);
   Dir248 dir(prefixes);
   const size_t n = 4'000'000;
   std::vector<std::array<uint8_t, 16>> addrs(n);

@@ -7,21 +7,16 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <optional>
 #include <string>
 
-#include "common/io/atomic_file.h"
 #include "common/net/address.h"
-#include "compiler/alloc/alloc.h"
 #include "compiler/driver/command.h"
 #include "compiler/driver/support_frontend.h"
 #include "compiler/lower/lower.h"
 
 namespace netdsl::driver {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr const char* kUsage =
     "usage: netdslc explain FILE... --from VM[:NIC] --to ADDRESS [--dst-mac MAC] [--src-mac MAC]\n"
@@ -291,36 +286,22 @@ int ExplainMain(int argc, char** argv) {
 
   llvm::SourceMgr sources;
   DiagnosticEngine diags(sources);
-  auto fabric = RunFrontend(options, diags);
-  if (!fabric) return FinishDiagnostics(options, diags), kExitErrors;
+  auto compiled = RunCompile(options, diags);
+  if (!compiled) return FinishDiagnostics(options, diags), kExitErrors;
+  if (int status = FinishDiagnostics(options, diags); status != kExitOk) return status;
+  const alloc::AllocatedFabric* allocated = &compiled->fabric;
 
   // `--from VM[:NIC]`: a VM whose name contains `:` is matched whole first.
   std::string vm_name = from, nic_name;
   auto has_vm = [&](const std::string& name) {
-    return std::any_of(fabric->vms.begin(), fabric->vms.end(), [&](const model::Vm& v) { return v.name == name; });
+    return std::any_of(allocated->fabric.vms.begin(), allocated->fabric.vms.end(),
+                       [&](const model::Vm& v) { return v.name == name; });
   };
   if (!has_vm(vm_name)) {
     size_t colon = from.rfind(':');
     if (colon != std::string::npos) vm_name = from.substr(0, colon), nic_name = from.substr(colon + 1);
-    if (!has_vm(vm_name)) {
-      FinishDiagnostics(options, diags);
-      return Fail("vm `" + vm_name + "` is not in the fabric");
-    }
+    if (!has_vm(vm_name)) return Fail("vm `" + vm_name + "` is not in the fabric");
   }
-
-  fs::path root_dir = fs::path(options.files.front()).parent_path();
-  std::string lock_path = (root_dir.empty() ? fs::path("netdsl.lock") : root_dir / "netdsl.lock").string();
-  std::optional<alloc::LockFile> lock;
-  std::error_code ec;
-  if (fs::exists(lock_path, ec)) {
-    std::string text, error;
-    if (!io::ReadFile(lock_path, &text, &error)) return FinishDiagnostics(options, diags), Fail(error);
-    lock = alloc::ParseLockFile(text, lock_path, diags);
-    if (!lock) return FinishDiagnostics(options, diags), kExitErrors;
-  }
-  auto allocated = alloc::Allocate(std::move(*fabric), lock ? &*lock : nullptr, alloc::AllocOptions{}, diags);
-  if (!allocated) return FinishDiagnostics(options, diags), kExitErrors;
-  if (int status = FinishDiagnostics(options, diags); status != kExitOk) return status;
 
   const model::Fabric& f = allocated->fabric;
   const model::Vm* vm = nullptr;

@@ -9,11 +9,7 @@
 #include <regex>
 
 #include "compiler/driver/command.h"
-#include "compiler/syntax/parse.h"
 #include "llvm/Support/raw_ostream.h"
-#ifdef NETDSL_HAVE_SEMA
-#include "compiler/sema/sema.h"
-#endif
 
 namespace netdsl::driver {
 
@@ -86,21 +82,29 @@ std::optional<int> ParseFrontendOptions(int argc, char** argv, std::string_view 
   return std::nullopt;
 }
 
+pipeline::CompileOptions CompileOptionsFor(const FrontendOptions& options) {
+  pipeline::CompileOptions compile;
+  compile.files = options.files;
+  return compile;
+}
+
 ast::Program ParseFiles(const FrontendOptions& options, DiagnosticEngine& diags) {
   diags.SetWarningsAsErrors(options.werror);
-  return Parse(options.files, diags);
+  return pipeline::ParseSources(CompileOptionsFor(options), diags);
 }
 
 std::optional<model::Fabric> RunFrontend(const FrontendOptions& options, DiagnosticEngine& diags) {
-  ast::Program program = ParseFiles(options, diags);
-  if (diags.HasErrors() || options.parse_only) return std::nullopt;
-#ifdef NETDSL_HAVE_SEMA
-  auto fabric = Check(program, diags);
-  if (diags.HasErrors()) return std::nullopt;
-  return fabric;
-#else
-  return std::nullopt;
-#endif
+  diags.SetWarningsAsErrors(options.werror);
+  if (options.parse_only) {
+    ParseFiles(options, diags);
+    return std::nullopt;
+  }
+  return pipeline::Frontend(CompileOptionsFor(options), diags);
+}
+
+std::optional<pipeline::Compiled> RunCompile(const FrontendOptions& options, DiagnosticEngine& diags) {
+  diags.SetWarningsAsErrors(options.werror);
+  return pipeline::Compile(CompileOptionsFor(options), diags);
 }
 
 namespace {

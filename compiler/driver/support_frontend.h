@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "compiler/diag/diagnostics.h"
+#include "compiler/pipeline/pipeline.h"
 #include "compiler/sema/model.h"
 #include "compiler/syntax/ast.h"
 
@@ -36,6 +37,9 @@ using ExtraOptionHandler = std::function<bool(int argc, char** argv, int& i, std
 std::optional<int> ParseFrontendOptions(int argc, char** argv, std::string_view usage, FrontendOptions& out,
                                         const ExtraOptionHandler& extra = {});
 
+/// The pipeline's options for these command-line options.
+pipeline::CompileOptions CompileOptionsFor(const FrontendOptions& options);
+
 /// Parses every file (and its imports) into `diags.sources()`; returns the AST
 /// even when there were errors (check diags.HasErrors()).
 ast::Program ParseFiles(const FrontendOptions& options, DiagnosticEngine& diags);
@@ -43,6 +47,9 @@ ast::Program ParseFiles(const FrontendOptions& options, DiagnosticEngine& diags)
 /// Parse + Check. Returns the checked model only when no errors were reported
 /// (and not with `parse_only`, which stops after parsing).
 std::optional<model::Fabric> RunFrontend(const FrontendOptions& options, DiagnosticEngine& diags);
+
+/// pipeline::Compile (frontend, netdsl.lock, allocation) with these options.
+std::optional<pipeline::Compiled> RunCompile(const FrontendOptions& options, DiagnosticEngine& diags);
 
 /// Prints the diagnostics in `options.format` (text to stderr with a summary
 /// line, colored only on a terminal without NO_COLOR; JSON/SARIF to stdout), or,

@@ -8,16 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "common/fabric/enums.h"
 #include "common/net/address.h"
-#include "compiler/sema/model.h"
 
 namespace netdsl::ir {
 
-using model::Isolation;
-using model::LoadBalancing;
-using model::MinimumBandwidthMode;
-using model::TeamingMode;
-using model::UplinkMode;
+using fabric::Isolation;
+using fabric::LoadBalancing;
+using fabric::MinimumBandwidthMode;
+using fabric::Teaming;
+using fabric::TeamingMode;
+using fabric::UplinkMode;
+
+/// `Port::policy` of a port without a policy entry.
+inline constexpr uint32_t kNoPolicy = UINT32_MAX;
 
 /// A physical NIC of this host attached to a switch.
 struct Uplink {
@@ -34,7 +38,7 @@ struct Switch {
   UplinkMode uplink_mode = UplinkMode::NoTeam;
   bool sriov = false;
   MinimumBandwidthMode minimum_bandwidth_mode = MinimumBandwidthMode::Weight;
-  std::optional<model::UplinkPortProfile::Teaming> teaming;
+  std::optional<Teaming> teaming;
   std::vector<Uplink> uplinks;  ///< in host NIC source order
 };
 
@@ -102,7 +106,7 @@ struct Port {
   std::optional<net::IpAddress> gateway;
   uint32_t mtu = 1500;
   uint16_t vlan = 0;
-  uint32_t policy = model::kNone;  ///< index into HostIr::policies
+  uint32_t policy = kNoPolicy;  ///< index into HostIr::policies
 };
 
 /// CA/MAC → PA for one VM NIC anywhere in the fabric that shares a VSID with this host.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fabric/enums.h"
 #include "common/net/address.h"
 #include "llvm/Support/SMLoc.h"
 
@@ -22,11 +23,11 @@ struct Declared {
   llvm::SMRange name_range;
 };
 
-enum class Isolation : uint8_t { None, Vlan, Vxlan, Nvgre };
-enum class TeamingMode : uint8_t { SwitchIndependent, Lacp, Static };
-enum class LoadBalancing : uint8_t { HostDefault, AddressHash, HyperVPort, Dynamic };
-enum class UplinkMode : uint8_t { NoTeam, Team, EmbeddedTeam };
-enum class MinimumBandwidthMode : uint8_t { Weight, Absolute, None };
+using fabric::Isolation;
+using fabric::LoadBalancing;
+using fabric::MinimumBandwidthMode;
+using fabric::TeamingMode;
+using fabric::UplinkMode;
 
 struct HostGroup : Declared {
   uint32_t parent = kNone;  ///< enclosing host_group, if nested
@@ -131,10 +132,7 @@ struct PortProfile : Declared {
 struct UplinkPortProfile : Declared {
   std::string description;
   std::vector<uint32_t> sites;
-  struct Teaming {
-    TeamingMode mode = TeamingMode::SwitchIndependent;
-    LoadBalancing load_balancing = LoadBalancing::HostDefault;
-  };
+  using Teaming = fabric::Teaming;
   std::optional<Teaming> teaming;  ///< absent: VMM defaults (switch independent, host default)
 };
 
@@ -187,9 +185,6 @@ struct Fabric {
   std::vector<std::string> input_files;
 };
 
-/// Encapsulation overhead in bytes on the underlay.
-inline uint32_t EncapOverhead(Isolation i) {
-  return i == Isolation::Vxlan ? 50 : i == Isolation::Nvgre ? 42 : 0;
-}
+using fabric::EncapOverhead;
 
 }  // namespace netdsl::model

@@ -28,7 +28,7 @@ inline ir::HostIr SeedHost02() {
   sw.bond_ifname = "nd-bo-3f2a";
   sw.uplink_mode = ir::UplinkMode::Team;
   sw.sriov = true;
-  sw.teaming = model::UplinkPortProfile::Teaming{ir::TeamingMode::SwitchIndependent, ir::LoadBalancing::HyperVPort};
+  sw.teaming = ir::Teaming{ir::TeamingMode::SwitchIndependent, ir::LoadBalancing::HyperVPort};
   sw.uplinks.push_back({"Ethernet", "uplink port profile", {0}});
   h.switches.push_back(sw);
 

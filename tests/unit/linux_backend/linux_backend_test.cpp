@@ -84,7 +84,7 @@ TEST_CASE("teaming mode x load balancing → bond mode and hash policy") {
     CAPTURE(c.bond_mode);
     CAPTURE(static_cast<int>(c.lb));
     ir::HostIr h = SeedHost02();
-    h.switches[0].teaming = model::UplinkPortProfile::Teaming{c.mode, c.lb};
+    h.switches[0].teaming = ir::Teaming{c.mode, c.lb};
     YAML::Node bond = Link(YAML::Load(Emit(h).yaml), "nd-bo-3f2a");
     REQUIRE(bond);
     CHECK(bond["bond"]["mode"].as<std::string>() == c.bond_mode);

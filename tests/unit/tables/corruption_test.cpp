@@ -17,7 +17,7 @@ using ndt::SectionType;
 
 namespace {
 
-std::string Good() { return backends::WriteTableImage(GatewayHost()); }
+std::string Good() { return ImageBytes(GatewayHost()); }
 
 /// Opens `bytes`; returns the error ("" when accepted).
 std::string Error(const std::string& bytes) {

@@ -32,7 +32,7 @@ std::string ImageForGeneration(uint64_t g) {
     r.host = "h";
     h.lookup_records.push_back(r);
   }
-  return backends::WriteTableImage(h);
+  return ImageBytes(h);
 }
 
 }  // namespace

@@ -4,10 +4,25 @@
 
 #include <string>
 
+#include "backends/tables/table_writer.h"
 #include "common/net/address.h"
 #include "compiler/lower/host_ir.h"
 
 namespace netdsl::testing {
+
+/// The image of `host`, or "" when the writer refuses it (ImageRefusal says why).
+inline std::string ImageBytes(const ir::HostIr& host) {
+  llvm::Expected<std::string> image = backends::WriteTableImage(host);
+  if (image) return std::move(*image);
+  llvm::consumeError(image.takeError());
+  return "";
+}
+
+/// Why the writer refuses `host`; "" when it writes it.
+inline std::string ImageRefusal(const ir::HostIr& host) {
+  llvm::Expected<std::string> image = backends::WriteTableImage(host);
+  return image ? std::string() : llvm::toString(image.takeError());
+}
 
 inline net::IpAddress Ip(const char* text) { return *net::ParseIp(text); }
 inline net::Prefix Pfx(const char* text) { return *net::ParsePrefix(text); }

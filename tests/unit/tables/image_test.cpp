@@ -37,8 +37,8 @@ const ndt::RouteEntry* Route(const Image& image, uint32_t rdid, const char* addr
 }  // namespace
 
 TEST_CASE("the image is deterministic and 64-byte aligned") {
-  std::string a = backends::WriteTableImage(SampleHost());
-  std::string b = backends::WriteTableImage(SampleHost());
+  std::string a = ImageBytes(SampleHost());
+  std::string b = ImageBytes(SampleHost());
   CHECK(a == b);
   CHECK(a.size() % 64 == 0);
   auto image = Load(a);
@@ -47,7 +47,7 @@ TEST_CASE("the image is deterministic and 64-byte aligned") {
 }
 
 TEST_CASE("header carries host, generation and source hash") {
-  auto image = Load(backends::WriteTableImage(SampleHost()));
+  auto image = Load(ImageBytes(SampleHost()));
   CHECK(image->host() == "host01");
   CHECK(image->generation() == 7);
   CHECK(image->SourceHashHex() == SampleHost().source_hash);
@@ -56,7 +56,7 @@ TEST_CASE("header carries host, generation and source hash") {
 }
 
 TEST_CASE("ports, segments and policies answer by key") {
-  auto image = Load(backends::WriteTableImage(SampleHost()));
+  auto image = Load(ImageBytes(SampleHost()));
   const ndt::PortEntry* p = image->FindPort(3);
   REQUIRE(p);
   CHECK(image->String(p->vm) == "b-web1");
@@ -81,7 +81,7 @@ TEST_CASE("ports, segments and policies answer by key") {
 }
 
 TEST_CASE("lookup records: the same CA in two VSIDs resolves per VSID") {
-  auto image = Load(backends::WriteTableImage(SampleHost()));
+  auto image = Load(ImageBytes(SampleHost()));
   const ndt::CaSlot* a = Ca(*image, 5001, "10.0.1.10");
   const ndt::CaSlot* b = Ca(*image, 7001, "10.0.1.10");
   REQUIRE(a);
@@ -117,7 +117,7 @@ TEST_CASE("batched lookups agree with single lookups") {
     r.host = "h" + std::to_string(i % 100);
     h.lookup_records.push_back(r);
   }
-  auto image = Load(backends::WriteTableImage(h));
+  auto image = Load(ImageBytes(h));
   std::vector<runtime::tables::CaKey> keys;
   for (uint32_t i = 0; i < 6000; ++i) {  // the last 1000 miss
     runtime::tables::CaKey k;
@@ -153,7 +153,7 @@ TEST_CASE("batched lookups agree with single lookups") {
 }
 
 TEST_CASE("longest-prefix match per routing domain") {
-  auto image = Load(backends::WriteTableImage(SampleHost()));
+  auto image = Load(ImageBytes(SampleHost()));
   const ndt::RouteEntry* r = Route(*image, 1, "10.0.2.7");
   REQUIRE(r);
   CHECK(runtime::tables::FormatPrefix(r->prefix) == "10.0.2.0/24");
@@ -215,7 +215,7 @@ TEST_CASE("LPM ranges match a brute-force longest prefix on random prefixes") {
 TEST_CASE("an empty host gives a valid image with empty sections") {
   ir::HostIr h;
   h.host = "empty";
-  auto image = Load(backends::WriteTableImage(h));
+  auto image = Load(ImageBytes(h));
   CHECK(image->ports().empty());
   CHECK(image->ca_slots().empty());
   uint8_t zero[16] = {};
@@ -225,7 +225,7 @@ TEST_CASE("an empty host gives a valid image with empty sections") {
 }
 
 TEST_CASE("NAT entries on the gateway host") {
-  auto image = Load(backends::WriteTableImage(GatewayHost()));
+  auto image = Load(ImageBytes(GatewayHost()));
   const ndt::NatEntry* nat = image->FindNat(1);
   REQUIRE(nat);
   CHECK(image->String(nat->vm_network) == "tenant A");
@@ -236,7 +236,7 @@ TEST_CASE("NAT entries on the gateway host") {
 }
 
 TEST_CASE("trace: the four paths") {
-  auto image = Load(backends::WriteTableImage(SampleHost()));
+  auto image = Load(ImageBytes(SampleHost()));
   std::string out;
   SUBCASE("same subnet, remote host: encapsulate to its PA") {
     CHECK(runtime::tables::Trace(*image, 1, "10.0.1.20", "", &out) == 0);
@@ -270,7 +270,7 @@ TEST_CASE("trace: the four paths") {
 }
 
 TEST_CASE("trace: guards drop what the VM may not send") {
-  auto image = Load(backends::WriteTableImage(SampleHost()));
+  auto image = Load(ImageBytes(SampleHost()));
   runtime::tables::TracePacket packet;
   packet.dst = "10.0.1.20";
   std::string out;
@@ -296,7 +296,7 @@ TEST_CASE("trace: guards drop what the VM may not send") {
   SUBCASE("mac_spoofing on lets it through") {
     ir::HostIr h = SampleHost();
     h.policies[0].mac_spoofing = true;
-    auto relaxed = Load(backends::WriteTableImage(h));
+    auto relaxed = Load(ImageBytes(h));
     packet.src_mac = "02:00:00:00:00:01";
     CHECK(runtime::tables::Trace(*relaxed, 1, packet, &out) == 0);
     CHECK(out.find("allowed by mac_spoofing on") != std::string::npos);
@@ -304,7 +304,7 @@ TEST_CASE("trace: guards drop what the VM may not send") {
 }
 
 TEST_CASE("trace on the gateway host applies NAT") {
-  auto image = Load(backends::WriteTableImage(GatewayHost()));
+  auto image = Load(ImageBytes(GatewayHost()));
   std::string out;
   CHECK(runtime::tables::Trace(*image, 1, "8.8.8.8", "", &out) == 0);
   CHECK(out.find("verdict: nat to 192.168.10.40") != std::string::npos);
@@ -329,7 +329,7 @@ TEST_CASE("IPv6 customer addresses and provider addresses") {
   ir::HostIr h = SampleHost();
   h.lookup_records.push_back(Record(5001, "fd00:1::20", "00:1d:d8:b7:1c:30", "2001:db8::11", "host02", "web6"));
   h.lookup_records.push_back(Record(7001, "fd00:1::20", "00:1d:d8:b7:1c:31", "2001:db8::12", "host03", "b-web6"));
-  auto image = Load(backends::WriteTableImage(h));
+  auto image = Load(ImageBytes(h));
   const ndt::CaSlot* a = Ca(*image, 5001, "fd00:1::20");
   const ndt::CaSlot* b = Ca(*image, 7001, "fd00:1::20");
   REQUIRE(a);
@@ -356,7 +356,7 @@ TEST_CASE("trace: unvirtualized ports and VLAN-isolated segments are not encapsu
   h.ports.push_back(flat);
   h.segments[0].isolation = ir::Isolation::Vlan;
   h.segments[0].vlan = 120;
-  auto image = Load(backends::WriteTableImage(h));
+  auto image = Load(ImageBytes(h));
   std::string out;
   CHECK(runtime::tables::Trace(*image, 9, "192.168.10.1", "", &out) == 0);
   CHECK(out.find("verdict: not virtualized: bridged onto switch `test logical switch` vlan 10") != std::string::npos);
@@ -366,22 +366,22 @@ TEST_CASE("trace: unvirtualized ports and VLAN-isolated segments are not encapsu
 }
 
 TEST_CASE("an IR with duplicate keys is refused, not written with an entry dropped") {
-  CHECK(backends::CheckTableHostIr(SampleHost()).empty());
+  CHECK(ImageRefusal(SampleHost()).empty());
   {
     ir::HostIr h = SampleHost();
     REQUIRE(h.ports.size() >= 2);
     h.ports[1].id = h.ports[0].id;
-    std::string why = backends::CheckTableHostIr(h);
+    std::string why = ImageRefusal(h);
     CHECK(why.find("two ports with id " + std::to_string(h.ports[0].id)) != std::string::npos);
     CHECK(why.find("host `host01`") != std::string::npos);
-    CHECK(backends::WriteTableImage(h).empty());
+    CHECK(ImageBytes(h).empty());
   }
   {
     ir::HostIr h = SampleHost();
     REQUIRE(!h.segments.empty());
     h.segments.push_back(h.segments[0]);
-    CHECK(backends::CheckTableHostIr(h).find("two segments with VSID") != std::string::npos);
-    CHECK(backends::WriteTableImage(h).empty());
+    CHECK(ImageRefusal(h).find("two segments with VSID") != std::string::npos);
+    CHECK(ImageBytes(h).empty());
   }
   {
     ir::HostIr h = SampleHost();
@@ -389,13 +389,13 @@ TEST_CASE("an IR with duplicate keys is refused, not written with an entry dropp
     ir::LookupRecord twin = h.lookup_records[0];
     twin.mac = h.lookup_records[1].mac;  // same CA, another MAC
     h.lookup_records.push_back(twin);
-    CHECK(backends::CheckTableHostIr(h).find("two lookup records for CA") != std::string::npos);
+    CHECK(ImageRefusal(h).find("two lookup records for CA") != std::string::npos);
   }
   {
     ir::HostIr h = SampleHost();
     ir::LookupRecord twin = h.lookup_records[0];
     twin.ca = Ip("10.99.99.99");  // same MAC in the same VSID, another CA
     h.lookup_records.push_back(twin);
-    CHECK(backends::CheckTableHostIr(h).find("two lookup records for MAC") != std::string::npos);
+    CHECK(ImageRefusal(h).find("two lookup records for MAC") != std::string::npos);
   }
 }

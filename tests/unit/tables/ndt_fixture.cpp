@@ -32,11 +32,11 @@ int main(int argc, char** argv) {
   std::string kind = argv[1];
   std::string bytes;
   auto dir = [&](ndt::SectionType t) { return DirEntry(DirIndex(t)); };
-  if (kind == "sample") bytes = backends::WriteTableImage(SampleHost());
-  else if (kind == "gateway") bytes = backends::WriteTableImage(GatewayHost());
-  else if (kind == "sample-next") bytes = backends::WriteTableImage(SampleNext());
+  if (kind == "sample") bytes = ImageBytes(SampleHost());
+  else if (kind == "gateway") bytes = ImageBytes(GatewayHost());
+  else if (kind == "sample-next") bytes = ImageBytes(SampleNext());
   else {
-    bytes = backends::WriteTableImage(SampleHost());
+    bytes = ImageBytes(SampleHost());
     if (kind == "truncated") {
       bytes.resize(bytes.size() - 200);
       Poke<uint64_t>(bytes, offsetof(ndt::Header, total_size), bytes.size());

@@ -1,6 +1,6 @@
-// Build output for netdslc commands: a staging directory beside the output
-// that is swapped into place only when every artifact was written (all or
-// nothing), the manifest, and a small parallel-for over hosts.
+// Build output: a staging directory beside the output that is swapped into
+// place only when every artifact was written (all or nothing), the manifest,
+// and a small parallel-for over hosts.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 #include "common/io/json_string.h"
 
-namespace netdsl::driver {
+namespace netdsl::pipeline {
 
 /// One file of the output, for the manifest.
 struct ArtifactRecord {
@@ -68,4 +68,4 @@ using ::netdsl::io::JsonString;
 void ParallelFor(size_t n, unsigned jobs, const std::function<void(size_t)>& body,
                  const std::function<void(size_t done)>& on_done = {});
 
-}  // namespace netdsl::driver
+}  // namespace netdsl::pipeline

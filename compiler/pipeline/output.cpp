@@ -1,5 +1,5 @@
-// Staged build output, manifest.json and ParallelFor (see support_artifacts.h).
-#include "compiler/driver/support_artifacts.h"
+// Staged build output, manifest.json and ParallelFor (see output.h).
+#include "compiler/pipeline/output.h"
 
 #include <algorithm>
 #include <atomic>
@@ -11,7 +11,7 @@
 #include "common/io/atomic_file.h"
 #include "common/io/sha256.h"
 
-namespace netdsl::driver {
+namespace netdsl::pipeline {
 
 namespace fs = std::filesystem;
 
@@ -128,4 +128,4 @@ void ParallelFor(size_t n, unsigned jobs, const std::function<void(size_t)>& bod
   for (auto& t : threads) t.join();
 }
 
-}  // namespace netdsl::driver
+}  // namespace netdsl::pipeline

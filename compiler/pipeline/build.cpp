@@ -1,0 +1,212 @@
+// Build (see build.h): lower and emit hosts in parallel, then the fabric
+// artifacts, the manifest and the lock, all into a staged output.
+#include "compiler/pipeline/build.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "common/io/atomic_file.h"
+#include "common/io/sha256.h"
+#include "compiler/alloc/alloc.h"
+#include "compiler/lower/lower.h"
+
+namespace netdsl::pipeline {
+
+namespace {
+
+/// A host name becomes a directory name: it must be one safe path component.
+bool SafeDirectoryName(std::string_view name) {
+  if (name.empty() || name == "." || name == ".." || name.size() > 255) return false;
+  for (char c : name)
+    if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+llvm::Error Failure(const std::string& message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+struct HostResult {
+  std::string dump;
+  std::string ir_hash;
+  uint64_t generation = 1;
+  std::vector<ArtifactRecord> artifacts;
+  std::string refusal;   ///< a backend refused the host (ND3001)
+  std::string io_error;  ///< writing an artifact failed
+};
+
+/// Today every host gets every selected backend's host artifacts; once the IR
+/// says what a host runs (ir::HostIr::platform), this is where it decides.
+bool Serves(const backends::Backend& backend, const ir::HostIr& host) {
+  (void)host;
+  return true;
+}
+
+/// Test hook: NETDSL_TEST_REFUSE=BACKEND:HOST makes that backend refuse that
+/// host, so that the path a compiler bug takes (ND3001, nothing written) is
+/// tested (tests/lit/build/backend-refusal.test).
+bool InjectedRefusal(const backends::Backend& backend, const std::string& host) {
+  static const char* spec = std::getenv("NETDSL_TEST_REFUSE");
+  return spec && std::string(spec) == std::string(backend.name) + ":" + host;
+}
+
+}  // namespace
+
+llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEngine& diags, BuildResult& result) {
+  auto phase = [&](const char* name) {
+    if (options.on_phase) options.on_phase(name);
+  };
+  const model::Fabric& f = compiled.fabric.fabric;
+  const bool writing = !options.output.empty();
+
+  ValidateBackends(compiled, diags);
+  if (diags.HasErrors()) return llvm::Error::success();
+
+  // Sema restricts host names (ND1104); this guards the file system all the same.
+  for (const auto& host : f.hosts)
+    if (writing && !SafeDirectoryName(host.name))
+      return Failure("host name `" + host.name + "` cannot be a directory name");
+
+  // The previous lock's allocation sections are only needed again for --locked.
+  if (compiled.previous_lock && !options.locked)
+    for (auto& section : compiled.previous_lock->sections) std::map<std::string, alloc::LockEntry>().swap(section);
+
+  std::set<std::string> wanted(options.hosts.begin(), options.hosts.end());
+  std::vector<uint32_t> selected;
+  for (uint32_t h = 0; h < f.hosts.size(); ++h)
+    if (wanted.empty() || wanted.count(f.hosts[h].name)) selected.push_back(h);
+  std::sort(selected.begin(), selected.end(),
+            [&](uint32_t x, uint32_t y) { return f.hosts[x].name < f.hosts[y].name; });
+
+  std::optional<StagedOutput> out;
+  if (writing) {
+    out.emplace(options.output);
+    std::string error;
+    if (!out->Begin(&error)) return Failure(error);
+  }
+
+  lower::LowerIndex index = lower::BuildLowerIndex(compiled.fabric, compiled.source_hash);
+  phase("index");
+  std::vector<HostResult> results(selected.size());
+  ParallelFor(
+      selected.size(), options.jobs,
+      [&](size_t k) {
+        HostResult& r = results[k];
+        uint32_t h = selected[k];
+        try {
+          ir::HostIr ir = lower::LowerHost(compiled.fabric, index, h);
+          r.ir_hash = lower::HostIrHash(ir);
+          r.generation = NextGeneration(compiled, f.hosts[h].name, r.ir_hash);
+          ir.generation = r.generation;
+          if (options.dump_ir) r.dump = lower::DumpHostIr(ir);
+          if (!writing) return;
+          std::string dir = "hosts/" + f.hosts[h].name + "/";
+          for (const backends::Backend* backend : options.backends) {
+            if (!backend->emit_host || !Serves(*backend, ir)) continue;
+            llvm::Expected<std::vector<backends::Artifact>> artifacts =
+                InjectedRefusal(*backend, ir.host)
+                    ? llvm::Expected<std::vector<backends::Artifact>>(Failure("host `" + ir.host + "`: refused by NETDSL_TEST_REFUSE"))
+                    : backend->emit_host(ir);
+            if (!artifacts) {
+              r.refusal = llvm::toString(artifacts.takeError());
+              return;
+            }
+            for (const backends::Artifact& artifact : *artifacts) {
+              ArtifactRecord rec;
+              if (!out->WriteFile(dir + artifact.path, artifact.data, &rec, &r.io_error)) return;
+              r.artifacts.push_back(std::move(rec));
+            }
+          }
+        } catch (const std::exception& e) {
+          r.refusal = "internal error while building host `" + f.hosts[h].name + "`: " + e.what();
+        }
+      },
+      [&](size_t done) {
+        if (options.on_host_done) options.on_host_done(done, selected.size());
+      });
+  phase("lower + emit hosts");
+
+  std::vector<ArtifactRecord> artifacts;
+  for (size_t k = 0; k < results.size(); ++k) {
+    const HostResult& r = results[k];
+    if (!r.io_error.empty()) return Failure(r.io_error);
+    if (!r.refusal.empty())
+      diags.Report(DiagKind::BackendRefused, f.hosts[selected[k]].name_range, r.refusal);
+    artifacts.insert(artifacts.end(), r.artifacts.begin(), r.artifacts.end());
+  }
+  if (options.dump_ir)
+    for (const auto& r : results) result.ir_dump += r.dump;
+  if (diags.HasErrors()) return llvm::Error::success();
+
+  if (writing) {
+    for (const backends::Backend* backend : options.backends) {
+      if (!backend->emit_fabric) continue;
+      llvm::Expected<std::vector<backends::Artifact>> fabric_artifacts = [&] {
+        try {
+          return backend->emit_fabric(compiled.fabric);
+        } catch (const std::exception& e) {
+          return llvm::Expected<std::vector<backends::Artifact>>(
+              Failure(std::string("internal error in the ") + std::string(backend->name) + " backend: " + e.what()));
+        }
+      }();
+      if (!fabric_artifacts) {
+        diags.Report(DiagKind::BackendRefused, llvm::SMRange(), llvm::toString(fabric_artifacts.takeError()));
+        return llvm::Error::success();
+      }
+      for (const backends::Artifact& artifact : *fabric_artifacts) {
+        ArtifactRecord rec;
+        std::string error;
+        if (!out->WriteFile(artifact.path, artifact.data, &rec, &error)) return Failure(error);
+        artifacts.push_back(std::move(rec));
+      }
+    }
+  }
+
+  std::vector<HostProvenance> built;
+  for (size_t k = 0; k < selected.size(); ++k)
+    built.push_back({f.hosts[selected[k]].name, results[k].generation, results[k].ir_hash});
+  alloc::LockFile new_lock = NextLock(compiled, built);
+  std::string new_lock_text = alloc::PrintLockFile(new_lock);
+  phase("fabric artifacts + lock");
+  const bool have_lock = compiled.previous_lock.has_value();
+  bool lock_changes = !have_lock || new_lock_text != compiled.previous_lock_text;
+
+  // --locked compares content, not bytes: comments or a hand-reformatted lock are fine.
+  if (options.locked) {
+    alloc::LockDiff diff = alloc::DiffLockFiles(have_lock ? *compiled.previous_lock : alloc::LockFile{}, new_lock);
+    if (!have_lock || !diff.Empty()) {
+      llvm::SMRange where;
+      llvm::SourceMgr& sources = diags.sources();
+      for (unsigned id = 1; have_lock && id <= sources.getNumBuffers(); ++id)
+        if (sources.getMemoryBuffer(id)->getBufferIdentifier() == compiled.lock_path) {
+          auto start = llvm::SMLoc::getFromPointer(sources.getMemoryBuffer(id)->getBufferStart());
+          where = {start, start};
+        }
+      std::string what = have_lock ? "netdsl.lock would change: " : "netdsl.lock does not exist and would be created: ";
+      what += std::to_string(diff.added) + " entries added, " + std::to_string(diff.removed) + " removed";
+      diags.Report(DiagKind::LockWouldChange, where, what + " — run netdslc build without --locked and commit the lock");
+      return llvm::Error::success();
+    }
+    lock_changes = false;
+  }
+
+  if (!writing) return llvm::Error::success();
+  if (options.before_commit && !options.before_commit(out->staging(), diags)) return llvm::Error::success();
+  std::string error;
+  ArtifactRecord manifest;
+  // The lock as it is on disk after this build.
+  InputRecord lock_record{"netdsl.lock", io::Sha256Hex(lock_changes ? new_lock_text : compiled.previous_lock_text)};
+  if (!out->WriteFile("manifest.json", ManifestJson(NETDSL_VERSION_STRING, compiled.inputs, lock_record, artifacts),
+                      &manifest, &error))
+    return Failure(error);
+  if (lock_changes && !io::WriteFileAtomic(compiled.lock_path, new_lock_text, &error)) return Failure(error);
+  if (!out->Commit(&error)) return Failure(error);
+  phase("write lock + commit");
+  return llvm::Error::success();
+}
+
+}  // namespace netdsl::pipeline

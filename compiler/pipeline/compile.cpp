@@ -1,0 +1,132 @@
+// Frontend, Compile, the next lock and backend validation (see pipeline.h).
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "backends/backend.h"
+#include "common/io/atomic_file.h"
+#include "common/io/sha256.h"
+#include "compiler/alloc/alloc.h"
+#include "compiler/pipeline/pipeline.h"
+#include "compiler/sema/sema.h"
+#include "compiler/syntax/parse.h"
+
+namespace netdsl::pipeline {
+
+namespace fs = std::filesystem;
+
+std::string DefaultLockPath(const std::string& root_file) {
+  fs::path root_dir = fs::path(root_file).parent_path();
+  return (root_dir.empty() ? fs::path("netdsl.lock") : root_dir / "netdsl.lock").string();
+}
+
+ast::Program ParseSources(const CompileOptions& options, DiagnosticEngine& diags) {
+  return Parse(options.files, diags);
+}
+
+std::optional<model::Fabric> Frontend(const CompileOptions& options, DiagnosticEngine& diags) {
+  ast::Program program = ParseSources(options, diags);
+  if (diags.HasErrors()) return std::nullopt;
+  auto fabric = Check(program, diags);
+  if (diags.HasErrors()) return std::nullopt;
+  return fabric;
+}
+
+namespace {
+
+/// Hashes the bytes that were compiled (the SourceMgr's buffers, named by
+/// path), not the files as they may be by now.
+bool HashInputs(const std::vector<std::string>& files, const std::string& root_file, const std::string& lock_path,
+                DiagnosticEngine& diags, std::vector<InputRecord>& inputs, io::Sha256& hasher) {
+  fs::path root_dir = fs::path(root_file).parent_path();
+  llvm::SourceMgr& sources = diags.sources();
+  std::map<std::string, llvm::StringRef> compiled;
+  for (unsigned id = 1; id <= sources.getNumBuffers(); ++id)
+    compiled.emplace(sources.getMemoryBuffer(id)->getBufferIdentifier().str(), sources.getMemoryBuffer(id)->getBuffer());
+  for (const auto& file : files) {
+    std::string text, error;
+    if (auto it = compiled.find(file); it != compiled.end() && file != lock_path) {
+      text = it->second.str();
+    } else if (!io::ReadFile(file, &text, &error)) {
+      diags.Report(DiagKind::FileNotReadable, llvm::SMRange(), error);
+      return false;
+    }
+    std::error_code ec;
+    fs::path rel = root_dir.empty() ? fs::path(file) : fs::relative(file, root_dir, ec);
+    if (ec || rel.empty()) rel = file;
+    InputRecord rec{rel.generic_string(), io::Sha256Hex(text)};
+    hasher.Update(rec.sha256 + "\n");
+    inputs.push_back(std::move(rec));
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<Compiled> Compile(const CompileOptions& options, DiagnosticEngine& diags) {
+  auto fabric = Frontend(options, diags);
+  if (!fabric) return std::nullopt;
+
+  Compiled c;
+  c.lock_path = options.lock_path.empty() ? DefaultLockPath(options.files.front()) : options.lock_path;
+  std::error_code ec;
+  if (fs::exists(c.lock_path, ec)) {
+    std::string error;
+    if (!io::ReadFile(c.lock_path, &c.previous_lock_text, &error)) {
+      diags.Report(DiagKind::FileNotReadable, llvm::SMRange(), error);
+      return std::nullopt;
+    }
+    c.previous_lock = alloc::ParseLockFile(c.previous_lock_text, c.lock_path, diags);
+    if (!c.previous_lock) return std::nullopt;
+  }
+
+  // Inputs for the manifest and the source hash (read before allocation moves the model).
+  io::Sha256 source_hasher;
+  source_hasher.Update("netdsl source v1\n");
+  std::vector<std::string> files = fabric->input_files;
+  if (files.empty()) files = options.files;
+  if (!HashInputs(files, options.files.front(), c.lock_path, diags, c.inputs, source_hasher)) return std::nullopt;
+
+  auto allocated = alloc::Allocate(std::move(*fabric), c.previous_lock ? &*c.previous_lock : nullptr,
+                                   alloc::AllocOptions{}, diags);
+  if (!allocated) return std::nullopt;
+  c.fabric = std::move(*allocated);
+
+  // The source hash covers the inputs and the allocations (not the per-host
+  // generations). Without copying the (possibly million-entry) lock: set the
+  // hosts aside while printing.
+  std::map<std::string, alloc::LockHost> hosts;
+  hosts.swap(c.fabric.lock.hosts);
+  source_hasher.Update(alloc::PrintLockFile(c.fabric.lock));
+  hosts.swap(c.fabric.lock.hosts);
+  c.source_hash = source_hasher.FinalHex();
+  return c;
+}
+
+void ValidateBackends(const Compiled& compiled, DiagnosticEngine& diags) {
+  for (const backends::Backend& backend : backends::AllBackends())
+    if (backend.validate) backend.validate(compiled.fabric, diags);
+}
+
+uint64_t NextGeneration(const Compiled& compiled, std::string_view host, std::string_view ir_hash) {
+  if (!compiled.previous_lock) return 1;
+  auto it = compiled.previous_lock->hosts.find("host " + alloc::QuoteName(host));
+  if (it == compiled.previous_lock->hosts.end()) return 1;
+  return it->second.ir_hash == ir_hash ? it->second.generation : it->second.generation + 1;
+}
+
+alloc::LockFile NextLock(Compiled& compiled, const std::vector<HostProvenance>& built) {
+  alloc::LockFile lock = std::move(compiled.fabric.lock);
+  std::set<std::string> existing;
+  for (const auto& h : compiled.fabric.fabric.hosts) existing.insert("host " + alloc::QuoteName(h.name));
+  for (auto it = lock.hosts.begin(); it != lock.hosts.end();)
+    it = existing.count(it->first) ? std::next(it) : lock.hosts.erase(it);
+  for (const HostProvenance& h : built) {
+    auto& entry = lock.hosts["host " + alloc::QuoteName(h.host)];
+    entry.generation = h.generation;
+    entry.ir_hash = h.ir_hash;
+  }
+  return lock;
+}
+
+}  // namespace netdsl::pipeline

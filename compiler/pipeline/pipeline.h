@@ -1,0 +1,76 @@
+// The pipeline every netdslc command runs, as a library: source → checked
+// model (Frontend), + netdsl.lock → allocated model with its source hash
+// (Compile), then per host lower → backends (build.h), and the next lock
+// (NextLock). Commands in compiler/driver/ only parse options and print.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/alloc/allocation.h"
+#include "compiler/alloc/lock_file.h"
+#include "compiler/diag/diagnostics.h"
+#include "compiler/pipeline/output.h"
+#include "compiler/sema/model.h"
+#include "compiler/syntax/ast.h"
+
+namespace netdsl::pipeline {
+
+struct CompileOptions {
+  std::vector<std::string> files;  ///< root first; imports are followed
+  /// netdsl.lock to read; "" = `netdsl.lock` beside the root file.
+  std::string lock_path;
+};
+
+/// The lock beside the root file: `DIR/netdsl.lock` for `DIR/NAME.netdsl`.
+std::string DefaultLockPath(const std::string& root_file);
+
+/// Parses every file (and its imports) into `diags.sources()`; returns the AST
+/// even when there were errors (check diags.HasErrors()).
+ast::Program ParseSources(const CompileOptions& options, DiagnosticEngine& diags);
+
+/// Parse + Check: the checked model, only when no errors were reported.
+std::optional<model::Fabric> Frontend(const CompileOptions& options, DiagnosticEngine& diags);
+
+/// A compiled fabric: what `build` lowers and emits, `check` validates and
+/// `explain` walks.
+struct Compiled {
+  alloc::AllocatedFabric fabric;  ///< `fabric.lock`: the allocation sections of the next lock
+  /// sha256 hex over the inputs and the allocations (not the per-host generations).
+  std::string source_hash;
+  std::vector<InputRecord> inputs;  ///< for the manifest, paths relative to the root's directory
+  std::string lock_path;
+  /// The lock read from `lock_path`; absent when there was none.
+  std::optional<alloc::LockFile> previous_lock;
+  std::string previous_lock_text;
+};
+
+/// Frontend, then reads the lock (when present), hashes the inputs and
+/// allocates. Reports everything into `diags` (an unreadable lock is ND0001)
+/// and returns nothing after any error.
+std::optional<Compiled> Compile(const CompileOptions& options, DiagnosticEngine& diags);
+
+/// Runs every backend's `validate` over the compiled fabric (what a backend
+/// would refuse, with codes and locations). `check` and `build` both call it.
+void ValidateBackends(const Compiled& compiled, DiagnosticEngine& diags);
+
+/// A host's generation for an IR hashing to `ir_hash`: the previous lock's,
+/// bumped when the hash changed; 1 for a host the lock does not know.
+uint64_t NextGeneration(const Compiled& compiled, std::string_view host, std::string_view ir_hash);
+
+/// What one build recorded about a host it lowered.
+struct HostProvenance {
+  std::string host;
+  uint64_t generation = 1;
+  std::string ir_hash;
+};
+
+/// The lock a build writes: the allocations, plus the provenance of `built`
+/// hosts; other hosts of the fabric keep their previous entry and hosts that
+/// are gone lose theirs. Moves the allocation sections out of `compiled`.
+alloc::LockFile NextLock(Compiled& compiled, const std::vector<HostProvenance>& built);
+
+}  // namespace netdsl::pipeline
