@@ -470,19 +470,47 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     }
   }
   create_pending();
-  // 6. Adopted NICs: enslave and set up.
+  // 6. Adopted NICs: enslave and set up. The bonding driver takes a slave
+  // only while it is down ("Device can not be enslaved while up"), closes it
+  // on release, and the kernel applies a request's flags before its master:
+  // enslaving to a bond is three requests (down, master, up), undone as
+  // release, then the NIC's admin state as it was.
+  auto is_bond = [&](const std::string& name) {
+    auto w = want.find(name);
+    if (w != want.end() && !gone.count(name)) return w->second->kind == "bond";
+    auto h = have.find(name);
+    return h != have.end() && h->second->kind == "bond";
+  };
   for (const AdoptedNic& n : d.adopted) {
     const Link& h = *have.at(n.name);
     LinkChange c;
     c.name = n.name;
     std::string cur_master = released.count(n.name) || gone.count(h.master) ? "" : h.master;
+    bool up_now = h.up && !(cur_master != h.master && is_bond(h.master));  // a bond closes a released slave
     if (cur_master != n.master) c.master = n.master;
-    if (!h.up) c.up = true;
+    if (!up_now) c.up = true;
     if (c.master || c.up) {
       LinkChange u = Undo(c, h);
       if (c.master && cur_master != h.master) u.master = "";
       b.Line('~', "adopted", n.name, ChangeText(c, &h));
-      b.One(fmt::format("attach adopted NIC `{}`", n.name), {OpKind::SetLink, c}, {{OpKind::SetLink, u}});
+      std::string label = fmt::format("attach adopted NIC `{}`", n.name);
+      if (!c.master || n.master.empty() || !is_bond(n.master)) {
+        b.One(std::move(label), {OpKind::SetLink, c}, {{OpKind::SetLink, u}});
+        continue;
+      }
+      auto set = [&](std::optional<std::string> master, std::optional<bool> admin_up) {
+        LinkChange x;
+        x.name = n.name;
+        x.master = std::move(master);
+        x.up = admin_up;
+        return Op{OpKind::SetLink, std::move(x)};
+      };
+      Step s{std::move(label), {}, {}};
+      if (up_now) s.ops.push_back(set(std::nullopt, false));
+      s.ops.push_back(set(n.master, std::nullopt));
+      s.ops.push_back(set(std::nullopt, true));
+      s.inverse = {set(std::nullopt, false), set(u.master, std::nullopt), set(std::nullopt, h.up)};
+      cs.steps.push_back(std::move(s));
     }
   }
   // 7. Objects on devices: addresses, routes, fdb, neighbours, qdiscs, nftables.

@@ -140,6 +140,45 @@ TEST_CASE("adopted NICs: enslaved and set up; a foreign master is a conflict") {
   CHECK(cs.conflicts[0] == "adopted NIC `eth0` is enslaved to `br0`, which netdsl does not own; release it first");
 }
 
+TEST_CASE("adopted NIC into a bond: down, enslave, up; undone as release, then the admin state as it was") {
+  // The bonding driver refuses a slave that is up, and the kernel applies a
+  // request's flags before its master, so one request "master bond, up" fails.
+  const char* want = "links:\n  - {name: nd-sw, kind: bridge}\n  - {name: ndb-sw, kind: bond, master: nd-sw, bond: {mode: active-backup}}\n"
+                     "adopted:\n  - {name: eth0, master: ndb-sw}\n";
+  auto ops_of = [](const std::vector<Op>& ops) {
+    std::vector<std::string> out;
+    for (const Op& op : ops) out.push_back(Describe(op));
+    return out;
+  };
+  for (bool was_up : {true, false}) {
+    CAPTURE(was_up);
+    HostState cur = Current("links:\n  - {name: nd-sw, kind: bridge}\n  - {name: ndb-sw, kind: bond, master: nd-sw, bond: {mode: active-backup}}\n");
+    Link eth0;
+    eth0.name = "eth0";
+    eth0.up = was_up;
+    cur.links.push_back(eth0);
+    ChangeSet cs = Diff(Desired(want), cur);
+    REQUIRE(cs.steps.size() == 1);
+    const Step& s = cs.steps[0];
+    CHECK(s.label == "attach adopted NIC `eth0`");
+    std::vector<std::string> ops = ops_of(s.ops);
+    std::vector<std::string> expected = {"change link `eth0` (master none -> ndb-sw)", "change link `eth0` (up)"};
+    if (was_up) expected.insert(expected.begin(), "change link `eth0` (down)");
+    CHECK(ops == expected);
+    CHECK(ops_of(s.inverse) == std::vector<std::string>{"change link `eth0` (down)", "change link `eth0` (master none -> none)",
+                                                         was_up ? "change link `eth0` (up)" : "change link `eth0` (down)"});
+  }
+  // Into a bridge: one request, as before.
+  HostState cur = Current("links:\n  - {name: nd-sw, kind: bridge}\n");
+  Link eth0;
+  eth0.name = "eth0";
+  eth0.up = true;
+  cur.links.push_back(eth0);
+  ChangeSet cs = Diff(Desired("links:\n  - {name: nd-sw, kind: bridge}\nadopted:\n  - {name: eth0, master: nd-sw}\n"), cur);
+  REQUIRE(cs.steps.size() == 1);
+  CHECK(cs.steps[0].ops.size() == 1);
+}
+
 TEST_CASE("bulk objects are split into steps, each with reversed inverses") {
   std::string body = "links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\nfdb:\n";
   for (int i = 0; i < 10; ++i) body += "  - {dev: nd-vx1, mac: \"00:00:00:00:00:0" + std::to_string(i) + "\", dst: 10.0.0.1}\n";
