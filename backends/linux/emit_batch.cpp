@@ -150,6 +150,12 @@ std::string FormatLinuxBatch(const LinuxState& state) {
     if (nic.master_is_bond) batch.Line({"ip link set dev ", nic.name, " down"});  // bonds enslave only down links
     batch.Line({"ip link set dev ", nic.name, " master ", nic.master});
   }
+  if (const auto& m = state.management) {
+    batch.Line({"# management adapter on host nic ", m->nic, ": netdsl apply moves the addresses, routes and"});
+    batch.Comment("permanent neighbours of the nic onto the switch right after adopting it (by hand: add them");
+    batch.Comment(m->address.empty() ? "on the switch bridge, then ip route replace each route there)"
+                                     : "on the switch bridge, the declared address and gateway below replace those of their family)");
+  }
   for (const Link& link : state.links) batch.Line({"ip link set dev ", link.name, " up"});
   for (const AdoptedNic& nic : state.adopted) batch.Line({"ip link set dev ", nic.name, " up"});
 
@@ -160,8 +166,11 @@ std::string FormatLinuxBatch(const LinuxState& state) {
   if (!state.routes.empty()) {
     batch.Section("routes");
     for (const Route& r : state.routes) {
+      // The declared management gateway replaces the nic's default route in place.
+      bool management = state.management && !state.management->gateway.empty() && r.table == kMainTable &&
+                        r.dst.length == 0 && r.dev == state.management->dev;
       std::string& line = batch.Start();
-      line += "ip route add ";
+      line += management ? "ip route replace " : "ip route add ";
       line += PrefixText(r.dst);
       if (!r.via.empty()) {
         line += " via ";

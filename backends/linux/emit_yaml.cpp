@@ -212,6 +212,13 @@ std::string FormatLinuxYaml(const LinuxState& state) {
     out += '\n';
   }
 
+  if (const auto& m = state.management) {
+    out += "management: ";
+    FlowMap map(out);
+    map.Quoted("nic", m->nic).Str("dev", m->dev).Str("address", m->address).Str("gateway", m->gateway).End();
+    out += '\n';
+  }
+
   ListKey(out, 0, "addresses", state.addresses.empty());
   for (const Address& a : state.addresses) {
     FlowItem(out, 2).Str("dev", a.dev).Str("address", a.address).End();

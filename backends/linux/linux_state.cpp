@@ -110,6 +110,7 @@ class Builder {
     MapRoutingDomains();
     MapSegments();
     MapProviderAddresses();
+    MapManagement();
     MapPorts();
     MapMinimumBandwidth();
     MapRemoteNics();
@@ -230,6 +231,8 @@ class Builder {
   }
 
   void MapSiteVlans() {
+    if (const auto& m = ir_.management; m && !m->inherit && m->vlan != 0)
+      NeedVlan(m->switch_name, m->vlan, "the management address");
     for (const ir::ProviderAddress& pa : ir_.provider_addresses)
       if (pa.vlan != 0) NeedVlan(pa.switch_name, pa.vlan, "the provider address on " + QuoteForMessage(pa.logical_network));
     for (const ir::NatRule& nat : ir_.nat_rules)
@@ -420,6 +423,38 @@ class Builder {
           HostAddressDev(pa.switch_name, pa.vlan, "the provider address on " + QuoteForMessage(pa.logical_network));
       if (!dev.empty()) AddAddress(dev, pa.ip, pa.prefix_length);
     }
+  }
+
+  /// The management adapter: the declared address on the switch bridge (or
+  /// the management VLAN's device on it) and the main table's default route
+  /// via the declared gateway; linux.yaml's `management:` names the NIC whose
+  /// settings the runtime moves (docs/linux-yaml.md "Management").
+  void MapManagement() {
+    if (!ir_.management) return;
+    const ir::Management& m = *ir_.management;
+    std::string what = "the management adapter on host nic " + QuoteForMessage(m.nic);
+    const ir::Switch* sw = FindSwitch(m.switch_name);
+    bool adopted = sw && std::any_of(sw->uplinks.begin(), sw->uplinks.end(),
+                                     [&](const ir::Uplink& u) { return u.nic == m.nic; });
+    if (!adopted) {
+      Fail(what + " is not an uplink of switch " + QuoteForMessage(m.switch_name));
+      return;
+    }
+    Management out;
+    out.nic = m.nic;
+    out.dev = HostAddressDev(m.switch_name, m.inherit ? 0 : m.vlan, what);
+    if (out.dev.empty()) return;
+    if (!m.inherit && m.address) {
+      AddAddress(out.dev, *m.address, m.prefix_length);
+      out.address = WithLength(*m.address, m.prefix_length);
+      if (m.gateway) {
+        net::Prefix any;
+        any.address.family = m.gateway->family;
+        state_.routes.push_back({kMainTable, any, out.dev, m.gateway->ToString()});
+        out.gateway = m.gateway->ToString();
+      }
+    }
+    state_.management = std::move(out);
   }
 
   const ir::PortPolicy& PolicyOf(const ir::Port& port) const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -120,6 +121,14 @@ struct NftTable {
   bool Empty() const { return rules.empty(); }
 };
 
+/// The host's management adapter (linux.yaml `management:`).
+struct Management {
+  std::string nic;      ///< the adopted NIC whose settings it takes over
+  std::string dev;      ///< where the declared address lives: the switch bridge, or a vlan device on it
+  std::string address;  ///< declared `ip/len`; "" = inherit: the NIC's settings move as they are
+  std::string gateway;  ///< the declared default route's next hop; "" = none
+};
+
 /// Everything linux.yaml says, in emission order.
 struct LinuxState {
   std::string host;
@@ -128,6 +137,7 @@ struct LinuxState {
   std::vector<std::string> requires_features;  ///< sorted, unique
   std::vector<Link> links;                     ///< creation order
   std::vector<AdoptedNic> adopted;             ///< by name
+  std::optional<Management> management;
   std::vector<Address> addresses;              ///< by (dev, address)
   std::vector<Route> routes;                   ///< by (table, dst)
   std::vector<FdbEntry> fdb;                   ///< by (dev, mac, dst)

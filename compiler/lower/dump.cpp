@@ -95,6 +95,13 @@ std::string DumpHostIr(const ir::HostIr& h, bool with_provenance) {
       o << "]\n";
     }
   }
+  if (const auto& m = h.management) {
+    o << "  management nic=" << Q(m->nic) << " switch=" << Q(m->switch_name);
+    if (m->inherit) o << " inherit";
+    else o << " address=" << m->address->ToString() << "/" << int(m->prefix_length) << " gateway=" << Opt(m->gateway)
+           << " vlan=" << m->vlan;
+    o << "\n";
+  }
   for (const auto& pa : h.provider_addresses)
     o << "  provider_address " << Q(pa.logical_network) << " " << pa.ip.ToString() << "/" << int(pa.prefix_length)
       << " gateway=" << Opt(pa.gateway) << " vlan=" << pa.vlan << " switch=" << Q(pa.switch_name) << "\n";
@@ -224,6 +231,16 @@ std::string HostIrHash(const ir::HostIr& h) {
       x.List(up.vlans, [&](uint16_t v) { x.U(v); });
     });
   });
+  if (const auto& m = h.management) {  // only when declared: other hosts keep their hashes
+    x.S("management");
+    x.S(m->nic);
+    x.S(m->switch_name);
+    x.U(m->inherit);
+    x.Opt(m->address, ip);
+    x.U(m->prefix_length);
+    x.Opt(m->gateway, ip);
+    x.U(m->vlan);
+  }
   x.List(h.provider_addresses, [&](const ir::ProviderAddress& pa) {
     x.S(pa.logical_network);
     x.Ip(pa.ip);

@@ -147,6 +147,23 @@ struct NatRule {
   uint16_t external_vlan = 0;
 };
 
+/// The host's management adapter (SPEC §2 `management`): the host's own
+/// address, on the switch the NIC `nic` is bound to. Hyper-V: the switch's
+/// management vNIC (`-AllowManagementOS`, VMM `-CreateManagementAdapter`);
+/// Linux: the NIC's addresses and routes move onto the switch bridge.
+struct Management {
+  std::string nic;          ///< host NIC (an uplink of `switch_name`)
+  std::string switch_name;  ///< the logical switch carrying it
+  /// True: the NIC's current settings move onto the switch as they are
+  /// (`management = inherit;`, or a block without `address`). False: the
+  /// declared address (and gateway) replace them.
+  bool inherit = true;
+  std::optional<net::IpAddress> address;  ///< set exactly when !inherit
+  uint8_t prefix_length = 0;
+  std::optional<net::IpAddress> gateway;  ///< the default route's next hop
+  uint16_t vlan = 0;                      ///< 0 = untagged
+};
+
 struct HostIr {
   std::string host;
   std::string host_group;
@@ -160,6 +177,7 @@ struct HostIr {
   std::vector<LookupRecord> lookup_records;      ///< by (vsid, ca)
   std::vector<CustomerRoute> customer_routes;    ///< by (rdid, prefix)
   std::vector<NatRule> nat_rules;                ///< by vm_network
+  std::optional<Management> management;          ///< absent: not declared (nor inherited from a host group)
   /// sha256 (hex) over the inputs and lock: identifies the source of artifacts.
   std::string source_hash;
   /// Per-host generation from netdsl.lock: bumped when this host's IR changes.

@@ -63,6 +63,7 @@ class HostLowering {
 
  private:
   void LowerSwitches();
+  void LowerManagement();
   void LowerProviderAddresses();
   void LowerSegments();
   void LowerPorts();
@@ -124,11 +125,27 @@ ir::HostIr HostLowering::Run() {
     }
   }
   LowerSwitches();
+  LowerManagement();
   LowerProviderAddresses();
   LowerSegments();
   LowerPorts();
   LowerRoutesAndNat();
   return std::move(ir_);
+}
+
+void HostLowering::LowerManagement() {
+  const auto& h = f_.hosts[host_];
+  if (!h.management || h.management->nic == kNone) return;
+  const model::Management& m = *h.management;
+  ir::Management out;
+  out.nic = h.nics[m.nic].name;
+  out.switch_name = SwitchName(h.nics[m.nic].logical_switch);
+  out.inherit = m.inherit;
+  out.address = m.address;
+  out.prefix_length = m.prefix_length;
+  out.gateway = m.gateway;
+  out.vlan = m.vlan;
+  ir_.management = std::move(out);
 }
 
 void HostLowering::LowerSwitches() {

@@ -57,6 +57,7 @@ void Checker::DeclareHostGroup(const ast::Block& block, uint32_t parent) {
     g.name_range = block.label->range;
   }
   g.parent = parent;
+  g.management_inherit = props.Get("management") != nullptr;
   f_.host_groups.push_back(g);
   host_group_props_.push_back(props);
   host_group_children_.emplace_back();
@@ -111,9 +112,15 @@ void Checker::DeclareHost(const ast::Block& block, uint32_t group) {
   if (mtu) proto.mtu = (uint32_t)*mtu;
   std::vector<Props> nic_props;
   NameTable nic_names;
+  Props management;  // the `management { }` block, if any (block nullptr = none)
   for (const ast::Block& child : block.blocks) {
     const BlockSpec* spec = FindSpec("host", child.kind);
     if (!spec) continue;
+    if (child.kind == "management") {
+      Props mp = Validate(child, *spec);
+      if (!management.block) management = mp;  // a second block is reported by Validate
+      continue;
+    }
     Props np = Validate(child, *spec);
     if (!child.label || !child.label->IsName() || child.label->text.empty()) continue;
     const std::string& nic_name = child.label->text;
@@ -147,6 +154,7 @@ void Checker::DeclareHost(const ast::Block& block, uint32_t group) {
     f_.hosts.push_back(std::move(h));
     host_props_.push_back(props);
     host_nic_props_.push_back(nic_props);
+    host_management_props_.push_back(management);
     if (group != kNone) f_.host_groups[group].hosts.push_back(id);
   }
 }

@@ -89,6 +89,12 @@ class Checker {
   void CheckSwitchRules();
   void CheckVmRules();
   void CheckCapacity();
+  // ---- Management adapters (check_management.cpp) ---------------------------
+  /// Reads each host's `management` (its own, or `inherit` from its groups)
+  /// once its NICs are resolved.
+  void ResolveManagement();
+  /// Management addresses against pools and each other.
+  void CheckManagementRules();
 
   // ---- Pools (check_pools.cpp) -----------------------------------------------
   void ReadLogicalNetworkPool(uint32_t pool);
@@ -143,6 +149,7 @@ class Checker {
   std::vector<Props> host_group_props_, host_props_, ln_props_, site_props_, pool_props_, mac_pool_props_,
       vm_network_props_, vm_subnet_props_, pc_props_, pp_props_, upp_props_, ls_props_, vm_props_;
   std::vector<std::vector<Props>> host_nic_props_;      ///< [host][nic]
+  std::vector<Props> host_management_props_;            ///< per host: `management { }` (block nullptr = none)
   std::vector<std::vector<Props>> vm_nic_props_;        ///< [vm][nic]
   std::vector<Props> gateway_props_;                    ///< per VM network (block nullptr = none)
   std::vector<std::vector<Props>> site_subnet_props_;   ///< [site][subnet]

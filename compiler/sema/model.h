@@ -32,6 +32,8 @@ using fabric::UplinkMode;
 struct HostGroup : Declared {
   uint32_t parent = kNone;  ///< enclosing host_group, if nested
   std::vector<uint32_t> hosts;
+  /// `management = inherit;` on the group: the default of its hosts and nested groups.
+  bool management_inherit = false;
 };
 
 /// A physical NIC of a host bound to a logical switch through an uplink profile.
@@ -40,9 +42,25 @@ struct HostNic : Declared {
   uint32_t uplink_profile = kNone;
 };
 
+/// The host's management adapter (`management { ... }` or `management = inherit;`):
+/// the host's own address moves onto the switch its NIC is bound to, as VMM's
+/// "create a management adapter" does.
+struct Management {
+  uint32_t nic = kNone;  ///< index into Host::nics; the NIC is bound to a switch
+  /// The NIC's current settings move onto the switch as they are (no address
+  /// below); otherwise the declared address and gateway replace them.
+  bool inherit = true;
+  std::optional<net::IpAddress> address;
+  uint8_t prefix_length = 0;
+  std::optional<net::IpAddress> gateway;
+  uint16_t vlan = 0;  ///< 0 = untagged
+  llvm::SMRange range;  ///< the declaration (block or property value)
+};
+
 struct Host : Declared {
   uint32_t host_group = kNone;
   std::vector<HostNic> nics;
+  std::optional<Management> management;
   /// Underlay (PA side) MTU; 1500 unless set with `mtu = N;` on the host.
   uint32_t mtu = 1500;
 };

@@ -13,8 +13,11 @@ using VT = ValueType;
 const std::vector<BlockSpec>& Table() {
   static const std::vector<BlockSpec> table = {
       // Top level.
-      {"host_group", "", LabelRule::Name, {{"description", VT::Text}}, false, false, "host group"},
-      {"host", "", LabelRule::Name, {{"description", VT::Text}, {"mtu", VT::Integer}}, false, true, "host"},
+      {"host_group", "", LabelRule::Name,
+       {{"description", VT::Text}, {"management", VT::Enum, false, {"inherit"}}}, false, false, "host group"},
+      {"host", "", LabelRule::Name,
+       {{"description", VT::Text}, {"mtu", VT::Integer}, {"management", VT::Enum, false, {"inherit"}}}, false, true,
+       "host"},
       {"logical_network", "", LabelRule::Name,
        {{"description", VT::Text}, {"network_virtualization", VT::Bool}}, false, false, "logical network"},
       {"mac_pool", "", LabelRule::Name, {{"description", VT::Text}, {"range", VT::MacRange, true}}, false, false,
@@ -39,10 +42,17 @@ const std::vector<BlockSpec>& Table() {
       {"vm", "", LabelRule::Name, {{"description", VT::Text}, {"host", VT::Name, true}}, false, false, "VM"},
 
       // Host groups and hosts.
-      {"host_group", "host_group", LabelRule::Name, {{"description", VT::Text}}, false, false, "host group"},
-      {"host", "host_group", LabelRule::Name, {{"description", VT::Text}, {"mtu", VT::Integer}}, false, true, "host"},
+      {"host_group", "host_group", LabelRule::Name,
+       {{"description", VT::Text}, {"management", VT::Enum, false, {"inherit"}}}, false, false, "host group"},
+      {"host", "host_group", LabelRule::Name,
+       {{"description", VT::Text}, {"mtu", VT::Integer}, {"management", VT::Enum, false, {"inherit"}}}, false, true,
+       "host"},
       {"nic", "host", LabelRule::Name,
        {{"description", VT::Text}, {"switch", VT::Name}, {"uplink", VT::Name}}, false, false, "host NIC"},
+      // The host's management adapter (docs/language.md "Management"); `management = inherit;` is the short form.
+      {"management", "host", LabelRule::None,
+       {{"nic", VT::Name, true}, {"address", VT::Prefix}, {"gateway", VT::Address}, {"vlan", VT::Integer}}, true,
+       false, "management adapter"},
 
       // Logical networks.
       {"site", "logical_network", LabelRule::Name, {{"description", VT::Text}, {"host_groups", VT::NameList}},

@@ -16,6 +16,7 @@ std::optional<model::Fabric> Check(const ast::Program& program, DiagnosticEngine
   // Declare every object first so that references may point forward and across files.
   c.DeclareAll(program);
   c.ResolveHosts();
+  c.ResolveManagement();
   c.ResolveNetworks();
   c.ResolveMacPools();
   c.ResolveVmNetworks();
@@ -28,6 +29,7 @@ std::optional<model::Fabric> Check(const ast::Program& program, DiagnosticEngine
   c.CheckVmNetworkRules();
   c.CheckSwitchRules();
   c.CheckVmRules();
+  c.CheckManagementRules();
   if (diags.ErrorCount() != errors_before || diags.HasErrors()) return std::nullopt;
   return std::move(c.f_);
 }

@@ -66,6 +66,18 @@ struct AdoptedNic {
   SourceLoc loc;
 };
 
+/// linux.yaml `management:`: the host's management adapter. The NIC's
+/// settings move onto the switch when it is adopted; a declared address
+/// (and gateway) replace that family's addresses (and default route) of the
+/// NIC instead of moving them (docs/linux-yaml.md "Management").
+struct ManagementSpec {
+  std::string nic;  ///< an adopted NIC
+  std::string dev;  ///< owned link carrying the declared address
+  std::optional<net::Prefix> address;   ///< declared, host bits kept; absent = inherit
+  std::optional<net::IpAddress> gateway;
+  SourceLoc loc;
+};
+
 struct Address {
   std::string dev;
   net::IpAddress address;
@@ -153,6 +165,7 @@ struct HostState {
   std::vector<std::string> requires_;  ///< kernel features, sorted
   std::vector<Link> links;             ///< desired: creation order
   std::vector<AdoptedNic> adopted;
+  std::optional<ManagementSpec> management;
   std::vector<Address> addresses;
   std::vector<Route> routes;
   std::vector<FdbEntry> fdb;

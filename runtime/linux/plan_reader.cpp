@@ -662,6 +662,27 @@ void Validate(Reader& r, HostState* s) {
                                   a.master, m->second->kind));
     if (!adopted.insert(a.name).second) r.FailAt(a.loc, fmt::format("adopted NIC `{}` is listed twice", a.name));
   }
+  if (const auto& m = s->management) {
+    if (!adopted.count(m->nic))
+      r.FailAt(m->loc, fmt::format("`management.nic` is `{}`, which is not an adopted NIC", m->nic));
+    if (!links.count(m->dev))
+      r.FailAt(m->loc, fmt::format("`management.dev` is `{}`, which is not an owned link", m->dev));
+    if (m->gateway && !m->address) r.FailAt(m->loc, "`management.gateway` needs `management.address`");
+    if (m->gateway && m->address && m->gateway->family != m->address->address.family)
+      r.FailAt(m->loc, "`management.gateway` and `management.address` are of different address families");
+    if (m->address &&
+        std::none_of(s->addresses.begin(), s->addresses.end(), [&](const Address& a) {
+          return a.dev == m->dev && a.address == m->address->address && a.prefix_length == m->address->length;
+        }))
+      r.FailAt(m->loc, fmt::format("`management.address` {} is not in `addresses` on `{}`", m->address->ToString(),
+                                   m->dev));
+    if (m->gateway && std::none_of(s->routes.begin(), s->routes.end(), [&](const Route& rt) {
+          return rt.table == 254 && rt.dst.length == 0 && rt.dev == m->dev && rt.via == m->gateway;
+        }))
+      r.FailAt(m->loc, fmt::format("`management.gateway` {} has no default route in table 254 via it on `{}` in "
+                                   "`routes`",
+                                   m->gateway->ToString(), m->dev));
+  }
   // The bulk lists look a device up per entry: hashed, not by string compares
   // down the ordered map.
   std::unordered_map<std::string_view, const Link*> owned_links(links.begin(), links.end());
@@ -784,8 +805,8 @@ std::optional<bool> ReadPlanOnce(std::string_view text, const std::string& path,
   }
   try {
     r.Map(root, "",
-          {"format", "host", "generation", "source_hash", "owner", "requires", "links", "adopted", "addresses",
-           "routes", "fdb", "neighbours", "qdiscs", "nftables", "nftables_nat"});
+          {"format", "host", "generation", "source_hash", "owner", "requires", "links", "adopted", "management",
+           "addresses", "routes", "fdb", "neighbours", "qdiscs", "nftables", "nftables_nat"});
     uint32_t format = 0;
     if (r.Uint(root, "format", "", &format, 1000, true) && root["format"].IsDefined() && format != 1)
       r.Fail(root["format"], fmt::format("unsupported `format` {}; this netdsl reads format 1", format));
@@ -831,6 +852,20 @@ std::optional<bool> ReadPlanOnce(std::string_view text, const std::string& path,
       r.Str(n, "master", kp, &a.master, true);
       s.adopted.push_back(a);
     });
+    if (YAML::Node m = root["management"]; m.IsDefined() && !m.IsNull() &&
+                                             r.Map(m, "management", {"nic", "dev", "address", "gateway"})) {
+      ManagementSpec spec;
+      spec.loc = r.Loc(m);
+      r.Str(m, "nic", "management", &spec.nic, true);
+      r.Str(m, "dev", "management", &spec.dev, true);
+      std::string address;
+      if (r.Str(m, "address", "management", &address) && !address.empty()) {
+        spec.address = net::ParsePrefix(address);
+        if (!spec.address) r.Fail(m["address"], fmt::format("`management.address` must be `ip/len`, got `{}`", address));
+      }
+      r.Ip(m, "gateway", "management", &spec.gateway, false);
+      s.management = spec;
+    }
     bulk("addresses", [&](const YAML::Node& n, const KeyPath& kp) { ReadAddress(r, n, kp, &s); });
     bulk("routes", [&](const YAML::Node& n, const KeyPath& kp) { ReadRoute(r, n, kp, &s); });
     bulk("fdb", [&](const YAML::Node& n, const KeyPath& kp) { ReadFdb(r, n, kp, &s); });
