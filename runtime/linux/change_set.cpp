@@ -3,6 +3,7 @@
 #include "runtime/linux/change_set.h"
 
 #include "runtime/linux/address_text.h"
+#include "runtime/linux/management.h"
 #include "runtime/linux/object_key.h"
 #include "runtime/linux/state_reader.h"
 
@@ -194,20 +195,52 @@ class Builder {
   PlanText text_;
 };
 
+/// The host's own objects the diff must not treat as netdsl's
+/// (management.h): on adopted NICs (`nics`: neither indexed nor deleted),
+/// hosted on a switch (`kept`: not deleted when unwanted), and desired
+/// objects the move steps install (`installed`: not added again).
+template <typename T>
+struct Foreign {
+  const std::vector<std::string>* nics = nullptr;
+  const std::vector<T>* kept = nullptr;
+  const std::vector<T>* installed = nullptr;
+  const std::vector<T>* moving = nullptr;  ///< moved by the back steps: like `nics`
+  KeyIndex moving_keys = Keys(moving);
+  bool OnNic(const T& x) const {
+    return (!nics->empty() && std::find(nics->begin(), nics->end(), x.dev) != nics->end()) ||
+           (moving_keys.size() && moving_keys.Find(KeyOf(x)) >= 0 && Moving(x));
+  }
+
+ private:
+  static KeyIndex Keys(const std::vector<T>* v) {
+    KeyIndex k(v ? v->size() : 0);
+    if (v)
+      for (const T& x : *v) k.Insert(KeyOf(x), 0);
+    return k;
+  }
+  bool Moving(const T& x) const {  // route keys leave out the device
+    return std::any_of(moving->begin(), moving->end(), [&](const T& m) { return m.dev == x.dev; });
+  }
+};
+
 /// Set difference of two object lists by key (object_key.h); `gone` =
 /// devices whose objects vanish (recreated links), so their actual objects
 /// count as absent. Output keeps the lists' order.
 template <typename T, typename SameFn>
 void DiffObjects(const std::vector<T>& want, const std::vector<T>& have, const std::set<std::string>& gone,
-                 SameFn same, std::vector<const T*>* add, std::vector<const T*>* del) {
+                 SameFn same, std::vector<const T*>* add, std::vector<const T*>* del, const Foreign<T>& foreign) {
   KeyIndex index(have.size());
-  for (size_t i = 0; i < have.size(); ++i) index.Insert(KeyOf(have[i]), static_cast<uint32_t>(i));
+  for (size_t i = 0; i < have.size(); ++i)
+    if (!foreign.OnNic(have[i])) index.Insert(KeyOf(have[i]), static_cast<uint32_t>(i));
+  KeyIndex kept(foreign.kept->size()), installed(foreign.installed->size());
+  for (const T& k : *foreign.kept) kept.Insert(KeyOf(k), 0);
+  for (const T& k : *foreign.installed) installed.Insert(KeyOf(k), 0);
   std::vector<bool> wanted(have.size(), false);
   add->reserve(want.size());
   for (const T& w : want) {
     int64_t at = index.Find(KeyOf(w));
     if (at < 0) {
-      add->push_back(&w);
+      if (installed.size() == 0 || installed.Find(KeyOf(w)) < 0) add->push_back(&w);
       continue;
     }
     const T* match = &have[at];
@@ -218,7 +251,9 @@ void DiffObjects(const std::vector<T>& want, const std::vector<T>& have, const s
     }
   }
   for (size_t i = 0; i < have.size(); ++i)
-    if (!wanted[i]) del->push_back(&have[i]);
+    if (!wanted[i] && !foreign.OnNic(have[i]) && (kept.size() == 0 || kept.Find(KeyOf(have[i])) < 0 ||
+                                                   (!gone.empty() && gone.count(have[i].dev))))
+      del->push_back(&have[i]);
 }
 
 }  // namespace
@@ -283,18 +318,51 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   }
   for (const Link* l : remove) gone.insert(l->name);
 
+  // The host's own settings on adopted NICs and switches (management.h).
+  ManagementPlan mp = PlanManagement(d, a);
+  cs.conflicts.insert(cs.conflicts.end(), mp.conflicts.begin(), mp.conflicts.end());
+  cs.warnings.insert(cs.warnings.end(), mp.warnings.begin(), mp.warnings.end());
+  if (!cs.conflicts.empty()) return cs;
+  cs.hosted_after = mp.hosted_after;
+  const std::vector<FdbEntry> no_fdb;
+  const std::vector<Neighbour> no_neighbours;
+
   // Objects on owned devices.
   std::vector<const Address*> add_addr, del_addr;
   DiffObjects(d.addresses, a.addresses, gone, [](const Address&, const Address&) { return true; }, &add_addr,
-              &del_addr);
+              &del_addr, Foreign<Address>{&mp.nics, &mp.kept_addresses, &mp.installed_addresses, &mp.moving_addresses});
   std::vector<const Route*> add_route, del_route;
   DiffObjects(d.routes, a.routes, gone, [](const Route& x, const Route& y) { return x.dev == y.dev && x.via == y.via; },
-              &add_route, &del_route);
+              &add_route, &del_route, Foreign<Route>{&mp.nics, &mp.kept_routes, &mp.installed_routes, &mp.moving_routes});
+  // A route that changes next hop or device is replaced in place, one
+  // request: a host's default route is never absent, even for a moment.
+  std::vector<std::pair<const Route*, const Route*>> replace_route;  // (new, old)
+  if (!add_route.empty() && !del_route.empty()) {
+    KeyIndex adds(add_route.size());
+    for (size_t i = 0; i < add_route.size(); ++i) adds.Insert(KeyOf(*add_route[i]), static_cast<uint32_t>(i));
+    std::vector<bool> taken(add_route.size(), false);
+    std::vector<const Route*> still_del;
+    for (const Route* old : del_route) {
+      int64_t i = gone.count(old->dev) ? -1 : adds.Find(KeyOf(*old));
+      if (i < 0 || taken[i] || gone.count(add_route[i]->dev)) {
+        still_del.push_back(old);
+        continue;
+      }
+      taken[i] = true;
+      replace_route.push_back({add_route[i], old});
+    }
+    del_route = std::move(still_del);
+    std::vector<const Route*> still_add;
+    for (size_t i = 0; i < add_route.size(); ++i)
+      if (!taken[i]) still_add.push_back(add_route[i]);
+    add_route = std::move(still_add);
+  }
   std::vector<const FdbEntry*> add_fdb, del_fdb;
-  DiffObjects(d.fdb, a.fdb, gone, [](const FdbEntry&, const FdbEntry&) { return true; }, &add_fdb, &del_fdb);
+  DiffObjects(d.fdb, a.fdb, gone, [](const FdbEntry&, const FdbEntry&) { return true; }, &add_fdb, &del_fdb,
+              Foreign<FdbEntry>{&mp.nics, &no_fdb, &no_fdb, &no_fdb});
   std::vector<const Neighbour*> add_nb, del_nb;
   DiffObjects(d.neighbours, a.neighbours, gone, [](const Neighbour& x, const Neighbour& y) { return x.mac == y.mac; },
-              &add_nb, &del_nb);
+              &add_nb, &del_nb, Foreign<Neighbour>{&mp.nics, &mp.kept_neighbours, &no_neighbours, &mp.moving_neighbours});
   std::vector<const Qdisc*> set_q, del_q;
   std::map<std::string, const Qdisc*> have_q;
   for (const Qdisc& q : a.qdiscs) have_q[q.dev] = &q;
@@ -305,9 +373,12 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     if (it == have_q.end() || gone.count(q.dev) || !SameQdisc(q, *it->second)) set_q.push_back(&q);
   }
   // On devices that go away the qdisc goes too; deleting it explicitly first
-  // lets a rollback put it back.
+  // lets a rollback put it back. An adopted NIC's root qdisc is netdsl's
+  // only while the plan lists one there: otherwise it is the host's.
   for (const Qdisc& q : a.qdiscs)
-    if (!want_q.count(q.dev) || gone.count(q.dev)) del_q.push_back(&q);
+    if ((!want_q.count(q.dev) && std::find(mp.nics.begin(), mp.nics.end(), q.dev) == mp.nics.end()) ||
+        gone.count(q.dev))
+      del_q.push_back(&q);
 
   // 1. nftables tables no longer wanted.
   for (const NftTable* t : {&a.nft, &a.nft_nat}) {
@@ -318,6 +389,13 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     b.One(fmt::format("delete nftables table `{}`", t->table), {OpKind::RestoreNft, head},
           {{OpKind::RestoreNft, head + NftListTable(t->family, t->table)}});
   }
+  // 1b. Settings that go back to the NICs netdsl releases, before anything is deleted.
+  auto merge = [&](std::vector<Step>& steps, std::vector<PlanLine>& lines) {
+    cs.changes += lines.size();
+    if (b.lines()) cs.lines.insert(cs.lines.end(), lines.begin(), lines.end());
+    for (Step& st : steps) cs.steps.push_back(std::move(st));
+  };
+  merge(mp.back_steps, mp.back_lines);
   // 2. Deletions of objects, children before their devices.
   for (const Qdisc* q : del_q) {
     b.Line('-', "qdisc", q->dev, QdiscText(*q));
@@ -513,6 +591,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
       cs.steps.push_back(std::move(s));
     }
   }
+  // 6b. Their settings move onto the switch, right after they are attached.
+  merge(mp.forward_steps, mp.forward_lines);
   // 7. Objects on devices: addresses, routes, fdb, neighbours, qdiscs, nftables.
   {
     std::vector<Op> ops, inv;
@@ -538,6 +618,19 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
       inv.push_back({OpKind::DelRoute, *r});
     }
     b.Bulk("add routes", std::move(ops), std::move(inv));
+  }
+  {
+    std::vector<Op> ops, inv;
+    for (const auto& [now, old] : replace_route) {
+      b.LazyLine('~', "route", [&] {
+        return std::pair{fmt::format("table {} {}", now->table, PrefixStr(now->dst)),
+                         fmt::format("dev {}{} -> dev {}{}", old->dev, old->via ? " via " + IpStr(*old->via) : "",
+                                     now->dev, now->via ? " via " + IpStr(*now->via) : "")};
+      });
+      ops.push_back({OpKind::ReplaceRoute, *now});
+      inv.push_back({OpKind::ReplaceRoute, *old});
+    }
+    b.Bulk("replace routes", std::move(ops), std::move(inv));
   }
   {
     std::vector<Op> ops, inv;
@@ -612,10 +705,12 @@ std::string Describe(const Op& op) {
                          IpStr(x.address), x.prefix_length, x.dev);
     }
     case OpKind::AddRoute:
-    case OpKind::DelRoute: {
+    case OpKind::DelRoute:
+    case OpKind::ReplaceRoute: {
       const auto& r = std::get<Route>(op.object);
-      return fmt::format("{} route {} table {} dev `{}`", op.kind == OpKind::AddRoute ? "add" : "delete",
-                         PrefixStr(r.dst), r.table, r.dev);
+      const char* verb = op.kind == OpKind::AddRoute ? "add" : op.kind == OpKind::DelRoute ? "delete" : "replace";
+      return fmt::format("{} route {} table {} dev `{}`{}", verb, PrefixStr(r.dst), r.table, r.dev,
+                         r.via ? " via " + IpStr(*r.via) : "");
     }
     case OpKind::AddFdb:
     case OpKind::DelFdb: {

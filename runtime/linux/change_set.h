@@ -29,6 +29,7 @@ enum class OpKind : uint8_t {
   DelAddress,
   AddRoute,
   DelRoute,
+  ReplaceRoute,  ///< add or replace the route with the same table, destination, tos and metric (one request)
   AddFdb,
   DelFdb,
   AddNeighbour,
@@ -70,7 +71,7 @@ struct Step {
 
 /// One line of `plan` output.
 struct PlanLine {
-  char action;         ///< '+' create, '~' modify, '-' delete
+  char action;         ///< '+' create, '~' modify, '-' delete, '>' move (a NIC's settings onto its switch, or back)
   std::string object;  ///< "link", "address", "route", "fdb", "neighbour", "qdisc", "nftables", "adopted"
   std::string name;
   std::string detail;
@@ -82,6 +83,9 @@ struct ChangeSet {
   std::vector<Step> steps;
   std::vector<std::string> conflicts;  ///< errors: netdsl refuses to proceed
   std::vector<std::string> warnings;   ///< objects with the prefix that netdsl leaves alone
+  /// The record of hosted objects once the change is applied (management.h);
+  /// written when the apply commits.
+  std::vector<HostedObject> hosted_after;
   size_t operation_count() const;
 };
 

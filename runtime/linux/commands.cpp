@@ -20,6 +20,7 @@
 #include "runtime/linux/executor.h"
 #include "runtime/linux/journal.h"
 #include "runtime/linux/kernel_env.h"
+#include "runtime/linux/management.h"
 #include "runtime/linux/netlink.h"
 #include "runtime/linux/plan_reader.h"
 #include "runtime/linux/state_reader.h"
@@ -112,7 +113,11 @@ void Error(const Options& o, const std::string& msg) {
 void PrintLines(const ChangeSet& cs, FILE* out) {
   bool color = UseColor() && out == stdout;
   for (const PlanLine& l : cs.lines) {
-    const char* c = !color ? "" : l.action == '+' ? "\033[32m" : l.action == '-' ? "\033[31m" : "\033[33m";
+    const char* c = !color             ? ""
+                    : l.action == '+' ? "\033[32m"
+                    : l.action == '-' ? "\033[31m"
+                    : l.action == '>' ? "\033[36m"
+                                      : "\033[33m";
     std::fprintf(out, "  %s%c %s %s%s%s%s\n", c, l.action, l.object.c_str(), l.name.c_str(),
                  l.detail.empty() ? "" : ": ", l.detail.c_str(), color ? "\033[0m" : "");
   }
@@ -223,7 +228,7 @@ std::string Verify(Netlink& nl, const NlMonitor& monitor, const HostState& desir
     for (const Op& op : step.ops) {
       switch (op.kind) {
         case OpKind::AddAddress: case OpKind::DelAddress: scope.addresses = true; break;
-        case OpKind::AddRoute: case OpKind::DelRoute: scope.routes = true; break;
+        case OpKind::AddRoute: case OpKind::DelRoute: case OpKind::ReplaceRoute: scope.routes = true; break;
         case OpKind::AddNeighbour: case OpKind::DelNeighbour: scope.neighbours = true; break;
         case OpKind::AddFdb: case OpKind::DelFdb: scope.fdb = true; break;
         case OpKind::ReplaceQdisc: case OpKind::DelQdisc: scope.qdiscs = true; break;
@@ -239,6 +244,7 @@ std::string Verify(Netlink& nl, const NlMonitor& monitor, const HostState& desir
     }
   std::string err;
   HostState after;
+  after.hosted = cs.hosted_after;
   auto keep_unread = [&](const ReadScope& read) {
     if (!read.addresses) after.addresses = actual.addresses;
     if (!read.routes) after.routes = actual.routes;
@@ -264,6 +270,7 @@ std::string Verify(Netlink& nl, const NlMonitor& monitor, const HostState& desir
       }
     }
     after = HostState();  // not confirmed: read everything the steps touched
+    after.hosted = cs.hosted_after;
   }
   // FDB: one get request per entry the plan wants plus per entry deleted.
   std::vector<FdbEntry> fdb_probe;
@@ -292,6 +299,10 @@ int PlanMain(int argc, char** argv) {
   Netlink nl;
   if (!Prepare(o, &desired, &nl)) return 1;
   std::string err;
+  if (!LoadHosted(Scope(o), &actual.hosted, &err)) {
+    Error(o, err);
+    return 1;
+  }
   if (!ReadActualState(nl, desired, &actual, &err)) {
     Error(o, err);
     return 1;
@@ -313,7 +324,7 @@ int PlanMain(int argc, char** argv) {
     s += "  \"changes\": [";
     for (size_t i = 0; i < cs.lines.size(); ++i) {
       const PlanLine& l = cs.lines[i];
-      const char* action = l.action == '+' ? "create" : l.action == '-' ? "delete" : "modify";
+      const char* action = l.action == '+' ? "create" : l.action == '-' ? "delete" : l.action == '>' ? "move" : "modify";
       s += fmt::format("{}\n    {{\"action\": \"{}\", \"object\": \"{}\", \"name\": {}, \"detail\": {}}}",
                        i ? "," : "", action, l.object, io::JsonString(l.name), io::JsonString(l.detail));
     }
@@ -391,6 +402,10 @@ int ApplyMain(int argc, char** argv) {
   // read plus every notification after it is the current state (see Verify).
   NlMonitor monitor;
   if (!o.dry_run && !monitor.Open(&err)) std::fprintf(stderr, "netdsl apply: warning: %s; verifying by reading\n", err.c_str());
+  if (!LoadHosted(Scope(o), &actual.hosted, &err)) {
+    Error(o, err + "; nothing was changed");
+    return 1;
+  }
   if (!ReadActualState(nl, desired, &actual, &err)) {
     Error(o, err);
     return 1;
@@ -494,6 +509,11 @@ int ApplyMain(int argc, char** argv) {
   if (progress) std::fprintf(stderr, "\r\033[K");
   o.timer.Mark("apply");
   if (failure.empty()) failure = Verify(nl, monitor, desired, actual, cs, &verified_by);
+  // The record of the host's settings moved onto switches, before the
+  // journal goes (a crash in between rolls back and leaves stale entries,
+  // which the next apply drops: their objects are not where they say). Not
+  // recorded, they would look like netdsl's to the next apply: roll back.
+  if (failure.empty() && !SaveHosted(Scope(o), cs.hosted_after, &err)) failure = err;
   if (!failure.empty()) {
     std::string what = failed_step ? fmt::format("step {}/{} ({}) failed: {}", failed_step, cs.steps.size(),
                                                  cs.steps[failed_step - 1].label, failure)

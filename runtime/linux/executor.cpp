@@ -272,19 +272,38 @@ bool Build(const Op& op, Indexes& idx, Requests* out, std::string* error) {
       ifa->ifa_prefixlen = x.prefix_length;
       ifa->ifa_index = i;
       ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+      const AddressAttrs* a = x.attrs.get();
       if (x.address.IsV4()) PutIp(r, IFA_LOCAL, x.address);
-      PutIp(r, IFA_ADDRESS, x.address);
-      if (!x.address.IsV4() && add) r.PutU32(IFA_FLAGS, IFA_F_NODAD);
+      PutIp(r, IFA_ADDRESS, a && a->peer ? *a->peer : x.address);
+      if (a && add) {  // a host's own address, exactly as it was (docs/runtime.md "Management continuity")
+        ifa->ifa_scope = a->scope;
+        if (a->flags) r.PutU32(IFA_FLAGS, a->flags);
+        if (!a->label.empty() && x.address.IsV4()) r.PutStr(IFA_LABEL, a->label);
+        if (a->broadcast) PutIp(r, IFA_BROADCAST, *a->broadcast);
+        if (a->valid_lft != 0xffffffffu || a->preferred_lft != 0xffffffffu) {
+          ifa_cacheinfo ci{};
+          ci.ifa_valid = a->valid_lft;
+          ci.ifa_prefered = a->preferred_lft;
+          r.Put(IFA_CACHEINFO, &ci, sizeof ci);
+        }
+        if (a->proto) r.PutU8(IFA_PROTO, a->proto);
+      } else if (!x.address.IsV4() && add) {
+        r.PutU32(IFA_FLAGS, IFA_F_NODAD);
+      }
       out->Add(r);
       return true;
     }
     case OpKind::AddRoute:
-    case OpKind::DelRoute: {
+    case OpKind::DelRoute:
+    case OpKind::ReplaceRoute: {
       const auto& rt = std::get<Route>(op.object);
       int i = dev_index(rt.dev);
       if (!i) return false;
-      bool add = op.kind == OpKind::AddRoute;
-      NlRequest r(add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+      bool add = op.kind != OpKind::DelRoute;
+      uint16_t flags = op.kind == OpKind::AddRoute       ? NLM_F_CREATE | NLM_F_EXCL
+                       : op.kind == OpKind::ReplaceRoute ? NLM_F_CREATE | NLM_F_REPLACE
+                                                         : 0;
+      NlRequest r(add ? RTM_NEWROUTE : RTM_DELROUTE, flags);
       auto* m = static_cast<rtmsg*>(r.PutExtra(sizeof(rtmsg)));
       m->rtm_family = Family(rt.dst.address);
       m->rtm_dst_len = rt.dst.length;
@@ -296,6 +315,18 @@ bool Build(const Op& op, Indexes& idx, Requests* out, std::string* error) {
       if (rt.dst.length) PutIp(r, RTA_DST, rt.dst.address);
       r.PutU32(RTA_OIF, i);
       if (rt.via) PutIp(r, RTA_GATEWAY, *rt.via);
+      if (const RouteAttrs* a = rt.attrs.get()) {  // a host's own route, exactly as it was
+        m->rtm_tos = a->tos;
+        r.PutU32(RTA_PRIORITY, a->priority);  // part of the route's identity, for deletes too
+        if (add) {
+          m->rtm_protocol = a->protocol;
+          m->rtm_scope = a->scope;
+          m->rtm_flags = a->flags;
+          if (a->prefsrc) PutIp(r, RTA_PREFSRC, *a->prefsrc);
+          if (!a->metrics.empty()) r.Put(RTA_METRICS, a->metrics.data(), a->metrics.size());
+          if (a->pref >= 0) r.PutU8(RTA_PREF, static_cast<uint8_t>(a->pref));
+        }
+      }
       out->Add(r);
       return true;
     }
@@ -327,6 +358,10 @@ bool Build(const Op& op, Indexes& idx, Requests* out, std::string* error) {
       nd->ndm_family = Family(n.address);
       nd->ndm_ifindex = i;
       nd->ndm_state = NUD_PERMANENT;
+      if (n.attrs && add) {
+        nd->ndm_state = n.attrs->state;
+        nd->ndm_flags = n.attrs->flags;
+      }
       PutIp(r, NDA_DST, n.address);
       if (add) r.Put(NDA_LLADDR, n.mac.bytes.data(), 6);
       out->Add(r);
@@ -394,6 +429,7 @@ bool IsBulkStep(const std::vector<Op>& ops) {
   for (const Op& op : ops)
     switch (op.kind) {
       case OpKind::AddAddress: case OpKind::DelAddress: case OpKind::AddRoute: case OpKind::DelRoute:
+      case OpKind::ReplaceRoute:
       case OpKind::AddFdb: case OpKind::DelFdb: case OpKind::AddNeighbour: case OpKind::DelNeighbour:
         break;
       default: return false;

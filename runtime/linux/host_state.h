@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,11 +79,48 @@ struct ManagementSpec {
   SourceLoc loc;
 };
 
+/// What the kernel holds of an address beyond its identity, kept for the
+/// objects netdsl moves but does not own (the settings of an adopted NIC,
+/// docs/runtime.md "Management continuity"), so that they are moved and put
+/// back exactly as they were. Null on netdsl's own objects.
+struct AddressAttrs {
+  uint8_t scope = 0;       ///< ifa_scope
+  uint32_t flags = 0;      ///< IFA_FLAGS, settable ones (nodad, noprefixroute, ...)
+  std::string label;       ///< IFA_LABEL (IPv4); "" = the device's name
+  std::optional<net::IpAddress> peer;       ///< IFA_ADDRESS when it differs from the local address
+  std::optional<net::IpAddress> broadcast;  ///< IFA_BROADCAST
+  uint32_t valid_lft = 0xffffffffu;      ///< seconds left; all ones = forever
+  uint32_t preferred_lft = 0xffffffffu;
+  uint8_t proto = 0;       ///< IFA_PROTO (0 = unspecified)
+  bool operator==(const AddressAttrs&) const = default;
+};
+
+struct RouteAttrs {
+  uint8_t protocol = 4;    ///< rtm_protocol (boot 3, static 4, dhcp 16, ...)
+  uint8_t scope = 0;       ///< rtm_scope
+  uint8_t tos = 0;
+  uint32_t priority = 0;   ///< RTA_PRIORITY, the metric
+  uint32_t flags = 0;      ///< rtm_flags the kernel takes from userspace (onlink)
+  std::optional<net::IpAddress> prefsrc;  ///< RTA_PREFSRC
+  std::string metrics;     ///< RTA_METRICS payload as the kernel gave it (mtu, advmss, ...)
+  int pref = -1;           ///< RTA_PREF (IPv6 router preference), -1 = absent
+  /// The route has several next hops or a nexthop object: netdsl cannot move it.
+  bool multipath = false;
+  bool operator==(const RouteAttrs&) const = default;
+};
+
+struct NeighbourAttrs {
+  uint16_t state = 0x80;   ///< ndm_state (NUD_PERMANENT)
+  uint8_t flags = 0;       ///< ndm_flags (router, ...)
+  bool operator==(const NeighbourAttrs&) const = default;
+};
+
 struct Address {
   std::string dev;
   net::IpAddress address;
   uint8_t prefix_length = 0;
   SourceLoc loc;
+  std::shared_ptr<const AddressAttrs> attrs;  ///< see AddressAttrs; null = netdsl's defaults
 };
 
 struct Route {
@@ -91,6 +129,7 @@ struct Route {
   std::string dev;
   std::optional<net::IpAddress> via;
   SourceLoc loc;
+  std::shared_ptr<const RouteAttrs> attrs;  ///< null = netdsl's defaults (proto static, no metric)
 };
 
 struct FdbEntry {
@@ -105,6 +144,21 @@ struct Neighbour {
   net::IpAddress address;
   net::MacAddress mac;
   SourceLoc loc;
+  std::shared_ptr<const NeighbourAttrs> attrs;  ///< null = permanent, no flags
+};
+
+/// An object that lives on an owned device but belongs to the host: the
+/// settings of an adopted NIC that netdsl moved onto the switch (an address,
+/// a route or a permanent neighbour, as an operation that adds it there).
+/// Later applies leave it alone, and put it back on `nic` when the NIC is
+/// released. Recorded in the state directory (`<scope>.hosted`).
+struct HostedObject {
+  std::string nic;  ///< where it came from
+  std::string dev;  ///< where it lives now
+  enum class Kind : uint8_t { Address, Route, Neighbour } kind = Kind::Address;
+  Address address;
+  Route route;
+  Neighbour neighbour;
 };
 
 struct HtbClass {
@@ -166,6 +220,9 @@ struct HostState {
   std::vector<Link> links;             ///< desired: creation order
   std::vector<AdoptedNic> adopted;
   std::optional<ManagementSpec> management;
+  /// Actual only: the host's objects netdsl moved onto owned devices (read
+  /// from the state directory, not from the kernel).
+  std::vector<HostedObject> hosted;
   std::vector<Address> addresses;
   std::vector<Route> routes;
   std::vector<FdbEntry> fdb;

@@ -80,6 +80,7 @@ const char* KindName(OpKind k) {
     case OpKind::DelAddress: return "del-address";
     case OpKind::AddRoute: return "add-route";
     case OpKind::DelRoute: return "del-route";
+    case OpKind::ReplaceRoute: return "replace-route";
     case OpKind::AddFdb: return "add-fdb";
     case OpKind::DelFdb: return "del-fdb";
     case OpKind::AddNeighbour: return "add-neighbour";
@@ -119,6 +120,36 @@ void AppendNum(uint64_t v, std::string* out) {
   out->append(buf, end);
 }
 
+/// The kernel attributes of a moved object (host_state.h `*Attrs`), after
+/// its fields: `|@|` then the attributes, so that lines of netdsl's own
+/// objects are unchanged and older readers stop at the marker.
+void AppendAttrs(const AddressAttrs& a, std::string* out) {
+  out->append("|@|");
+  for (uint64_t v : {uint64_t{a.scope}, uint64_t{a.flags}}) AppendNum(v, out), out->push_back('|');
+  AppendEsc(a.label, out), out->push_back('|');
+  out->append(IpText(a.peer)), out->push_back('|');
+  out->append(IpText(a.broadcast)), out->push_back('|');
+  AppendNum(a.valid_lft, out), out->push_back('|');
+  AppendNum(a.preferred_lft, out), out->push_back('|');
+  AppendNum(a.proto, out);
+}
+void AppendAttrs(const RouteAttrs& a, std::string* out) {
+  out->append("|@|");
+  for (uint64_t v : {uint64_t{a.protocol}, uint64_t{a.scope}, uint64_t{a.tos}, uint64_t{a.priority}, uint64_t{a.flags}})
+    AppendNum(v, out), out->push_back('|');
+  out->append(IpText(a.prefsrc)), out->push_back('|');
+  static const char* kHex = "0123456789abcdef";
+  for (unsigned char c : a.metrics) out->push_back(kHex[c >> 4]), out->push_back(kHex[c & 15]);
+  out->push_back('|');
+  AppendNum(a.pref < 0 ? 0 : a.pref + 1, out), out->push_back('|');
+  AppendNum(a.multipath, out);
+}
+void AppendAttrs(const NeighbourAttrs& a, std::string* out) {
+  out->append("|@|");
+  AppendNum(a.state, out), out->push_back('|');
+  AppendNum(a.flags, out);
+}
+
 /// Appends the fields of a bulk operation; false for other kinds.
 bool AppendBulkFields(const Op& op, std::string* out) {
   auto sep = [&] { out->push_back('|'); };
@@ -129,15 +160,18 @@ bool AppendBulkFields(const Op& op, std::string* out) {
       AppendEsc(x.dev, out), sep();
       out->append(IpStr(x.address)), sep();
       AppendNum(x.prefix_length, out);
+      if (x.attrs) AppendAttrs(*x.attrs, out);
       return true;
     }
     case OpKind::AddRoute:
-    case OpKind::DelRoute: {
+    case OpKind::DelRoute:
+    case OpKind::ReplaceRoute: {
       const auto& r = std::get<Route>(op.object);
       AppendNum(r.table, out), sep();
       out->append(IpStr(r.dst.address)), out->push_back('/'), AppendNum(r.dst.length, out), sep();
       AppendEsc(r.dev, out), sep();
       if (r.via) out->append(IpStr(*r.via));
+      if (r.attrs) AppendAttrs(*r.attrs, out);
       return true;
     }
     case OpKind::AddFdb:
@@ -154,6 +188,7 @@ bool AppendBulkFields(const Op& op, std::string* out) {
       AppendEsc(x.dev, out), sep();
       out->append(IpStr(x.address)), sep();
       out->append(MacStr(x.mac));
+      if (x.attrs) AppendAttrs(*x.attrs, out);
       return true;
     }
     default: return false;
@@ -195,6 +230,7 @@ std::string EncodeOp(const Op& op) {
     case OpKind::DelAddress:
     case OpKind::AddRoute:
     case OpKind::DelRoute:
+    case OpKind::ReplaceRoute:
     case OpKind::AddFdb:
     case OpKind::DelFdb:
     case OpKind::AddNeighbour:
@@ -269,9 +305,21 @@ std::optional<Op> DecodeOp(const std::string& line) {
     if (!ip) return std::nullopt;
     x.address = *ip;
     x.prefix_length = f.Num();
+    if (f.Str() == "@") {
+      AddressAttrs a;
+      a.scope = f.Num();
+      a.flags = f.Num();
+      a.label = f.Str();
+      a.peer = f.Ip();
+      a.broadcast = f.Ip();
+      a.valid_lft = f.Num();
+      a.preferred_lft = f.Num();
+      a.proto = f.Num();
+      x.attrs = std::make_shared<const AddressAttrs>(std::move(a));
+    }
     return Op{k, x};
   }
-  for (OpKind k : {OpKind::AddRoute, OpKind::DelRoute}) {
+  for (OpKind k : {OpKind::AddRoute, OpKind::DelRoute, OpKind::ReplaceRoute}) {
     if (!kind_is(k)) continue;
     Route r;
     r.table = f.Num();
@@ -280,6 +328,22 @@ std::optional<Op> DecodeOp(const std::string& line) {
     r.dst = *p;
     r.dev = f.Str();
     r.via = f.Ip();
+    if (f.Str() == "@") {
+      RouteAttrs a;
+      a.protocol = f.Num();
+      a.scope = f.Num();
+      a.tos = f.Num();
+      a.priority = f.Num();
+      a.flags = f.Num();
+      a.prefsrc = f.Ip();
+      const std::string& hex = f.Str();
+      auto nibble = [](char c) { return c >= 'a' ? c - 'a' + 10 : c - '0'; };
+      if (hex.size() % 2 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
+      for (size_t i = 0; i < hex.size(); i += 2) a.metrics.push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
+      a.pref = static_cast<int>(f.Num()) - 1;
+      a.multipath = f.Num();
+      r.attrs = std::make_shared<const RouteAttrs>(std::move(a));
+    }
     return Op{k, r};
   }
   for (OpKind k : {OpKind::AddFdb, OpKind::DelFdb}) {
@@ -302,6 +366,12 @@ std::optional<Op> DecodeOp(const std::string& line) {
     if (!mac || !ip) return std::nullopt;
     x.address = *ip;
     x.mac = *mac;
+    if (f.Str() == "@") {
+      NeighbourAttrs a;
+      a.state = f.Num();
+      a.flags = f.Num();
+      x.attrs = std::make_shared<const NeighbourAttrs>(a);
+    }
     return Op{k, x};
   }
   for (OpKind k : {OpKind::ReplaceQdisc, OpKind::DelQdisc}) {

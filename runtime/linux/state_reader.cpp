@@ -2,6 +2,7 @@
 // bridge FDB, qdiscs and htb classes) and the netdsl nft table via libnftables.
 #include "runtime/linux/state_reader.h"
 
+#include "runtime/linux/management.h"
 #include "runtime/linux/object_key.h"
 
 #include <arpa/inet.h>
@@ -229,7 +230,14 @@ void ReadNft(const NftTable& want, NftTable* t) {
 struct Devices {
   std::map<int, std::string> names;  // ifindex -> name of devices we read objects of
   std::set<int> vxlan;
+  /// Adopted NICs and the switches that take their settings: objects there
+  /// are read with every attribute (host_state.h `*Attrs`), to be moved exactly.
+  std::set<int> exact;
 };
+
+/// Address flags a client may set (the others are the kernel's state).
+constexpr uint32_t kSettableAddressFlags = IFA_F_NODAD | IFA_F_OPTIMISTIC | IFA_F_HOMEADDRESS | IFA_F_NOPREFIXROUTE |
+                                           IFA_F_MANAGETEMPADDR | IFA_F_MCAUTOJOIN | IFA_F_STABLE_PRIVACY;
 
 void ReadAddresses(Netlink& nl, const Devices& d, HostState* s, std::string* error, bool* ok) {
   NlRequest req(RTM_GETADDR, 0);
@@ -245,7 +253,32 @@ void ReadAddresses(Netlink& nl, const Devices& d, HostState* s, std::string* err
     ParseAttrs(nlh, sizeof(ifaddrmsg), tb, IFA_MAX);
     auto ip = IpFromAttr(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]);
     if (!ip) return;
-    s->addresses.push_back({dev->second, *ip, m->ifa_prefixlen, {}});
+    std::shared_ptr<const AddressAttrs> attrs;
+    if (d.exact.count(m->ifa_index)) {
+      AddressAttrs a;
+      a.scope = m->ifa_scope;
+      uint32_t flags = tb[IFA_FLAGS] ? mnl_attr_get_u32(tb[IFA_FLAGS]) : m->ifa_flags;
+      // IPv6 addresses the kernel keeps itself (autoconfigured, temporary) or
+      // that a DHCPv6 client renews are not the operator's: left where they are.
+      if (m->ifa_family == AF_INET6 && !(flags & IFA_F_PERMANENT)) return;
+      a.flags = flags & kSettableAddressFlags;
+      if (tb[IFA_LABEL]) a.label = mnl_attr_get_str(tb[IFA_LABEL]);
+      if (a.label == dev->second) a.label.clear();
+      if (tb[IFA_LOCAL] && tb[IFA_ADDRESS]) {
+        auto peer = IpFromAttr(tb[IFA_ADDRESS]);
+        if (peer && *peer != *ip) a.peer = peer;
+      }
+      a.broadcast = IpFromAttr(tb[IFA_BROADCAST]);
+      if (tb[IFA_CACHEINFO] && mnl_attr_get_payload_len(tb[IFA_CACHEINFO]) >= sizeof(ifa_cacheinfo)) {
+        ifa_cacheinfo ci;
+        std::memcpy(&ci, mnl_attr_get_payload(tb[IFA_CACHEINFO]), sizeof ci);
+        a.valid_lft = ci.ifa_valid;
+        a.preferred_lft = ci.ifa_prefered;
+      }
+      if (tb[IFA_PROTO]) a.proto = mnl_attr_get_u8(tb[IFA_PROTO]);
+      attrs = std::make_shared<const AddressAttrs>(std::move(a));
+    }
+    s->addresses.push_back({dev->second, *ip, m->ifa_prefixlen, {}, std::move(attrs)});
   }, error);
 }
 
@@ -260,8 +293,23 @@ bool RouteFromMsg(const nlmsghdr* nlh, const Devices& d, Route* r) {
     return false;
   const nlattr* tb[RTA_MAX + 1];
   ParseAttrs(nlh, sizeof(rtmsg), tb, RTA_MAX);
-  if (!tb[RTA_OIF]) return false;
-  auto dev = d.names.find(mnl_attr_get_u32(tb[RTA_OIF]));
+  int oif = tb[RTA_OIF] ? static_cast<int>(mnl_attr_get_u32(tb[RTA_OIF])) : 0;
+  bool multipath = tb[RTA_NH_ID] != nullptr;
+  if (!oif && tb[RTA_MULTIPATH]) {
+    // Several next hops: netdsl reads it only when one goes through an
+    // adopted NIC, to refuse moving that NIC's settings (it cannot move such a route).
+    const auto* nh = static_cast<const rtnexthop*>(mnl_attr_get_payload(tb[RTA_MULTIPATH]));
+    int left = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
+    while (left >= static_cast<int>(sizeof(rtnexthop)) && nh->rtnh_len >= sizeof(rtnexthop) && nh->rtnh_len <= left) {
+      if (d.exact.count(nh->rtnh_ifindex)) oif = nh->rtnh_ifindex;
+      left -= RTNH_ALIGN(nh->rtnh_len);
+      nh = RTNH_NEXT(nh);
+    }
+    if (!oif) return false;
+    multipath = true;
+  }
+  if (!oif) return false;
+  auto dev = d.names.find(oif);
   if (dev == d.names.end()) return false;
   r->table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : m->rtm_table;
   if (r->table == RT_TABLE_LOCAL) return false;
@@ -271,6 +319,23 @@ bool RouteFromMsg(const nlmsghdr* nlh, const Devices& d, Route* r) {
   r->dst.length = m->rtm_dst_len;
   r->dev = dev->second;
   r->via = IpFromAttr(tb[RTA_GATEWAY]);
+  if (d.exact.count(oif)) {
+    RouteAttrs a;
+    a.protocol = m->rtm_protocol;
+    a.scope = m->rtm_scope;
+    a.tos = m->rtm_tos;
+    a.flags = m->rtm_flags & RTNH_F_ONLINK;
+    if (tb[RTA_PRIORITY]) a.priority = mnl_attr_get_u32(tb[RTA_PRIORITY]);
+    a.prefsrc = IpFromAttr(tb[RTA_PREFSRC]);
+    if (tb[RTA_METRICS])
+      a.metrics.assign(static_cast<const char*>(mnl_attr_get_payload(tb[RTA_METRICS])),
+                       mnl_attr_get_payload_len(tb[RTA_METRICS]));
+    if (tb[RTA_PREF]) a.pref = mnl_attr_get_u8(tb[RTA_PREF]);
+    a.multipath = multipath;
+    r->attrs = std::make_shared<const RouteAttrs>(std::move(a));
+  } else if (multipath) {
+    return false;
+  }
   return true;
 }
 
@@ -307,8 +372,10 @@ NeighKind NeighFromMsg(const nlmsghdr* nlh, const Devices& d, FdbEntry* f, Neigh
     return NeighKind::Fdb;
   }
   if ((m->ndm_family != AF_INET && m->ndm_family != AF_INET6) || !dst) return NeighKind::Other;
-  *n = {dev->second, *dst, mac ? *mac : net::MacAddress{}, {}};
+  *n = {dev->second, *dst, mac ? *mac : net::MacAddress{}, {}, nullptr};
   *held = mac && (m->ndm_state & NUD_PERMANENT);
+  if (*held && d.exact.count(m->ndm_ifindex) && (m->ndm_state != NUD_PERMANENT || m->ndm_flags))
+    n->attrs = std::make_shared<const NeighbourAttrs>(NeighbourAttrs{m->ndm_state, m->ndm_flags});
   return NeighKind::Neighbour;
 }
 
@@ -472,12 +539,18 @@ bool GetFdb(Netlink& nl, const Devices& d, const std::vector<FdbEntry>& probe, H
 /// The devices whose objects netdsl reads: the links it owns and the NICs it adopts.
 Devices OwnedDevices(const HostState& desired, const HostState& actual) {
   Devices d;
-  std::set<std::string> adopted;
-  for (const AdoptedNic& a : desired.adopted) adopted.insert(a.name);
+  std::set<std::string> adopted, exact;
+  for (const AdoptedNic& a : desired.adopted) {
+    adopted.insert(a.name);
+    exact.insert(a.name);
+    exact.insert(SettingsTarget(desired, a.name));
+  }
+  for (const HostedObject& h : actual.hosted) exact.insert(h.dev);
   for (const Link& l : actual.links) {
     bool owned = l.name.rfind(desired.owner_prefix, 0) == 0 && l.alias == desired.owner_alias;
     if (owned || adopted.count(l.name)) d.names[l.ifindex] = l.name;
     if (owned && l.kind == "vxlan") d.vxlan.insert(l.ifindex);
+    if ((owned || adopted.count(l.name)) && exact.count(l.name)) d.exact.insert(l.ifindex);
   }
   return d;
 }

@@ -299,11 +299,11 @@ TEST_CASE("object keys: every field counts, the first position of a key wins, th
   CHECK(KeyOf(f) == KeyOf(f));
   CHECK(!(KeyOf(f) == KeyOf(g)));
   CHECK(!(KeyOf(f) == KeyOf(h)));
-  Neighbour n{"nd-vx1", f.dst, f.mac, {}};
+  Neighbour n{"nd-vx1", f.dst, f.mac, {}, nullptr};
   Neighbour m = n;
   m.mac = *netdsl::net::ParseMac("02:00:00:00:00:02");
   CHECK(KeyOf(n) == KeyOf(m));  // a neighbour is identified by device and address
-  Route r1{1001, *netdsl::net::ParsePrefix("10.0.0.0/24"), "nd-br1", std::nullopt, {}};
+  Route r1{1001, *netdsl::net::ParsePrefix("10.0.0.0/24"), "nd-br1", std::nullopt, {}, nullptr};
   Route r2 = r1;
   r2.dst.length = 25;
   CHECK(!(KeyOf(r1) == KeyOf(r2)));
