@@ -8,5 +8,12 @@ namespace netdsl::runtime {
 int PlanMain(int argc, char** argv);    // runtime/linux
 int ApplyMain(int argc, char** argv);   // runtime/linux
 int TablesMain(int argc, char** argv);  // runtime/tables
+/// Confirm or revert (runtime/linux/confirm_commands.cpp): keep, undo or
+/// show an apply made with `--confirm-within`.
+int ConfirmMain(int argc, char** argv);
+int RollbackMain(int argc, char** argv);
+int StatusMain(int argc, char** argv);
+/// The watchdog `apply --confirm-within` leaves behind (not for people).
+int WatchdogMain(int argc, char** argv);
 
 }  // namespace netdsl::runtime

@@ -18,6 +18,8 @@ static void Usage(FILE* out) {
                "commands:\n"
                "  plan   DIR/hosts/NAME/linux.yaml [--netns NS] [--json]   desired vs actual (exit 2: changes pending)\n"
                "  apply  DIR/hosts/NAME/linux.yaml [--netns NS] [--dry-run] converge the host, all or nothing\n"
+               "         [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes]\n"
+               "  confirm | rollback | status [--netns NS]                 keep, undo or show a change awaiting confirmation\n"
                "  tables verify|dump|diff|trace IMAGE...                    dataplane table images\n");
 }
 
@@ -46,6 +48,10 @@ int main(int argc, char** argv) {
   // faster than their destructors would, and every file was closed already.
   if (!std::strcmp(cmd, "plan")) Exit(netdsl::runtime::PlanMain(argc - 1, argv + 1));
   if (!std::strcmp(cmd, "apply")) Exit(netdsl::runtime::ApplyMain(argc - 1, argv + 1));
+  if (!std::strcmp(cmd, "confirm")) Exit(netdsl::runtime::ConfirmMain(argc - 1, argv + 1));
+  if (!std::strcmp(cmd, "rollback")) Exit(netdsl::runtime::RollbackMain(argc - 1, argv + 1));
+  if (!std::strcmp(cmd, "status")) Exit(netdsl::runtime::StatusMain(argc - 1, argv + 1));
+  if (!std::strcmp(cmd, "confirm-watchdog")) Exit(netdsl::runtime::WatchdogMain(argc - 1, argv + 1));
   if (!std::strcmp(cmd, "tables")) {
 #ifdef NETDSL_HAVE_TABLES
     return netdsl::runtime::TablesMain(argc - 1, argv + 1);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <future>
 #include <string>
 #include <vector>
@@ -20,7 +21,10 @@
 #include "runtime/linux/executor.h"
 #include "runtime/linux/journal.h"
 #include "runtime/linux/kernel_env.h"
+#include "runtime/linux/confirm.h"
+#include "runtime/linux/duration.h"
 #include "runtime/linux/management.h"
+#include "runtime/linux/probe.h"
 #include "runtime/linux/netlink.h"
 #include "runtime/linux/plan_reader.h"
 #include "runtime/linux/state_reader.h"
@@ -54,6 +58,9 @@ struct Options {
   bool json = false;
   bool dry_run = false;
   bool stats = false;
+  std::optional<std::chrono::milliseconds> confirm_within;  ///< apply: confirm or revert
+  std::vector<Probe> probes;                                ///< apply: `--probe`
+  bool no_probes = false;
   mutable PhaseTimer timer;
 };
 
@@ -62,7 +69,9 @@ int Usage(const Options& o, const std::string& problem) {
   if (o.command == "plan")
     std::fprintf(stderr, "usage: netdsl plan DIR/hosts/NAME/linux.yaml [--netns NS] [--json] [--stats]\n");
   else
-    std::fprintf(stderr, "usage: netdsl apply DIR/hosts/NAME/linux.yaml [--netns NS] [--dry-run] [--stats]\n");
+    std::fprintf(stderr,
+                 "usage: netdsl apply DIR/hosts/NAME/linux.yaml [--netns NS] [--dry-run] [--stats]\n"
+                 "                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes]\n");
   return 64;
 }
 
@@ -74,6 +83,8 @@ int ParseArgs(int argc, char** argv, Options* o) {
     if (a == "--help" || a == "-h") {
       std::printf("usage: netdsl %s DIR/hosts/NAME/linux.yaml [--netns NS] %s[--stats]\n", o->command.c_str(),
                   o->command == "plan" ? "[--json] " : "[--dry-run] ");
+      if (o->command == "apply")
+        std::printf("                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes]\n");
       return 0;
     }
     if (a == "--netns") {
@@ -85,6 +96,21 @@ int ParseArgs(int argc, char** argv, Options* o) {
       o->json = true;
     } else if (a == "--dry-run" && o->command == "apply") {
       o->dry_run = true;
+    } else if ((a == "--confirm-within" || a.rfind("--confirm-within=", 0) == 0) && o->command == "apply") {
+      if (a == "--confirm-within" && i + 1 >= argc) return Usage(*o, "`--confirm-within` needs a duration, e.g. `5m`");
+      std::string text = a == "--confirm-within" ? argv[++i] : a.substr(17), err;
+      o->confirm_within = ParseDuration(text, &err);
+      if (!o->confirm_within) return Usage(*o, "--confirm-within: " + err);
+      if (*o->confirm_within < std::chrono::seconds(1))
+        return Usage(*o, fmt::format("--confirm-within {} leaves no time to confirm; give at least 1s", text));
+    } else if ((a == "--probe" || a.rfind("--probe=", 0) == 0) && o->command == "apply") {
+      if (a == "--probe" && i + 1 >= argc) return Usage(*o, "`--probe` needs ADDR or ADDR:PORT");
+      std::string text = a == "--probe" ? argv[++i] : a.substr(8), err;
+      std::optional<Probe> p = ParseProbe(text, &err);
+      if (!p) return Usage(*o, "--probe: " + err);
+      o->probes.push_back(*p);
+    } else if (a == "--no-probes" && o->command == "apply") {
+      o->no_probes = true;
     } else if (a == "--stats") {
       o->stats = true;
     } else if (a.size() > 1 && a[0] == '-') {
@@ -96,6 +122,7 @@ int ParseArgs(int argc, char** argv, Options* o) {
     }
   }
   if (o->plan_path.empty()) return Usage(*o, "missing the plan file (DIR/hosts/NAME/linux.yaml)");
+  if (o->no_probes && !o->probes.empty()) return Usage(*o, "`--no-probes` and `--probe` contradict each other");
   return -1;
 }
 
@@ -189,6 +216,17 @@ bool Recover(const Options& o, Netlink& nl) {
   Journal::Remove(Scope(o));
   std::fprintf(stderr, "netdsl apply: the interrupted apply was rolled back\n");
   return true;
+}
+
+/// 16 hex digits from the kernel's random pool: names one apply.
+std::string RandomId() {
+  uint64_t v = 0;
+  if (FILE* f = std::fopen("/dev/urandom", "rb")) {
+    if (std::fread(&v, sizeof v, 1, f) != 1) v = 0;
+    std::fclose(f);
+  }
+  if (v == 0) v = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^ getpid();
+  return fmt::format("{:016x}", v);
 }
 
 int EnvStep(const char* name) {
@@ -314,6 +352,16 @@ int PlanMain(int argc, char** argv) {
   std::vector<JournalStep> leftover;
   bool stale_journal = false;
   bool interrupted = Journal::Load(Scope(o), &header, &leftover, &jerr, &stale_journal);
+  ConfirmState pending;
+  std::string cerr;
+  bool awaiting = LoadConfirm(Scope(o), &pending, &cerr) &&
+                  (pending.phase == ConfirmState::Phase::Pending || pending.phase == ConfirmState::Phase::Applying);
+  if (awaiting && !o.json)
+    std::fprintf(stderr, "netdsl plan: note: the apply of %s awaits confirmation (`netdsl status`)%s\n",
+                 UnixText(pending.started_unix).c_str(),
+                 pending.phase == ConfirmState::Phase::Pending
+                     ? fmt::format("; unless confirmed it is rolled back at {}", UnixText(pending.deadline_unix)).c_str()
+                     : "");
   if (stale_journal && !o.json)
     std::fprintf(stderr, "netdsl plan: note: `%s` is from before the last reboot; the next apply discards it\n",
                  Journal::PathFor(Scope(o)).c_str());
@@ -340,7 +388,7 @@ int PlanMain(int argc, char** argv) {
     std::fputs(s.c_str(), stdout);
   } else {
     for (const std::string& w : cs.warnings) std::fprintf(stderr, "netdsl plan: warning: %s\n", w.c_str());
-    if (interrupted)
+    if (interrupted && !awaiting)
       std::fprintf(stderr, "netdsl plan: warning: an interrupted apply left `%s`; the next apply rolls it back first\n",
                    Journal::PathFor(Scope(o)).c_str());
     for (const std::string& c : cs.conflicts) Error(o, c);
@@ -371,6 +419,11 @@ int ApplyMain(int argc, char** argv) {
   if (!o.dry_run) {
     if (!lock.Acquire(Scope(o), &err)) {
       Error(o, err);
+      return 1;
+    }
+    if (!SettleEarlierApply(nl, Scope(o), &err)) {
+      Error(o, err);
+      std::fprintf(stderr, "netdsl apply: nothing was changed\n");
       return 1;
     }
     if (!Recover(o, nl)) return 1;
@@ -406,6 +459,29 @@ int ApplyMain(int argc, char** argv) {
     Error(o, err + "; nothing was changed");
     return 1;
   }
+  // Probes that pass now, before anything changes (docs/runtime.md
+  // "Probes"): on a second thread (in this namespace too), while the state
+  // is read and diffed, which takes longer at any size that matters.
+  struct ProbesBefore {
+    std::vector<Probe> chosen;
+    std::vector<ProbeResult> results;
+    std::string error;
+  };
+  std::atomic<bool> stop_probing{false};  // nothing to change after all: the answers do not matter
+  std::future<ProbesBefore> probing;
+  struct StopProbing {
+    std::atomic<bool>& stop;
+    ~StopProbing() { stop = true; }  // before the future's destructor waits for the thread
+  };
+  if (!o.dry_run && !o.no_probes)
+    probing = std::async(std::launch::async, [&desired, &o, &stop_probing] {
+      pthread_setname_np(pthread_self(), "netdsl-probes");
+      ProbesBefore p;
+      p.chosen = ChooseProbes(desired, o.probes, &p.error);
+      p.results = RunProbes(p.chosen, std::chrono::seconds(1), true, &stop_probing);
+      return p;
+    });
+  StopProbing stop_on_return{stop_probing};
   if (!ReadActualState(nl, desired, &actual, &err)) {
     Error(o, err);
     return 1;
@@ -420,7 +496,8 @@ int ApplyMain(int argc, char** argv) {
     return 1;
   }
   if (cs.steps.empty()) {
-    std::printf("%s: in sync, nothing to do\n", Where(o, desired).c_str());
+    std::printf("%s: in sync, nothing to do%s\n", Where(o, desired).c_str(),
+                o.confirm_within && !o.dry_run ? " (nothing to confirm)" : "");
     PrintStats(o, nl);
     return 0;
   }
@@ -432,13 +509,62 @@ int ApplyMain(int argc, char** argv) {
     return 0;
   }
 
+  // The probes that passed before anything changed are the ones to watch.
+  std::vector<Probe> probes;
+  if (probing.valid()) {
+    ProbesBefore got = probing.get();
+    const std::vector<Probe>& chosen = got.chosen;
+    const std::vector<ProbeResult>& before = got.results;
+    if (!got.error.empty())
+      std::fprintf(stderr, "netdsl apply: warning: cannot read the default gateways: %s\n", got.error.c_str());
+    size_t unused = 0;
+    for (size_t i = 0; i < chosen.size(); ++i) {
+      if (before[i].passed) {
+        probes.push_back(chosen[i]);
+      } else if (++unused <= 5) {
+        std::fprintf(stderr, "netdsl apply: note: probe `%s` fails before the apply (%s); not used\n",
+                     chosen[i].Name().c_str(), before[i].detail.c_str());
+      }
+    }
+    if (unused > 5) std::fprintf(stderr, "netdsl apply: note: %zu more probes fail before the apply; not used\n", unused - 5);
+    if (o.stats)
+      std::fprintf(stderr, "stats: %zu probes pass before the apply, %zu do not\n", probes.size(), unused);
+    o.timer.Mark("probes");
+  }
+
   // Checkpoint + apply, one journaled step at a time.
   if (!journal.Begin(Scope(o), desired.host, &err)) {
     Error(o, err + "; nothing was changed");
     return 1;
   }
+  // Confirm or revert: the journal stays as the way back, and a watchdog
+  // that outlives this process rolls the change back unless confirmed.
+  ConfirmState confirm;
+  if (o.confirm_within) {
+    confirm.id = RandomId();
+    confirm.host = desired.host;
+    confirm.netns = o.netns;
+    confirm.window_ms = o.confirm_within->count();
+    confirm.started_unix = UnixNow();
+    confirm.apply_pid = getpid();
+    confirm.apply_start = ProcessStart(getpid());
+    std::string how;
+    if (!SnapshotHosted(Scope(o), &err) || !SaveConfirm(Scope(o), confirm, &err) ||
+        !StartWatchdog(Scope(o), confirm, &how, &err)) {
+      confirm.phase = ConfirmState::Phase::Failed;
+      confirm.reason = "no watchdog: " + err;
+      std::string ignored;
+      SaveConfirm(Scope(o), confirm, &ignored);
+      DropHostedSnapshot(Scope(o));
+      journal.Finish();
+      Error(o, "cannot arm confirm-or-revert: " + err + "; nothing was changed");
+      return 1;
+    }
+    if (o.stats) std::fprintf(stderr, "stats: confirm watchdog: %s\n", how.c_str());
+  }
   const int fault_at = EnvStep("NETDSL_FAULT_AT_STEP");  // test-only hooks (docs/runtime.md)
   const int kill_at = EnvStep("NETDSL_KILL_AT_STEP");
+  const int pause_at = EnvStep("NETDSL_PAUSE_AT_STEP");  // waits to be killed
   const int drop_op = EnvStep("NETDSL_DROP_OP");  // k-th operation of the apply is not sent
   int ops_before = 0;
   const bool progress = isatty(STDERR_FILENO) && cs.steps.size() > 1;
@@ -493,6 +619,10 @@ int ApplyMain(int argc, char** argv) {
     }
     ops_before += static_cast<int>(step.ops.size());
     if (ok && k == kill_at) raise(SIGKILL);
+    if (ok && k == pause_at) {
+      std::fprintf(stderr, "netdsl apply: paused after step %d (NETDSL_PAUSE_AT_STEP, test-only)\n", k);
+      for (;;) pause();
+    }
     if (ok && k == fault_at) {
       ok = false;
       err = "fault injected by NETDSL_FAULT_AT_STEP (test-only)";
@@ -508,7 +638,26 @@ int ApplyMain(int argc, char** argv) {
   monitor.Drain();
   if (progress) std::fprintf(stderr, "\r\033[K");
   o.timer.Mark("apply");
+  std::future<std::vector<ProbeResult>> recheck;
+  if (failure.empty() && !probes.empty())
+    recheck = std::async(std::launch::async, [&desired, &probes] {
+      pthread_setname_np(pthread_self(), "netdsl-probes");
+      return RecheckProbes(desired, probes, std::chrono::seconds(10));
+    });
   if (failure.empty()) failure = Verify(nl, monitor, desired, actual, cs, &verified_by);
+  if (!failure.empty() && recheck.valid()) recheck.wait();  // a failure already: the probes do not matter
+  // The probes again, given time to settle (ARP, bridge ports, DAD), on a
+  // second thread while the state is read back: one that passed before and
+  // fails now means this change cut something off.
+  if (failure.empty() && !probes.empty()) {
+    o.timer.Mark("verify");
+    std::vector<ProbeResult> after = recheck.get();
+    for (size_t i = 0; i < probes.size(); ++i)
+      if (!after[i].passed)
+        failure += fmt::format("{}probe `{}` passed before the apply and fails after it ({})", failure.empty() ? "" : "; ",
+                               probes[i].Name(), after[i].detail);
+    o.timer.Mark("probes");
+  }
   // The record of the host's settings moved onto switches, before the
   // journal goes (a crash in between rolls back and leaves stale entries,
   // which the next apply drops: their objects are not where they say). Not
@@ -529,6 +678,14 @@ int ApplyMain(int argc, char** argv) {
         break;
       }
     }
+    if (o.confirm_within) {
+      confirm.phase = ConfirmState::Phase::Failed;
+      confirm.reason = what;
+      confirm.changed_unix = UnixNow();
+      std::string ignored;
+      if (rolled) DropHostedSnapshot(Scope(o));
+      if (rolled) SaveConfirm(Scope(o), confirm, &ignored);  // else the watchdog retries: the apply is gone
+    }
     if (rolled) {
       journal.Finish();
       std::fprintf(stderr, "netdsl apply: rolled back %zu step%s; %s is as it was\n", executed,
@@ -537,11 +694,28 @@ int ApplyMain(int argc, char** argv) {
     PrintStats(o, nl);
     return 1;
   }
-  o.timer.Mark("verify");
+  if (probes.empty()) o.timer.Mark("verify");
   if (o.stats) std::fprintf(stderr, "stats: verified by %s\n", verified_by.c_str());
-  journal.Finish();
   std::printf("%s: applied %zu change%s in %zu step%s\n", Where(o, desired).c_str(), cs.changes,
               cs.changes == 1 ? "" : "s", cs.steps.size(), cs.steps.size() == 1 ? "" : "s");
+  if (o.confirm_within) {
+    // The journal stays: it is the way back until `netdsl confirm`.
+    confirm.phase = ConfirmState::Phase::Pending;
+    confirm.deadline_boot_ms = BootMs() + o.confirm_within->count();
+    confirm.deadline_unix = UnixNow() + (o.confirm_within->count() + 999) / 1000;
+    confirm.changed_unix = UnixNow();
+    if (!SaveConfirm(Scope(o), confirm, &err)) {
+      // The watchdog sees an apply that died while applying: it rolls back at once.
+      Error(o, err + "; the watchdog rolls the change back now");
+      return 1;
+    }
+    std::printf("%s: confirm with `netdsl confirm%s` by %s (within %s), or the change is rolled back\n",
+                Where(o, desired).c_str(), o.netns.empty() ? "" : (" --netns " + o.netns).c_str(),
+                UnixText(confirm.deadline_unix).c_str(), FormatDuration(*o.confirm_within).c_str());
+    PrintStats(o, nl);
+    return 0;
+  }
+  journal.Finish();
   PrintStats(o, nl);
   return 0;
 }

@@ -1,12 +1,14 @@
 // Unit tests of management continuity (what moves, in which steps, what is
-// kept) and of its encodings.
+// kept) and of its encodings, durations and probe arguments.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 
 #include "runtime/linux/change_set.h"
+#include "runtime/linux/duration.h"
 #include "runtime/linux/management.h"
 #include "runtime/linux/plan_reader.h"
+#include "runtime/linux/probe.h"
 
 using namespace netdsl::runtime;
 using netdsl::net::ParseIp;
@@ -251,4 +253,46 @@ adopted:
 )");
   CHECK(SettingsTarget(d, "eth0") == "nd-sw");
   CHECK(SettingsTarget(d, "eth1") == "");
+}
+
+TEST_CASE("durations: units, combinations, and what is refused") {
+  std::string err;
+  CHECK(ParseDuration("90", &err) == std::chrono::seconds(90));
+  CHECK(ParseDuration("90s", &err) == std::chrono::seconds(90));
+  CHECK(ParseDuration("5m", &err) == std::chrono::minutes(5));
+  CHECK(ParseDuration("1h30m", &err) == std::chrono::minutes(90));
+  CHECK(ParseDuration("1m30s500ms", &err) == std::chrono::milliseconds(90500));
+  CHECK(ParseDuration("2d", &err) == std::chrono::hours(48));
+  for (const char* bad : {"", "m", "5x", "5 m", "-5s", "1.5m", "30s1m", "1m1m", "5s3", "8d", "99999999999s"}) {
+    err.clear();
+    CHECK_MESSAGE(!ParseDuration(bad, &err), bad);
+    CHECK_MESSAGE(!err.empty(), bad);
+  }
+  CHECK(FormatDuration(std::chrono::milliseconds(90500)) == "1m30s500ms");
+  CHECK(FormatDuration(std::chrono::hours(2)) == "2h");
+  CHECK(FormatDuration(std::chrono::milliseconds(0)) == "0s");
+  for (int ms : {1, 999, 1000, 61000, 3600000, 86400000 + 1})
+    CHECK(ParseDuration(FormatDuration(std::chrono::milliseconds(ms)), &err) == std::chrono::milliseconds(ms));
+}
+
+TEST_CASE("--probe arguments") {
+  std::string err;
+  auto p = ParseProbe("10.1.0.2:22", &err);
+  REQUIRE(p);
+  CHECK(p->address == *ParseIp("10.1.0.2"));
+  CHECK(p->port == 22);
+  CHECK(p->Name() == "--probe 10.1.0.2:22");
+  p = ParseProbe("2001:db8::1", &err);
+  REQUIRE(p);
+  CHECK(p->port == 0);
+  p = ParseProbe("[2001:db8::1]:443", &err);
+  REQUIRE(p);
+  CHECK(p->port == 443);
+  CHECK(p->Name() == "--probe [2001:db8::1]:443");
+  for (const char* bad : {"", "host.example:22", "10.1.0.2:", "10.1.0.2:0", "10.1.0.2:65536", "10.1.0.2:ssh",
+                          "[2001:db8::1]22", "[2001:db8::1]:", "300.1.1.1"}) {
+    err.clear();
+    CHECK_MESSAGE(!ParseProbe(bad, &err), bad);
+    CHECK_MESSAGE(!err.empty(), bad);
+  }
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# What probes cost an apply (docs/runtime.md "Probes"): `netdsl apply` of N
+# vxlan FDB entries over D segments into a fresh namespace, with probes and
+# with --no-probes, in the same run (best of RUNS each), and their ratio. The
+# namespace reaches an underlay whose every address answers (a responder
+# namespace with 192.168.0.0/16 as local addresses and the default gateway),
+# so the probes do their full work: the gateway by ARP and ICMP, 32 sampled
+# remote PAs by ICMP, and one --probe by TCP, before and after the change.
+# Root only. Usage: bench/runtime/probes.sh [BUILD_DIR] [N]   (default 100000)
+# Environment: RUNS (default 3), DEVICES (default 100).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build}
+n=${2:-100000}
+runs=${RUNS:-3}
+devices=${DEVICES:-100}
+netdsl=$build/bin/netdsl
+[[ -x $netdsl ]] || { echo "no $netdsl; build first" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || { echo "needs root (network namespaces)" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+ns=ndprobe$$
+peer=ndprobepeer$$
+export NETDSL_STATE_DIR=$tmp/state
+listener=
+cleanup() {
+  [[ -n $listener ]] && kill "$listener" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  ip netns del "$peer" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+python3 "$here/gen_plan.py" fdb "$n" "$tmp/plan.yaml" "$tmp/batch" "$devices"
+now() { date +%s.%N; }
+# The responder: answers ARP and ICMP for all of 192.168.0.0/16 (a local
+# route, "AnyIP"), and TCP on port 7 of 192.168.255.254.
+ip netns add "$peer"
+ip -n "$peer" link set lo up
+ip -n "$peer" route add local 192.168.0.0/16 dev lo
+ip netns exec "$peer" python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 7)); s.listen(64)
+while True: s.accept()[0].close()' &
+listener=$!
+
+# setup: a fresh namespace on the underlay.
+setup() {
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip link add up0 netns "$ns" type veth peer name "dn$$" netns "$peer"
+  ip -n "$peer" link set "dn$$" up
+  # The way back to the bench host: more specific than the local /16, in its table.
+  ip -n "$peer" route replace 192.168.0.1/32 dev "dn$$" table local
+  ip -n "$ns" addr add 192.168.0.1/16 dev up0
+  ip -n "$ns" link set up0 up
+  ip -n "$ns" route add default via 192.168.255.254
+}
+teardown() {
+  ip -n "$peer" link del "dn$$"  # at once; the namespace itself goes asynchronously
+  ip netns del "$ns"
+  sleep 1
+}
+
+with=() without=() probe_s=()
+for ((r = 0; r < runs; r++)); do
+  for mode in without with; do
+    setup
+    args=(--no-probes)
+    [[ $mode == with ]] && args=(--probe 192.168.255.254:7)
+    t0=$(now)
+    "$netdsl" apply "$tmp/plan.yaml" --netns "$ns" --stats "${args[@]}" >/dev/null 2>"$tmp/stats" || { cat "$tmp/stats"; exit 1; }
+    t=$(echo "$(now) - $t0" | bc -l)
+    [[ -n ${VERBOSE:-} ]] && echo "$mode $t: $(grep 'stats: time' "$tmp/stats")" >&2
+    if [[ $mode == with ]]; then
+      with+=("$t")
+      grep -q "stats: 34 probes pass before the apply, 0 do not" "$tmp/stats" || { cat "$tmp/stats"; echo "probes did not all pass" >&2; exit 1; }
+      probe_s+=("$(sed -nE 's/.*time .*probes ([0-9.]+)s, .*probes ([0-9.]+)s.*/\1 \2/p' "$tmp/stats" | awk '{print $1 + $2}')")
+    else
+      without+=("$t")
+    fi
+    teardown
+  done
+done
+min() { printf '%s\n' "$@" | sort -g | head -1; }
+w=$(min "${with[@]}") wo=$(min "${without[@]}") p=$(min "${probe_s[@]}")
+printf 'apply of %d fdb entries over %d segments, best of %d runs:\n' "$n" "$devices" "$runs"
+printf '  --no-probes %.3fs, with probes %.3fs: ratio %.3f (probe phases %.3fs)\n' "$wo" "$w" "$(echo "$w / $wo" | bc -l)" "$p"
