@@ -318,6 +318,19 @@ ManagementPlan PlanManagement(const HostState& d, const HostState& a) {
     }
     for (const Address& x : move.addresses) {
       Address c = OnDev(x, target);
+      if (int64_t w = want_addr.Find(KeyOf(c)); w >= 0) {
+        // The plan wants this very address there (a PA the operator had put
+        // on the NIC): the plan's own from now on, installed here so that it
+        // is never absent between this step and the next.
+        if (have_addr.Find(KeyOf(c)) < 0) {
+          add.ops.push_back({OpKind::AddAddress, d.addresses[w]});
+          undo_rest.insert(undo_rest.begin(), {OpKind::DelAddress, d.addresses[w]});
+          mp.installed_addresses.push_back(d.addresses[w]);
+        }
+        line(&mp.forward_lines, '>', "address", fmt::format("{} -> {}", n->name, target),
+             AddrText(x) + " (in the plan)");
+        continue;
+      }
       if (have_addr.Find(KeyOf(c)) < 0) {
         add.ops.push_back({OpKind::AddAddress, c});
         undo_rest.insert(undo_rest.begin(), {OpKind::DelAddress, c});

@@ -173,6 +173,20 @@ routes:
   CHECK(cs.hosted_after[2].route.via == ParseIp("10.0.0.254"));
 }
 
+TEST_CASE("a NIC address the plan also wants on the switch moves once and becomes the plan's") {
+  HostState desired = Plan(std::string(kAdopt) + "addresses:\n  - {dev: nd-sw, address: 10.0.0.5/24}\n");
+  ChangeSet cs = Diff(desired, Host());
+  REQUIRE(cs.conflicts.empty());
+  int adds = 0;
+  for (const Step& s : cs.steps)
+    for (const Op& op : s.ops)
+      if (op.kind == OpKind::AddAddress && std::get<Address>(op.object).address == *ParseIp("10.0.0.5")) ++adds;
+  CHECK(adds == 1);  // in the move step; not again with the plan's other addresses
+  for (const HostedObject& h : cs.hosted_after) CHECK(h.kind != HostedObject::Kind::Address);
+  std::vector<std::string> lines = Lines(cs);
+  CHECK(std::find(lines.begin(), lines.end(), "> address eth0 -> nd-sw: 10.0.0.5/24 (in the plan)") != lines.end());
+}
+
 TEST_CASE("a multipath route through the NIC blocks its adoption") {
   HostState a = Host();
   auto attrs = std::make_shared<RouteAttrs>();
