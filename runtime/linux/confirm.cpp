@@ -457,6 +457,9 @@ bool StartWatchdog(const std::string& scope, const ConfirmState& state, std::str
   // A systemd unit starts in init's namespace: it can enter a named one, not
   // the namespace of `ip netns exec NS netdsl apply`, which only a child inherits.
   bool systemd = UseSystemd() && (!state.netns.empty() || InInitNetns());
+  const char* force = std::getenv("NETDSL_WATCHDOG");
+  bool forced = force && std::strcmp(force, "systemd") == 0;
+  std::string systemd_error;
   if (systemd) {
     std::string unit = "netdsl-confirm-" + state.id;
     std::vector<std::string> args = {"systemd-run", "--unit=" + unit, "--collect", "--quiet",
@@ -470,11 +473,18 @@ bool StartWatchdog(const std::string& scope, const ConfirmState& state, std::str
       args.push_back("--netns");
       args.push_back(state.netns);
     }
-    if (!RunSystemdRun(args, error)) return false;
-    *how = "systemd unit " + unit;
-  } else {
+    if (RunSystemdRun(args, &systemd_error)) {
+      *how = "systemd unit " + unit;
+    } else if (forced) {
+      *error = systemd_error;
+      return false;
+    } else {
+      systemd = false;  // e.g. a container without a system bus: a process of our own will do
+    }
+  }
+  if (!systemd) {
     if (!SpawnDetached(watchdog, fmt::format("{}/{}.watchdog.log", StateDir(), scope), error)) return false;
-    *how = "detached process";
+    *how = systemd_error.empty() ? "detached process" : "detached process (" + systemd_error + ")";
   }
   // It reports for duty by writing `<scope>.watchdog`.
   for (int i = 0; i < 100; ++i) {

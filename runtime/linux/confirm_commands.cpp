@@ -59,8 +59,18 @@ int Parse(int argc, char** argv, Args* a) {
 
 std::string ScopeOf(const Args& a) { return a.netns.empty() ? "host" : "netns-" + a.netns; }
 
+/// User text (linux.yaml `host:`) for a terminal: control characters escaped.
+std::string Printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out += static_cast<char>(c);
+  }
+  return out;
+}
+
 std::string Where(const Args& a, const ConfirmState& s) {
-  std::string who = s.host.empty() ? "this host" : fmt::format("host `{}`", s.host);
+  std::string who = s.host.empty() ? "this host" : fmt::format("host `{}`", Printable(s.host));
   return a.netns.empty() ? who : fmt::format("{} (netns `{}`)", who, a.netns);
 }
 
