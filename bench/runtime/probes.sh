@@ -63,27 +63,31 @@ teardown() {
   sleep 1
 }
 
-with=() without=() probe_s=()
+with=() without=() with_cpu=() without_cpu=() probe_s=()
 for ((r = 0; r < runs; r++)); do
   for mode in without with; do
     setup
     args=(--no-probes)
     [[ $mode == with ]] && args=(--probe 192.168.255.254:7)
-    t0=$(now)
-    "$netdsl" apply "$tmp/plan.yaml" --netns "$ns" --stats "${args[@]}" >/dev/null 2>"$tmp/stats" || { cat "$tmp/stats"; exit 1; }
-    t=$(echo "$(now) - $t0" | bc -l)
-    [[ -n ${VERBOSE:-} ]] && echo "$mode $t: $(grep 'stats: time' "$tmp/stats")" >&2
+    /usr/bin/time -o "$tmp/time" -f "%e %U %S" "$netdsl" apply "$tmp/plan.yaml" --netns "$ns" --stats "${args[@]}" \
+      >/dev/null 2>"$tmp/stats" || { cat "$tmp/stats"; exit 1; }
+    read -r t user sys <"$tmp/time"
+    cpu=$(echo "$user + $sys" | bc -l)
+    [[ -n ${VERBOSE:-} ]] && echo "$mode ${t}s wall ${cpu}s cpu: $(grep 'stats: time' "$tmp/stats")" >&2
     if [[ $mode == with ]]; then
-      with+=("$t")
+      with+=("$t") with_cpu+=("$cpu")
       grep -q "stats: 34 probes pass before the apply, 0 do not" "$tmp/stats" || { cat "$tmp/stats"; echo "probes did not all pass" >&2; exit 1; }
       probe_s+=("$(sed -nE 's/.*time .*probes ([0-9.]+)s, .*probes ([0-9.]+)s.*/\1 \2/p' "$tmp/stats" | awk '{print $1 + $2}')")
     else
-      without+=("$t")
+      without+=("$t") without_cpu+=("$cpu")
     fi
     teardown
   done
 done
 min() { printf '%s\n' "$@" | sort -g | head -1; }
 w=$(min "${with[@]}") wo=$(min "${without[@]}") p=$(min "${probe_s[@]}")
+wc=$(min "${with_cpu[@]}") woc=$(min "${without_cpu[@]}")
 printf 'apply of %d fdb entries over %d segments, best of %d runs:\n' "$n" "$devices" "$runs"
-printf '  --no-probes %.3fs, with probes %.3fs: ratio %.3f (probe phases %.3fs)\n' "$wo" "$w" "$(echo "$w / $wo" | bc -l)" "$p"
+printf '  wall: --no-probes %.3fs, with probes %.3fs: ratio %.3f (apply waited %.3fs for the probes)\n' "$wo" "$w" \
+  "$(echo "$w / $wo" | bc -l)" "$p"
+printf '  cpu:  --no-probes %.3fs, with probes %.3fs: ratio %.3f\n' "$woc" "$wc" "$(echo "$wc / $woc" | bc -l)"
