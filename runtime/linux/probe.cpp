@@ -122,7 +122,7 @@ bool DefaultGateways(std::vector<Probe>* out, std::string* error) {
   for (int family : {AF_INET, AF_INET6}) {
     NlRequest req(RTM_GETROUTE, 0);
     static_cast<rtmsg*>(req.PutExtra(sizeof(rtmsg)))->rtm_family = static_cast<uint8_t>(family);
-    std::vector<net::IpAddress> gateways;
+    std::vector<std::pair<net::IpAddress, int>> gateways;  // with the device, for link-local next hops
     bool ok = nl.Dump(req, [&](const nlmsghdr* nlh) {
       if (nlh->nlmsg_type != RTM_NEWROUTE) return;
       const auto* m = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
@@ -130,7 +130,8 @@ bool DefaultGateways(std::vector<Probe>* out, std::string* error) {
       ParseAttrs(nlh, sizeof(rtmsg), tb, RTA_MAX);
       uint32_t table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : m->rtm_table;
       if (table != RT_TABLE_MAIN || m->rtm_dst_len != 0 || m->rtm_type != RTN_UNICAST) return;
-      if (auto gw = IpOf(tb[RTA_GATEWAY])) gateways.push_back(*gw);
+      int oif = tb[RTA_OIF] ? static_cast<int>(mnl_attr_get_u32(tb[RTA_OIF])) : 0;
+      if (auto gw = IpOf(tb[RTA_GATEWAY])) gateways.push_back({*gw, oif});
       if (tb[RTA_MULTIPATH]) {
         const auto* nh = static_cast<const rtnexthop*>(mnl_attr_get_payload(tb[RTA_MULTIPATH]));
         int left = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
@@ -139,7 +140,7 @@ bool DefaultGateways(std::vector<Probe>* out, std::string* error) {
           int alen = nh->rtnh_len - static_cast<int>(RTNH_LENGTH(0));
           for (const nlattr* a = reinterpret_cast<const nlattr*>(RTNH_DATA(nh)); mnl_attr_ok(a, alen); a = mnl_attr_next(a))
             if (mnl_attr_get_type(a) <= RTA_MAX) ntb[mnl_attr_get_type(a)] = a;
-          if (auto gw = IpOf(ntb[RTA_GATEWAY])) gateways.push_back(*gw);
+          if (auto gw = IpOf(ntb[RTA_GATEWAY])) gateways.push_back({*gw, nh->rtnh_ifindex});
           left -= RTNH_ALIGN(nh->rtnh_len);
           nh = RTNH_NEXT(nh);
         }
@@ -148,7 +149,7 @@ bool DefaultGateways(std::vector<Probe>* out, std::string* error) {
     if (!ok) return false;
     std::sort(gateways.begin(), gateways.end());
     gateways.erase(std::unique(gateways.begin(), gateways.end()), gateways.end());
-    for (const net::IpAddress& gw : gateways) add({Probe::Kind::Gateway, gw, 0});
+    for (const auto& [gw, oif] : gateways) add({Probe::Kind::Gateway, gw, 0, oif});
   }
   return true;
 }
@@ -215,7 +216,9 @@ std::optional<Path> RouteTo(Netlink& nl, const net::IpAddress& to, int* err) {
   return path;
 }
 
-sockaddr_storage SockAddr(const net::IpAddress& ip, uint16_t port) {
+bool LinkLocal(const net::IpAddress& ip) { return !ip.IsV4() && ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80; }
+
+sockaddr_storage SockAddr(const net::IpAddress& ip, uint16_t port, int ifindex = 0) {
   sockaddr_storage ss{};
   if (ip.IsV4()) {
     auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
@@ -227,6 +230,7 @@ sockaddr_storage SockAddr(const net::IpAddress& ip, uint16_t port) {
     sa->sin6_family = AF_INET6;
     sa->sin6_port = htons(port);
     std::memcpy(&sa->sin6_addr, ip.bytes.data(), 16);
+    if (LinkLocal(ip)) sa->sin6_scope_id = static_cast<uint32_t>(ifindex);  // a router's fe80:: address needs its link
   }
   return ss;
 }
@@ -327,7 +331,7 @@ class Runner {
     const Probe& p = probes_[i];
     int fd = socket(p.address.IsV4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return;
-    sockaddr_storage sa = SockAddr(p.address, p.port);
+    sockaddr_storage sa = SockAddr(p.address, p.port, p.ifindex);
     if (connect(fd, reinterpret_cast<sockaddr*>(&sa), SockLen(p.address)) == 0) {
       close(fd);
       Pass(i, "TCP connect");
@@ -362,7 +366,7 @@ class Runner {
       uint16_t sum = Checksum(pkt, sizeof pkt);
       std::memcpy(pkt + 2, &sum, 2);
     }
-    sockaddr_storage sa = SockAddr(p.address, 0);
+    sockaddr_storage sa = SockAddr(p.address, 0, p.ifindex);
     if (sendto(fd, pkt, sizeof pkt, 0, reinterpret_cast<sockaddr*>(&sa), SockLen(p.address)) < 0)
       Unreachable(i, errno, "ICMP echo");
   }

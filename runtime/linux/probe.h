@@ -26,6 +26,7 @@ struct Probe {
   Kind kind = Kind::Given;
   net::IpAddress address;
   uint16_t port = 0;  ///< Given only; 0 = none
+  int ifindex = 0;    ///< the device of a link-local (fe80::) gateway
   /// "default gateway 10.0.0.1", "underlay peer 192.168.0.11", "--probe 10.1.0.2:22".
   std::string Name() const;
 };

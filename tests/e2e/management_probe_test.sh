@@ -61,8 +61,10 @@ rejected "$wrong_net" "probe \`default gateway 10.0.0.1\` passed before the appl
 rejected "$wrong_addr" "probe \`--probe 10.1.0.2:7001\` passed before the apply and fails after it" --probe 10.1.0.2:7001
 
 # A probe that fails before is reported and not used; the right plan goes through.
-out=$("$NETDSL" apply "$good" --netns "$HOST" --probe 10.1.0.2:7999 --probe 10.1.0.2:7001 2>&1) ||
+out=$("$NETDSL" apply "$good" --netns "$HOST" --probe 10.1.0.2:7999 --probe 10.1.0.2:7001 --stats 2>&1) ||
   fail "the right plan was refused: $out"
+# Both default gateways (IPv4, and IPv6 via the router's fe80:: address) and the listening peer.
+grep -q "stats: 3 probes pass before the apply, 1 do not" <<<"$out" || fail "probes used: $out"
 grep -q "note: probe \`--probe 10.1.0.2:7999\` fails before the apply" <<<"$out" || fail "no note on the failing probe: $out"
 reach "$PEER" 10.0.0.5 7000 || fail "the peer does not reach the host after the right plan"
 expect_rc 0 "$NETDSL" plan "$good" --netns "$HOST"

@@ -48,6 +48,11 @@ mgmt_topology() {
   ip -n "$HOST" route add default via 10.0.0.1
   ip -n "$HOST" route add 10.50.0.0/16 via 10.0.0.1 proto static metric 100 src 10.0.0.5
   ip -n "$HOST" -6 route add 2001:db8:99::/48 via 2001:db8:5::1 metric 300
+  # The IPv6 default route via the router's link-local address, as router advertisements give it.
+  local ll
+  ll=$(ip -n "$RTR" -6 -o addr show dev r-h scope link | sed -nE 's/.* inet6 (fe80::[0-9a-f:]+)\/64.*/\1/p')
+  [[ -n $ll ]] || fail "the router has no link-local address"
+  ip -n "$HOST" -6 route add default via "$ll" dev eth0 metric 1024
   ip -n "$HOST" neigh add 10.0.0.77 lladdr 02:00:00:00:00:77 dev eth0 nud permanent
   tc -n "$HOST" qdisc add dev eth0 root tbf rate 1gbit burst 100kb latency 50ms
 }
