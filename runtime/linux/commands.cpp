@@ -384,7 +384,8 @@ int PlanMain(int argc, char** argv) {
     };
     list("conflicts", cs.conflicts, false);
     list("warnings", cs.warnings, false);
-    s += fmt::format("  \"interrupted_apply\": {}\n}}\n", interrupted ? "true" : "false");
+    s += fmt::format("  \"interrupted_apply\": {},\n", interrupted && !awaiting ? "true" : "false");
+    s += fmt::format("  \"awaiting_confirmation\": {}\n}}\n", awaiting ? "true" : "false");
     std::fputs(s.c_str(), stdout);
   } else {
     for (const std::string& w : cs.warnings) std::fprintf(stderr, "netdsl plan: warning: %s\n", w.c_str());

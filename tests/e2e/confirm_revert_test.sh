@@ -42,6 +42,9 @@ grep -q "confirm with \`netdsl confirm --netns $HOST\` by .* (within 8s), or the
   fail "apply does not say how to confirm: $out"
 applied || fail "not applied"
 reach "$PEER" 10.0.0.5 7000 || fail "the peer does not reach the host while the change is pending"
+plan_json=$("$NETDSL" plan "$plan" --netns "$HOST" --json)
+grep -q '"awaiting_confirmation": true' <<<"$plan_json" || fail "plan --json while pending: $plan_json"
+grep -q '"interrupted_apply": false' <<<"$plan_json" || fail "plan --json calls a pending apply interrupted: $plan_json"
 st=$(status)
 grep -q "pending: applied at .*; rolled back at .* unless \`netdsl confirm\`; watchdog pid [0-9]* (detached)" <<<"$st" ||
   fail "status while pending: $st"
@@ -119,6 +122,16 @@ grep -q "past its deadline .* not running" <<<"$(status)" || fail "status with a
 err=$("$NETDSL" apply "$NETDSL_STATE_DIR/empty.yaml" --netns "$HOST" 2>&1) || fail "apply after an expired change: $err"
 grep -q "was not confirmed by .*; rolled back" <<<"$err" || fail "the expired change was not reported: $err"
 same_as_before || not_reverted "the expired change was not rolled back exactly"
+
+# 7b. A confirm that comes after the deadline is refused and reverts itself
+#     (here the watchdog is killed first, so that the confirm is the one to see it).
+expect_rc 0 "$NETDSL" apply "$plan" --netns "$HOST" --confirm-within 2s
+wpid=$(sed -nE 's/.*watchdog pid ([0-9]+).*/\1/p' <<<"$(status)")
+kill -9 "$wpid"
+wait_until 15 bash -c "'$NETDSL' status --netns '$HOST' | grep -q 'past its deadline'" || fail "the deadline did not pass"
+err=$("$NETDSL" confirm --netns "$HOST" 2>&1) && fail "a confirm after the deadline was accepted: $err"
+grep -q "too late: the deadline was .*; the change was rolled back" <<<"$err" || fail "late confirm: $err"
+same_as_before || not_reverted "a late confirm did not roll back exactly"
 
 # 8. Where systemd runs, the watchdog is a transient unit (systemd-run stand-in).
 mkdir -p "$NETDSL_STATE_DIR/bin"
