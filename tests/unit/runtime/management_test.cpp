@@ -4,7 +4,13 @@
 
 #include <algorithm>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
 #include "runtime/linux/change_set.h"
+#include "runtime/linux/confirm.h"
 #include "runtime/linux/duration.h"
 #include "runtime/linux/management.h"
 #include "runtime/linux/plan_reader.h"
@@ -309,4 +315,51 @@ TEST_CASE("--probe arguments") {
     CHECK_MESSAGE(!ParseProbe(bad, &err), bad);
     CHECK_MESSAGE(!err.empty(), bad);
   }
+}
+
+TEST_CASE("confirm state: round trip, escaping, damage, another boot") {
+  char dir[] = "/tmp/netdsl-confirm-test-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  setenv("NETDSL_STATE_DIR", dir, 1);
+  ConfirmState s;
+  s.phase = ConfirmState::Phase::Reverted;
+  s.id = "0123456789abcdef";
+  s.host = "hv1";
+  s.netns = "ns with space";
+  s.window_ms = 90000;
+  s.deadline_boot_ms = 123456;
+  s.deadline_unix = 1796533753;
+  s.started_unix = 1796533750;
+  s.apply_pid = 42;
+  s.apply_start = 4242;
+  s.reason = "line one\nline two \\ backslash";
+  std::string err;
+  REQUIRE(SaveConfirm("netns-x", s, &err));
+  ConfirmState back;
+  REQUIRE(LoadConfirm("netns-x", &back, &err));
+  CHECK(back.phase == s.phase);
+  CHECK(back.id == s.id);
+  CHECK(back.netns == s.netns);
+  CHECK(back.reason == s.reason);
+  CHECK(back.deadline_boot_ms == s.deadline_boot_ms);
+  CHECK(back.apply_start == s.apply_start);
+  // None at all: false without an error.
+  CHECK_FALSE(LoadConfirm("netns-none", &back, &err));
+  CHECK(err.empty());
+  // Damaged: false with an error naming the file.
+  { std::FILE* f = std::fopen((std::string(dir) + "/netns-bad.confirm").c_str(), "w"); std::fputs("garbage\n", f); std::fclose(f); }
+  CHECK_FALSE(LoadConfirm("netns-bad", &back, &err));
+  CHECK(err.find("netns-bad.confirm") != std::string::npos);
+  // From another boot: void (the kernel state it speaks of is gone).
+  { std::FILE* f = std::fopen((std::string(dir) + "/netns-old.confirm").c_str(), "w");
+    std::fputs("netdsl confirm 1\nphase pending\nid 00\nboot not-this-boot\n", f); std::fclose(f); }
+  err.clear();
+  CHECK_FALSE(LoadConfirm("netns-old", &back, &err));
+  CHECK(err.empty());
+  CHECK(ProcessAlive(getpid(), ProcessStart(getpid())));
+  CHECK_FALSE(ProcessAlive(getpid(), ProcessStart(getpid()) + 1));  // same pid, another process
+  CHECK_FALSE(ProcessAlive(0, 0));
+  std::string cmd = std::string("rm -rf ") + dir;
+  CHECK(std::system(cmd.c_str()) == 0);
+  unsetenv("NETDSL_STATE_DIR");
 }
