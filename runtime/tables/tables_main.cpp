@@ -18,20 +18,70 @@ using tables::Image;
 
 constexpr int kUsage = 64;
 
+// One usage text per subcommand: `netdsl tables SUB --help` prints its own,
+// `netdsl tables --help` (and any usage error) all of them.
+struct Subcommand {
+  const char* name;
+  const char* usage;
+};
+constexpr Subcommand kSubcommands[] = {
+    {"verify",
+     "usage: netdsl tables verify IMAGE...\n"
+     "  check every offset, length and checksum; one `ok` line per image (exit 0 all ok, 1 any fails)\n"},
+    {"dump",
+     "usage: netdsl tables dump IMAGE [--json]\n"
+     "  header, section directory and every entry, deterministic (exit 0, 1 unreadable)\n"},
+    {"diff",
+     "usage: netdsl tables diff A B\n"
+     "  entry-level changes from A to B (exit 0 same, 2 different, 1 errors)\n"},
+    {"trace",
+     "usage: netdsl tables trace IMAGE --port ID --dst ADDRESS [--dst-mac MAC] [--src-mac MAC]\n"
+     "                           [--packet data|dhcp-offer|router-advertisement]\n"
+     "  one packet through the tables, hop by hop (exit 0 delivered or forwarded, 1 dropped or errors)\n"},
+};
+
 void Usage(FILE* out) {
-  std::fprintf(out,
-               "usage: netdsl tables verify IMAGE...\n"
-               "       netdsl tables dump IMAGE [--json]\n"
-               "       netdsl tables diff A B             (exit 0 same, 1 different, 2 trouble)\n"
-               "       netdsl tables trace IMAGE --port ID --dst ADDRESS [--dst-mac MAC] [--src-mac MAC]\n"
-               "                           [--packet data|dhcp-offer|router-advertisement]\n"
-               "                           (exit 0 delivered or forwarded, 1 dropped)\n");
+  std::fputs("usage: netdsl tables verify|dump|diff|trace ...   (`netdsl tables SUB --help` for one)\n", out);
+  for (const Subcommand& sub : kSubcommands) std::fputs(sub.usage, out);
+  std::fputs("usage errors exit 64; `--` ends the options (an IMAGE named `-x`)\n", out);
 }
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "netdsl tables: error: %s\n", message.c_str());
   Usage(stderr);
   return kUsage;
+}
+
+/// Splits a subcommand's arguments into options and operands: `--` ends the
+/// options; `-h`/`--help` anywhere before it asks for help.
+struct Args {
+  std::vector<std::string> items;   // in order, without the `--`
+  std::vector<bool> operand;        // items[i] is an operand (not an option or its value)
+  bool help = false;
+};
+
+bool IsOption(const std::string& arg) { return arg.size() > 1 && arg[0] == '-'; }
+
+Args Split(int argc, char** argv) {
+  Args a;
+  bool dashes = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (!dashes && arg == "--") {
+      dashes = true;
+      continue;
+    }
+    if (!dashes && (arg == "--help" || arg == "-h")) a.help = true;
+    a.items.push_back(arg);
+    a.operand.push_back(dashes || !IsOption(arg));
+  }
+  return a;
+}
+
+int Help(const char* name) {
+  for (const Subcommand& sub : kSubcommands)
+    if (!std::strcmp(sub.name, name)) std::fputs(sub.usage, stdout);
+  return 0;
 }
 
 std::shared_ptr<const Image> Load(const std::string& path) {
@@ -60,16 +110,23 @@ std::string EntryJson(const tables::Entry& e) {
 }
 
 int Verify(int argc, char** argv) {
-  if (argc < 2) return UsageError("`verify` needs at least one IMAGE");
+  Args args = Split(argc, argv);
+  if (args.help) return Help("verify");
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < args.items.size(); ++i) {
+    if (!args.operand[i]) return UsageError("unknown option `" + args.items[i] + "`");
+    paths.push_back(args.items[i]);
+  }
+  if (paths.empty()) return UsageError("`verify` needs at least one IMAGE");
   int status = 0;
-  for (int i = 1; i < argc; ++i) {
-    auto image = Load(argv[i]);
+  for (const std::string& path : paths) {
+    auto image = Load(path);
     if (!image) {
       status = 1;
       continue;
     }
     std::printf("%s: ok: host `%s` generation %llu format %u.%u, %zu ports, %zu segments, %u lookup records, %zu routes\n",
-                argv[i], std::string(image->host()).c_str(), (unsigned long long)image->generation(),
+                path.c_str(), std::string(image->host()).c_str(), (unsigned long long)image->generation(),
                 image->header().major, image->header().minor, image->ports().size(), image->segments().size(),
                 [&] {
                   uint32_t n = 0;
@@ -83,12 +140,15 @@ int Verify(int argc, char** argv) {
 }
 
 int Dump(int argc, char** argv) {
+  Args args = Split(argc, argv);
+  if (args.help) return Help("dump");
   std::string path;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--json")) json = true;
-    else if (argv[i][0] == '-' && argv[i][1]) return UsageError(std::string("unknown option `") + argv[i] + "`");
-    else if (path.empty()) path = argv[i];
+  for (size_t i = 0; i < args.items.size(); ++i) {
+    const std::string& arg = args.items[i];
+    if (!args.operand[i] && arg == "--json") json = true;
+    else if (!args.operand[i]) return UsageError("unknown option `" + arg + "`");
+    else if (path.empty()) path = arg;
     else return UsageError("`dump` takes one IMAGE");
   }
   if (path.empty()) return UsageError("`dump` needs an IMAGE");
@@ -138,10 +198,17 @@ int Dump(int argc, char** argv) {
 }
 
 int Diff(int argc, char** argv) {
-  if (argc != 3) return UsageError("`diff` takes two IMAGEs");
-  auto a = Load(argv[1]);
-  auto b = Load(argv[2]);
-  if (!a || !b) return 2;
+  Args args = Split(argc, argv);
+  if (args.help) return Help("diff");
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < args.items.size(); ++i) {
+    if (!args.operand[i]) return UsageError("unknown option `" + args.items[i] + "`");
+    paths.push_back(args.items[i]);
+  }
+  if (paths.size() != 2) return UsageError("`diff` takes two IMAGEs");
+  auto a = Load(paths[0]);
+  auto b = Load(paths[1]);
+  if (!a || !b) return 1;
   std::string out;
   auto compare = [&](const std::string& section, const std::vector<tables::Entry>& xs,
                      const std::vector<tables::Entry>& ys) {
@@ -192,18 +259,26 @@ int Diff(int argc, char** argv) {
     ++changes;
   }
   std::fwrite(filtered.data(), 1, filtered.size(), stdout);
-  return changes ? 1 : 0;
+  // Like `netdsl plan` (SPEC §5): 2 = they differ, 1 is kept for errors.
+  return changes ? 2 : 0;
 }
 
 int TraceCommand(int argc, char** argv) {
+  Args args = Split(argc, argv);
+  if (args.help) return Help("trace");
   std::string path, port, dst, dst_mac, src_mac, kind = "data";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
+  for (size_t i = 0; i < args.items.size(); ++i) {
+    const std::string& arg = args.items[i];
     auto value = [&](std::string& into) {
-      if (i + 1 >= argc) return false;
-      into = argv[++i];
+      if (i + 1 >= args.items.size()) return false;
+      into = args.items[++i];
       return true;
     };
+    if (args.operand[i]) {
+      if (!path.empty()) return UsageError("`trace` takes one IMAGE");
+      path = arg;
+      continue;
+    }
     if (arg == "--port") {
       if (!value(port)) return UsageError("`--port` needs a value");
     } else if (arg == "--dst") {
@@ -214,12 +289,8 @@ int TraceCommand(int argc, char** argv) {
       if (!value(src_mac)) return UsageError("`--src-mac` needs a value");
     } else if (arg == "--packet") {
       if (!value(kind)) return UsageError("`--packet` needs a value");
-    } else if (arg.rfind("--", 0) == 0) {
-      return UsageError("unknown option `" + arg + "`");
-    } else if (path.empty()) {
-      path = arg;
     } else {
-      return UsageError("`trace` takes one IMAGE");
+      return UsageError("unknown option `" + arg + "`");
     }
   }
   if (path.empty() || port.empty() || dst.empty()) return UsageError("`trace` needs IMAGE, --port and --dst");
