@@ -113,6 +113,9 @@ TEST_CASE("double-quoted escapes") {
   CHECK(DoubleQuoted("caf\xc3\xa9 \xf0\x9f\x98\x80") == "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
   CHECK(DoubleQuoted("\xc2\x85\xc2\xa0") == "\"\\x85\\xa0\"");
   CHECK(DoubleQuoted("\xe2\x80\xa8\xef\xbb\xbf") == "\"\\u2028\\ufeff\"");
+  // U+2029 as well: YAML 1.1 readers and editors take both separators as line
+  // breaks (issue 11, defect 11: removing this escape passed the whole suite).
+  CHECK(DoubleQuoted("a\xe2\x80\xa9" "b") == "\"a\\u2029b\"");
   // Not UTF-8 (a stray continuation byte, a truncated sequence, an overlong
   // `/`, a surrogate): each byte that cannot start a sequence becomes U+FFFD.
   CHECK(DoubleQuoted("a\x80z") == "\"a\xef\xbf\xbdz\"");
