@@ -19,12 +19,17 @@ struct AllocOptions {
   uint32_t vsid_first = 4096, vsid_last = 16777214;  ///< SPEC §3
   uint32_t rdid_first = 1001, rdid_last = 16777214;  ///< Linux VRF table numbers, clear of 253-255
   uint32_t port_first = 1, port_last = 999999999;    ///< `nd-p<id>g` stays within 15 bytes
+  /// A port id or MAC released by the build that writes lock revision R is
+  /// not handed out by the builds writing revisions R .. R + 16
+  /// (docs/lock.md, "Released values").
+  uint64_t quarantine_revisions = 16;
 };
 
 /// Allocates every value the source leaves open. Values recorded in `lock`
 /// (may be null: no lock yet) are kept; new objects take the lowest free value,
 /// visiting objects in sorted key order; lock entries of objects that are gone
-/// are released. Reports contradictions between source and lock, tampered lock
+/// are released, and released port ids and MACs are quarantined (not handed
+/// out again for `quarantine_revisions` lock revisions). Reports contradictions between source and lock, tampered lock
 /// values and exhausted pools; returns nullopt after any error. The result's
 /// `lock` holds the allocation sections of the new lock, plus `lock->hosts`
 /// copied unchanged (the driver updates them after lowering).

@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "common/fabric/names.h"
 #include "common/io/sha256.h"
 #include "compiler/alloc/alloc.h"
 #include "compiler/alloc/free_list.h"
@@ -46,7 +47,7 @@ std::string ProviderAddressKey(const model::Fabric& f, uint32_t host, uint32_t l
   return "host " + QuoteName(f.hosts[host].name) + "/logical_network " + QuoteName(f.logical_networks[ln].name);
 }
 std::string NicKey(const model::Fabric& f, uint32_t vm, uint32_t nic) {
-  return "vm " + QuoteName(f.vms[vm].name) + "/" + QuoteName(f.vms[vm].nics[nic].name);
+  return fabric::VmNicIdentity(f.vms[vm].name, f.vms[vm].nics[nic].name);
 }
 std::string PortKey(const model::Fabric& f, uint32_t host, uint32_t vm, uint32_t nic) {
   return "host " + QuoteName(f.hosts[host].name) + "/" + NicKey(f, vm, nic);
@@ -80,10 +81,11 @@ net::IpAddress FromInt(U128 v, net::IpAddress::Family family) {
   return ip;
 }
 
-/// Who holds a reserved value; ids are handed out pool < explicit < lock, so
-/// that on a tie the source wins over the lock and the pool over both.
+/// Who holds a reserved value; ids are handed out pool < explicit < lock <
+/// quarantine, so that on a tie the source wins over the lock and the pool
+/// over both, and a quarantined value held by anything else is simply in use.
 struct Owner {
-  enum class Kind : uint8_t { Pool, Explicit, Lock } kind;
+  enum class Kind : uint8_t { Pool, Explicit, Lock, Quarantine } kind;
   std::string what;               ///< pool/explicit: `ip_pool `web_pool` (as its gateway)`, `` `vm x/nic0` ``
   const std::string* key = nullptr;  ///< lock: the request key (no copy per lock entry)
   llvm::SMRange range;            ///< source or lock location
@@ -135,10 +137,12 @@ class Allocator {
   void BuildRequests();
   void ReserveSource();
   void ReserveLocked();
+  void ReserveQuarantined();
   void Seal();
   void AllocateAll();
   void ReportShortfalls();
   AllocatedFabric Finish();
+  void FinishQuarantine(LockFile& lock, const Allocation& a);
 
   template <typename T>
   void OnConflict(T value, uint32_t kept, uint32_t dropped, const std::string& space);
@@ -169,7 +173,32 @@ class Allocator {
   // Requests by kind, each sorted by key.
   std::vector<Request> vsid_req_, rdid_req_, pa_req_, gw_req_, ca_req_, mac_req_, port_req_, switch_req_;
   std::vector<std::string> switch_names_;  ///< final bridge name per logical switch
+
+  /// The revision this build writes if it changes the lock (docs/lock.md).
+  uint64_t candidate_revision_ = 1;
+  std::map<std::string, uint32_t> host_by_key_;  ///< `host NAME` → host
 };
+
+/// `host NAME` at the start of a lock key (NAME bare or double-quoted with
+/// `\` escapes), or "" when the key does not start with a host.
+std::string_view HostPart(std::string_view key) {
+  if (key.substr(0, 5) != "host ") return {};
+  size_t i = 5;
+  if (i < key.size() && key[i] == '"') {
+    for (++i; i < key.size() && key[i] != '"'; ++i)
+      if (key[i] == '\\') ++i;
+    if (i >= key.size()) return {};
+    return key.substr(0, i + 1);
+  }
+  size_t slash = key.find('/', i);
+  return key.substr(0, slash == std::string_view::npos ? key.size() : slash);
+}
+
+/// A quarantined value released by revision `released` is still quarantined
+/// in the build that would write revision `candidate`.
+bool Quarantined(uint64_t released, uint64_t candidate, uint64_t revisions) {
+  return candidate <= released + revisions;
+}
 
 void Allocator::CollectIndexes() {
   subnet_pools_.assign(f_.vm_subnets.size(), {});
@@ -440,11 +469,69 @@ void Allocator::ReserveLocked() {
   }
 }
 
+void Allocator::ReserveQuarantined() {
+  candidate_revision_ = (old_ ? old_->revision : 0) + 1;
+  for (uint32_t h = 0; h < f_.hosts.size(); ++h) host_by_key_.emplace("host " + QuoteName(f_.hosts[h].name), h);
+  if (!old_) return;
+  // Values this build releases (their objects are gone) are quarantined from
+  // now on: nothing in this build may take them.
+  auto requested = [](const std::vector<Request>& reqs, const std::string& key) {
+    auto it = std::lower_bound(reqs.begin(), reqs.end(), key, [](const Request& r, const std::string& k) { return r.key < k; });
+    return it != reqs.end() && it->key == key;
+  };
+  for (const auto& [key, entry] : old_->Section(LockSection::PortId)) {
+    if (requested(port_req_, key)) continue;
+    auto it = host_by_key_.find(std::string(HostPart(key)));
+    if (it == host_by_key_.end()) continue;
+    port_free_[it->second].Reserve(std::stoull(entry.value),
+                                   AddOwner(Owner::Kind::Quarantine, "`" + key + "` (released)", entry.value_range));
+  }
+  for (const auto& [key, entry] : old_->Section(LockSection::Mac)) {
+    if (requested(mac_req_, key)) continue;
+    uint32_t owner = AddOwner(Owner::Kind::Quarantine, "`" + key + "` (released)", entry.value_range);
+    for (auto& list : mac_free_) list.Reserve(net::ParseMac(entry.value)->Value(), owner);
+  }
+  for (const auto& [key, entry] : old_->Section(LockSection::ReleasedPortId)) {
+    uint64_t released = std::stoull(entry.value);
+    if (!Quarantined(released, candidate_revision_, opt_.quarantine_revisions)) continue;
+    std::string_view host = HostPart(key);
+    auto it = host_by_key_.find(std::string(host));
+    std::string_view id = host.empty() ? std::string_view() : std::string_view(key).substr(host.size());
+    bool digits = id.size() > 1 && id.size() <= 11 && id[0] == '/';
+    for (size_t i = 1; i < id.size(); ++i) digits = digits && id[i] >= '0' && id[i] <= '9';
+    if (!digits) {
+      diags_.Report(DiagKind::LockSchema, entry.key_range,
+                    "`" + key + "` in section `released_port_id` of netdsl.lock is not of the form `host NAME/ID`")
+          .Note({}, "restore netdsl.lock from version control, or delete this entry");
+      ok_ = false;
+      continue;
+    }
+    if (it == host_by_key_.end()) continue;  // the host is gone: nothing to protect
+    port_free_[it->second].Reserve(std::stoull(std::string(id.substr(1))),
+                                   AddOwner(Owner::Kind::Quarantine, "`" + key + "` (released)", entry.key_range));
+  }
+  for (const auto& [key, entry] : old_->Section(LockSection::ReleasedMac)) {
+    uint64_t released = std::stoull(entry.value);
+    if (!Quarantined(released, candidate_revision_, opt_.quarantine_revisions)) continue;
+    auto mac = net::ParseMac(key);
+    if (!mac) {
+      diags_.Report(DiagKind::LockSchema, entry.key_range,
+                    "`" + key + "` in section `released_mac` of netdsl.lock is not a MAC address")
+          .Note({}, "restore netdsl.lock from version control, or delete this entry");
+      ok_ = false;
+      continue;
+    }
+    uint32_t owner = AddOwner(Owner::Kind::Quarantine, "MAC " + mac->ToString() + " (released)", entry.key_range);
+    for (auto& list : mac_free_) list.Reserve(mac->Value(), owner);
+  }
+}
+
 template <typename T>
 void Allocator::OnConflict(T value, uint32_t kept, uint32_t dropped, const std::string& space) {
   const Owner& ko = owners_[kept];
   const Owner& d = owners_[dropped];
-  if (d.kind != Owner::Kind::Lock) return;  // source against source: sema reports it
+  // Source against source: sema reports it; a quarantined value someone holds is in use.
+  if (d.kind != Owner::Kind::Lock) return;
   struct {
     Owner::Kind kind;
     std::string what;
@@ -694,7 +781,85 @@ AllocatedFabric Allocator::Finish() {
   }
   a.switch_ifname = switch_names_;
   for (auto& r : switch_req_) record(LockSection::SwitchIfname, r, switch_names_[r.a]);
+  FinishQuarantine(lock, a);
   return out;
+}
+
+void Allocator::FinishQuarantine(LockFile& lock, const Allocation& a) {
+  const uint64_t previous = old_ ? old_->revision : 0;
+  const uint64_t candidate = candidate_revision_;
+  // Values in use after this build: they are not released, and a quarantined
+  // value the source now claims explicitly leaves the quarantine.
+  std::set<std::pair<uint32_t, uint64_t>> ports_in_use;
+  std::set<uint64_t> macs_in_use;
+  for (uint32_t v = 0; v < f_.vms.size(); ++v)
+    for (uint32_t i = 0; i < f_.vms[v].nics.size(); ++i) {
+      if (f_.vms[v].host != kNone) ports_in_use.insert({f_.vms[v].host, a.nics[v][i].port_id});
+      macs_in_use.insert(a.nics[v][i].mac.Value());
+    }
+  std::map<std::string, LockEntry> ports, macs;  // next quarantine, before expiry
+  auto released_now = [&](std::map<std::string, LockEntry>& into, std::string key) {
+    into[std::move(key)] = LockEntry{std::to_string(candidate), {}, {}};
+  };
+  if (old_) {
+    for (const auto& [key, entry] : old_->Section(LockSection::ReleasedPortId)) {
+      std::string_view host = HostPart(key);
+      auto it = host_by_key_.find(std::string(host));
+      if (it == host_by_key_.end()) continue;
+      if (ports_in_use.count({it->second, std::stoull(key.substr(host.size() + 1))})) continue;
+      ports[key] = LockEntry{entry.value, {}, {}};
+    }
+    for (const auto& [key, entry] : old_->Section(LockSection::ReleasedMac)) {
+      auto mac = net::ParseMac(key);
+      if (!mac || macs_in_use.count(mac->Value())) continue;
+      macs[mac->ToString()] = LockEntry{entry.value, {}, {}};
+    }
+    // Released by this build: values of objects that are gone (or moved) and
+    // that nothing holds now.
+    const auto& new_ports = lock.Section(LockSection::PortId);
+    for (const auto& [key, entry] : old_->Section(LockSection::PortId)) {
+      if (new_ports.count(key)) continue;
+      std::string_view host = HostPart(key);
+      auto it = host_by_key_.find(std::string(host));
+      if (it == host_by_key_.end()) continue;  // the host is gone too
+      uint64_t id = std::stoull(entry.value);
+      if (ports_in_use.count({it->second, id})) continue;
+      released_now(ports, std::string(host) + "/" + entry.value);
+    }
+    for (const auto& [key, entry] : old_->Section(LockSection::Mac)) {
+      auto mac = net::ParseMac(entry.value);
+      if (!mac || macs_in_use.count(mac->Value())) continue;
+      released_now(macs, mac->ToString());
+    }
+  }
+  // The lock changes (and its revision with it) when an allocation section
+  // differs or the quarantine gains or loses more than expired entries.
+  auto same = [](const std::map<std::string, LockEntry>& x, const std::map<std::string, LockEntry>& y) {
+    return x.size() == y.size() && std::equal(x.begin(), x.end(), y.begin(), [](const auto& p, const auto& q) {
+             return p.first == q.first && p.second.value == q.second.value;
+           });
+  };
+  static const std::map<std::string, LockEntry> kEmpty;
+  auto old_section = [&](LockSection s) -> const std::map<std::string, LockEntry>& {
+    return old_ ? old_->Section(s) : kEmpty;
+  };
+  bool changed = !same(ports, old_section(LockSection::ReleasedPortId)) ||
+                 !same(macs, old_section(LockSection::ReleasedMac));
+  for (size_t s = 0; s < kAllocationSectionCount && !changed; ++s)
+    changed = !same(lock.sections[s], old_section(LockSection(s)));
+  if (!changed) {
+    lock.revision = previous;
+    lock.Section(LockSection::ReleasedPortId) = std::move(ports);
+    lock.Section(LockSection::ReleasedMac) = std::move(macs);
+    return;
+  }
+  lock.revision = candidate;
+  for (auto* list : {&ports, &macs})
+    for (auto it = list->begin(); it != list->end();)
+      it = Quarantined(std::stoull(it->second.value), candidate + 1, opt_.quarantine_revisions) ? std::next(it)
+                                                                                             : list->erase(it);
+  lock.Section(LockSection::ReleasedPortId) = std::move(ports);
+  lock.Section(LockSection::ReleasedMac) = std::move(macs);
 }
 
 std::optional<AllocatedFabric> Allocator::Run() {
@@ -702,6 +867,7 @@ std::optional<AllocatedFabric> Allocator::Run() {
   BuildRequests();
   ReserveSource();
   ReserveLocked();
+  ReserveQuarantined();
   Seal();
   AllocateAll();
   ReportShortfalls();

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "common/fabric/names.h"
 #include "common/net/address.h"
 #include "compiler/diag/diagnostics.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -15,8 +16,8 @@ namespace netdsl::alloc {
 namespace {
 
 constexpr const char* kSectionNames[kLockSectionCount] = {
-    "vsid", "rdid", "provider_address", "customer_address",
-    "mac",  "port_id", "switch_ifname", "gateway_address"};
+    "vsid", "rdid", "provider_address", "customer_address", "mac", "port_id", "switch_ifname", "gateway_address",
+    "released_port_id", "released_mac"};
 
 enum class ValueType { Id, Ip, Mac, Ifname };
 
@@ -25,6 +26,8 @@ ValueType TypeOf(LockSection s) {
     case LockSection::Vsid:
     case LockSection::Rdid:
     case LockSection::PortId:
+    case LockSection::ReleasedPortId:
+    case LockSection::ReleasedMac:
       return ValueType::Id;
     case LockSection::ProviderAddress:
     case LockSection::CustomerAddress:
@@ -36,13 +39,6 @@ ValueType TypeOf(LockSection s) {
       return ValueType::Ifname;
   }
   return ValueType::Id;
-}
-
-bool IsIdentifier(std::string_view s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return false;
-  return true;
 }
 
 /// Maps yaml-cpp marks to SMRanges inside the lock's buffer.
@@ -164,7 +160,7 @@ std::optional<LockFile> FastParse(const char* begin, size_t size) {
   LockFile lock;
   std::string_view text(begin, size);
   int section = -2;  // -2 none, -1 hosts, else allocation section
-  bool saw_format = false;
+  bool saw_format = false, saw_revision = false;
   auto range = [&](size_t offset, size_t length) {
     return llvm::SMRange(llvm::SMLoc::getFromPointer(begin + offset),
                          llvm::SMLoc::getFromPointer(begin + offset + length));
@@ -182,8 +178,18 @@ std::optional<LockFile> FastParse(const char* begin, size_t size) {
       if (colon == std::string_view::npos) return std::nullopt;
       std::string_view name = line.substr(0, colon), rest = line.substr(colon + 1);
       if (name == "format") {
-        if (rest != " 1" || saw_format) return std::nullopt;
+        if ((rest != " 1" && rest != " 2") || saw_format) return std::nullopt;
         saw_format = true;
+        section = -2;
+        continue;
+      }
+      if (name == "revision") {
+        std::string ignored;
+        auto r = rest.size() > 1 && rest[0] == ' ' ? Canonical(ValueType::Id, std::string(rest.substr(1)), true, &ignored)
+                                                   : std::nullopt;
+        if (!r || saw_revision) return std::nullopt;
+        lock.revision = std::stoull(*r);
+        saw_revision = true;
         section = -2;
         continue;
       }
@@ -264,16 +270,7 @@ std::optional<LockFile> FastParse(const char* begin, size_t size) {
 
 const char* LockSectionName(LockSection section) { return kSectionNames[size_t(section)]; }
 
-std::string QuoteName(std::string_view name) {
-  if (IsIdentifier(name)) return std::string(name);
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
+std::string QuoteName(std::string_view name) { return fabric::QuoteName(name); }
 
 std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& path,
                                       DiagnosticEngine& diags) {
@@ -330,13 +327,20 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
     const std::string& name = key.Scalar();
     if (name == "format") {
       uint64_t format = 0;
-      if (!ParseId(value, &format) || format != 1) {
+      if (!ParseId(value, &format) || format < 1 || format > kLockFormat) {
         diags.Report(DiagKind::LockSchema, loc.Of(value),
                      "netdsl.lock has format `" + (value.IsScalar() ? value.Scalar() : std::string("?")) +
-                         "`; this netdslc reads format 1");
+                         "`; this netdslc reads formats 1 and 2");
         ok = false;
       }
       saw_format = true;
+      continue;
+    }
+    if (name == "revision") {
+      if (!ParseId(value, &lock.revision)) {
+        diags.Report(DiagKind::LockSchema, loc.Of(value), "`revision` of netdsl.lock must be an unsigned integer");
+        ok = false;
+      }
       continue;
     }
     if (value.IsNull()) continue;  // an empty section
@@ -412,8 +416,9 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
       if (name == kSectionNames[s]) section = s;
     if (section == kLockSectionCount) {
       diags.Report(DiagKind::LockSchema, loc.Of(key),
-                   "unknown section `" + name + "` in netdsl.lock (expected format, hosts, vsid, rdid, "
-                   "provider_address, customer_address, mac, port_id, switch_ifname, gateway_address)");
+                   "unknown section `" + name + "` in netdsl.lock (expected format, revision, hosts, vsid, rdid, "
+                   "provider_address, customer_address, mac, port_id, switch_ifname, gateway_address, "
+                   "released_port_id, released_mac)");
       ok = false;
       continue;
     }
@@ -445,7 +450,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
     }
   }
   if (!saw_format && ok) {
-    diags.Report(DiagKind::LockSchema, file_start, "netdsl.lock lacks `format: 1`");
+    diags.Report(DiagKind::LockSchema, file_start, "netdsl.lock lacks `format: 2`");
     ok = false;
   }
   if (!ok) return std::nullopt;
@@ -461,7 +466,8 @@ std::string PrintLockFile(const LockFile& lock) {
       "# format: docs/lock.md; values here are kept across builds so that\n"
       "# adding or removing objects never renumbers others\n"
       "\n"
-      "format: 1\n";
+      "format: 2\n"
+      "revision: " + std::to_string(lock.revision) + "\n";
   auto key = [&](const std::string& k) {
     out += "  ";
     out += SafePlainKey(k) ? k : QuoteYaml(k);

@@ -28,8 +28,16 @@ enum class LockSection : uint8_t {
   PortId,           ///< `host HOST/vm VM/NIC` → port id (unique per host)
   SwitchIfname,     ///< `logical_switch SWITCH` → Linux bridge name
   GatewayAddress,   ///< `vm_network NET/gateway` → external IP
+  ReleasedPortId,   ///< `host HOST/ID` → the revision that released port id ID on HOST (quarantine)
+  ReleasedMac,      ///< `MAC` → the revision that released MAC (quarantine)
 };
-inline constexpr size_t kLockSectionCount = 8;
+inline constexpr size_t kLockSectionCount = 10;
+/// Sections that map an object to its value (the others are quarantine lists).
+inline constexpr size_t kAllocationSectionCount = 8;
+
+/// The format this netdslc writes; it also reads format 1 (no revision, no
+/// quarantine: revision 0).
+inline constexpr uint64_t kLockFormat = 2;
 
 /// The YAML key of a section (`vsid`, `customer_address`, ...).
 const char* LockSectionName(LockSection section);
@@ -50,6 +58,9 @@ struct LockHost {
 
 /// The whole lock. Maps are ordered by key, which is the file order.
 struct LockFile {
+  /// Counts the builds that changed the allocation or quarantine sections
+  /// (docs/lock.md, "Released values"); 0 for a format 1 lock.
+  uint64_t revision = 0;
   std::array<std::map<std::string, LockEntry>, kLockSectionCount> sections;
   std::map<std::string, LockHost> hosts;  ///< keyed `host NAME`
 
@@ -63,7 +74,7 @@ struct LockFile {
 std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& path,
                                       DiagnosticEngine& diags);
 
-/// The lock's text: header comment, `format: 1`, sections with sorted keys.
+/// The lock's text: header comment, `format: 2`, `revision`, sections with sorted keys.
 std::string PrintLockFile(const LockFile& lock);
 
 /// Entry-level difference between two locks (a changed value counts once in

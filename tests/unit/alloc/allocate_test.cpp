@@ -193,7 +193,7 @@ TEST_CASE("lock parsing reports duplicate keys, wrong types and syntax errors wi
   CHECK_FALSE(alloc::ParseLockFile("format: 1\nvsid:\n  a: 4096\n  a: 4097\n", "l1", diags));
   CHECK_FALSE(alloc::ParseLockFile("format: 1\nvsid:\n  a: \"x\"\n", "l2", diags));
   CHECK_FALSE(alloc::ParseLockFile("format: 1\nvsid: [\n", "l3", diags));
-  CHECK_FALSE(alloc::ParseLockFile("format: 2\n", "l4", diags));
+  CHECK_FALSE(alloc::ParseLockFile("format: 3\n", "l4", diags));
   CHECK_FALSE(alloc::ParseLockFile("format: 1\nbogus: {}\n", "l5", diags));
   auto sorted = diags.Sorted();
   REQUIRE(sorted.size() == 5);
@@ -205,7 +205,7 @@ TEST_CASE("lock parsing reports duplicate keys, wrong types and syntax errors wi
   std::sort(seen.begin(), seen.end());
   CHECK(std::count(seen.begin(), seen.end(), "ND2003@4:3") == 1);  // duplicate key
   CHECK(std::count(seen.begin(), seen.end(), "ND2002@3:6") == 1);  // quoted id
-  CHECK(std::count(seen.begin(), seen.end(), "ND2002@1:9") == 1);  // format 2
+  CHECK(std::count(seen.begin(), seen.end(), "ND2002@1:9") == 1);  // format 3
   CHECK(std::count(seen.begin(), seen.end(), "ND2002@2:1") == 1);  // unknown section
   CHECK(std::count_if(seen.begin(), seen.end(), [](const std::string& s) { return s.rfind("ND2001@", 0) == 0; }) == 1);
 }
@@ -233,4 +233,121 @@ TEST_CASE("keys that are not plain YAML are quoted, and both parsers read the sa
   CHECK(alloc::PrintLockFile(*slow) == text);
   CHECK(fast->Section(alloc::LockSection::Mac).count("vm \"{[,]}\"/n") == 1);
   CHECK(fast->hosts.at("host h1").generation == 3);
+}
+
+namespace {
+
+/// Port id and MAC of `vm`'s first NIC.
+std::pair<uint32_t, std::string> PortAndMac(const alloc::AllocatedFabric& af, const std::string& vm) {
+  for (uint32_t v = 0; v < af.fabric.vms.size(); ++v)
+    if (af.fabric.vms[v].name == vm) return {af.allocation.nics[v][0].port_id, af.allocation.nics[v][0].mac.ToString()};
+  return {0, "?"};
+}
+
+}  // namespace
+
+// Defect 2 of issue 11: the allocator handed a removed VM's port id and MAC to
+// the VM added in the same edit. Fails on 12b6025 (c gets port 1 and a's MAC).
+TEST_CASE("a VM replaced in one edit never gets the old VM's port id or MAC") {
+  Run first(MakeFabric({{"a", 0}, {"b", 0}}), nullptr);
+  REQUIRE(first.out);
+  auto [a_port, a_mac] = PortAndMac(*first.out, "a");
+  CHECK(first.out->lock.revision == 1);
+  llvm::SourceMgr sm;
+  alloc::LockFile lock = Reload(first.out->lock, sm);
+
+  Run replaced(MakeFabric({{"b", 0}, {"c", 0}}), &lock);
+  REQUIRE(replaced.out);
+  auto [c_port, c_mac] = PortAndMac(*replaced.out, "c");
+  CHECK(c_port != a_port);
+  CHECK(c_mac != a_mac);
+  CHECK(PortAndMac(*replaced.out, "b") == PortAndMac(*first.out, "b"));
+  CHECK(replaced.Ca("c") == "10.0.1.10");  // addresses are not quarantined (docs/lock.md)
+  const auto& out = replaced.out->lock;
+  CHECK(out.revision == 2);
+  CHECK(out.Section(alloc::LockSection::ReleasedPortId).at("host h1/" + std::to_string(a_port)).value == "2");
+  CHECK(out.Section(alloc::LockSection::ReleasedMac).at(a_mac).value == "2");
+}
+
+TEST_CASE("a released value is quarantined for quarantine_revisions lock revisions, then free again") {
+  alloc::AllocOptions opt;
+  opt.quarantine_revisions = 2;
+  std::vector<std::pair<std::string, uint32_t>> vms = {{"a", 0}};
+  Run first(MakeFabric(vms), nullptr, opt);
+  REQUIRE(first.out);
+  std::string a_mac = PortAndMac(*first.out, "a").second;
+  std::vector<llvm::SourceMgr> sms(8);
+  alloc::LockFile lock = Reload(first.out->lock, sms[0]);
+  vms = {{"x0", 0}};  // revision 2 releases a's values
+  std::vector<std::string> macs;
+  for (int step = 0; step < 4; ++step) {
+    Run next(MakeFabric(vms), &lock, opt);
+    REQUIRE(next.out);
+    CHECK(next.out->lock.revision == uint64_t(step + 2));
+    macs.push_back(PortAndMac(*next.out, vms.back().first).second);
+    lock = Reload(next.out->lock, sms[size_t(step) + 1]);
+    vms.push_back({"x" + std::to_string(step + 1), 0});  // each step adds a VM: a new revision
+  }
+  // Released by revision 2: quarantined in revisions 2..4, free again in revision 5.
+  CHECK(macs[0] != a_mac);  // revision 2
+  CHECK(macs[1] != a_mac);  // revision 3
+  CHECK(macs[2] != a_mac);  // revision 4
+  CHECK(macs[3] == a_mac);  // revision 5: the lowest free MAC again
+  CHECK(lock.Section(alloc::LockSection::ReleasedMac).empty());
+}
+
+TEST_CASE("a build that changes nothing keeps the revision and the quarantine as they are") {
+  Run first(MakeFabric({{"a", 0}, {"b", 1}}), nullptr);
+  REQUIRE(first.out);
+  llvm::SourceMgr sm;
+  alloc::LockFile lock = Reload(first.out->lock, sm);
+  Run removed(MakeFabric({{"b", 1}}), &lock);
+  REQUIRE(removed.out);
+  alloc::LockFile lock2 = Reload(removed.out->lock, sm);
+  CHECK(lock2.revision == 2);
+  Run same(MakeFabric({{"b", 1}}), &lock2);
+  REQUIRE(same.out);
+  CHECK(same.out->lock.revision == 2);
+  CHECK(alloc::PrintLockFile(same.out->lock) == alloc::PrintLockFile(lock2));
+  CHECK(alloc::DiffLockFiles(lock2, same.out->lock).Empty());
+}
+
+TEST_CASE("a quarantined MAC that the source now sets explicitly leaves the quarantine") {
+  Run first(MakeFabric({{"a", 0}}), nullptr);
+  REQUIRE(first.out);
+  std::string a_mac = PortAndMac(*first.out, "a").second;
+  llvm::SourceMgr sm;
+  alloc::LockFile lock = Reload(first.out->lock, sm);
+  auto f = MakeFabric({{"c", 0}});
+  f.vms[0].nics[0].mac = *net::ParseMac(a_mac);
+  Run claimed(std::move(f), &lock);
+  REQUIRE(claimed.out);
+  CHECK(claimed.codes.empty());
+  CHECK(PortAndMac(*claimed.out, "c").second == a_mac);
+  CHECK(claimed.out->lock.Section(alloc::LockSection::ReleasedMac).empty());
+  CHECK(claimed.out->lock.Section(alloc::LockSection::ReleasedPortId).size() == 1);
+}
+
+TEST_CASE("a format 1 lock (no revision, no quarantine) is read as revision 0") {
+  llvm::SourceMgr sm;
+  DiagnosticEngine diags(sm);
+  auto lock = alloc::ParseLockFile("format: 1\nhosts: {}\nmac:\n  vm a/nic0: \"00:1d:d8:b7:1c:00\"\n", "old.lock", diags);
+  REQUIRE(lock);
+  CHECK(lock->revision == 0);
+  Run r(MakeFabric({{"a", 0}}), &*lock);
+  REQUIRE(r.out);
+  CHECK(PortAndMac(*r.out, "a").second == "00:1d:d8:b7:1c:00");
+  CHECK(r.out->lock.revision == 1);
+}
+
+TEST_CASE("a tampered quarantine entry is ND2002 at its key") {
+  llvm::SourceMgr sm;
+  DiagnosticEngine diags(sm);
+  auto lock = alloc::ParseLockFile("format: 2\nrevision: 3\nreleased_port_id:\n  h1: 3\nreleased_mac:\n  nomac: 3\n",
+                                   "bad.lock", diags);
+  REQUIRE(lock);
+  Run r(MakeFabric({{"a", 0}}), &*lock);
+  CHECK_FALSE(r.out);
+  CHECK(r.Has("ND2002 `h1` in section `released_port_id` of netdsl.lock is not of the form `host NAME/ID`"));
+  CHECK(r.Has("ND2002 `nomac` in section `released_mac` of netdsl.lock is not a MAC address"));
 }

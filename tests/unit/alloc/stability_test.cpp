@@ -71,7 +71,7 @@ alloc::LockFile CheckKept(const std::function<void(model::Fabric&)>& add,
   for (const auto& d : second.diags.Sorted()) MESSAGE(std::string(CodeString(d.kind) + " " + d.message));
   REQUIRE(second.out);
   size_t compared = 0;
-  for (size_t s = 0; s < alloc::kLockSectionCount; ++s) {
+  for (size_t s = 0; s < alloc::kAllocationSectionCount; ++s) {
     for (const auto& [key, entry] : lock->sections[s]) {
       CAPTURE(key);
       auto it = second.out->lock.sections[s].find(key);
