@@ -13,6 +13,7 @@
 #include "common/io/sha256.h"
 #include "compiler/alloc/alloc.h"
 #include "compiler/lower/lower.h"
+#include "compiler/pipeline/previous_output.h"
 
 namespace netdsl::pipeline {
 
@@ -34,6 +35,7 @@ struct HostResult {
   std::string dump;
   std::string ir_hash;
   uint64_t generation = 1;
+  std::set<std::string> backends;  ///< whose host artifacts it has
   std::vector<ArtifactRecord> artifacts;
   std::string refusal;   ///< a backend refused the host (ND3001)
   std::string io_error;  ///< writing an artifact failed
@@ -83,11 +85,23 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
             [&](uint32_t x, uint32_t y) { return f.hosts[x].name < f.hosts[y].name; });
 
   std::optional<StagedOutput> out;
+  // What an earlier build left in the output directory: kept where it is
+  // still exact (same compiler; a host whose IR and generation did not
+  // change), never written again.
+  std::optional<PreviousOutput> previous;
   if (writing) {
     out.emplace(options.output);
     std::string error;
     if (!out->Begin(&error)) return Failure(error);
+    previous = ReadPreviousOutput(options.output);
   }
+  const bool same_compiler = previous && !previous->compiler_sha256.empty() &&
+                             previous->compiler_sha256 == CompilerSha256();
+  auto previous_host = [&](const std::string& name) -> const HostRecord* {
+    if (!previous) return nullptr;
+    auto it = previous->hosts.find(name);
+    return it == previous->hosts.end() ? nullptr : &it->second;
+  };
 
   lower::LowerIndex index = lower::BuildLowerIndex(compiled.fabric, compiled.source_hash);
   phase("index");
@@ -102,9 +116,34 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
           r.ir_hash = lower::HostIrHash(ir);
           r.generation = NextGeneration(compiled, f.hosts[h].name, r.ir_hash);
           ir.generation = r.generation;
+          // A host's artifacts name what it received (its IR's hash), not the
+          // whole source: a comment or another host's edit leaves them
+          // byte-identical (issue 14, minimal churn).
+          ir.source_hash = r.ir_hash;
           if (options.dump_ir) r.dump = lower::DumpHostIr(ir);
           if (!writing) return;
           std::string dir = "hosts/" + f.hosts[h].name + "/";
+          for (const backends::Backend* backend : options.backends)
+            if (backend->emit_host && Serves(*backend, ir)) r.backends.insert(std::string(backend->name));
+          const HostRecord* before = same_compiler ? previous_host(f.hosts[h].name) : nullptr;
+          const bool same_ir = before && before->ir_hash == r.ir_hash && before->generation == r.generation;
+          std::vector<const ArtifactRecord*> kept;
+          if (same_ir) kept = previous->HostArtifacts(f.hosts[h].name);
+          const bool intact = std::all_of(kept.begin(), kept.end(),
+                                          [&](const ArtifactRecord* a) { return previous->Intact(*a); });
+          if (same_ir && intact &&
+              std::includes(before->backends.begin(), before->backends.end(), r.backends.begin(),
+                            r.backends.end())) {
+            // Unchanged: its files stay as they are (byte-identical by
+            // construction); a file edited since is written again instead.
+            for (const ArtifactRecord* a : kept) {
+              ArtifactRecord rec;
+              if (!out->KeepFile(*a, true, &rec, &r.io_error)) return;
+              r.artifacts.push_back(std::move(rec));
+            }
+            r.backends = before->backends;
+            return;
+          }
           for (const backends::Backend* backend : options.backends) {
             if (!backend->emit_host || !Serves(*backend, ir)) continue;
             llvm::Expected<std::vector<backends::Artifact>> artifacts =
@@ -120,6 +159,19 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
               if (!out->WriteFile(dir + artifact.path, artifact.data, &rec, &r.io_error)) return;
               r.artifacts.push_back(std::move(rec));
             }
+          }
+          if (same_ir) {
+            // Same IR: the other targets' files of an earlier build are still
+            // exact (unless edited since: those go).
+            std::set<std::string> written;
+            for (const ArtifactRecord& a : r.artifacts) written.insert(a.path);
+            for (const ArtifactRecord* a : kept) {
+              if (written.count(a->path) || !previous->Intact(*a)) continue;
+              ArtifactRecord rec;
+              if (!out->KeepFile(*a, true, &rec, &r.io_error)) return;
+              r.artifacts.push_back(std::move(rec));
+            }
+            r.backends.insert(before->backends.begin(), before->backends.end());
           }
         } catch (const std::exception& e) {
           r.refusal = "internal error while building host `" + f.hosts[h].name + "`: " + e.what();
@@ -195,12 +247,65 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
   }
 
   if (!writing) return llvm::Error::success();
-  if (options.before_commit && !options.before_commit(out->staging(), diags)) return llvm::Error::success();
   std::string error;
-  ArtifactRecord manifest;
   // The lock as it is on disk after this build.
   InputRecord lock_record{"netdsl.lock", io::Sha256Hex(lock_changes ? new_lock_text : compiled.previous_lock_text)};
-  if (!out->WriteFile("manifest.json", ManifestJson(NETDSL_VERSION_STRING, compiled.inputs, lock_record, artifacts),
+
+  // Hosts this build did not select (`--host`) keep what they had; fabric
+  // artifacts no selected backend wrote (`--target`) are kept when they were
+  // built from the same inputs and lock, so never stale.
+  std::map<std::string, const HostResult*> built_hosts;
+  for (size_t k = 0; k < selected.size(); ++k) built_hosts[f.hosts[selected[k]].name] = &results[k];
+  std::vector<HostRecord> hosts;
+  for (const model::Host& host : f.hosts) {
+    HostRecord rec;
+    rec.name = host.name;
+    for (uint32_t g = host.host_group; g != model::kNone; g = f.host_groups[g].parent)
+      rec.groups.insert(rec.groups.begin(), f.host_groups[g].name);
+    auto it = new_lock.hosts.find("host " + alloc::QuoteName(host.name));
+    if (it != new_lock.hosts.end()) {
+      rec.generation = it->second.generation;
+      rec.ir_hash = it->second.ir_hash;
+    }
+    if (auto b = built_hosts.find(host.name); b != built_hosts.end()) {
+      rec.backends = b->second->backends;
+    } else if (const HostRecord* before = previous_host(host.name)) {
+      // Not selected (`--host`): kept as they are, described as they are.
+      for (const ArtifactRecord* a : previous->HostArtifacts(host.name)) {
+        ArtifactRecord kept;
+        if (!out->KeepFile(*a, previous->Intact(*a), &kept, &error)) return Failure(error);
+        artifacts.push_back(std::move(kept));
+      }
+      rec.backends = before->backends;
+      rec.ir_hash = before->ir_hash;
+      rec.generation = before->generation;
+    }
+    hosts.push_back(std::move(rec));
+  }
+  if (previous && same_compiler && previous->lock.sha256 == lock_record.sha256) {
+    std::vector<InputRecord> a = previous->inputs, b = compiled.inputs;
+    auto by_path = [](const InputRecord& x, const InputRecord& y) { return x.path < y.path; };
+    std::sort(a.begin(), a.end(), by_path);
+    std::sort(b.begin(), b.end(), by_path);
+    bool same_inputs = a.size() == b.size();
+    for (size_t i = 0; same_inputs && i < a.size(); ++i)
+      same_inputs = a[i].path == b[i].path && a[i].sha256 == b[i].sha256;
+    std::set<std::string> written;
+    for (const ArtifactRecord& r : artifacts) written.insert(r.path);
+    if (same_inputs)
+      for (const auto& [path, record] : previous->artifacts) {
+        if (path.rfind("hosts/", 0) == 0 || written.count(path) || !previous->Intact(record)) continue;
+        ArtifactRecord kept;
+        if (!out->KeepFile(record, true, &kept, &error)) return Failure(error);
+        artifacts.push_back(std::move(kept));
+      }
+  }
+
+  if (options.before_commit && !options.before_commit(out->staging(), diags)) return llvm::Error::success();
+  ArtifactRecord manifest;
+  if (!out->WriteFile("manifest.json",
+                      ManifestJson(NETDSL_VERSION_STRING, CompilerSha256(), compiled.inputs, lock_record,
+                                   std::move(hosts), artifacts),
                       &manifest, &error))
     return Failure(error);
   if (lock_changes && !io::WriteFileAtomic(compiled.lock_path, new_lock_text, &error)) return Failure(error);

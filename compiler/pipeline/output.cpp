@@ -68,6 +68,41 @@ bool StagedOutput::WriteFile(const std::string& relative_path, std::string_view 
   return true;
 }
 
+bool StagedOutput::KeepFile(const ArtifactRecord& previous, bool intact, ArtifactRecord* record,
+                            std::string* error) {
+  fs::path from = fs::path(target_) / previous.path;
+  fs::path to = fs::path(staging_) / previous.path;
+  std::error_code ec;
+  fs::create_directories(to.parent_path(), ec);
+  if (ec) {
+    *error = to.parent_path().string() + ": " + ec.message();
+    return false;
+  }
+  fs::create_hard_link(from, to, ec);
+  if (ec) {
+    ec.clear();
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      *error = from.string() + ": " + ec.message();
+      return false;
+    }
+  }
+  uint64_t size = fs::file_size(to, ec);
+  if (ec) {
+    *error = to.string() + ": " + ec.message();
+    return false;
+  }
+  *record = previous;
+  if (!intact || size != previous.size) {
+    // Changed behind the manifest's back: describe the file as it is.
+    std::string data;
+    if (!io::ReadFile(to.string(), &data, error)) return false;
+    record->sha256 = io::Sha256Hex(data);
+    record->size = data.size();
+  }
+  return true;
+}
+
 bool StagedOutput::Commit(std::string* error) {
   if (!io::SyncFilesystem(staging_, error)) return false;
   bool exchanged = false;
@@ -87,9 +122,11 @@ void StagedOutput::Abort() {
   staging_.clear();
 }
 
-std::string ManifestJson(std::string_view compiler_version, std::vector<InputRecord> inputs,
-                         const InputRecord& lock, std::vector<ArtifactRecord> artifacts) {
+std::string ManifestJson(std::string_view compiler_version, std::string_view compiler_sha256,
+                         std::vector<InputRecord> inputs, const InputRecord& lock, std::vector<HostRecord> hosts,
+                         std::vector<ArtifactRecord> artifacts) {
   std::sort(inputs.begin(), inputs.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  std::sort(hosts.begin(), hosts.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   std::sort(artifacts.begin(), artifacts.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
   std::string o = "{\n  \"format\": 1,\n  \"compiler\": " + JsonString("netdslc " + std::string(compiler_version)) +
                   ",\n  \"inputs\": [";
@@ -98,6 +135,18 @@ std::string ManifestJson(std::string_view compiler_version, std::vector<InputRec
          ", \"sha256\": " + JsonString(inputs[i].sha256) + "}";
   o += inputs.empty() ? "],\n" : "\n  ],\n";
   o += "  \"lock\": {\"path\": " + JsonString(lock.path) + ", \"sha256\": " + JsonString(lock.sha256) + "},\n";
+  o += "  \"compiler_sha256\": " + JsonString(compiler_sha256) + ",\n";
+  o += "  \"hosts\": [";
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    o += std::string(i ? "," : "") + "\n    {\"name\": " + JsonString(hosts[i].name) + ", \"groups\": [";
+    for (size_t g = 0; g < hosts[i].groups.size(); ++g) o += (g ? ", " : "") + JsonString(hosts[i].groups[g]);
+    o += "], \"generation\": " + std::to_string(hosts[i].generation) + ", \"ir_hash\": " +
+         JsonString(hosts[i].ir_hash) + ", \"backends\": [";
+    size_t b = 0;
+    for (const std::string& name : hosts[i].backends) o += (b++ ? ", " : "") + JsonString(name);
+    o += "]}";
+  }
+  o += hosts.empty() ? "],\n" : "\n  ],\n";
   o += "  \"artifacts\": [";
   for (size_t i = 0; i < artifacts.size(); ++i)
     o += std::string(i ? "," : "") + "\n    {\"path\": " + JsonString(artifacts[i].path) +

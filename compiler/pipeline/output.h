@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,11 @@ class StagedOutput {
   /// Writes `relative_path` (creating its directories) and returns its record.
   bool WriteFile(const std::string& relative_path, std::string_view data, ArtifactRecord* record,
                  std::string* error);
+  /// Keeps `previous.path` of the current output (a hard link into the
+  /// staging directory, a copy across file systems) and returns its record:
+  /// `previous` when the file is `intact` (as the build that listed it wrote
+  /// it), else hashed again.
+  bool KeepFile(const ArtifactRecord& previous, bool intact, ArtifactRecord* record, std::string* error);
   bool Commit(std::string* error);
   void Abort();
   const std::string& staging() const { return staging_; }
@@ -54,10 +60,23 @@ struct InputRecord {
   std::string sha256;
 };
 
-/// `manifest.json`: format, compiler version, inputs, lock, artifacts — each
-/// list sorted by path; deterministic bytes for the same content.
-std::string ManifestJson(std::string_view compiler_version, std::vector<InputRecord> inputs,
-                         const InputRecord& lock, std::vector<ArtifactRecord> artifacts);
+/// A host of the fabric, for the manifest (deploy tools such as the Ansible
+/// inventory plugin read hosts and groups from it, integrations/ansible).
+struct HostRecord {
+  std::string name;
+  std::vector<std::string> groups;  ///< enclosing host groups, outermost first
+  uint64_t generation = 0;          ///< 0 = not built yet
+  std::string ir_hash;              ///< of the IR its artifacts were emitted from
+  std::set<std::string> backends;   ///< whose host artifacts it has, by name
+};
+
+/// `manifest.json`: format, compiler version, inputs, lock, hosts, artifacts
+/// — each list sorted by path or name; deterministic bytes for the same content.
+/// `compiler_sha256` identifies the netdslc binary (CompilerSha256()): a
+/// later build reuses artifacts only from the same one.
+std::string ManifestJson(std::string_view compiler_version, std::string_view compiler_sha256,
+                         std::vector<InputRecord> inputs, const InputRecord& lock, std::vector<HostRecord> hosts,
+                         std::vector<ArtifactRecord> artifacts);
 
 /// A JSON string literal (common/io/json_string.h).
 using ::netdsl::io::JsonString;
