@@ -12,6 +12,7 @@ debs=(cmake ninja-build g++ python3 python3-yaml git iproute2 nftables iputils-p
       antlr4 libantlr4-runtime-dev llvm-15-dev llvm-15-tools
       libfmt-dev libyaml-cpp-dev doctest-dev libmnl-dev libnl-route-3-dev libnftables-dev
       clang libclang-rt-14-dev graphviz nodejs
+      ansible-core openssh-server lintian man-db dpkg-dev file   # this line: packages, man pages, the fleet rollout (tests/packaging, tests/fleet)
       qemu-system-x86 busybox-static kmod cpio xz-utils procps)   # this line: the VM harness (tests/vm)
 missing=()
 for d in "${debs[@]}"; do
@@ -21,8 +22,16 @@ command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Install services without starting them (openssh-server would listen on
+  # every address): the fleet tests start their own sshd inside namespaces.
+  policy_rc=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy_rc=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$policy_rc" && chmod 755 "$policy_rc"
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [[ -z $policy_rc ]] || rm -f "$policy_rc"
 fi
 
 # ccache, when a developer has it, shares objects between checkouts (CI has none).
