@@ -145,6 +145,8 @@ std::string FormatLinuxBatch(const LinuxState& state) {
   for (const Link& link : state.links) batch.Line({"ip link set dev ", link.name, " alias ", kOwnerAlias});
   for (const Link& link : state.links)
     if (!link.master.empty()) batch.Line({"ip link set dev ", link.name, " master ", link.master});
+  for (const Link& link : state.links)
+    if (link.isolated) batch.Line({"ip link set dev ", link.name, " type bridge_slave isolated on"});
   for (const AdoptedNic& nic : state.adopted) {
     batch.Line({"# adopted host nic ", nic.name});
     if (nic.master_is_bond) batch.Line({"ip link set dev ", nic.name, " down"});  // bonds enslave only down links

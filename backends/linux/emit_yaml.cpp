@@ -112,6 +112,7 @@ void EmitLink(std::string& out, const Link& link) {
   AppendDoubleQuoted(out, link.master);
   out += "\n    mac: ";
   AppendDoubleQuoted(out, link.mac);
+  if (link.isolated) out += "\n    isolated: true";
   out += '\n';
   if (link.kind == LinkKind::Bridge) return;
   Indent(out, 4);

@@ -373,7 +373,9 @@ class Builder {
         continue;
       }
       // NVGRE: Linux gretap takes no per-MAC destinations, so one
-      // point-to-point gretap per remote PA, all ports of the segment bridge.
+      // point-to-point gretap per remote PA, all ports of the segment bridge,
+      // each isolated: split horizon, a frame that came from one tunnel never
+      // leaves by another (else one broadcast loops between three hosts).
       for (const net::IpAddress& pa : RemotePas(seg)) {
         std::string name = GretapName(seg.vsid, pa);
         if (!CheckOwned(name, "the tunnel of " + what + " to " + pa.ToString())) continue;
@@ -385,6 +387,7 @@ class Builder {
         tunnel.tunnel_id = NvgreKey(seg.vsid);
         tunnel.local = seg.local_pa.ToString();
         tunnel.remote = pa.ToString();
+        tunnel.isolated = true;
         tunnel.comment = comment + " to " + pa.ToString();
         AddLink(kTunnels, tunnel);
         Feature("gretap");

@@ -35,6 +35,9 @@ struct Link {
   uint32_t mtu = 1500;
   std::string master;  ///< "" = none
   std::string mac;     ///< "" = kernel chooses
+  /// Bridge port isolation: forwards only to the bridge's non-isolated ports
+  /// (NVGRE split horizon: a frame from one tunnel never leaves by another).
+  bool isolated = false;
   // bond
   std::string bond_mode, bond_xmit_hash_policy;
   uint32_t bond_miimon = kBondMiimonMs;

@@ -101,6 +101,7 @@ std::string LinkText(const Link& l) {
   std::string s = l.kind;
   if (l.mtu) s += fmt::format(", mtu {}", l.mtu);
   if (!l.master.empty()) s += fmt::format(", master {}", l.master);
+  if (l.isolated) s += ", isolated";
   if (l.kind == "vxlan") s += fmt::format(", id {}", l.vxlan_id);
   if (l.kind == "vlan") s += fmt::format(", id {} on {}", l.vlan_id, l.vlan_link);
   if (l.kind == "vrf") s += fmt::format(", table {}", l.vrf_table);
@@ -118,6 +119,7 @@ std::string ChangeText(const LinkChange& c, const Link* before) {
     parts.push_back(fmt::format("master {} -> {}", from, c.master->empty() ? "none" : *c.master));
   }
   if (c.up) parts.push_back(*c.up ? "up" : "down");
+  if (c.isolated) parts.push_back(*c.isolated ? "isolated" : "not isolated");
   std::string s;
   for (const auto& p : parts) s += (s.empty() ? "" : ", ") + p;
   return s;
@@ -131,6 +133,8 @@ LinkChange Undo(const LinkChange& c, const Link& before) {
   if (c.mac && before.mac) u.mac = before.mac;
   if (c.master) u.master = before.master;
   if (c.up) u.up = before.up;
+  // A new master makes a new bridge port, which starts not isolated.
+  if (c.isolated || (c.master && before.isolated)) u.isolated = before.isolated;
   return u;
 }
 
@@ -540,7 +544,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     std::string cur_master = released.count(l.name) || gone.count(h.master) ? "" : h.master;
     if (l.master != cur_master) c.master = l.master;
     if (!h.up) c.up = true;
-    if (c.mtu || c.mac || c.master || c.up) {
+    if (l.isolated != (c.master ? false : h.isolated)) c.isolated = l.isolated;
+    if (c.mtu || c.mac || c.master || c.up || c.isolated) {
       LinkChange u = Undo(c, h);
       if (c.master && cur_master != h.master) u.master = "";  // was released by an earlier step
       b.Line('~', "link", l.name, ChangeText(c, &h));

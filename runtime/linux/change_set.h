@@ -19,6 +19,7 @@ struct LinkChange {
   std::optional<std::string> master;  ///< "" = release
   std::optional<net::MacAddress> mac;
   std::optional<bool> up;
+  std::optional<bool> isolated;  ///< bridge port isolation, set after any change of master
 };
 
 enum class OpKind : uint8_t {

@@ -69,6 +69,21 @@ struct Requests {
   }
 };
 
+/// Sets IFLA_BRPORT_ISOLATED on `name`, a port of a bridge (`ip link set
+/// NAME type bridge_slave isolated on|off`).
+NlRequest BridgePortIsolation(const std::string& name, bool isolated) {
+  NlRequest r(RTM_NEWLINK, 0);
+  static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
+  r.PutStr(IFLA_IFNAME, name);
+  void* info = r.NestStart(IFLA_LINKINFO);
+  r.PutStr(IFLA_INFO_SLAVE_KIND, "bridge");
+  void* data = r.NestStart(IFLA_INFO_SLAVE_DATA);
+  r.PutU8(IFLA_BRPORT_ISOLATED, isolated ? 1 : 0);
+  r.NestEnd(data);
+  r.NestEnd(info);
+  return r;
+}
+
 bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* error) {
   NlRequest r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   auto* ifm = static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)));
@@ -141,6 +156,8 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* er
     a.PutStr(IFLA_IFALIAS, l.alias.empty() ? "netdsl" : l.alias);
     out->Add(a, false, fmt::format("mark link `{}` as owned", name));
   }
+  // Bridge port flags exist once the link is a port (its master's slave data).
+  if (l.isolated) out->Add(BridgePortIsolation(l.name, true), false, fmt::format("isolate bridge port `{}`", l.name));
   return true;
 }
 
@@ -258,6 +275,9 @@ bool Build(const Op& op, Indexes& idx, Requests* out, std::string* error) {
         r.PutU32(IFLA_MASTER, m);
       }
       out->Add(r);
+      // After the master: a new bridge port starts not isolated; a link
+      // without a master has no port flags.
+      if (c.isolated && !(c.master && c.master->empty())) out->Add(BridgePortIsolation(c.name, *c.isolated));
       return true;
     }
     case OpKind::AddAddress:

@@ -26,6 +26,9 @@ struct Link {
   uint32_t mtu = 0;  ///< 0 = unspecified (desired) / unknown (actual)
   std::string master;
   std::optional<net::MacAddress> mac;
+  /// Bridge port isolation (IFLA_BRPORT_ISOLATED): the port forwards only to
+  /// the bridge's non-isolated ports (split horizon between tunnel ports).
+  bool isolated = false;
 
   // kind: bond
   std::string bond_mode;               ///< balance-rr active-backup balance-xor broadcast 802.3ad balance-tlb balance-alb

@@ -217,13 +217,13 @@ std::string EncodeOp(const Op& op) {
       add(l.name, l.kind, l.mtu, l.master, MacText(l.mac), l.bond_mode, l.bond_xmit_hash_policy, l.bond_miimon,
           l.vlan_link, l.vlan_id, l.vxlan_id, IpText(l.vxlan_local), l.vxlan_dstport, int(l.vxlan_learning),
           int(l.vxlan_ttl), l.gretap_key, IpText(l.gretap_local), IpText(l.gretap_remote), l.vrf_table, l.veth_peer, MacText(l.veth_peer_mac),
-          l.veth_peer_mtu, l.alias, int(l.up));
+          l.veth_peer_mtu, l.alias, int(l.up), int(l.isolated));
       break;
     }
     case OpKind::SetLink: {
       const auto& c = std::get<LinkChange>(op.object);
       add(c.name, c.mtu ? fmt::format("{}", *c.mtu) : "-", c.master ? "=" + *c.master : "-",
-          c.mac ? MacStr(*c.mac) : "-", c.up ? (*c.up ? "1" : "0") : "-");
+          c.mac ? MacStr(*c.mac) : "-", c.up ? (*c.up ? "1" : "0") : "-", c.isolated ? (*c.isolated ? "1" : "0") : "-");
       break;
     }
     case OpKind::AddAddress:
@@ -286,6 +286,7 @@ std::optional<Op> DecodeOp(const std::string& line) {
     l.veth_peer_mtu = f.Num();
     l.alias = f.Str();
     l.up = f.Num();
+    l.isolated = f.Num();  // absent in journals written before the field: 0
     return Op{k, l};
   }
   if (kind_is(OpKind::SetLink)) {
@@ -295,6 +296,7 @@ std::optional<Op> DecodeOp(const std::string& line) {
     if (std::string s = f.Str(); s != "-") c.master = s.substr(1);
     if (std::string s = f.Str(); s != "-") c.mac = net::ParseMac(s);
     if (std::string s = f.Str(); s != "-") c.up = s == "1";
+    if (std::string s = f.Str(); !s.empty() && s != "-") c.isolated = s == "1";
     return Op{OpKind::SetLink, c};
   }
   for (OpKind k : {OpKind::AddAddress, OpKind::DelAddress}) {

@@ -264,13 +264,14 @@ const std::set<std::string> kHooks = {"forward", "input", "output", "prerouting"
 void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* out) {
   Link l;
   l.loc = r.Loc(n);
-  if (!r.Map(n, kp, {"name", "kind", "mtu", "master", "mac", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"}))
+  if (!r.Map(n, kp, {"name", "kind", "mtu", "master", "mac", "isolated", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"}))
     return;
   r.Str(n, "name", kp, &l.name, true);
   r.Str(n, "kind", kp, &l.kind, true);
   r.Uint(n, "mtu", kp, &l.mtu, 65535);
   r.Str(n, "master", kp, &l.master);
   r.Mac(n, "mac", kp, &l.mac, false);
+  r.Bool(n, "isolated", kp, &l.isolated);
   if (!l.kind.empty() && !kLinkKinds.count(l.kind))
     r.Fail(n["kind"], fmt::format("`{}.kind` is `{}`; expected one of `bridge`, `bond`, `vlan`, `vxlan`, "
                                   "`gretap`, `vrf`, `veth`",
@@ -634,6 +635,8 @@ void Validate(Reader& r, HostState* s) {
       r.FailAt(l.loc, fmt::format("link `{}` has master `{}` of kind `{}`; a master must be a bridge, bond or vrf",
                                   l.name, l.master, mk));
     }
+    if (l.isolated && (l.master.empty() || !links.count(l.master) || links[l.master]->kind != "bridge"))
+      r.FailAt(l.loc, fmt::format("link `{}` is `isolated`, a bridge port flag, but its master is not a bridge", l.name));
     if (l.kind == "veth") {
       if (!IsValidIfname(l.veth_peer) || l.veth_peer.rfind(prefix, 0) != 0)
         r.FailAt(l.loc, fmt::format("veth peer `{}` of `{}` must be a valid interface name starting with `{}`",

@@ -67,6 +67,12 @@ void ParseLinkInfo(const nlattr* info, Link* l) {
   const nlattr* tb[IFLA_INFO_MAX + 1];
   ParseNested(info, tb, IFLA_INFO_MAX);
   if (tb[IFLA_INFO_KIND]) l->kind = mnl_attr_get_str(tb[IFLA_INFO_KIND]);
+  if (tb[IFLA_INFO_SLAVE_KIND] && tb[IFLA_INFO_SLAVE_DATA] &&
+      std::strcmp(mnl_attr_get_str(tb[IFLA_INFO_SLAVE_KIND]), "bridge") == 0) {
+    const nlattr* port[IFLA_BRPORT_MAX + 1];
+    ParseNested(tb[IFLA_INFO_SLAVE_DATA], port, IFLA_BRPORT_MAX);
+    if (port[IFLA_BRPORT_ISOLATED]) l->isolated = mnl_attr_get_u8(port[IFLA_BRPORT_ISOLATED]) != 0;
+  }
   const nlattr* data = tb[IFLA_INFO_DATA];
   if (!data) return;
   if (l->kind == "vxlan") {

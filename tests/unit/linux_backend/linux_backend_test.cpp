@@ -159,9 +159,12 @@ TEST_CASE("vxlan segment: id = VSID, local = PA, dstport 4789, no learning; fdb,
   auto req = Strings(y["requires"]);
   CHECK(std::count(req.begin(), req.end(), "vxlan") == 1);
   CHECK(std::count(req.begin(), req.end(), "gretap") == 0);
+  // One vxlan device per segment never forwards between its remotes: no isolation.
+  CHECK(a.yaml.find("isolated") == std::string::npos);
+  CHECK(CountContaining(a.batch, "isolated") == 0);
 }
 
-TEST_CASE("nvgre segment: one point-to-point gretap per remote PA, key = VSID << 8, no fdb") {
+TEST_CASE("nvgre segment: one point-to-point gretap per remote PA, isolated, key = VSID << 8, no fdb") {
   ir::HostIr h = VxlanHost();
   h.segments[0].isolation = ir::Isolation::Nvgre;
   LinuxArtifacts a = Emit(h);
@@ -175,6 +178,9 @@ TEST_CASE("nvgre segment: one point-to-point gretap per remote PA, key = VSID <<
     CHECK(g["master"].as<std::string>() == "nd-br5001");
     CHECK(g["gretap"]["key"].as<uint32_t>() == (5001u << 8));
     CHECK(g["gretap"]["local"].as<std::string>() == "192.168.0.11");
+    // Split horizon: no tunnel port forwards to another (issue 11, defect 1).
+    CHECK(g["isolated"].as<bool>());
+    CHECK(CountContaining(a.batch, "ip link set dev " + g["name"].as<std::string>() + " type bridge_slave isolated on") == 1);
     CHECK(g["name"].as<std::string>().size() == 15);
     CHECK(g["name"].as<std::string>().rfind("ndg003ux", 0) == 0);  // 5001 = 3ux in base 36
     remotes.insert(g["gretap"]["remote"].as<std::string>());

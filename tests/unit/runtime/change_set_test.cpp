@@ -179,6 +179,39 @@ TEST_CASE("adopted NIC into a bond: down, enslave, up; undone as release, then t
   CHECK(cs.steps[0].ops.size() == 1);
 }
 
+TEST_CASE("bridge port isolation: repaired in place, set again after a change of master, undone") {
+  const char* want = "links:\n  - {name: nd-br1, kind: bridge}\n  - {name: nd-br2, kind: bridge}\n"
+                     "  - {name: nd-g, kind: gretap, master: nd-br1, isolated: true, gretap: {key: 256}}\n";
+  HostState cur = Current(want);
+  CHECK(Diff(Desired(want), cur).steps.empty());
+  cur.links[2].isolated = false;  // drift: someone turned isolation off
+  ChangeSet cs = Diff(Desired(want), cur);
+  CHECK(Lines(cs) == std::vector<std::string>{"~ link nd-g: isolated"});
+  REQUIRE(cs.steps.size() == 1);
+  CHECK(Describe(cs.steps[0].ops[0]) == "change link `nd-g` (isolated)");
+  CHECK(Describe(cs.steps[0].inverse[0]) == "change link `nd-g` (not isolated)");
+  // In another bridge: the new port starts not isolated, so isolation is set
+  // again with the master; the undo restores master and isolation.
+  cur.links[2].isolated = true;
+  cur.links[2].master = "nd-br2";
+  cs = Diff(Desired(want), cur);
+  REQUIRE(cs.steps.size() == 1);
+  CHECK(Describe(cs.steps[0].ops[0]) == "change link `nd-g` (master none -> nd-br1, isolated)");
+  CHECK(Describe(cs.steps[0].inverse[0]) == "change link `nd-g` (master none -> nd-br2, isolated)");
+  // Journal round trips, and a journal line from before the field reads as not isolated.
+  for (const Op& op : {cs.steps[0].ops[0], Op{OpKind::CreateLink, Desired(want).links[2]}}) {
+    std::string line = EncodeOp(op);
+    auto back = DecodeOp(line);
+    REQUIRE(back.has_value());
+    CHECK(EncodeOp(*back) == line);
+  }
+  auto old = DecodeOp("create-link|nd-stale|bridge|0||||0||0|0||4789|0|0|0|||0|||0|netdsl|1");
+  REQUIRE(old.has_value());
+  CHECK_FALSE(std::get<Boxed<Link>>(old->object)->isolated);
+  auto created = DecodeOp(EncodeOp(Op{OpKind::CreateLink, Desired(want).links[2]}));
+  CHECK(std::get<Boxed<Link>>(created->object)->isolated);
+}
+
 TEST_CASE("bulk objects are split into steps, each with reversed inverses") {
   std::string body = "links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\nfdb:\n";
   for (int i = 0; i < 10; ++i) body += "  - {dev: nd-vx1, mac: \"00:00:00:00:00:0" + std::to_string(i) + "\", dst: 10.0.0.1}\n";
@@ -205,7 +238,7 @@ neighbours:
 qdiscs:
   - {dev: nd-br1, kind: htb, default_class: 2, classes: [{minor: 1, rate_bps: 1000}, {minor: 2, parent: 1, rate_bps: 800}]}
 )");
-  LinkChange change{"nd-br1", 1500u, std::string(""), std::nullopt, true};
+  LinkChange change{"nd-br1", 1500u, std::string(""), std::nullopt, true, false};
   std::vector<Op> ops = {
       {OpKind::CreateLink, s.links[0]},   {OpKind::DeleteLink, s.links[1]}, {OpKind::SetLink, change},
       {OpKind::AddAddress, s.addresses[0]}, {OpKind::DelRoute, s.routes[0]}, {OpKind::AddFdb, s.fdb[0]},

@@ -87,6 +87,30 @@ TEST_CASE("kind-specific maps only with their kind") {
   CHECK(errors[0].find("`links[0].vxlan` is only allowed when `kind` is `vxlan`") != std::string::npos);
 }
 
+TEST_CASE("`isolated` is a bridge port flag: only on a link whose master is a bridge") {
+  HostState s;
+  std::vector<std::string> errors;
+  CHECK(Read("format: 1\nhost: h\nlinks:\n  - {name: nd-br, kind: bridge}\n"
+             "  - {name: nd-g, kind: gretap, master: nd-br, isolated: true, gretap: {key: 256}}\n",
+             &s, &errors));
+  REQUIRE(s.links.size() == 2);
+  CHECK(s.links[1].isolated);
+  CHECK_FALSE(s.links[0].isolated);
+  for (const char* bad : {"  - {name: nd-g, kind: gretap, isolated: true, gretap: {key: 256}}\n",
+                          "  - {name: nd-vrf, kind: vrf, vrf: {table: 10}}\n"
+                          "  - {name: nd-g, kind: gretap, master: nd-vrf, isolated: true, gretap: {key: 256}}\n"}) {
+    errors.clear();
+    HostState fresh;
+    CHECK_FALSE(Read(std::string("format: 1\nhost: h\nlinks:\n") + bad, &fresh, &errors));
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("link `nd-g` is `isolated`, a bridge port flag, but its master is not a bridge") !=
+          std::string::npos);
+  }
+  errors.clear();
+  HostState fresh;
+  CHECK_FALSE(Read("format: 1\nhost: h\nlinks:\n  - {name: nd-br, kind: bridge, isolated: yes please}\n", &fresh, &errors));
+}
+
 TEST_CASE("interface names") {
   CHECK(IsValidIfname("nd-sw-testlog-3"));
   CHECK_FALSE(IsValidIfname("nd-sw-testlog-3f"));  // 16 bytes

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# NVGRE on the 6.1 kernel (VM only: gretap), the seed demo's tenant on three
+# hosts (tests/vm/e2e/fabrics/nvgre.netdsl: tenant A with subnets web and db,
+# tenant B with the same addresses; team hosts with one NIC `Ethernet`).
+# `netdslc build`, each host's linux.yaml applied into its own namespace
+# (NICs are veths to a switch namespace), VMs are namespaces on the guest ends.
+#  1. Loop-free (the regression test of the NVGRE loop, issue 11 defect 1):
+#     one broadcast ARP from a VM reaches every other VM of its subnet exactly
+#     once (nft counters at each VM's ingress), never the other tenant, never
+#     its sender again; on the wire the sending host sends one GRE copy per
+#     remote host and nobody forwards it further.
+#  2. Every VM reaches every VM of its subnet across hosts and resolves it to
+#     the right MAC; no VM reaches an address only the other tenant has.
+#  3. On the wire every GRE packet carries the key VSID << 8 (RFC 7637), the
+#     key bit and protocol 0x6558, and nothing else crosses the underlay.
+source "$(dirname "$0")/../../e2e/lib.sh"
+NETDSLC=${NETDSLC:-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+[[ -x $NETDSLC ]] || skip "netdslc is not built"
+python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
+command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
+command -v busybox >/dev/null || skip "busybox (arping) is not installed"
+mkns probe
+ip -n "$P-probe" link add ndq-gre type gretap key 1 2>/dev/null || skip "the kernel has no gretap (run in the VM: vm.nvgre)"
+
+mkdir -p "$NETDSL_STATE_DIR/src"
+cp "$HERE/fabrics/nvgre.netdsl" "$NETDSL_STATE_DIR/src/fabric.netdsl"
+out=$NETDSL_STATE_DIR/out
+"$NETDSLC" build "$NETDSL_STATE_DIR/src/fabric.netdsl" -o "$out" >/dev/null || fail "netdslc build failed"
+vms=$(python3 "$HERE/../../e2e/fabric_vms.py" "$out") || fail "cannot read the VM NICs of the built fabric"
+
+# The underlay: a switch namespace whose bridge counts GRE by key.
+mkns sw
+ip -n "$P-sw" link add br0 type bridge
+ip -n "$P-sw" link set br0 up
+i=0
+for h in host01 host02 host03; do
+  i=$((i + 1))
+  mkns "$h"
+  ip netns exec "$P-$h" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip link add "${P}u$i" netns "$P-$h" type veth peer name "port$i" netns "$P-sw"
+  ip -n "$P-$h" link set "${P}u$i" name Ethernet
+  ip -n "$P-$h" link set Ethernet up
+  ip -n "$P-sw" link set "port$i" master br0 up
+done
+for h in host01 host02 host03; do
+  o=$("$NETDSL" apply "$out/hosts/$h/linux.yaml" --netns "$P-$h" 2>&1) || fail "apply on $h failed: $o"
+  expect_rc 0 "$NETDSL" plan "$out/hosts/$h/linux.yaml" --netns "$P-$h"
+done
+
+declare -A seg_of ca_of mac_of host_of
+while IFS=$'\t' read -r host port guest mac ca bridge; do
+  vm="vm-$host-$port"
+  mkns "$vm"
+  ip netns exec "$P-$vm" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip -n "$P-$host" link set "$guest" netns "$P-$vm"
+  ip -n "$P-$vm" link set "$guest" name eth0
+  ip -n "$P-$vm" addr add "$ca/24" dev eth0
+  ip -n "$P-$vm" link set eth0 up
+  seg_of[$vm]=$bridge ca_of[$vm]=$ca mac_of[$vm]=$mac host_of[$vm]=$host
+done <<<"$vms"
+((${#seg_of[@]} == 8)) || fail "expected 8 VM NICs, got ${#seg_of[@]}"
+
+# --- 1. One broadcast, one copy per port. ---------------------------------
+probe_ip=10.0.1.250  # in no VM's use
+for vm in "${!seg_of[@]}"; do
+  ip netns exec "$P-$vm" nft -f - <<EOF || fail "nft counter in $vm"
+table netdev vmcount {
+  chain vmingress { type filter hook ingress device "eth0" priority 0; policy accept;
+    arp operation request arp daddr ip $probe_ip counter; }
+}
+EOF
+done
+ip netns exec "$P-sw" nft -f - <<'EOF' || fail "nft counters in the switch"
+table bridge wire {
+  chain wirefwd { type filter hook forward priority 0; policy accept;
+    ip protocol gre counter comment "gre"; }
+}
+EOF
+counter_of() {  # NS TABLE FAMILY: the packet count of the table's first counter
+  ip netns exec "$1" nft list table "$3" "$2" | sed -nE 's/.*counter packets ([0-9]+) .*/\1/p' | head -1
+}
+sender=vm-host01-nd-p1
+ip netns exec "$P-$sender" busybox arping -c 1 -w 1 -I eth0 "$probe_ip" >/dev/null 2>&1 || true
+sleep 3
+bad=0
+for vm in "${!seg_of[@]}"; do
+  got=$(counter_of "$P-$vm" vmcount netdev)
+  want=0
+  [[ ${seg_of[$vm]} == "${seg_of[$sender]}" && $vm != "$sender" ]] && want=1
+  if [[ $got != "$want" ]]; then
+    echo "  $vm (${seg_of[$vm]}, on ${host_of[$vm]}): $got copies of the broadcast, expected $want" >&2
+    bad=1
+  fi
+done
+gre=$(counter_of "$P-sw" wire bridge)
+[[ $gre == 2 ]] || { echo "  underlay: $gre GRE packets for one broadcast from host01, expected 2 (one per remote host)" >&2; bad=1; }
+((bad == 0)) || fail "one broadcast did not give exactly one copy per port of its segment (NVGRE loop?)"
+echo "one broadcast: one copy at each VM of its segment, none elsewhere, 2 GRE packets on the wire"
+
+# --- 3 (armed before the traffic of 2). GRE keys on the wire. --------------
+keys=$(python3 -c 'import glob, yaml, sys
+ks = set()
+for p in glob.glob(sys.argv[1] + "/hosts/*/linux.yaml"):
+    for l in yaml.safe_load(open(p))["links"]:
+        if l["kind"] == "gretap": ks.add(l["gretap"]["key"])
+print(" ".join(str(k) for k in sorted(ks)))' "$out")
+vsids=$(printf '%s\n' "${seg_of[@]}" | sed 's/nd-br//' | sort -u | tr '\n' ' ')
+want_keys=$(for v in $vsids; do echo $((v << 8)); done | sort -n | tr '\n' ' ')
+[[ "$keys " == "$want_keys" ]] || fail "gretap keys in the plans ($keys) are not VSID << 8 for VSIDs $vsids ($want_keys)"
+{
+  echo 'table bridge keys {'
+  echo '  chain wirefwd { type filter hook forward priority 0; policy accept;'
+  for k in $keys; do
+    printf '    ip protocol gre @th,0,16 0x2000 @th,16,16 0x6558 @th,32,32 %d counter comment "key %d";\n' "$k" "$k"
+  done
+  printf '    ip protocol gre @th,32,32 != { %s } counter comment "other";\n' "$(echo $keys | sed 's/ /, /g')"
+  echo '    ip protocol != gre ether type ip counter comment "not gre";'
+  echo '  }'
+  echo '}'
+} | ip netns exec "$P-sw" nft -f - || fail "nft key counters in the switch"
+
+# --- 2. Reachability and isolation. ---------------------------------------
+pairs=0
+for a in "${!seg_of[@]}"; do
+  for b in "${!seg_of[@]}"; do
+    [[ $a == "$b" || ${seg_of[$a]} != "${seg_of[$b]}" ]] && continue
+    ip netns exec "$P-$a" ping -c 1 -W 5 "${ca_of[$b]}" >/dev/null || fail "$a cannot reach $b (${ca_of[$b]}) in ${seg_of[$a]}"
+    got=$(ip -n "$P-$a" neigh show "${ca_of[$b]}" | awk '{for (k = 1; k < NF; k++) if ($k == "lladdr") print $(k + 1)}')
+    [[ $got == "${mac_of[$b]}" ]] || fail "$a resolved ${ca_of[$b]} to $got, not $b's ${mac_of[$b]}"
+    pairs=$((pairs + 1))
+  done
+done
+((pairs == 14)) || fail "expected 14 same-subnet pairs, got $pairs"
+echo "$pairs same-subnet pairs reach each other across hosts"
+for a in "${!seg_of[@]}"; do
+  for b in "${!seg_of[@]}"; do
+    [[ ${seg_of[$a]} == "${seg_of[$b]}" ]] && continue
+    [[ ${ca_of[$b]%.*} == "${ca_of[$a]%.*}" ]] || continue  # other subnet: the VRF test's business
+    taken=0
+    for c in "${!seg_of[@]}"; do
+      [[ ${seg_of[$c]} == "${seg_of[$a]}" && ${ca_of[$c]} == "${ca_of[$b]}" ]] && taken=1
+    done
+    ((taken)) && continue
+    if ip netns exec "$P-$a" ping -c 2 -W 1 "${ca_of[$b]}" >/dev/null 2>&1; then
+      fail "$a (${seg_of[$a]}) reached $b (${seg_of[$b]}) at ${ca_of[$b]}"
+    fi
+  done
+done
+echo "no VM reaches the other tenant"
+
+gre_counts=$(ip netns exec "$P-sw" nft list table bridge keys)
+for k in $keys; do
+  n=$(sed -nE "s/.*counter packets ([0-9]+) .*comment \"key $k\".*/\1/p" <<<"$gre_counts")
+  [[ -n $n && $n -gt 0 ]] || fail "no GRE packet with key $k (VSID $((k >> 8))) on the wire: $gre_counts"
+  echo "key $k = VSID $((k >> 8)) << 8: $n GRE packets"
+done
+for c in other "not gre"; do
+  n=$(sed -nE "s/.*counter packets ([0-9]+) .*comment \"$c\".*/\1/p" <<<"$gre_counts")
+  [[ $n == 0 ]] || fail "$n packets of kind \`$c\` crossed the underlay: $gre_counts"
+done
+echo "PASS"
