@@ -57,15 +57,20 @@ fleet_mkns() {
   ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 }
 
-# fleet_install_debs: builds the packages with CPack from this build tree and
-# installs them with dpkg into the scratch root $WORK/root.
+# fleet_install_debs: the packages packaging.debs built and checked
+# (NETDSL_DEBS, under CTest), or else built here with CPack from this build
+# tree; installs them with dpkg into the scratch root $WORK/root.
 fleet_install_debs() {
-  cpack --config "$FLEET_BUILD/CPackConfig.cmake" -B "$WORK/debs" >"$WORK/cpack.log" 2>&1 ||
-    { cat "$WORK/cpack.log"; fail "cpack failed"; }
+  local debs=${NETDSL_DEBS:-}
+  if [[ -z $debs ]] || ! compgen -G "$debs/netdsl_*.deb" >/dev/null; then
+    debs=$WORK/debs
+    cpack --config "$FLEET_BUILD/CPackConfig.cmake" -B "$debs" >"$WORK/cpack.log" 2>&1 ||
+      { cat "$WORK/cpack.log"; fail "cpack failed"; }
+  fi
   ROOT=$WORK/root
   mkdir -p "$ROOT/var/lib/dpkg/updates" "$ROOT/var/lib/dpkg/info"
   touch "$ROOT/var/lib/dpkg/status"
-  dpkg --root="$ROOT" --force-depends --force-not-root --force-script-chrootless --path-include="/usr/share/*" -i "$WORK"/debs/*.deb \
+  dpkg --root="$ROOT" --force-depends --force-not-root --force-script-chrootless --path-include="/usr/share/*" -i "$debs"/*.deb \
     >"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log"; fail "dpkg -i into the scratch root failed"; }
   NETDSLC=$ROOT/usr/bin/netdslc
   [[ -x $ROOT/usr/sbin/netdsl && -x $NETDSLC ]] || fail "the packages did not install netdsl and netdslc"

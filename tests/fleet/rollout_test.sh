@@ -93,7 +93,6 @@ grep -q "^node2 1 drift: 1 changes" <<<"$(report)" || fail "report: node2 should
 grep -q "^node1 1 in sync" <<<"$(report)" && grep -q "^node3 1 in sync" <<<"$(report)" || fail "report: others should be in sync: $(report)"
 grep -q "$mac dev $dev dst $dst" <<<"$(on_host node2 bridge fdb show)" && fail "--check repaired the drift"
 echo "[${SECONDS}s] 3. --check --diff names node2 and fdb $dev $mac"
-playbook >/dev/null 2>&1 || fail "repairing the drift failed"
 
 # 4. Generation 2 (a VM added on each host's tenant-a subnet); node2's site check fails.
 cat >>"$WORK/src/fabric.netdsl" <<'NETDSL'

@@ -19,12 +19,16 @@ trap 'rm -rf "$work"' EXIT
 version=$("$BUILD/bin/netdsl" --version | awk '{print $2}')
 arch=$(dpkg --print-architecture)
 
-cpack --config "$BUILD/CPackConfig.cmake" -B "$work/debs" >"$work/cpack.log" 2>&1 || { cat "$work/cpack.log"; fail "cpack failed"; }
-runtime=$work/debs/netdsl_${version}_${arch}.deb
-compiler=$work/debs/netdslc_${version}_${arch}.deb
-ansible=$work/debs/netdsl-ansible_${version}_all.deb
+# The packages stay in NETDSL_DEBS for the fleet tests (CTest fixture netdsl_debs).
+debs=${NETDSL_DEBS:-$work/debs}
+rm -rf "$debs"
+cpack --config "$BUILD/CPackConfig.cmake" -B "$debs" >"$work/cpack.log" 2>&1 || { cat "$work/cpack.log"; fail "cpack failed"; }
+rm -rf "$debs/_CPack_Packages"
+runtime=$debs/netdsl_${version}_${arch}.deb
+compiler=$debs/netdslc_${version}_${arch}.deb
+ansible=$debs/netdsl-ansible_${version}_all.deb
 for deb in "$runtime" "$compiler" "$ansible"; do
-  [[ -f $deb ]] || fail "cpack did not write $(basename "$deb"); it wrote: $(cd "$work/debs" && ls ./*.deb)"
+  [[ -f $deb ]] || fail "cpack did not write $(basename "$deb"); it wrote: $(cd "$debs" && ls ./*.deb)"
 done
 
 # File lists: exactly these regular files (directories aside).
