@@ -38,6 +38,8 @@ WORK=$(mktemp -d /tmp/netdsl-fleet.XXXXXX)
 FLEET_NS=()
 FLEET_HOSTS=()
 export NO_COLOR=1
+# ansible-core needs a UTF-8 locale: pin one rather than rely on the shell's.
+export LC_ALL=C.UTF-8
 
 fleet_cleanup() {
   local ns pid
