@@ -130,16 +130,17 @@ ip netns exec "$P-ctl" setsid env ANSIBLE_CONFIG="$WORK/ansible.cfg" NETDSL_REPO
   -e '{"netdsl_serial": [1, 2], "pause_seconds": 300}' -e netdsl_confirm_within=10s \
   -e "netdsl_health_tasks=$WORK/health.yml" >"$WORK/run5a.log" 2>&1 &
 controller=$!
-pending=0
+# Each host seen pending at least once (under load the two applies of the
+# wave may end further apart than the window: the first may revert already).
+declare -A seen_pending=()
 for _ in $(seq 1 600); do
-  n=0
   for h in node2 node3; do
-    grep -q '"phase": "pending"' <<<"$(on_host "$h" netdsl status --json 2>/dev/null)" && n=$((n + 1))
+    grep -q '"phase": "pending"' <<<"$(on_host "$h" netdsl status --json 2>/dev/null)" && seen_pending[$h]=1
   done
-  if ((n == 2)); then pending=1; break; fi
+  ((${#seen_pending[@]} == 2)) && break
   sleep 0.2
 done
-((pending)) || fail "node2 and node3 never became pending: $(cat "$WORK/run5a.log")"
+((${#seen_pending[@]} == 2)) || fail "node2 and node3 never became pending: $(cat "$WORK/run5a.log")"
 rc=0
 playbook >"$WORK/run5b.log" 2>&1 || rc=$?
 ((rc != 0)) && grep -q "another rollout is in progress" "$WORK/run5b.log" ||
