@@ -213,6 +213,10 @@ void DiagnosticEngine::Emit(DiagFormat format, llvm::raw_ostream& os, bool color
         print(d.range, d.severity, std::string(SeverityWord(d.severity)) + "[" + CodeString(d.kind) + "]",
               d.message, fixits);
         for (const auto& n : d.notes) print(n.range, Severity::Note, "note", n.message, {});
+        if (!d.path.empty()) {
+          os << "  counterexample:\n";
+          for (const auto& hop : d.path) os << "    " << hop << "\n";
+        }
       }
       unsigned errors = 0, warnings = 0;
       for (const auto& d : diags) {
@@ -252,6 +256,11 @@ void DiagnosticEngine::Emit(DiagFormat format, llvm::raw_ostream& os, bool color
           notes.push_back(std::move(no));
         }
         o["notes"] = std::move(notes);
+        if (!d.path.empty()) {
+          llvm::json::Array path;
+          for (const auto& hop : d.path) path.push_back(hop);
+          o["path"] = std::move(path);
+        }
         array.push_back(std::move(o));
       }
       os << llvm::formatv("{0:2}", llvm::json::Value(std::move(array))) << "\n";
@@ -307,6 +316,15 @@ void DiagnosticEngine::Emit(DiagFormat format, llvm::raw_ostream& os, bool color
           related.push_back(std::move(*l));
         }
         if (!related.empty()) r["relatedLocations"] = std::move(related);
+        if (!d.path.empty()) {
+          // The counterexample as a SARIF code flow: one thread-flow location per hop.
+          llvm::json::Array hops;
+          for (const auto& hop : d.path)
+            hops.push_back(llvm::json::Object{
+                {"location", llvm::json::Object{{"message", llvm::json::Object{{"text", hop}}}}}});
+          r["codeFlows"] = llvm::json::Array{llvm::json::Object{
+              {"threadFlows", llvm::json::Array{llvm::json::Object{{"locations", std::move(hops)}}}}}};
+        }
         results.push_back(std::move(r));
       }
       llvm::json::Object sarif{

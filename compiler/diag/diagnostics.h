@@ -52,6 +52,9 @@ struct Diagnostic {
   std::string message;  ///< lowercase, no trailing period, names in backticks
   std::vector<DiagNote> notes;
   std::vector<FixIt> fixits;
+  /// A counterexample, hop by hop, in the form `netdslc explain` prints
+  /// (`1. port 3: …`, …, `verdict: …`); empty for most diagnostics.
+  std::vector<std::string> path;
 };
 
 class DiagnosticEngine;
@@ -69,6 +72,11 @@ class DiagBuilder {
   }
   DiagBuilder& Fix(llvm::SMRange range, std::string replacement) {
     d_.fixits.push_back({range, std::move(replacement)});
+    return *this;
+  }
+  /// Attaches a counterexample path (see Diagnostic::path).
+  DiagBuilder& Path(std::vector<std::string> hops) {
+    d_.path = std::move(hops);
     return *this;
   }
 
