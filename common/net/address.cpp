@@ -2,6 +2,7 @@
 #include "common/net/address.h"
 
 #include <cstdio>
+#include <numeric>
 
 namespace netdsl::net {
 namespace {
@@ -295,6 +296,18 @@ std::optional<BitsPerSecond> ParseBandwidth(std::string_view s) {
     ++i;
   }
   if (i == 0) return std::nullopt;
+  // An optional fraction (`1.5Gbps`), exact in bits per second.
+  uint64_t fraction = 0, scale = 1;
+  if (i < s.size() && s[i] == '.') {
+    size_t start = ++i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      if (scale >= 1000000000000000000ull) return std::nullopt;  // more digits than any unit resolves
+      fraction = fraction * 10 + uint64_t(s[i] - '0');
+      scale *= 10;
+      ++i;
+    }
+    if (i == start) return std::nullopt;
+  }
   std::string_view unit = s.substr(i);
   uint64_t mult;
   if (unit == "bps") mult = 1;
@@ -304,7 +317,16 @@ std::optional<BitsPerSecond> ParseBandwidth(std::string_view s) {
   else if (unit == "Tbps") mult = 1000000000000ull;
   else return std::nullopt;
   if (n != 0 && mult > UINT64_MAX / n) return std::nullopt;
-  return n * mult;
+  uint64_t bps = n * mult;
+  if (fraction != 0) {
+    // fraction / scale of one unit must be a whole number of bits per second.
+    uint64_t g = std::gcd(mult, scale);
+    if (fraction % (scale / g) != 0) return std::nullopt;
+    uint64_t extra = fraction / (scale / g) * (mult / g);
+    if (extra > UINT64_MAX - bps) return std::nullopt;
+    bps += extra;
+  }
+  return bps;
 }
 
 std::string FormatBandwidth(BitsPerSecond bps) {

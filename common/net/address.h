@@ -76,7 +76,8 @@ std::optional<MacAddress> ParseMac(std::string_view text);
 
 /// Bandwidth in bits per second.
 using BitsPerSecond = uint64_t;
-/// Parses `100Mbps`, `1Gbps`, `10kbps`, `5bps` (case-sensitive units bps kbps Mbps Gbps Tbps).
+/// Parses `100Mbps`, `1Gbps`, `1.5Gbps`, `10kbps`, `5bps` (case-sensitive units bps kbps Mbps
+/// Gbps Tbps); a fraction must come to a whole number of bits per second.
 std::optional<BitsPerSecond> ParseBandwidth(std::string_view text);
 /// `1Gbps`, `100Mbps`, ... exact, largest unit that divides.
 std::string FormatBandwidth(BitsPerSecond bps);

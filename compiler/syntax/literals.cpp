@@ -86,6 +86,20 @@ std::optional<LiteralError> ClassifyPrefix(std::string_view text, ast::Value& ou
   return std::nullopt;
 }
 
+/// `1.5Gbps`: digits, one `.`, digits, then letters — a bandwidth with a
+/// fraction, which must not be read (and reported) as an IPv4 address.
+bool IsFractionalBandwidth(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && IsDigit(text[i])) ++i;
+  if (i == 0 || i == text.size() || text[i] != '.') return false;
+  size_t start = ++i;
+  while (i < text.size() && IsDigit(text[i])) ++i;
+  if (i == start || i == text.size()) return false;
+  for (size_t j = i; j < text.size(); ++j)
+    if (!((text[j] >= 'a' && text[j] <= 'z') || (text[j] >= 'A' && text[j] <= 'Z'))) return false;
+  return true;
+}
+
 }  // namespace
 
 std::optional<uint64_t> ParseDecimal(std::string_view digits) {
@@ -107,7 +121,7 @@ std::optional<LiteralError> ClassifyNumber(std::string_view text, ast::Value& ou
                           text.size()};
     return ClassifyPrefix(text, out);
   }
-  if (text.find('.') != std::string_view::npos) {
+  if (text.find('.') != std::string_view::npos && !IsFractionalBandwidth(text)) {
     auto ip = net::ParseIp(text);
     if (!ip) return ExplainBadIpv4(text, 0);
     out.kind = ast::Value::Kind::Address;
@@ -116,6 +130,10 @@ std::optional<LiteralError> ClassifyNumber(std::string_view text, ast::Value& ou
   }
   size_t digits = 0;
   while (digits < text.size() && IsDigit(text[digits])) ++digits;
+  if (digits < text.size() && text[digits] == '.') {  // `1.5Gbps`
+    ++digits;
+    while (digits < text.size() && IsDigit(text[digits])) ++digits;
+  }
   if (digits == text.size()) {
     auto n = ParseDecimal(text);
     if (!n)
@@ -136,8 +154,13 @@ std::optional<LiteralError> ClassifyNumber(std::string_view text, ast::Value& ou
       msg += "; units are `bps`, `kbps`, `Mbps`, `Gbps` and `Tbps`";
     return LiteralError{DiagKind::UnknownBandwidthUnit, msg, digits, text.size()};
   }
-  auto n = ParseDecimal(text.substr(0, digits));
+  std::string_view number = text.substr(0, digits);
+  bool fractional = number.find('.') != std::string_view::npos;
+  auto n = ParseDecimal(number.substr(0, number.find('.')));
   auto bps = n ? net::ParseBandwidth(text) : std::nullopt;
+  if (!bps && fractional && n && net::ParseBandwidth(std::string(number.substr(0, number.find('.'))) + std::string(unit)))
+    return LiteralError{DiagKind::IntegerOverflow,
+                        "bandwidth " + Quote(text) + " is not a whole number of bits per second", 0, text.size()};
   if (!bps)
     return LiteralError{DiagKind::IntegerOverflow,
                         "bandwidth " + Quote(text) + " does not fit in 64 bits of bits per second", 0, text.size()};

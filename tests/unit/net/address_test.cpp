@@ -83,6 +83,13 @@ TEST_CASE("bandwidth units") {
   CHECK_FALSE(ParseBandwidth("10mbps"));
   CHECK_FALSE(ParseBandwidth("Gbps"));
   CHECK_FALSE(ParseBandwidth("99999999999999999999Gbps"));
+  CHECK(ParseBandwidth("1.5Gbps") == 1500000000ull);
+  CHECK(ParseBandwidth("0.25kbps") == 250ull);
+  CHECK(ParseBandwidth("2.000001Mbps") == 2000001ull);
+  CHECK_FALSE(ParseBandwidth("1.5bps"));       // not a whole number of bits per second
+  CHECK_FALSE(ParseBandwidth("0.0000001Mbps"));
+  CHECK_FALSE(ParseBandwidth("1.Gbps"));
+  CHECK_FALSE(ParseBandwidth("1.5.1Gbps"));
   CHECK(FormatBandwidth(1000000000) == "1Gbps");
   CHECK(FormatBandwidth(1500000) == "1500kbps");
   CHECK(FormatBandwidth(7) == "7bps");
