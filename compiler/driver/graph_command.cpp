@@ -260,8 +260,12 @@ int GraphMain(int argc, char** argv) {
   std::string format = "dot", output;
   auto extra = [&](int ac, char** av, int& i, std::string& error) {
     std::string_view arg = av[i];
-    if (arg.rfind("--format=", 0) == 0) {
-      format = std::string(arg.substr(9));
+    if (arg.rfind("--format=", 0) == 0 || arg == "--format") {
+      if (arg == "--format" && i + 1 >= ac) {
+        error = "`--format` needs a value: dot or svg";
+        return true;
+      }
+      format = arg == "--format" ? std::string(av[++i]) : std::string(arg.substr(9));
       if (format != "dot" && format != "svg") error = "unknown format `" + format + "` (expected dot or svg)";
       return true;
     }

@@ -36,6 +36,18 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    // `netdslc help build` is `netdslc build --help`.
+    if (argc >= 3 && !std::strcmp(argv[1], "help")) {
+      for (const auto& c : Registry())
+        if (!std::strcmp(c.name, argv[2])) {
+          char help[] = "--help";
+          char* args[] = {argv[2], help, nullptr};
+          return c.main(2, args);
+        }
+      std::fprintf(stderr, "netdslc: error: unknown command '%s'\n\n", argv[2]);
+      Usage(stderr);
+      return kExitUsage;
+    }
     Usage(stdout);
     return kExitOk;
   }
