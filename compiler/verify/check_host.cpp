@@ -1,0 +1,30 @@
+// CheckHost: one host's image against the fabric, then its linux.yaml (read
+// with the runtime's strict reader, as `netdsl apply` reads it) against the image.
+#include "compiler/verify/check_host.h"
+
+#include "runtime/linux/plan_reader.h"
+
+namespace netdsl::verify {
+
+void CheckHost(Fabric& fabric, uint32_t h) {
+  CheckImage(fabric, h);
+  Host& host = fabric.hosts[h];
+  if (host.linux_path.empty()) return;
+  runtime::HostState state;
+  std::vector<std::string> errors;
+  if (!runtime::ReadPlanFile(host.linux_path, &state, &errors)) {
+    std::string text = errors.empty() ? host.linux_path + ": error: unreadable" : errors.front();
+    if (errors.size() > 1) text += " (and " + std::to_string(errors.size() - 1) + " more)";
+    fabric.findings.Add({DiagKind::VerifyArtifact, "", 0, 0, text, {}});
+    return;
+  }
+  if (state.host != host.name)
+    fabric.findings.Add({DiagKind::VerifyDisagreement, host.linux_path, 0, 0,
+                         "linux.yaml is for host " + Q(state.host) + ", but it is in the directory of host " +
+                             Q(host.name),
+                         {}});
+  CheckLinux(fabric, h, state);
+  host.linux_ok = true;
+}
+
+}  // namespace netdsl::verify

@@ -1,0 +1,596 @@
+// One host's linux.yaml against its table image (agreement, d): the same
+// ports in the same bridges, a tunnel per carried VSID, an FDB and neighbour
+// entry per remote lookup record and nothing else, the image's on-link routes
+// in the VRF. And the host's VRFs (isolation at layer 3, a): no route, and no
+// fall-through to the main table, leads from one routing domain into another.
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "compiler/verify/check_host.h"
+
+namespace netdsl::verify {
+namespace {
+
+using runtime::HostState;
+using runtime::Link;
+
+uint32_t NvgreKey(uint32_t vsid) { return vsid << 8; }  // RFC 7637: VSID in the upper 24 bits
+
+/// Some address of `p` no prefix of `covered` contains, if any.
+std::optional<net::IpAddress> Uncovered(const net::Prefix& p, const std::vector<LinuxRoute>& covered) {
+  std::vector<net::IpAddress> candidates{p.First()};
+  for (const LinuxRoute& c : covered) {
+    if (c.dst.address.family != p.address.family || c.dst.length == 0) continue;
+    net::IpAddress after = c.dst.Last().Plus(1);
+    if (after > c.dst.Last() && p.Contains(after)) candidates.push_back(after);
+  }
+  for (const net::IpAddress& a : candidates) {
+    bool hit = false;
+    for (const LinuxRoute& c : covered) hit |= c.dst.address.family == a.family && c.dst.Contains(a);
+    if (!hit) return a;
+  }
+  return std::nullopt;
+}
+
+bool Covers(const std::vector<LinuxRoute>& routes, const net::IpAddress& a) {
+  for (const LinuxRoute& r : routes)
+    if (r.dst.address.family == a.family && r.dst.Contains(a)) return true;
+  return false;
+}
+
+/// `iifname "P" ip daddr != A ... drop` in the input chain: the routing-domain
+/// guard of port P, with the prefixes it lets through.
+std::unordered_map<std::string, std::vector<net::Prefix>> RoutingDomainGuards(const HostState& st) {
+  std::unordered_map<std::string, std::vector<net::Prefix>> guards;
+  for (const runtime::NftRule& r : st.nft.rules) {
+    if (r.chain != "input" || r.rule.rfind("iifname \"", 0) != 0 || r.rule.find(" daddr != ") == std::string::npos ||
+        r.rule.size() < 5 || r.rule.compare(r.rule.size() - 5, 5, " drop") != 0)
+      continue;
+    size_t q = r.rule.find('"', 9);
+    if (q == std::string::npos) continue;
+    std::string port = r.rule.substr(9, q - 9);
+    std::vector<net::Prefix>& allowed = guards[port];
+    for (size_t at = r.rule.find(" daddr != ", q); at != std::string::npos; at = r.rule.find(" daddr != ", at + 1)) {
+      size_t b = at + 10, e = r.rule.find(' ', b);
+      if (auto p = net::ParsePrefix(r.rule.substr(b, e - b))) allowed.push_back(*p);
+    }
+  }
+  return guards;
+}
+
+class LinuxChecker {
+ public:
+  LinuxChecker(Fabric& fabric, uint32_t h, const HostState& st)
+      : fabric_(fabric), h_(h), host_(fabric.hosts[h]), img_(*host_.image), st_(st) {}
+
+  void Run() {
+    for (size_t i = 0; i < st_.links.size(); ++i) {
+      links_[st_.links[i].name] = i;
+      if (!st_.links[i].master.empty()) members_[st_.links[i].master].push_back(i);
+    }
+    for (const runtime::FdbEntry& e : st_.fdb) fdb_[e.dev].insert({e.mac, e.dst});
+    for (const runtime::Neighbour& n : st_.neighbours) neighbours_[n.dev].insert({n.address, n.mac});
+    for (const ndt::CaSlot& s : img_.ca_slots())
+      if (s.flags & ndt::kSlotOccupied) records_[s.vsid].push_back(&s);
+    Ports();
+    Segments();
+    Vrfs();
+    Nat();
+    guards_ = RoutingDomainGuards(st_);
+    Leaks();
+    Layer2();
+    for (const runtime::Address& a : st_.addresses) host_.linux.addresses.push_back({a.address, a.dev});
+  }
+
+ private:
+  void Add(DiagKind kind, int line, std::string message, std::vector<std::string> path = {}) {
+    fabric_.findings.Add({kind, host_.linux_path, line, line ? 3 : 0, std::move(message), std::move(path)});
+  }
+  const Link* FindLink(const std::string& name) const {
+    auto it = links_.find(name);
+    return it == links_.end() ? nullptr : &st_.links[it->second];
+  }
+  /// The VRF a device routes in: itself, or its master.
+  std::string VrfOf(const std::string& dev) const {
+    const Link* l = FindLink(dev);
+    if (!l) return "";
+    if (l->kind == "vrf") return l->name;
+    const Link* m = FindLink(l->master);
+    return m && m->kind == "vrf" ? m->name : "";
+  }
+
+  void Ports() {
+    std::set<std::string> port_names;
+    for (const ndt::PortEntry& port : img_.ports()) {
+      std::string ifname(img_.String(port.ifname));
+      port_names.insert(ifname);
+      std::string who = "port " + std::to_string(port.id) + " (" + PortName(img_, port) + ")";
+      const Link* l = FindLink(ifname);
+      if (!l) {
+        Add(DiagKind::VerifyDisagreement, 0, who + " of tables.ndt has no link " + Q(ifname) + " in linux.yaml");
+        continue;
+      }
+      int line = l->loc.line;
+      if (l->kind != "veth") {
+        Add(DiagKind::VerifyDisagreement, line, who + " is link " + Q(ifname) + " of kind `" + l->kind +
+                                                    "` in linux.yaml, not a veth");
+        continue;
+      }
+      net::MacAddress mac = ToMac(port.mac);
+      if (!l->veth_peer_mac || *l->veth_peer_mac != mac)
+        Add(DiagKind::VerifyDisagreement, line,
+            who + " has mac " + mac.ToString() + " in tables.ndt but " +
+                (l->veth_peer_mac ? l->veth_peer_mac->ToString() : std::string("none")) + " in linux.yaml");
+      if (port.mtu && l->veth_peer_mtu && l->veth_peer_mtu != port.mtu)
+        Add(DiagKind::VerifyDisagreement, line,
+            who + " has mtu " + std::to_string(port.mtu) + " in tables.ndt but " + std::to_string(l->veth_peer_mtu) +
+                " in linux.yaml");
+      if (port.vsid == 0) continue;
+      const ndt::SegmentEntry* seg = img_.FindSegment(port.vsid);
+      if (!seg || !OwnBridge(*seg)) continue;
+      std::string bridge(img_.String(seg->bridge_ifname));
+      if (l->master != bridge)
+        Add(DiagKind::VerifyDisagreement, line,
+            who + " is in vsid " + std::to_string(port.vsid) + " (bridge " + Q(bridge) + ") in tables.ndt, but " +
+                Q(ifname) + " is " + (l->master.empty() ? "in no bridge" : "in " + Q(l->master)) + " in linux.yaml");
+    }
+    for (const Link& l : st_.links)
+      if (l.kind == "veth" && !port_names.count(l.name))
+        Add(DiagKind::VerifyDisagreement, l.loc.line,
+            "veth " + Q(l.name) + " (a VM port) in linux.yaml is no port of tables.ndt");
+  }
+
+  /// Segments with a bridge of their own (the others share the switch's bridge).
+  static bool OwnBridge(const ndt::SegmentEntry& seg) {
+    auto iso = ndt::Isolation(seg.isolation);
+    return iso == ndt::Isolation::kVxlan || iso == ndt::Isolation::kNvgre ||
+           (iso == ndt::Isolation::kVlan && seg.vlan != 0);
+  }
+
+  void Segments() {
+    for (const ndt::SegmentEntry& seg : img_.segments()) {
+      if (!OwnBridge(seg)) continue;
+      std::string what = "vsid " + std::to_string(seg.vsid);
+      std::string bridge(img_.String(seg.bridge_ifname));
+      const Link* b = FindLink(bridge);
+      if (!b || b->kind != "bridge") {
+        Add(DiagKind::VerifyDisagreement, b ? b->loc.line : 0,
+            what + " has bridge " + Q(bridge) + " in tables.ndt, which linux.yaml " +
+                (b ? "has as a `" + b->kind + "`" : "lacks"));
+        continue;
+      }
+      LinuxSegment ls;
+      ls.bridge = bridge;
+      ls.bridge_line = b->loc.line;
+      if (const Link* m = FindLink(b->master); m && m->kind == "vrf") ls.vrf = m->name, ls.vrf_table = m->vrf_table;
+      for (const runtime::Address& a : st_.addresses)
+        if (a.dev == bridge) ls.addresses.push_back(a.address);
+      net::IpAddress local = ToIp(seg.local_pa);
+      auto iso = ndt::Isolation(seg.isolation);
+      for (size_t idx : members_[bridge]) {
+        const Link& t = st_.links[idx];
+        TunnelPort tp;
+        tp.name = t.name;
+        tp.line = t.loc.line;
+        if (t.kind == "veth") continue;
+        if (t.kind == "vxlan") {
+          tp.kind = TunnelPort::Kind::kVxlan;
+          tp.id = t.vxlan_id;
+          tp.local = t.vxlan_local.value_or(net::IpAddress{});
+          if (auto it = fdb_.find(t.name); it != fdb_.end())
+            for (const auto& [mac, dst] : it->second)
+              if (mac.IsZero()) tp.flood.push_back(dst);
+          if (iso != ndt::Isolation::kVxlan || tp.id != seg.vsid || tp.local != local)
+            Add(DiagKind::VerifyDisagreement, t.loc.line,
+                "vxlan " + Q(t.name) + " in bridge " + Q(bridge) + " has id " + std::to_string(tp.id) + " local " +
+                    tp.local.ToString() + "; tables.ndt has " + what + " as " +
+                    (iso == ndt::Isolation::kVxlan ? "vxlan id " + std::to_string(seg.vsid) + " from pa " +
+                                                         local.ToString()
+                                                   : std::string("another isolation")));
+        } else if (t.kind == "gretap") {
+          tp.kind = TunnelPort::Kind::kGretap;
+          tp.id = t.gretap_key;
+          tp.local = t.gretap_local.value_or(net::IpAddress{});
+          tp.remote = t.gretap_remote;
+          if (tp.remote) tp.flood.push_back(*tp.remote);
+          if (iso != ndt::Isolation::kNvgre || tp.id != NvgreKey(seg.vsid) || tp.local != local)
+            Add(DiagKind::VerifyDisagreement, t.loc.line,
+                "gretap " + Q(t.name) + " in bridge " + Q(bridge) + " has key " + std::to_string(tp.id) +
+                    " local " + tp.local.ToString() + "; tables.ndt has " + what + " as " +
+                    (iso == ndt::Isolation::kNvgre ? "nvgre key " + std::to_string(NvgreKey(seg.vsid)) +
+                                                         " from pa " + local.ToString()
+                                                   : std::string("another isolation")));
+        } else if (t.kind == "vlan") {
+          tp.kind = TunnelPort::Kind::kVlan;
+          tp.id = t.vlan_id;
+          if (iso != ndt::Isolation::kVlan || tp.id != seg.vlan)
+            Add(DiagKind::VerifyDisagreement, t.loc.line,
+                "vlan device " + Q(t.name) + " (vlan " + std::to_string(tp.id) + ") is in bridge " + Q(bridge) +
+                    " of " + what + ", which tables.ndt has on vlan " + std::to_string(seg.vlan));
+        } else {
+          Add(DiagKind::VerifyDisagreement, t.loc.line,
+              "bridge " + Q(bridge) + " of " + what + " has member " + Q(t.name) + " of kind `" + t.kind +
+                  "`, which carries no VSID");
+          continue;
+        }
+        ls.tunnels.push_back(std::move(tp));
+      }
+      for (TunnelPort& tp : ls.tunnels) {
+        std::sort(tp.flood.begin(), tp.flood.end());
+        tp.flood.erase(std::unique(tp.flood.begin(), tp.flood.end()), tp.flood.end());
+      }
+      if (iso == ndt::Isolation::kVxlan || iso == ndt::Isolation::kNvgre) Records(seg, ls);
+      host_.linux.segments[seg.vsid] = std::move(ls);
+    }
+  }
+
+  /// Remote lookup records ↔ FDB and neighbour entries on the VSID's tunnels.
+  void Records(const ndt::SegmentEntry& seg, const LinuxSegment& ls) {
+    bool vxlan = ndt::Isolation(seg.isolation) == ndt::Isolation::kVxlan;
+    net::IpAddress local = ToIp(seg.local_pa);
+    std::set<std::string> tunnels;
+    for (const TunnelPort& t : ls.tunnels)
+      if (t.kind != TunnelPort::Kind::kVlan) tunnels.insert(t.name);
+    auto has_fdb = [&](const net::MacAddress& mac, const net::IpAddress& pa) {
+      for (const std::string& t : tunnels)
+        if (auto it = fdb_.find(t); it != fdb_.end() && it->second.count({mac, pa})) return true;
+      return false;
+    };
+    auto has_neighbour = [&](const net::IpAddress& ca, const net::MacAddress& mac) {
+      for (const std::string& t : tunnels)
+        if (auto it = neighbours_.find(t); it != neighbours_.end() && it->second.count({ca, mac})) return true;
+      return false;
+    };
+    std::string what = "vsid " + std::to_string(seg.vsid);
+    size_t reported = 0;
+    for (const ndt::CaSlot* s : records_[seg.vsid]) {
+      net::IpAddress pa = ToIp(s->pa_family, s->pa), ca = ToIp(s->ca_family, s->ca);
+      if ((s->flags & ndt::kSlotLocal) || pa == local) continue;
+      net::MacAddress mac = ToMac(s->mac);
+      std::string rec = "the lookup record (" + what + ", " + ca.ToString() + ") of vm " + Q(img_.String(s->vm)) +
+                        " nic " + Q(img_.String(s->nic)) + " (mac " + mac.ToString() + ", pa " + pa.ToString() + ")";
+      if (vxlan && !has_fdb(mac, pa) && reported++ < 3)
+        Add(DiagKind::VerifyDisagreement, ls.bridge_line, rec + " has no fdb entry on the vsid's vxlan device");
+      if (s->ca_family != ndt::kFamilyNone && !has_neighbour(ca, mac) && reported++ < 3)
+        Add(DiagKind::VerifyDisagreement, ls.bridge_line, rec + " has no neighbour entry on the vsid's tunnels");
+    }
+    // And nothing the image does not have.
+    for (const std::string& t : tunnels) {
+      if (auto it = fdb_.find(t); it != fdb_.end())
+        for (const auto& [mac, dst] : it->second) {
+          if (mac.IsZero()) continue;
+          const ndt::MacSlot* m = img_.LookupMac(seg.vsid, mac.bytes.data());
+          if (!m || ToIp(m->pa_family, m->pa) != dst)
+            Add(DiagKind::VerifyDisagreement, Line(st_.fdb, t, mac),
+                "fdb entry " + mac.ToString() + " → " + dst.ToString() + " on " + Q(t) + " (" + what + ") " +
+                    (m ? "says pa " + dst.ToString() + ", tables.ndt " + ToIp(m->pa_family, m->pa).ToString()
+                       : "has no lookup record in tables.ndt"));
+        }
+      if (auto it = neighbours_.find(t); it != neighbours_.end())
+        for (const auto& [ca, mac] : it->second) {
+          const ndt::CaSlot* r = img_.LookupCa(seg.vsid, ca.IsV4() ? ndt::kFamilyV4 : ndt::kFamilyV6, ca.bytes.data());
+          if (!r || ToMac(r->mac) != mac)
+            Add(DiagKind::VerifyDisagreement, 0,
+                "neighbour " + ca.ToString() + " → " + mac.ToString() + " on " + Q(t) + " (" + what + ") " +
+                    (r ? "has mac " + ToMac(r->mac).ToString() + " in tables.ndt" : "has no lookup record in tables.ndt"));
+        }
+    }
+  }
+
+  static int Line(const std::vector<runtime::FdbEntry>& fdb, const std::string& dev, const net::MacAddress& mac) {
+    for (const runtime::FdbEntry& e : fdb)
+      if (e.dev == dev && e.mac == mac) return e.loc.line;
+    return 0;
+  }
+
+  void Vrfs() {
+    for (const Link& l : st_.links) {
+      if (l.kind != "vrf") continue;
+      LinuxVrf v;
+      v.name = l.name;
+      v.table = l.vrf_table;
+      v.line = l.loc.line;
+      for (const auto& [vsid, ls] : host_.linux.segments) {
+        if (ls.vrf != l.name) continue;
+        const ndt::SegmentEntry* seg = img_.FindSegment(vsid);
+        if (!seg) continue;
+        if (v.rdid && v.rdid != seg->rdid)
+          Add(DiagKind::VerifyIsolation, l.loc.line,
+              "vrf " + Q(l.name) + " routes between rdid " + std::to_string(v.rdid) + " and rdid " +
+                  std::to_string(seg->rdid) + " (bridge " + Q(ls.bridge) + " of vsid " + std::to_string(vsid) + ")");
+        else
+          v.rdid = seg->rdid;
+      }
+      if (!v.rdid)
+        for (const ndt::RouteDomainEntry& rd : img_.route_domains())
+          if (img_.String(rd.vrf_ifname) == l.name) v.rdid = rd.rdid;
+      for (const runtime::Route& r : st_.routes)
+        if (r.table == v.table) v.routes.push_back({r.dst.Canonical(), r.dev, false, r.loc.line});
+      for (const runtime::Address& a : st_.addresses)
+        if (VrfOf(a.dev) == l.name)
+          v.routes.push_back({net::Prefix{a.address, a.prefix_length}.Canonical(), a.dev, true, a.loc.line});
+      host_.linux.vrfs.push_back(std::move(v));
+    }
+    // The image's on-link routes are in the VRF of their routing domain.
+    std::map<uint32_t, size_t> onlink_per_rdid;
+    for (const ndt::RouteEntry& route : img_.routes()) {
+      if (route.kind != uint8_t(ndt::RouteKind::kOnLink)) continue;
+      ++onlink_per_rdid[route.rdid];
+      auto ls = host_.linux.segments.find(route.vsid);
+      if (ls == host_.linux.segments.end() || ls->second.vrf.empty()) continue;
+      const LinuxVrf* vrf = FindVrf(ls->second.vrf);
+      net::Prefix p = ToPrefix(route.prefix).Canonical();
+      bool found = false;
+      for (const LinuxRoute& r : vrf->routes) found |= r.dst == p && r.dev == ls->second.bridge;
+      if (!found)
+        Add(DiagKind::VerifyDisagreement, vrf->line,
+            "route rdid " + std::to_string(route.rdid) + " " + p.ToString() + " on-link vsid " +
+                std::to_string(route.vsid) + " of tables.ndt is not in vrf " + Q(vrf->name) + " (table " +
+                std::to_string(vrf->table) + ") via " + Q(ls->second.bridge) + " in linux.yaml");
+    }
+    // And the VRFs route nothing into a segment bridge that the image does not.
+    std::map<std::string, uint32_t> vsid_of_bridge;
+    for (const auto& [vsid, ls] : host_.linux.segments) vsid_of_bridge[ls.bridge] = vsid;
+    for (const LinuxVrf& v : host_.linux.vrfs)
+      for (const LinuxRoute& r : v.routes) {
+        auto b = vsid_of_bridge.find(r.dev);
+        if (b == vsid_of_bridge.end()) continue;
+        bool found = false;
+        for (const ndt::RouteEntry& route : img_.routes())
+          found |= route.kind == uint8_t(ndt::RouteKind::kOnLink) && route.rdid == v.rdid &&
+                   route.vsid == b->second && ToPrefix(route.prefix).Canonical() == r.dst;
+        if (!found)
+          Add(DiagKind::VerifyDisagreement, r.line,
+              std::string(r.connected ? "connected route " : "route ") + r.dst.ToString() + " via " + Q(r.dev) +
+                  " in vrf " + Q(v.name) + " (table " + std::to_string(v.table) +
+                  ") of linux.yaml is no on-link route of rdid " + std::to_string(v.rdid) + " vsid " +
+                  std::to_string(b->second) + " in tables.ndt");
+      }
+    for (const auto& [rdid, count] : onlink_per_rdid) {
+      if (count < 2) continue;
+      bool routed = false;
+      for (const LinuxVrf& v : host_.linux.vrfs) routed |= v.rdid == rdid;
+      size_t bridged = 0;
+      for (const auto& [vsid, ls] : host_.linux.segments)
+        if (const ndt::SegmentEntry* seg = img_.FindSegment(vsid); seg && seg->rdid == rdid) ++bridged;
+      if (!routed && bridged >= 2)
+        Add(DiagKind::VerifyDisagreement, 0,
+            "tables.ndt routes between " + std::to_string(count) + " subnets of rdid " + std::to_string(rdid) +
+                " on this host, but linux.yaml has no vrf for them");
+    }
+  }
+
+  const LinuxVrf* FindVrf(const std::string& name) const {
+    for (const LinuxVrf& v : host_.linux.vrfs)
+      if (v.name == name) return &v;
+    return nullptr;
+  }
+
+  void Nat() {
+    for (const runtime::NftRule& r : st_.nft_nat.rules) {
+      // `ip saddr P ... snat to X`
+      size_t s = r.rule.find("ip saddr "), t = r.rule.find("snat to ");
+      if (s == std::string::npos || t == std::string::npos) continue;
+      size_t b = s + 9, e = r.rule.find(' ', b);
+      auto p = net::ParsePrefix(r.rule.substr(b, e - b));
+      auto to = net::ParseIp(r.rule.substr(t + 8, r.rule.find(' ', t + 8) - (t + 8)));
+      if (p && to) host_.linux.snat.push_back({p->Canonical(), *to});
+    }
+  }
+
+  /// A port of routing domain `rdid` that can send into `vrf` here: a port
+  /// (anywhere, preferring another host: tunnel ingress has no guard) of a
+  /// VSID whose bridge on this host is in `vrf`.
+  std::optional<std::pair<PortRef, uint32_t>> Sender(const std::string& vrf, const net::IpAddress& witness) const {
+    std::optional<std::pair<PortRef, uint32_t>> local;
+    for (const auto& [vsid, ls] : host_.linux.segments) {
+      if (ls.vrf != vrf) continue;
+      auto ports = fabric_.ports_by_vsid.find(vsid);
+      if (ports == fabric_.ports_by_vsid.end()) continue;
+      for (const PortRef& p : ports->second) {
+        if (p.host != h_) return std::make_pair(p, vsid);
+        if (local) continue;
+        // A local sender passes only if its routing-domain guard lets the witness through.
+        auto g = guards_.find(std::string(img_.String(p.port->ifname)));
+        bool dropped = false;
+        if (g != guards_.end()) {
+          dropped = true;
+          for (const net::Prefix& allowed : g->second) dropped &= !allowed.Contains(witness);
+        }
+        if (!dropped) local = std::make_pair(p, vsid);
+      }
+    }
+    return local;
+  }
+
+  void Leaks() {
+    for (const LinuxVrf& x : host_.linux.vrfs) {
+      // Routes of the VRF's own table that leave it.
+      for (const LinuxRoute& r : x.routes) {
+        if (r.connected) continue;
+        std::string target = VrfOf(r.dev);
+        if (target == x.name) continue;
+        const LinuxVrf* y = FindVrf(target);
+        Add(DiagKind::VerifyIsolation, r.line,
+            "route " + r.dst.ToString() + " in table " + std::to_string(x.table) + " (vrf " + Q(x.name) + ", rdid " +
+                std::to_string(x.rdid) + ") leaves the routing domain through " + Q(r.dev) +
+                (y ? ", which is in vrf " + Q(y->name) + " (rdid " + std::to_string(y->rdid) + ")"
+                   : ", which is in no vrf"));
+      }
+      // Misses fall through to the main table (no unreachable default): its
+      // routes into other VRFs are reachable from this one.
+      for (const runtime::Route& m : st_.routes) {
+        if (m.table != 254) continue;
+        std::string target = VrfOf(m.dev);
+        if (target.empty() || target == x.name) continue;
+        const LinuxVrf* y = FindVrf(target);
+        if (!y || y->rdid == x.rdid) continue;
+        net::Prefix p = m.dst.Canonical();
+        // The witness: a port of the other routing domain in p that x does not route, else any such address.
+        std::optional<net::IpAddress> witness;
+        std::optional<PortRef> victim;
+        auto vsids = fabric_.vsids_by_rdid.find(y->rdid);
+        if (vsids != fabric_.vsids_by_rdid.end())
+          for (uint32_t vsid : vsids->second) {
+            auto ports = fabric_.ports_by_vsid.find(vsid);
+            if (ports == fabric_.ports_by_vsid.end()) continue;
+            for (const PortRef& q : ports->second) {
+              net::IpAddress ca = ToIp(q.port->ca);
+              if (!witness && p.Contains(ca) && !Covers(x.routes, ca)) witness = ca, victim = q;
+            }
+            if (witness) break;
+          }
+        if (!witness) witness = Uncovered(p, x.routes);
+        if (!witness) continue;
+        auto sender = Sender(x.name, *witness);
+        if (!sender) continue;
+        Add(DiagKind::VerifyIsolation, m.loc.line,
+            "rdid " + std::to_string(x.rdid) + " reaches rdid " + std::to_string(y->rdid) + " on host " +
+                Q(host_.name) + ": what vrf " + Q(x.name) + " does not route falls through to the main table, whose " +
+                "route " + p.ToString() + " leads into vrf " + Q(y->name),
+            LeakPath(x, *y, m, *witness, sender->first, sender->second, victim));
+      }
+    }
+  }
+
+  /// The host's layer-2 domains (union of bridge membership; a VRF master is
+  /// layer 3) and their exits, for the fabric-wide isolation check; a domain
+  /// that holds ports of two routing domains is reported here.
+  void Layer2() {
+    size_t n = st_.links.size();
+    std::vector<size_t> parent(n);
+    for (size_t i = 0; i < n; ++i) parent[i] = i;
+    std::function<size_t(size_t)> find = [&](size_t x) {
+      while (parent[x] != x) x = parent[x] = parent[parent[x]];
+      return x;
+    };
+    for (size_t i = 0; i < n; ++i) {
+      const Link& l = st_.links[i];
+      auto m = links_.find(l.master);
+      if (m == links_.end() || st_.links[m->second].kind == "vrf") continue;
+      parent[find(i)] = find(m->second);
+    }
+    // Bridges with an uplink (adopted NIC, directly or through a bond) are on the physical network.
+    std::set<size_t> uplinked;
+    for (const runtime::AdoptedNic& a : st_.adopted)
+      if (auto m = links_.find(a.master); m != links_.end()) uplinked.insert(find(m->second));
+    std::map<size_t, uint32_t> domain_of;
+    auto domain = [&](size_t link) {
+      size_t root = find(link);
+      auto [it, inserted] = domain_of.emplace(root, uint32_t(host_.linux.domains.size()));
+      if (inserted) {
+        L2Domain d;
+        // Name the domain after a bridge in it (the root is one when there is any).
+        d.bridge = st_.links[root].name;
+        for (size_t i = 0; i < n && st_.links[root].kind != "bridge"; ++i)
+          if (find(i) == root && st_.links[i].kind == "bridge") {
+            d.bridge = st_.links[i].name;
+            break;
+          }
+        host_.linux.domains.push_back(std::move(d));
+      }
+      return it->second;
+    };
+    std::string wire_prefix = host_.name + ":";
+    for (size_t i = 0; i < n; ++i) {
+      const Link& l = st_.links[i];
+      L2Exit e;
+      e.device = l.name;
+      e.line = l.loc.line;
+      if (l.kind == "vxlan") {
+        e.kind = L2Exit::Kind::kVxlan;
+        e.id = l.vxlan_id;
+        e.local = l.vxlan_local.value_or(net::IpAddress{});
+        if (auto it = fdb_.find(l.name); it != fdb_.end())
+          for (const auto& [mac, dst] : it->second) e.dsts.push_back(dst);
+        std::sort(e.dsts.begin(), e.dsts.end());
+        e.dsts.erase(std::unique(e.dsts.begin(), e.dsts.end()), e.dsts.end());
+      } else if (l.kind == "gretap") {
+        e.kind = L2Exit::Kind::kGretap;
+        e.id = l.gretap_key;
+        e.local = l.gretap_local.value_or(net::IpAddress{});
+        e.remote = l.gretap_remote;
+      } else if (l.kind == "vlan") {
+        auto lower = links_.find(l.vlan_link);
+        // Over a bridge with an uplink: that VLAN of the physical network; else the host's own.
+        bool physical = lower == links_.end() || uplinked.count(find(lower->second));
+        e.kind = L2Exit::Kind::kWire;
+        e.wire = (physical ? "" : wire_prefix) + l.vlan_link + "/" + std::to_string(l.vlan_id);
+      } else {
+        if (uplinked.count(find(i)) && find(i) == i) {
+          e.kind = L2Exit::Kind::kWire;
+          e.wire = l.name + "/0";
+          e.domain = domain(i);
+          host_.linux.exits.push_back(std::move(e));
+        }
+        continue;
+      }
+      e.domain = domain(i);
+      host_.linux.exits.push_back(std::move(e));
+    }
+    for (const ndt::PortEntry& port : img_.ports()) {
+      auto it = links_.find(std::string(img_.String(port.ifname)));
+      if (it == links_.end()) continue;
+      L2Domain& d = host_.linux.domains[domain(it->second)];
+      d.ports.push_back(&port);
+      d.port_lines.push_back(st_.links[it->second].loc.line);
+      d.port_bridges.push_back(st_.links[it->second].master);
+    }
+  }
+
+  std::vector<std::string> LeakPath(const LinuxVrf& x, const LinuxVrf& y, const runtime::Route& m,
+                                    const net::IpAddress& witness, const PortRef& from, uint32_t from_vsid,
+                                    const std::optional<PortRef>& victim) const {
+    std::vector<std::string> hops;
+    auto hop = [&](std::string text) { hops.push_back(std::to_string(hops.size() + 1) + ". " + text); };
+    const Host& fh = fabric_.hosts[from.host];
+    const LinuxSegment& ls = host_.linux.segments.at(from_vsid);
+    const ndt::SegmentEntry* seg = img_.FindSegment(from_vsid);
+    std::string gateway = seg && seg->gateway.family ? ToIp(seg->gateway).ToString() : std::string("its gateway");
+    hop("host " + Q(fh.name) + ": port " + std::to_string(from.port->id) + " (" + PortName(*fh.image, *from.port) +
+        ", vsid " + std::to_string(from_vsid) + ", rdid " + std::to_string(x.rdid) + ") sends to " +
+        witness.ToString() + " through its gateway " + gateway);
+    hop("host " + Q(host_.name) + ": bridge " + Q(ls.bridge) + " of vsid " + std::to_string(from_vsid) +
+        " answers for " + gateway + " in vrf " + Q(x.name) + " (table " + std::to_string(x.table) + ")");
+    hop("table " + std::to_string(x.table) + " has no route to " + witness.ToString() +
+        ": the lookup falls through to the main table");
+    hop("main table: " + m.dst.Canonical().ToString() + " dev " + Q(m.dev) + " (linux.yaml line " +
+        std::to_string(m.loc.line) + ")");
+    std::string via;
+    for (const LinuxRoute& r : y.routes)
+      if (r.dst.address.family == witness.family && r.dst.Contains(witness)) via = r.dev;
+    hop("vrf " + Q(y.name) + " (table " + std::to_string(y.table) + ", rdid " + std::to_string(y.rdid) + "): " +
+        witness.ToString() + (via.empty() ? " has no route" : " on " + Q(via)));
+    if (victim) {
+      const Host& vh = fabric_.hosts[victim->host];
+      hops.push_back("verdict: delivered into rdid " + std::to_string(y.rdid) + ": port " +
+                     std::to_string(victim->port->id) + " (" + PortName(*vh.image, *victim->port) + ") on host " +
+                     Q(vh.name));
+    } else {
+      hops.push_back("verdict: delivered into rdid " + std::to_string(y.rdid) + " (vrf " + Q(y.name) + ")");
+    }
+    return hops;
+  }
+
+  Fabric& fabric_;
+  uint32_t h_;
+  Host& host_;
+  const Image& img_;
+  const HostState& st_;
+  std::unordered_map<std::string, size_t> links_;
+  std::unordered_map<std::string, std::vector<size_t>> members_;
+  std::unordered_map<std::string, std::set<std::pair<net::MacAddress, net::IpAddress>>> fdb_;
+  std::unordered_map<std::string, std::set<std::pair<net::IpAddress, net::MacAddress>>> neighbours_;
+  std::unordered_map<uint32_t, std::vector<const ndt::CaSlot*>> records_;
+  std::unordered_map<std::string, std::vector<net::Prefix>> guards_;
+};
+
+}  // namespace
+
+void CheckLinux(Fabric& fabric, uint32_t host, const HostState& state) { LinuxChecker(fabric, host, state).Run(); }
+
+}  // namespace netdsl::verify

@@ -1,0 +1,25 @@
+// The verify stage: proves isolation, reachability, loop-freedom and agreement
+// on a build's artifacts (tables.ndt and linux.yaml of every host), never on
+// the compiler's own view (docs/verify.md).
+#pragma once
+
+#include <string>
+
+#include "compiler/diag/diagnostics.h"
+
+namespace netdsl::verify {
+
+struct VerifyOptions {
+  /// An earlier build of the same fabric (its output directory), or "": a
+  /// port that passes from one VM NIC to another between the two is an error.
+  std::string previous;
+  /// Threads for reading and checking hosts (0 = number of CPUs).
+  unsigned jobs = 0;
+};
+
+/// Reads `dir` (manifest.json, hosts/NAME/tables.ndt, hosts/NAME/linux.yaml)
+/// and reports every violation into `diags`, each with a counterexample.
+/// Returns true when the artifacts prove (a)-(d) of docs/verify.md.
+bool Verify(const std::string& dir, const VerifyOptions& options, DiagnosticEngine& diags);
+
+}  // namespace netdsl::verify
