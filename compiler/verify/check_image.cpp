@@ -4,6 +4,7 @@
 // within their routing domain. Violations of the first kind are isolation
 // (a), missing or wrong records reachability (b).
 #include <algorithm>
+#include <functional>
 #include <map>
 
 #include "compiler/verify/check_host.h"
@@ -40,8 +41,11 @@ void CheckImage(Fabric& fabric, uint32_t h) {
   const Host& host = fabric.hosts[h];
   const Image& img = *host.image;
   const std::string& file = host.tables_path;
-  auto add = [&](DiagKind kind, std::string message, std::vector<std::string> path = {}) {
-    fabric.findings.Add({kind, file, 0, 0, std::move(message), std::move(path)});
+  // The counterexample (a walk through the images) is built only for a finding that is shown.
+  using PathFn = std::function<std::vector<std::string>()>;
+  auto add = [&](DiagKind kind, const std::string& message, const PathFn& path = {}) {
+    if (fabric.findings.Full(kind)) return;
+    fabric.findings.Add({kind, file, 0, 0, message, path ? path() : std::vector<std::string>{}});
   };
 
   // Ports in their segments, in their segment's routing domain.
@@ -69,12 +73,14 @@ void CheckImage(Fabric& fabric, uint32_t h) {
     if (it->second.front().host != h) continue;  // reported once, by the first carrier
     for (const Carrier& c : it->second) {
       if (c.segment->rdid == seg.rdid) continue;
-      std::vector<std::string> path;
+      PathFn path;
       auto ports = fabric.ports_by_vsid.find(seg.vsid);
       if (ports != fabric.ports_by_vsid.end())
         for (const PortRef& q : ports->second)
           if (q.host == c.host) {
-            path = PathTo(fabric, h, seg.vsid, ToIp(q.port->ca));
+            net::IpAddress dst = ToIp(q.port->ca);
+            uint32_t vsid = seg.vsid;
+            path = [&fabric, h, vsid, dst] { return PathTo(fabric, h, vsid, dst); };
             break;
           }
       add(DiagKind::VerifyIsolation,
@@ -83,7 +89,7 @@ void CheckImage(Fabric& fabric, uint32_t h) {
               std::to_string(c.segment->rdid) + " (vm network " +
               Q(fabric.hosts[c.host].image->String(c.segment->vm_network)) + ") on host " +
               Q(fabric.hosts[c.host].name) + ": frames of one routing domain enter the other",
-          std::move(path));
+          path);
       break;
     }
   }
@@ -113,7 +119,7 @@ void CheckImage(Fabric& fabric, uint32_t h) {
                                                                std::to_string(rd_port) + ", not " +
                                                                std::to_string(rd_rec) + ")"
                                                          : ", not in vsid " + std::to_string(s.vsid)),
-          PathTo(fabric, h, s.vsid, ca));
+          [&] { return PathTo(fabric, h, s.vsid, ca); });
       continue;
     }
     if (!SameBytes(port->ca.bytes, s.ca, 16) || !SameBytes(port->mac, s.mac, 6))
@@ -140,7 +146,7 @@ void CheckImage(Fabric& fabric, uint32_t h) {
           add(DiagKind::VerifyUnreachable,
               "vsid " + std::to_string(seg.vsid) + " has no lookup record for " + who + " on host " + Q(host.name) +
                   ": packets from this host to it are dropped",
-              PathTo(fabric, h, seg.vsid, ca));
+              [&] { return PathTo(fabric, h, seg.vsid, ca); });
           continue;
         }
         bool local = rec->flags & ndt::kSlotLocal;
@@ -149,7 +155,7 @@ void CheckImage(Fabric& fabric, uint32_t h) {
             add(DiagKind::VerifyUnreachable,
                 "the lookup record for " + who + " does not deliver to its port " + std::to_string(q.port->id) +
                     " on its own host",
-                PathTo(fabric, h, seg.vsid, ca));
+                [&] { return PathTo(fabric, h, seg.vsid, ca); });
           continue;
         }
         const ndt::SegmentEntry* qseg = qh.image->FindSegment(seg.vsid);
@@ -161,7 +167,7 @@ void CheckImage(Fabric& fabric, uint32_t h) {
                          : "pa " + ToIp(rec->pa_family, rec->pa).ToString() + " mac " + ToMac(rec->mac).ToString()) +
                   ", but the nic is behind pa " + (qseg ? want.ToString() : "(none: its host has no segment)") +
                   " with mac " + ToMac(q.port->mac).ToString(),
-              PathTo(fabric, h, seg.vsid, ca));
+              [&] { return PathTo(fabric, h, seg.vsid, ca); });
         const ndt::MacSlot* mrec = img.LookupMac(seg.vsid, q.port->mac);
         if (!mrec || ToIp(mrec->pa_family, mrec->pa) != (qseg ? want : net::IpAddress{}))
           add(DiagKind::VerifyUnreachable, "the mac lookup record for " + who + " on host " + Q(host.name) +
@@ -196,7 +202,7 @@ void CheckImage(Fabric& fabric, uint32_t h) {
     uint32_t target = seg ? seg->rdid
                           : (fabric.rdid_of_vsid.count(route.vsid) ? fabric.rdid_of_vsid.at(route.vsid) : route.rdid);
     if (target == route.rdid && seg) continue;
-    std::vector<std::string> path;
+    PathFn path;
     net::IpAddress witness = ToPrefix(route.prefix).First();
     auto ports = fabric.ports_by_vsid.find(route.vsid);
     if (ports != fabric.ports_by_vsid.end())
@@ -207,7 +213,8 @@ void CheckImage(Fabric& fabric, uint32_t h) {
         }
     for (const ndt::SegmentEntry& s : img.segments())
       if (s.rdid == route.rdid) {
-        path = PathTo(fabric, h, s.vsid, witness);
+        uint32_t vsid = s.vsid;
+        path = [&fabric, h, vsid, witness] { return PathTo(fabric, h, vsid, witness); };
         break;
       }
     if (target != route.rdid)
@@ -215,12 +222,12 @@ void CheckImage(Fabric& fabric, uint32_t h) {
           "route rdid " + std::to_string(route.rdid) + " " + ToPrefix(route.prefix).ToString() + " is on-link in vsid " +
               std::to_string(route.vsid) + ", which is rdid " + std::to_string(target) +
               ": the route leads into another routing domain",
-          std::move(path));
+          path);
     else
       add(DiagKind::VerifyUnreachable, "route rdid " + std::to_string(route.rdid) + " " +
                                            ToPrefix(route.prefix).ToString() + " is on-link in vsid " +
                                            std::to_string(route.vsid) + ", which this host does not carry",
-          std::move(path));
+          path);
   }
 }
 

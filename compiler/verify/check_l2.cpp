@@ -76,6 +76,16 @@ class Layer2 {
       for (size_t i = 1; i < members.size(); ++i)
         Join(members[0].first, members[0].second, members[i].first,
              fabric_.hosts[members[i].first].linux.exits[members[i].second].domain, true);
+    // `BRIDGE/*`: a port that can tag its frames with any VLAN of the bridge.
+    for (const auto& [wire, members] : wires) {
+      if (wire.size() < 2 || wire.compare(wire.size() - 2, 2, "/*") != 0) continue;
+      std::string prefix = wire.substr(0, wire.size() - 1);
+      for (auto it = wires.lower_bound(prefix); it != wires.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+        if (it->first == wire) continue;
+        const auto& [h2, x2] = it->second.front();
+        Join(members[0].first, members[0].second, h2, fabric_.hosts[h2].linux.exits[x2].domain, true);
+      }
+    }
 
     // Each joined domain: the routing domains of its ports.
     std::map<uint32_t, std::pair<size_t, uint32_t>> first_port;  // root → (port index in its domain, node)
@@ -150,7 +160,10 @@ class Layer2 {
       const Edge& e = *via[n];
       const L2Exit& x = fabric_.hosts[e.host].linux.exits[e.exit];
       std::string device = "host " + Q(fabric_.hosts[e.host].name) + ": " + Q(x.device);
-      if (e.wire)
+      if (e.wire && x.wire.size() > 2 && x.wire.compare(x.wire.size() - 2, 2, "/*") == 0)
+        hop(device + " sends it tagged with a VLAN of bridge " + Q(x.wire.substr(x.wire.rfind(':') + 1, x.wire.size() - x.wire.rfind(':') - 3)) +
+            " (no VLAN filtering, no rule drops tagged frames from the port), which reaches " + where(n));
+      else if (e.wire)
         hop(device + " puts it on the physical network `" + x.wire + "`, which " + where(n) + " is on too");
       else
         hop(device + (x.kind == L2Exit::Kind::kVxlan ? " (vxlan id " : " (gretap key ") + std::to_string(x.id) +

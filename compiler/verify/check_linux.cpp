@@ -532,6 +532,38 @@ class LinuxChecker {
       e.domain = domain(i);
       host_.linux.exits.push_back(std::move(e));
     }
+    // A VM port directly on a bridge that carries tagged traffic (an uplinked
+    // bridge, or the lower link of VLAN devices) can send frames tagged with
+    // any VLAN: a bridge without VLAN filtering forwards them as they are, and
+    // no guard rule drops them (`ether type 8021q drop`), so that port's
+    // domain reaches every VLAN of the bridge.
+    std::set<std::string> trunks;
+    for (const Link& l : st_.links)
+      if (l.kind == "vlan") trunks.insert(l.vlan_link);
+    for (size_t i = 0; i < n; ++i)
+      if (st_.links[i].kind == "bridge" && uplinked.count(find(i)) && find(i) == i) trunks.insert(st_.links[i].name);
+    std::set<std::string> tag_guarded;
+    for (const runtime::NftRule& r : st_.nft.rules)
+      if (r.rule.rfind("iifname \"", 0) == 0 &&
+          (r.rule.find(" ether type 8021q drop") != std::string::npos ||
+           r.rule.find(" ether type vlan drop") != std::string::npos))
+        tag_guarded.insert(r.rule.substr(9, r.rule.find('"', 9) - 9));
+    std::set<std::pair<uint32_t, std::string>> trunk_exits;
+    for (size_t i = 0; i < n; ++i) {
+      const Link& l = st_.links[i];
+      if (l.kind != "veth" || !trunks.count(l.master) || tag_guarded.count(l.name)) continue;
+      auto lower = links_.find(l.master);
+      bool physical = lower != links_.end() && uplinked.count(find(lower->second));
+      std::string wire = (physical ? "" : wire_prefix) + l.master + "/*";
+      if (!trunk_exits.insert({domain(i), wire}).second) continue;
+      L2Exit e;
+      e.kind = L2Exit::Kind::kWire;
+      e.device = l.name;
+      e.line = l.loc.line;
+      e.wire = wire;
+      e.domain = domain(i);
+      host_.linux.exits.push_back(std::move(e));
+    }
     for (const ndt::PortEntry& port : img_.ports()) {
       auto it = links_.find(std::string(img_.String(port.ifname)));
       if (it == links_.end()) continue;

@@ -104,22 +104,32 @@ class Reachability {
   }
 
  private:
-  void Add(DiagKind kind, const std::string& file, std::string key, std::string message,
-           std::vector<std::string> path) {
+  /// Reports once per `key`; `path` builds the counterexample only when the finding is shown.
+  void Add(DiagKind kind, const std::string& file, std::string key, const std::function<std::string()>& message,
+           const std::function<std::vector<std::string>()>& path) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!reported_.insert(std::move(key)).second) return;
     }
-    fabric_.findings.Add({kind, file, 0, 0, std::move(message), std::move(path)});
+    if (fabric_.findings.Full(kind)) return;
+    fabric_.findings.Add({kind, file, 0, 0, message(), path()});
   }
 
-  /// The first port (with an address of `family`) of each other VSID of the routing domain.
-  std::vector<PortRef> Targets(uint32_t rdid, uint32_t except, uint8_t family) const {
+  /// The first port (with an address of `family`) of each other VSID of the
+  /// routing domain that the fabric promises host `h` reaches: one `h`
+  /// carries, or any when the routing domain has a gateway (docs/ir.md,
+  /// locality: without a gateway, a subnet the host does not carry is not
+  /// routed from it).
+  std::vector<PortRef> Targets(uint32_t h, uint32_t rdid, uint32_t except, uint8_t family) const {
     std::vector<PortRef> out;
     auto vsids = fabric_.vsids_by_rdid.find(rdid);
     if (vsids == fabric_.vsids_by_rdid.end()) return out;
+    const Image& img = *fabric_.hosts[h].image;
+    bool gateway = nat_.count(rdid) > 0;
+    for (const ndt::RouteEntry& r : img.routes())
+      gateway |= r.rdid == rdid && r.kind == uint8_t(ndt::RouteKind::kGateway);
     for (uint32_t v : vsids->second) {
-      if (v == except) continue;
+      if (v == except || (!gateway && !img.FindSegment(v))) continue;
       auto ports = fabric_.ports_by_vsid.find(v);
       if (ports == fabric_.ports_by_vsid.end()) continue;
       for (const PortRef& q : ports->second)
@@ -144,26 +154,30 @@ class Reachability {
       Followed f = Follow(fabric_, h, port.id, g, false);
       if (f.end.kind != TraceEnd::Kind::kRouter)
         Add(DiagKind::VerifyUnreachable, host.tables_path, "tgw " + std::to_string(h) + " " + std::to_string(seg.vsid),
-            "in the table images, " + From(h, port) + " does not reach its gateway " + g.ToString(),
-            Follow(fabric_, h, port.id, g, true).hops);
+            [&] { return "in the table images, " + From(h, port) + " does not reach its gateway " + g.ToString(); },
+            [&] { return Follow(fabric_, h, port.id, g, true).hops; });
     }
-    for (const PortRef& q : Targets(seg.rdid, seg.vsid, port.ca.family)) {
+    for (const PortRef& q : Targets(h, seg.rdid, seg.vsid, port.ca.family)) {
       net::IpAddress dst = ToIp(q.port->ca);
       Followed f = Follow(fabric_, h, port.id, dst, false);
       if (f.end.kind == TraceEnd::Kind::kDeliver && f.host == q.host && f.end.port_id == q.port->id) continue;
       Add(DiagKind::VerifyUnreachable, host.tables_path,
           "troute " + std::to_string(h) + " " + std::to_string(seg.vsid) + " " + std::to_string(q.port->vsid),
-          "in the table images, " + From(h, port) + " does not reach " + From(q.host, *q.port) +
-              " of the same routing domain (rdid " + std::to_string(seg.rdid) + ")",
-          Follow(fabric_, h, port.id, dst, true).hops);
+          [&] {
+            return "in the table images, " + From(h, port) + " does not reach " + From(q.host, *q.port) +
+                   " of the same routing domain (rdid " + std::to_string(seg.rdid) + ")";
+          },
+          [&] { return Follow(fabric_, h, port.id, dst, true).hops; });
     }
     if (auto out = outside_.find(seg.rdid); out != outside_.end() && port.ca.family == ndt::kFamilyV4) {
       Followed f = Follow(fabric_, h, port.id, out->second, false);
       if (f.end.kind != TraceEnd::Kind::kNat)
         Add(DiagKind::VerifyUnreachable, host.tables_path, "tnat " + std::to_string(h) + " " + std::to_string(seg.vsid),
-            "in the table images, " + From(h, port) + " does not get out through the nat of its vm network (to " +
-                out->second.ToString() + ")",
-            Follow(fabric_, h, port.id, out->second, true).hops);
+            [&] {
+              return "in the table images, " + From(h, port) + " does not get out through the nat of its vm network (to " +
+                     out->second.ToString() + ")";
+            },
+            [&] { return Follow(fabric_, h, port.id, out->second, true).hops; });
     }
   }
 
@@ -191,7 +205,7 @@ class Reachability {
     const struct Host& host = fabric_.hosts[h];
     if (seg.gateway.family == ndt::kFamilyNone) return;  // no gateway: the subnet does not route
     net::IpAddress g = ToIp(seg.gateway);
-    std::vector<PortRef> targets = Targets(seg.rdid, seg.vsid, port.ca.family);
+    std::vector<PortRef> targets = Targets(h, seg.rdid, seg.vsid, port.ca.family);
     auto nat = nat_.find(seg.rdid);
     auto outside = outside_.find(seg.rdid);
     // A routing domain with nothing to route to (one subnet, no nat) needs no
@@ -201,11 +215,17 @@ class Reachability {
     std::string gw = g.ToString();
     if (owners.empty()) {
       Add(DiagKind::VerifyUnreachable, host.linux_path, "lgw " + std::to_string(seg.vsid),
-          "in linux.yaml, no host answers for " + gw + ", the gateway of vsid " + std::to_string(seg.vsid) +
-              ": no bridge of the vsid has the address (only a host with a vrf for the routing domain gets it)",
-          {"1. host " + Q(host.name) + ": " + PortName(*host.image, port) + " (port " + std::to_string(port.id) +
-               ") asks for " + gw + " (ARP), which is flooded to every host carrying vsid " + std::to_string(seg.vsid),
-           "verdict: drop: no bridge of vsid " + std::to_string(seg.vsid) + " on any host has " + gw});
+          [&] {
+            return "in linux.yaml, no host answers for " + gw + ", the gateway of vsid " + std::to_string(seg.vsid) +
+                   ": no bridge of the vsid has the address (only a host with a vrf for the routing domain gets it)";
+          },
+          [&] {
+            return std::vector<std::string>{
+                "1. host " + Q(host.name) + ": " + PortName(*host.image, port) + " (port " + std::to_string(port.id) +
+                    ") asks for " + gw + " (ARP), which is flooded to every host carrying vsid " +
+                    std::to_string(seg.vsid),
+                "verdict: drop: no bridge of vsid " + std::to_string(seg.vsid) + " on any host has " + gw};
+          });
       return;
     }
     // A host with the gateway answers its own VMs (anycast); otherwise any owner may.
@@ -233,39 +253,50 @@ class Reachability {
           ok |= r.dst.address.family == dst.family && r.dst.Contains(dst) && target != router.linux.segments.end() &&
                 r.dev == target->second.bridge;
         if (ok) continue;
-        std::vector<std::string> hops;
-        prefix(hops);
-        hops.push_back("3. table " + std::to_string(vrf->table) + " has no route to " + dst.ToString() +
-                       " on a bridge of vsid " + std::to_string(q.port->vsid) +
-                       (target == router.linux.segments.end() ? " (host " + Q(router.name) + " does not carry it)" : ""));
-        hops.push_back(x == h ? "4. the routing-domain guard of the port drops what its host does not route (input chain)"
-                              : "4. the lookup falls through to host " + Q(router.name) +
-                                    "'s main table, which does not lead back into the routing domain");
-        hops.push_back("verdict: drop: " + From(q.host, *q.port) + " is not reached");
         Add(DiagKind::VerifyUnreachable, router.linux_path,
             "lroute " + std::to_string(x) + " " + std::to_string(seg.rdid) + " " + std::to_string(seg.vsid) + " " +
                 std::to_string(q.port->vsid),
-            "in linux.yaml, host " + Q(router.name) + " routes vsid " + std::to_string(seg.vsid) + " (rdid " +
-                std::to_string(seg.rdid) + ") but not to vsid " + std::to_string(q.port->vsid) +
-                " of the same routing domain: " + From(h, port) + " does not reach " + From(q.host, *q.port),
-            std::move(hops));
+            [&] {
+              return "in linux.yaml, host " + Q(router.name) + " routes vsid " + std::to_string(seg.vsid) + " (rdid " +
+                     std::to_string(seg.rdid) + ") but not to vsid " + std::to_string(q.port->vsid) +
+                     " of the same routing domain: " + From(h, port) + " does not reach " + From(q.host, *q.port);
+            },
+            [&] {
+              std::vector<std::string> hops;
+              prefix(hops);
+              hops.push_back("3. table " + std::to_string(vrf->table) + " has no route to " + dst.ToString() +
+                             " on a bridge of vsid " + std::to_string(q.port->vsid) +
+                             (target == router.linux.segments.end()
+                                  ? " (host " + Q(router.name) + " does not carry it)"
+                                  : ""));
+              hops.push_back(x == h ? "4. the routing-domain guard of the port drops what its host does not route "
+                                      "(input chain)"
+                                    : "4. the lookup falls through to host " + Q(router.name) +
+                                          "'s main table, which does not lead back into the routing domain");
+              hops.push_back("verdict: drop: " + From(q.host, *q.port) + " is not reached");
+              return hops;
+            });
       }
       if (nat != nat_.end() && outside != outside_.end() && x != nat->second.host && port.ca.family == ndt::kFamilyV4) {
         const struct Host& gwh = fabric_.hosts[nat->second.host];
-        std::vector<std::string> hops;
-        prefix(hops);
-        hops.push_back("3. table " + std::to_string(vrf->table) + " has no route to " + outside->second.ToString() +
-                       " towards the nat gateway, host " + Q(gwh.name));
-        hops.push_back(x == h ? "4. the routing-domain guard of the port drops it (input chain)"
-                              : "4. the lookup falls through to host " + Q(router.name) +
-                                    "'s main table: the packet leaves untranslated, or not at all");
-        hops.push_back("verdict: drop: not translated by the nat of host " + Q(gwh.name));
         Add(DiagKind::VerifyUnreachable, router.linux_path,
             "lnat " + std::to_string(x) + " " + std::to_string(seg.rdid),
-            "in linux.yaml, host " + Q(router.name) + " routes rdid " + std::to_string(seg.rdid) +
-                " but sends nothing to its nat gateway " + Q(gwh.name) + ": " + From(h, port) +
-                " does not get out through nat",
-            std::move(hops));
+            [&] {
+              return "in linux.yaml, host " + Q(router.name) + " routes rdid " + std::to_string(seg.rdid) +
+                     " but sends nothing to its nat gateway " + Q(gwh.name) + ": " + From(h, port) +
+                     " does not get out through nat";
+            },
+            [&] {
+              std::vector<std::string> hops;
+              prefix(hops);
+              hops.push_back("3. table " + std::to_string(vrf->table) + " has no route to " +
+                             outside->second.ToString() + " towards the nat gateway, host " + Q(gwh.name));
+              hops.push_back(x == h ? "4. the routing-domain guard of the port drops it (input chain)"
+                                    : "4. the lookup falls through to host " + Q(router.name) +
+                                          "'s main table: the packet leaves untranslated, or not at all");
+              hops.push_back("verdict: drop: not translated by the nat of host " + Q(gwh.name));
+              return hops;
+            });
       }
     }
   }

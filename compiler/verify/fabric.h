@@ -149,6 +149,9 @@ class Findings {
   std::vector<Finding> Take();
   /// Findings of `kind` beyond the cap.
   size_t Dropped(DiagKind kind) const;
+  /// True when a finding of `kind` would no longer be printed: count it
+  /// without building its message and counterexample.
+  bool Full(DiagKind kind);
   size_t Count() const;
 
  private:

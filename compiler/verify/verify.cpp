@@ -31,6 +31,14 @@ std::vector<Finding> Findings::Take() {
   return std::move(findings_);
 }
 
+bool Findings::Full(DiagKind kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t& n = per_kind_[kind];
+  if (n < kPerKind) return false;
+  ++n;
+  return true;
+}
+
 size_t Findings::Dropped(DiagKind kind) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = per_kind_.find(kind);
