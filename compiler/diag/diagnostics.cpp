@@ -115,7 +115,7 @@ DiagBuilder::~DiagBuilder() {
 }
 
 DiagBuilder DiagnosticEngine::Report(DiagKind kind, llvm::SMRange range, std::string message) {
-  return DiagBuilder(this, Diagnostic{kind, Info(kind).severity, range, std::move(message), {}, {}});
+  return DiagBuilder(this, Diagnostic{kind, Info(kind).severity, range, std::move(message), {}, {}, {}});
 }
 
 void DiagnosticEngine::Commit(Diagnostic d) {

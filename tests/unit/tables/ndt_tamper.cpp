@@ -5,6 +5,7 @@
 //   move-record VSID CA NEWVSID   the lookup record (VSID, CA) now claims NEWVSID
 //   drop-route RDID PREFIX        the customer route is gone
 //   port-vsid PORT VSID           port PORT is in VSID
+//   port-vm PORT VM               port PORT belongs to VM
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -89,7 +90,7 @@ ir::HostIr ToIr(const runtime::tables::Image& img) {
     port.gateway = OptIp(p.gateway);
     port.mtu = p.mtu;
     port.vlan = p.vlan;
-    port.policy = p.policy == ndt::kNoIndex ? model::kNone : p.policy;
+    port.policy = p.policy == ndt::kNoIndex ? ir::kNoPolicy : p.policy;
     h.ports.push_back(port);
   }
   for (const ndt::SegmentEntry& s : img.segments()) {
@@ -154,7 +155,7 @@ ir::HostIr ToIr(const runtime::tables::Image& img) {
 }
 
 int Usage() {
-  std::fprintf(stderr, "usage: ndt-tamper IN OUT move-record VSID CA NEWVSID | drop-route RDID PREFIX | port-vsid PORT VSID\n");
+  std::fprintf(stderr, "usage: ndt-tamper IN OUT move-record VSID CA NEWVSID | drop-route RDID PREFIX | port-vsid PORT VSID | port-vm PORT VM\n");
   return 64;
 }
 
@@ -185,6 +186,10 @@ int main(int argc, char** argv) {
         done = true;
         break;
       }
+  } else if (op == "port-vm" && argc == 6) {
+    uint32_t id = std::stoul(argv[4]);
+    for (ir::Port& p : h.ports)
+      if (p.id == id) p.vm = argv[5], done = true;
   } else if (op == "port-vsid" && argc == 6) {
     uint32_t id = std::stoul(argv[4]), vsid = std::stoul(argv[5]);
     for (ir::Port& p : h.ports)
@@ -196,11 +201,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ndt-tamper: nothing matched `%s`\n", op.c_str());
     return 1;
   }
-  std::string bytes = backends::WriteTableImage(h);
-  if (bytes.empty()) {
-    std::fprintf(stderr, "ndt-tamper: the writer refuses the change: %s\n", backends::CheckTableHostIr(h).c_str());
+  llvm::Expected<std::string> bytes = backends::WriteTableImage(h);
+  if (!bytes) {
+    std::fprintf(stderr, "ndt-tamper: the writer refuses the change: %s\n", llvm::toString(bytes.takeError()).c_str());
     return 1;
   }
-  std::ofstream(argv[2], std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  std::ofstream(argv[2], std::ios::binary).write(bytes->data(), std::streamsize(bytes->size()));
   return 0;
 }
