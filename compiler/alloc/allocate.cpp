@@ -338,9 +338,10 @@ void Allocator::ReserveSource() {
     const auto& subnet = f_.vm_subnets[s];
     if (!subnet.vsid) continue;
     std::string key = VmSubnetKey(f_, s);
-    vsids_.Reserve(*subnet.vsid, AddOwner(Owner::Kind::Explicit, "`" + key + "`", subnet.name_range));
+    vsids_.Reserve(*subnet.vsid, AddOwner(Owner::Kind::Explicit, "`" + key + "`",
+                                          subnet.vsid_range.Start.isValid() ? subnet.vsid_range : subnet.name_range));
     if (const LockEntry* e = Locked(LockSection::Vsid, key); e && e->value != std::to_string(*subnet.vsid)) {
-      diags_.Report(DiagKind::LockContradicted, subnet.name_range,
+      diags_.Report(DiagKind::LockContradicted, subnet.vsid_range.Start.isValid() ? subnet.vsid_range : subnet.name_range,
                     "`" + key + "` sets vsid " + std::to_string(*subnet.vsid) + ", but netdsl.lock records vsid " +
                         e->value + " for it")
           .Note(e->value_range, "recorded here; delete this entry if the change of VSID is intended");
@@ -351,9 +352,10 @@ void Allocator::ReserveSource() {
     const auto& net = f_.vm_networks[n];
     if (!net.rdid) continue;
     std::string key = VmNetworkKey(f_, n);
-    rdids_.Reserve(*net.rdid, AddOwner(Owner::Kind::Explicit, "`" + key + "`", net.name_range));
+    rdids_.Reserve(*net.rdid, AddOwner(Owner::Kind::Explicit, "`" + key + "`",
+                                       net.rdid_range.Start.isValid() ? net.rdid_range : net.name_range));
     if (const LockEntry* e = Locked(LockSection::Rdid, key); e && e->value != std::to_string(*net.rdid)) {
-      diags_.Report(DiagKind::LockContradicted, net.name_range,
+      diags_.Report(DiagKind::LockContradicted, net.rdid_range.Start.isValid() ? net.rdid_range : net.name_range,
                     "`" + key + "` sets rdid " + std::to_string(*net.rdid) + ", but netdsl.lock records rdid " +
                         e->value + " for it")
           .Note(e->value_range, "recorded here; delete this entry if the change of routing domain is intended");
@@ -372,11 +374,12 @@ void Allocator::ReserveSource() {
         uint32_t owner = kNone;
         for (uint32_t p : pools) {
           if (nic.ip->family != f_.ip_pools[p].range_first.family) continue;
-          if (owner == kNone) owner = AddOwner(Owner::Kind::Explicit, "`" + key + "`", nic.range);
+          if (owner == kNone)
+            owner = AddOwner(Owner::Kind::Explicit, "`" + key + "`", nic.ip_range.Start.isValid() ? nic.ip_range : nic.range);
           ip_free_[p].Reserve(ToInt(*nic.ip), owner);
         }
         if (const LockEntry* e = Locked(LockSection::CustomerAddress, key); e && e->value != nic.ip->ToString()) {
-          diags_.Report(DiagKind::LockContradicted, nic.range,
+          diags_.Report(DiagKind::LockContradicted, nic.ip_range.Start.isValid() ? nic.ip_range : nic.range,
                         "`" + key + "` sets ip " + nic.ip->ToString() + ", but netdsl.lock records " + e->value +
                             " for it")
               .Note(e->value_range, "recorded here; delete this entry if the change of address is intended");
@@ -385,10 +388,11 @@ void Allocator::ReserveSource() {
       }
       if (nic.mac) {
         std::string key = NicKey(f_, v, i);
-        uint32_t owner = AddOwner(Owner::Kind::Explicit, "`" + key + "`", nic.range);
+        uint32_t owner =
+            AddOwner(Owner::Kind::Explicit, "`" + key + "`", nic.mac_range.Start.isValid() ? nic.mac_range : nic.range);
         for (auto& list : mac_free_) list.Reserve(nic.mac->Value(), owner);
         if (const LockEntry* e = Locked(LockSection::Mac, key); e && e->value != nic.mac->ToString()) {
-          diags_.Report(DiagKind::LockContradicted, nic.range,
+          diags_.Report(DiagKind::LockContradicted, nic.mac_range.Start.isValid() ? nic.mac_range : nic.range,
                         "`" + key + "` sets mac " + nic.mac->ToString() + ", but netdsl.lock records " + e->value +
                             " for it")
               .Note(e->value_range, "recorded here; delete this entry if the change of MAC is intended");

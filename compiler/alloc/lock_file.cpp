@@ -494,22 +494,35 @@ std::string PrintLockFile(const LockFile& lock) {
 
 LockDiff DiffLockFiles(const LockFile& before, const LockFile& after) {
   LockDiff diff;
-  auto count = [&](const auto& a, const auto& b, auto same) {
-    for (const auto& [key, value] : a) {
-      auto it = b.find(key);
-      if (it == b.end() || !same(value, it->second)) ++diff.removed;
-    }
-    for (const auto& [key, value] : b) {
-      auto it = a.find(key);
-      if (it == a.end() || !same(it->second, value)) ++diff.added;
+  auto compare = [&](const char* section, const auto& a, const auto& b, auto same, auto text, auto range) {
+    // Both maps are ordered by key: one merge pass in file order.
+    auto x = a.begin(), y = b.begin();
+    while (x != a.end() || y != b.end()) {
+      if (y == b.end() || (x != a.end() && x->first < y->first)) {
+        ++diff.removed;
+        diff.changes.push_back({section, x->first, text(x->second), "", range(x->second)});
+        ++x;
+      } else if (x == a.end() || y->first < x->first) {
+        ++diff.added;
+        diff.changes.push_back({section, y->first, "", text(y->second), {}});
+        ++y;
+      } else {
+        if (!same(x->second, y->second)) {
+          ++diff.removed, ++diff.added;
+          diff.changes.push_back({section, x->first, text(x->second), text(y->second), range(x->second)});
+        }
+        ++x, ++y;
+      }
     }
   };
   for (size_t s = 0; s < kLockSectionCount; ++s)
-    count(before.sections[s], after.sections[s],
-          [](const LockEntry& x, const LockEntry& y) { return x.value == y.value; });
-  count(before.hosts, after.hosts, [](const LockHost& x, const LockHost& y) {
-    return x.generation == y.generation && x.ir_hash == y.ir_hash;
-  });
+    compare(kSectionNames[s], before.sections[s], after.sections[s],
+            [](const LockEntry& x, const LockEntry& y) { return x.value == y.value; },
+            [](const LockEntry& e) { return e.value; }, [](const LockEntry& e) { return e.value_range; });
+  compare("hosts", before.hosts, after.hosts,
+          [](const LockHost& x, const LockHost& y) { return x.generation == y.generation && x.ir_hash == y.ir_hash; },
+          [](const LockHost& h) { return "generation " + std::to_string(h.generation); },
+          [](const LockHost& h) { return h.range; });
   return diff;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "llvm/Support/SMLoc.h"
 
@@ -83,6 +84,15 @@ struct LockDiff {
   size_t added = 0;
   size_t removed = 0;
   bool Empty() const { return added == 0 && removed == 0; }
+  /// One entry that differs, in file order (sections, then hosts).
+  struct Change {
+    std::string section;  ///< `customer_address`, ..., or `hosts`
+    std::string key;      ///< `vm a1/nic0`
+    std::string before;   ///< "" when added
+    std::string after;    ///< "" when removed
+    llvm::SMRange range;  ///< the entry's value in the loaded lock (invalid when added)
+  };
+  std::vector<Change> changes;
 };
 LockDiff DiffLockFiles(const LockFile& before, const LockFile& after);
 

@@ -231,16 +231,28 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
   if (options.locked) {
     alloc::LockDiff diff = alloc::DiffLockFiles(have_lock ? *compiled.previous_lock : alloc::LockFile{}, new_lock);
     if (!have_lock || !diff.Empty()) {
+      // The caret goes to the first entry that would change or go; notes name
+      // each change (issue 11, defect 8: only counts, at netdsl.lock:1:1).
       llvm::SMRange where;
-      llvm::SourceMgr& sources = diags.sources();
-      for (unsigned id = 1; have_lock && id <= sources.getNumBuffers(); ++id)
-        if (sources.getMemoryBuffer(id)->getBufferIdentifier() == compiled.lock_path) {
-          auto start = llvm::SMLoc::getFromPointer(sources.getMemoryBuffer(id)->getBufferStart());
-          where = {start, start};
+      for (const alloc::LockDiff::Change& c : diff.changes)
+        if (c.range.Start.isValid()) {
+          where = c.range;
+          break;
         }
       std::string what = have_lock ? "netdsl.lock would change: " : "netdsl.lock does not exist and would be created: ";
-      what += std::to_string(diff.added) + " entries added, " + std::to_string(diff.removed) + " removed";
-      diags.Report(DiagKind::LockWouldChange, where, what + " — run netdslc build without --locked and commit the lock");
+      what += std::to_string(diff.added) + (diff.added == 1 ? " entry" : " entries") + " added, " +
+              std::to_string(diff.removed) + " removed";
+      auto report = diags.Report(DiagKind::LockWouldChange, where,
+                                 what + " — run netdslc build without --locked and commit the lock");
+      constexpr size_t kShown = 10;
+      for (size_t i = 0; i < diff.changes.size() && i < kShown; ++i) {
+        const alloc::LockDiff::Change& c = diff.changes[i];
+        report.Note(c.range, c.section + " `" + c.key + "`: " +
+                                 (c.before.empty() ? "new, " + c.after
+                                                   : c.after.empty() ? c.before + " released" : c.before + " -> " + c.after));
+      }
+      if (diff.changes.size() > kShown)
+        report.Note(llvm::SMRange(), std::to_string(diff.changes.size() - kShown) + " more changes");
       return llvm::Error::success();
     }
     lock_changes = false;

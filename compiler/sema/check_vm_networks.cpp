@@ -102,7 +102,7 @@ void Checker::ResolveVmNetworks() {
                         "rdid " + std::to_string(*r) + " of VM network `" + vmn.name +
                             "` is a reserved Linux routing table (253 default, 254 main, 255 local); pick another");
         else
-          vmn.rdid = (uint32_t)*r;
+          vmn.rdid = (uint32_t)*r, vmn.rdid_range = v->range;
       }
     }
   }
@@ -119,7 +119,7 @@ void Checker::ResolveVmNetworks() {
     }
     if (std::optional<uint64_t> v =
             IntegerIn(props.Get("vsid"), 4096, 16777214, DiagKind::VsidOutOfRange, "VSID", who))
-      subnet.vsid = (uint32_t)*v;
+      subnet.vsid = (uint32_t)*v, subnet.vsid_range = props.Get("vsid")->range;
     if (std::optional<uint64_t> v = IntegerIn(props.Get("vlan"), 0, 4094, DiagKind::VlanOutOfRange, "VLAN", who))
       subnet.vlan = (uint16_t)*v;
     vm_subnet_ok_[s] = ok;

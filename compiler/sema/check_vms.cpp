@@ -67,7 +67,7 @@ void Checker::ResolveVms() {
               .Note(vmn.name_range, "VM network `" + vmn.name + "` defined here");
         }
       }
-      if (const ast::Value* ip = np.Get("ip")) nic.ip = ip->address;
+      if (const ast::Value* ip = np.Get("ip")) nic.ip = ip->address, nic.ip_range = ip->range;
       if (const ast::Value* mac = np.Get("mac")) {
         if (mac->mac.IsMulticast() || mac->mac.IsZero())
           diags_.Report(DiagKind::InvalidMac, mac->range,
@@ -75,7 +75,7 @@ void Checker::ResolveVms() {
                             (mac->mac.IsZero() ? "all zero" : "a multicast address (low bit of the first octet set)") +
                             "; a NIC needs a unicast MAC");
         else
-          nic.mac = mac->mac;
+          nic.mac = mac->mac, nic.mac_range = mac->range;
       }
       if (const ast::Value* m = np.Get("mtu"))
         if (std::optional<uint64_t> mtu = IntegerIn(m, 68, 9216, DiagKind::MtuOutOfRange, "MTU", who()))

@@ -105,6 +105,7 @@ struct VmSubnet : Declared {
   uint32_t vm_network = kNone;
   net::Prefix prefix;
   std::optional<uint32_t> vsid;  ///< explicit, else allocated
+  llvm::SMRange vsid_range;      ///< the explicit value, for diagnostics
   uint16_t vlan = 0;             ///< for isolation = vlan
   std::vector<uint32_t> ip_pools;
 };
@@ -120,6 +121,7 @@ struct VmNetwork : Declared {
   uint32_t logical_network = kNone;
   Isolation isolation = Isolation::None;
   std::optional<uint32_t> rdid;  ///< explicit routing domain id, else allocated
+  llvm::SMRange rdid_range;      ///< the explicit value, for diagnostics
   std::vector<uint32_t> vm_subnets;
   std::vector<uint32_t> ip_pools;
   std::optional<Gateway> gateway;
@@ -176,6 +178,7 @@ struct VmNic {
   uint32_t classification = kNone;   ///< kNone: no port profile
   std::optional<net::IpAddress> ip;  ///< explicit CA, else allocated
   std::optional<net::MacAddress> mac;
+  llvm::SMRange ip_range, mac_range;  ///< the explicit values, for diagnostics
   std::optional<uint32_t> mtu;       ///< explicit VM MTU, else underlay MTU - overhead
 };
 
