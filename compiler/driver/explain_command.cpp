@@ -14,6 +14,9 @@
 #include "compiler/driver/command.h"
 #include "compiler/driver/support_frontend.h"
 #include "compiler/lower/lower.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
 
 namespace netdsl::driver {
 namespace {
@@ -241,9 +244,68 @@ int UsageError(const std::string& message) {
   return kExitUsage;
 }
 
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "netdslc explain: error: %s\n", message.c_str());
-  return kExitErrors;
+/// What explain found, for the output formats.
+struct Explanation {
+  std::string vm, nic, host, to;
+  std::string text;  ///< the hops and the verdict, one per line
+  int status = kExitOk;
+};
+
+/// Prints the diagnostics and the explanation (when there is one): text to
+/// stderr and stdout; with --diagnostics=json one JSON object on stdout,
+/// `{"diagnostics": [...], "explanation": {...} | null}`; with sarif the SARIF
+/// log, the explanation in the run's property bag. Never plain text and a
+/// document mixed on stdout.
+int Finish(const FrontendOptions& options, DiagnosticEngine& diags, const Explanation* explanation) {
+  if (options.format == DiagFormat::Text || options.verify_diagnostics) {
+    int status = FinishDiagnostics(options, diags);
+    if (!explanation) return status == kExitOk ? kExitErrors : status;
+    std::printf("from vm `%s` nic `%s` on host `%s` (image hosts/%s/tables.ndt) to %s\n", explanation->vm.c_str(),
+                explanation->nic.c_str(), explanation->host.c_str(), explanation->host.c_str(), explanation->to.c_str());
+    std::fwrite(explanation->text.data(), 1, explanation->text.size(), stdout);
+    return status != kExitOk ? status : explanation->status;
+  }
+  std::string doc;
+  llvm::raw_string_ostream os(doc);
+  diags.Emit(options.format, os, false);
+  os.flush();
+  llvm::Expected<llvm::json::Value> value = llvm::json::parse(doc);
+  if (!value) {  // cannot happen: the engine wrote it
+    llvm::consumeError(value.takeError());
+    return kExitErrors;
+  }
+  llvm::json::Value exp = nullptr;
+  if (explanation) {
+    llvm::json::Array hops;
+    std::string verdict;
+    for (llvm::StringRef rest = explanation->text; !rest.empty();) {
+      auto [line, tail] = rest.split('\n');
+      rest = tail;
+      if (line.consume_front("verdict: ")) verdict = line.str();
+      else hops.push_back(line.str());
+    }
+    exp = llvm::json::Object{{"from", llvm::json::Object{{"vm", explanation->vm}, {"nic", explanation->nic},
+                                                         {"host", explanation->host}}},
+                             {"to", explanation->to},
+                             {"image", "hosts/" + explanation->host + "/tables.ndt"},
+                             {"hops", std::move(hops)},
+                             {"verdict", verdict},
+                             {"delivered", explanation->status == kExitOk}};
+  }
+  llvm::json::Value out = nullptr;
+  if (options.format == DiagFormat::Json) {
+    out = llvm::json::Object{{"diagnostics", std::move(*value)}, {"explanation", std::move(exp)}};
+  } else {
+    out = std::move(*value);
+    if (auto* runs = out.getAsObject() ? out.getAsObject()->getArray("runs") : nullptr; runs && !runs->empty())
+      if (auto* run = (*runs)[0].getAsObject()) (*run)["properties"] = llvm::json::Object{{"explanation", std::move(exp)}};
+  }
+  llvm::outs() << llvm::formatv("{0:2}", out) << "\n";
+  llvm::outs().flush();
+  unsigned errors = diags.ErrorCount();
+  if (errors) llvm::errs() << errors << (errors == 1 ? " error" : " errors") << " generated.\n";
+  if (diags.HasErrors() || !explanation) return kExitErrors;
+  return explanation->status;
 }
 
 int ExplainMain(int argc, char** argv) {
@@ -287,9 +349,14 @@ int ExplainMain(int argc, char** argv) {
   llvm::SourceMgr sources;
   DiagnosticEngine diags(sources);
   auto compiled = RunCompile(options, diags);
-  if (!compiled) return FinishDiagnostics(options, diags), kExitErrors;
-  if (int status = FinishDiagnostics(options, diags); status != kExitOk) return status;
+  if (!compiled || diags.HasErrors()) return Finish(options, diags, nullptr);
   const alloc::AllocatedFabric* allocated = &compiled->fabric;
+  // What `--from` names is checked against the fabric: a diagnostic, so that
+  // --diagnostics=json|sarif carry it (issue 11, defect 7).
+  auto Fail = [&](std::string message) {
+    diags.Report(DiagKind::UnknownVmNic, llvm::SMRange(), std::move(message));
+    return Finish(options, diags, nullptr);
+  };
 
   // `--from VM[:NIC]`: a VM whose name contains `:` is matched whole first.
   std::string vm_name = from, nic_name;
@@ -331,11 +398,14 @@ int ExplainMain(int argc, char** argv) {
   if (!port) return Fail("vm `" + vm_name + "` nic `" + nic->name + "` has no port on host `" + host.host + "`");
 
   Explainer explainer(host);
-  int status = explainer.Run(*port, *dst, dst_mac, src_mac, kind);
-  std::printf("from vm `%s` nic `%s` on host `%s` (image hosts/%s/tables.ndt) to %s\n", vm->name.c_str(),
-              nic->name.c_str(), host.host.c_str(), host.host.c_str(), dst->ToString().c_str());
-  std::fwrite(explainer.out.data(), 1, explainer.out.size(), stdout);
-  return status;
+  Explanation explanation;
+  explanation.status = explainer.Run(*port, *dst, dst_mac, src_mac, kind);
+  explanation.vm = vm->name;
+  explanation.nic = nic->name;
+  explanation.host = host.host;
+  explanation.to = dst->ToString();
+  explanation.text = std::move(explainer.out);
+  return Finish(options, diags, &explanation);
 }
 
 }  // namespace

@@ -313,13 +313,14 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
       }
   }
 
-  if (options.before_commit && !options.before_commit(out->staging(), diags)) return llvm::Error::success();
   ArtifactRecord manifest;
   if (!out->WriteFile("manifest.json",
                       ManifestJson(NETDSL_VERSION_STRING, CompilerSha256(), compiled.inputs, lock_record,
                                    std::move(hosts), artifacts),
                       &manifest, &error))
     return Failure(error);
+  // verify reads the staging directory as a build: the manifest lists its hosts.
+  if (options.before_commit && !options.before_commit(out->staging(), diags)) return llvm::Error::success();
   if (lock_changes && !io::WriteFileAtomic(compiled.lock_path, new_lock_text, &error)) return Failure(error);
   if (!out->Commit(&error)) return Failure(error);
   phase("write lock + commit");

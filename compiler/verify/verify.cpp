@@ -167,17 +167,23 @@ void IndexImages(Fabric& fabric) {
 }
 
 /// Reports the findings: with a caret into linux.yaml when one names a line.
-void Report(Fabric& fabric, DiagnosticEngine& diags) {
+void Report(Fabric& fabric, const std::string& shown_as, DiagnosticEngine& diags) {
   std::vector<Finding> findings = fabric.findings.Take();
   std::map<std::string, unsigned> buffers;
   llvm::SourceMgr& sm = diags.sources();
+  auto shown = [&](const std::string& file) {
+    if (shown_as.empty() || file.compare(0, fabric.dir.size(), fabric.dir) != 0) return file;
+    return shown_as + file.substr(fabric.dir.size());
+  };
   for (Finding& f : findings) {
     llvm::SMRange range;
     if (!f.file.empty() && f.line > 0) {
       auto it = buffers.find(f.file);
       if (it == buffers.end()) {
         unsigned id = 0;
-        if (auto buffer = llvm::MemoryBuffer::getFile(f.file)) id = sm.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+        if (auto buffer = llvm::MemoryBuffer::getFile(f.file))
+          id = sm.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy((*buffer)->getBuffer(), shown(f.file)),
+                                     llvm::SMLoc());
         it = buffers.emplace(f.file, id).first;
       }
       if (it->second) {
@@ -186,7 +192,7 @@ void Report(Fabric& fabric, DiagnosticEngine& diags) {
       }
     }
     std::string message = f.message;
-    if (!range.Start.isValid() && !f.file.empty()) message = f.file + ": " + message;
+    if (!range.Start.isValid() && !f.file.empty()) message = shown(f.file) + ": " + message;
     diags.Report(f.kind, range, std::move(message)).Path(std::move(f.path));
   }
   for (DiagKind kind : AllDiagKinds())
@@ -235,7 +241,7 @@ bool Verify(const std::string& dir, const VerifyOptions& options, DiagnosticEngi
   if (!options.previous.empty()) CheckTransition(fabric, options.previous);
 
   bool ok = fabric.findings.Count() == 0;
-  Report(fabric, diags);
+  Report(fabric, options.shown_as, diags);
   return ok;
 }
 

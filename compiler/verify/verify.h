@@ -15,6 +15,9 @@ struct VerifyOptions {
   std::string previous;
   /// Threads for reading and checking hosts (0 = number of CPUs).
   unsigned jobs = 0;
+  /// The name `dir` is shown as in diagnostics ("" = `dir`): `build` verifies
+  /// its staging directory and names the output directory.
+  std::string shown_as;
 };
 
 /// Reads `dir` (manifest.json, hosts/NAME/tables.ndt, hosts/NAME/linux.yaml)
