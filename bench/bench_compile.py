@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compiler benchmark: parse-only, check and build of a generated fabric, in one run.
 
-  python3 bench/bench_compile.py [--netdslc build/bin/netdslc] [--hosts 10000 --nics 1000000]
+  python3 bench/bench_compile.py [--netdslc build/bin/netdslc] [--hosts 10000 --nics 1000000] [--verify | --only-verify]
 
 Generates the fabric with bench/gen_fabric.py (cached in /tmp by its arguments),
 then times each stage as a separate process and reports wall time, throughput
@@ -37,6 +37,9 @@ def main():
     ap.add_argument('--subnets', type=int, default=4)
     ap.add_argument('--nics', type=int, default=1000000)
     ap.add_argument('--no-build', action='store_true', help='skip the build rows')
+    ap.add_argument('--verify', action='store_true',
+                    help='also build --target=tables,linux once and time `netdslc verify` on it (-j1, -j2)')
+    ap.add_argument('--only-verify', action='store_true', help='only the verify rows (the parse baseline stays)')
     a = ap.parse_args()
 
     name = 'netdsl-bench-h%d-t%d-s%d-n%d.netdsl' % (a.hosts, a.tenants, a.subnets, a.nics)
@@ -52,15 +55,25 @@ def main():
     print('fabric: %s (%.1f MB, %d hosts, %d VM NICs, %d tenants x %d subnets, ~%d objects)'
           % (src, size_mb, a.hosts, a.nics, a.tenants, a.subnets, objects))
     print('%-26s %9s %9s %12s %10s %7s' % ('stage', 'seconds', 'MB/s', 'objects/s', 'peak MiB', 'ratio'))
-    rows = [('parse only (baseline)', [a.netdslc, 'check', '--parse-only', src]),
-            ('check (parse + sema)', [a.netdslc, 'check', src])]
-    if not a.no_build:
+    rows = [('parse only (baseline)', [a.netdslc, 'check', '--parse-only', src])]
+    if not a.only_verify:
+        rows.append(('check (parse + sema)', [a.netdslc, 'check', src]))
+    if not a.no_build and not a.only_verify:
         for j in (1, 2):
             out = os.path.join(work, 'out-j%d' % j)
             shutil.rmtree(out, ignore_errors=True)
             lock = os.path.join(work, 'netdsl.lock')
             rows.append(('build -j%d (all targets)' % j,
                          [a.netdslc, 'build', src, '-o', out, '-j', str(j)]))
+    if a.verify or a.only_verify:
+        # verify reads tables.ndt and linux.yaml of every host: one build of those
+        # targets (kept between runs: it is ~5 GB at 10k hosts), then verify it.
+        vout = os.path.join(work, 'out-verify')
+        if not os.path.exists(os.path.join(vout, 'manifest.json')):
+            subprocess.check_call([a.netdslc, 'build', src, '-o', vout, '--target=tables,linux', '-j', '2'],
+                                  cwd=work, stdout=subprocess.DEVNULL)
+        for j in (1, 2):
+            rows.append(('verify -j%d' % j, [a.netdslc, 'verify', vout, '-j', str(j)]))
     base = None
     for label, cmd in rows:
         if label.startswith('build -j'):
