@@ -25,15 +25,20 @@ std::vector<std::pair<std::string, std::string>> NeededFeatures(const HostState&
 }
 
 std::string NftFingerprint(const NftTable& t) {
-  std::string text = t.family + "\n" + t.table + "\n";
-  for (const NftChain& c : t.chains)
-    text += fmt::format("chain {} {} {} {} {}\n", c.name, c.type, c.hook, c.priority, c.policy);
-  for (const NftRule& r : t.rules) text += fmt::format("rule {}\t{}\t{}\n", r.chain, r.rule, r.comment);
+  // FNV-1a over the canonical text, fed piece by piece (no text is built:
+  // a host's table has thousands of rules).
   uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
+  auto feed = [&](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  };
+  feed(t.family), feed("\n"), feed(t.table), feed("\n");
+  for (const NftChain& c : t.chains)
+    feed(fmt::format("chain {} {} {} {} {}\n", c.name, c.type, c.hook, c.priority, c.policy));
+  for (const NftRule& r : t.rules)
+    feed("rule "), feed(r.chain), feed("\t"), feed(r.rule), feed("\t"), feed(r.comment), feed("\n");
   return fmt::format("{:016x}", h);
 }
 

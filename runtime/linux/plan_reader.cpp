@@ -5,6 +5,7 @@
 #include "runtime/linux/plan_reader.h"
 
 #include "runtime/linux/flow_scanner.h"
+#include "runtime/linux/yaml_lite.h"
 
 #include <algorithm>
 #include <cassert>
@@ -79,6 +80,7 @@ class Reader {
                                 : fmt::format("{}: error: {}", path_, msg)});
   }
   SourceLoc Loc(const FlowNode& n) const { return n.Loc(); }
+  SourceLoc Loc(const lite::Node& n) const { return n.IsDefined() ? SourceLoc{n.Line0() + 1, n.Col0() + 1} : SourceLoc{}; }
   SourceLoc Loc(const YAML::Node& n) const {
     auto m = n.Mark();
     if (m.is_null()) return {};
@@ -229,16 +231,19 @@ class Reader {
   }
 
   /// `n[key]` must be a sequence (or absent); calls fn(item, keypath) for each.
-  template <typename Fn>
-  void Seq(const YAML::Node& n, const char* key, Fn fn) {
-    YAML::Node c = n[key];
+  template <typename N, typename Fn>
+  void Seq(const N& n, const char* key, Fn fn) {
+    N c = n[key];
     if (!c.IsDefined() || c.IsNull()) return;
     if (!c.IsSequence()) {
       Fail(c, fmt::format("`{}` must be a list", key));
       return;
     }
     size_t i = 0;
-    for (const YAML::Node& item : c) fn(item, fmt::format("{}[{}]", key, i++));
+    for (const auto& entry : c) {
+      const N& item = entry;
+      fn(item, fmt::format("{}[{}]", key, i++));
+    }
   }
 
   std::vector<Error>& errors() { return errors_; }
@@ -254,6 +259,16 @@ class Reader {
   std::vector<Cut> cuts_;
 };
 
+/// Whether `s` contains any byte of `set`, in one pass (std::string's
+/// find_first_of calls memchr once per byte of `s`: slow on 2000 rules).
+bool HasAnyOf(std::string_view s, std::string_view set) {
+  bool table[256] = {};
+  for (unsigned char c : set) table[c] = true;
+  for (unsigned char c : s)
+    if (table[c]) return true;
+  return false;
+}
+
 const std::set<std::string> kLinkKinds = {"bridge", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"};
 const std::set<std::string> kBondModes = {"balance-rr",  "active-backup", "balance-xor", "broadcast",
                                           "802.3ad",     "balance-tlb",   "balance-alb"};
@@ -261,7 +276,8 @@ const std::set<std::string> kXmitPolicies = {"layer2", "layer3+4", "layer2+3", "
                                              "vlan+srcmac"};
 const std::set<std::string> kHooks = {"forward", "input", "output", "prerouting", "postrouting"};
 
-void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* out) {
+template <typename N>
+void ReadLink(Reader& r, const N& n, const std::string& kp, HostState* out) {
   Link l;
   l.loc = r.Loc(n);
   if (!r.Map(n, kp, {"name", "kind", "mtu", "master", "mac", "isolated", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"}))
@@ -283,7 +299,7 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
       r.Fail(n, fmt::format("missing key `{}.{}` for a link of kind `{}`", kp, sub, sub));
   }
   if (l.kind == "bond" && n["bond"].IsDefined()) {
-    YAML::Node b = n["bond"];
+    N b = n["bond"];
     std::string skp = kp + ".bond";
     if (r.Map(b, skp, {"mode", "xmit_hash_policy", "miimon"})) {
       r.Str(b, "mode", skp, &l.bond_mode, true);
@@ -297,7 +313,7 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
     }
   }
   if (l.kind == "vlan" && n["vlan"].IsDefined()) {
-    YAML::Node v = n["vlan"];
+    N v = n["vlan"];
     std::string skp = kp + ".vlan";
     if (r.Map(v, skp, {"link", "id"})) {
       r.Str(v, "link", skp, &l.vlan_link, true);
@@ -306,7 +322,7 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
     }
   }
   if (l.kind == "vxlan" && n["vxlan"].IsDefined()) {
-    YAML::Node v = n["vxlan"];
+    N v = n["vxlan"];
     std::string skp = kp + ".vxlan";
     if (r.Map(v, skp, {"id", "local", "dstport", "learning", "ttl"})) {
       r.Uint(v, "id", skp, &l.vxlan_id, 16777215, true);
@@ -317,7 +333,7 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
     }
   }
   if (l.kind == "gretap" && n["gretap"].IsDefined()) {
-    YAML::Node v = n["gretap"];
+    N v = n["gretap"];
     std::string skp = kp + ".gretap";
     if (r.Map(v, skp, {"key", "local", "remote"})) {
       r.Uint(v, "key", skp, &l.gretap_key, 0xffffffffu, true);
@@ -326,7 +342,7 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
     }
   }
   if (l.kind == "vrf" && n["vrf"].IsDefined()) {
-    YAML::Node v = n["vrf"];
+    N v = n["vrf"];
     std::string skp = kp + ".vrf";
     if (r.Map(v, skp, {"table"})) {
       if (r.Uint(v, "table", skp, &l.vrf_table, 0xffffffffu, true) && v["table"].IsDefined() &&
@@ -335,7 +351,7 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
     }
   }
   if (l.kind == "veth" && n["veth"].IsDefined()) {
-    YAML::Node v = n["veth"];
+    N v = n["veth"];
     std::string skp = kp + ".veth";
     if (r.Map(v, skp, {"peer", "peer_mac", "peer_mtu"})) {
       r.Str(v, "peer", skp, &l.veth_peer, true);
@@ -347,7 +363,8 @@ void ReadLink(Reader& r, const YAML::Node& n, const std::string& kp, HostState* 
 }
 
 /// `nftables` (bridge family, filter chains) or `nftables_nat` (ip family, nat chains).
-void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* table, bool nat) {
+template <typename N>
+void ReadNft(Reader& r, const N& n, const std::string& kp, NftTable* table, bool nat) {
   NftTable& t = *table;
   t.loc = r.Loc(n);
   if (!r.Map(n, kp, {"family", "table", "chains", "rules"})) return;
@@ -357,13 +374,14 @@ void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* ta
   const char* want_family = nat ? "ip" : "bridge";
   if (t.family != want_family)
     r.Fail(n["family"], fmt::format("`{}.family` must be `{}`, not `{}`", kp, want_family, t.family));
-  YAML::Node chains = n["chains"], rules = n["rules"];
+  N chains = n["chains"], rules = n["rules"];
   if (chains.IsDefined() && !chains.IsNull() && !chains.IsSequence())
     r.Fail(chains, fmt::format("`{}.chains` must be a list", kp));
   if (rules.IsDefined() && !rules.IsNull() && !rules.IsSequence()) r.Fail(rules, fmt::format("`{}.rules` must be a list", kp));
   if (chains.IsSequence()) {
     size_t i = 0;
-    for (const YAML::Node& c : chains) {
+    for (const auto& chain : chains) {
+      const N& c = chain;
       std::string ckp = fmt::format("{}.chains[{}]", kp, i++);
       NftChain ch;
       if (!r.Map(c, ckp, {"name", "type", "hook", "priority", "policy"})) continue;
@@ -374,9 +392,9 @@ void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* ta
       r.Str(c, "hook", ckp, &ch.hook, true);
       // Priorities are small signed numbers; accept a leading minus here.
       if (c["priority"].IsDefined()) {
-        const YAML::Node p = c["priority"];
+        const N p = c["priority"];
         int v = 0;
-        const std::string s = p.IsScalar() ? p.Scalar() : "";
+        const std::string s = p.IsScalar() ? std::string(p.Scalar()) : std::string();
         auto [e, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         if (!p.IsScalar() || p.Tag() == "!" || s.empty() || ec != std::errc() || e != s.data() + s.size())
           r.Fail(p, fmt::format("`{}.priority` must be an integer", ckp));
@@ -397,7 +415,8 @@ void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* ta
   }
   if (rules.IsSequence()) {
     size_t i = 0;
-    for (const YAML::Node& ru : rules) {
+    for (const auto& rule_node : rules) {
+      const N& ru = rule_node;
       std::string rkp = fmt::format("{}.rules[{}]", kp, i++);
       NftRule rule;
       if (!r.Map(ru, rkp, {"chain", "rule", "comment"})) continue;
@@ -406,17 +425,17 @@ void ReadNft(Reader& r, const YAML::Node& n, const std::string& kp, NftTable* ta
       r.Str(ru, "comment", rkp, &rule.comment);
       // A rule is one nft statement list: it must not be able to end the
       // statement, open a block or start a comment.
-      if (rule.rule.empty() || rule.rule.find_first_of(";{}#\n\r\\") != std::string::npos)
+      if (rule.rule.empty() || HasAnyOf(rule.rule, ";{}#\n\r\\"))
         r.Fail(ru["rule"], fmt::format("`{}.rule` must be one nft rule without `;`, `{{`, `}}`, `#`, `\\` or "
                                        "line breaks",
                                        rkp));
       else if (std::count(rule.rule.begin(), rule.rule.end(), '"') % 2)
         r.Fail(ru["rule"], fmt::format("`{}.rule` has an unbalanced `\"`", rkp));
-      if (rule.comment.find_first_of("\"\\\n\r") != std::string::npos || rule.comment.size() > 128)
+      if (HasAnyOf(rule.comment, "\"\\\n\r") || rule.comment.size() > 128)
         r.Fail(ru["comment"], fmt::format("`{}.comment` must be at most 128 characters without `\"`, `\\` or "
                                           "line breaks",
                                           rkp));
-      t.rules.push_back(rule);
+      t.rules.push_back(std::move(rule));
     }
   }
   std::set<std::string> names;
@@ -777,6 +796,143 @@ bool IsValidIfname(const std::string& name) {
 
 namespace {
 
+/// Validation and the derived fields once the document is read; the errors
+/// sorted by position into `errors`. False when there were any.
+bool Finish(Reader& r, HostState& s, std::vector<std::string>* errors) {
+  if (r.errors().empty()) Validate(r, &s);
+  auto& errs = r.errors();
+  std::stable_sort(errs.begin(), errs.end(),
+                   [](const Error& a, const Error& b) { return std::tie(a.line, a.col) < std::tie(b.line, b.col); });
+  for (auto& e : errs) errors->push_back(e.text);
+  if (!errs.empty()) return false;
+  std::sort(s.requires_.begin(), s.requires_.end());
+  s.requires_.erase(std::unique(s.requires_.begin(), s.requires_.end()), s.requires_.end());
+  if (s.nft.present) s.nft.fingerprint = NftFingerprint(s.nft);
+  if (s.nft_nat.present) s.nft_nat.fingerprint = NftFingerprint(s.nft_nat);
+  return true;
+}
+
+/// The document's keys into `s`, from yaml-cpp's nodes or the fast parser's
+/// (`fast_sections`: the bulk lists already read by the flow scanner).
+template <typename N>
+void ReadRoot(Reader& r, const N& root, HostState& s, const std::vector<BulkSection>& fast_sections) {
+  r.Map(root, "",
+        {"format", "host", "generation", "source_hash", "owner", "requires", "links", "adopted", "management",
+         "addresses", "routes", "fdb", "neighbours", "qdiscs", "nftables", "nftables_nat"});
+  uint32_t format = 0;
+  if (r.Uint(root, "format", "", &format, 1000, true) && root["format"].IsDefined() && format != 1)
+    r.Fail(root["format"], fmt::format("unsupported `format` {}; this netdsl reads format 1", format));
+  r.Str(root, "host", "", &s.host, true);
+  r.Uint(root, "generation", "", &s.generation, UINT64_MAX);
+  r.Str(root, "source_hash", "", &s.source_hash);
+  if (N o = root["owner"]; o.IsDefined()) {
+    if (r.Map(o, "owner", {"prefix", "alias"})) {
+      r.Str(o, "prefix", "owner", &s.owner_prefix, true);
+      r.Str(o, "alias", "owner", &s.owner_alias, true);
+      if (s.owner_prefix.empty() || !IsValidIfname(s.owner_prefix) || s.owner_prefix.size() > 8)
+        r.Fail(o, "`owner.prefix` must be 1..8 characters of [A-Za-z0-9._-]");
+      if (s.owner_alias.empty() || s.owner_alias.size() > 64)
+        r.Fail(o, "`owner.alias` must be 1..64 characters");
+    }
+  }
+  if (N q = root["requires"]; q.IsDefined() && !q.IsNull()) {
+    if (!q.IsSequence()) {
+      r.Fail(q, "`requires` must be a list");
+    } else {
+      size_t i = 0;
+      for (const auto& entry : q) {
+        const N& f = entry;
+        if (!f.IsScalar())
+          r.Fail(f, fmt::format("`requires[{}]` must be a string", i));
+        else
+          s.requires_.push_back(std::string(f.Scalar()));
+        ++i;
+      }
+    }
+  }
+  // Bulk lists the fast path did not read come from yaml-cpp.
+  auto bulk = [&](const char* key, auto read_item) {
+    if (std::none_of(fast_sections.begin(), fast_sections.end(),
+                     [&](const BulkSection& section) { return section.key == key; }))
+      r.Seq(root, key, [&](const N& n, const std::string& kp) { read_item(n, kp); });
+  };
+  r.Seq(root, "links", [&](const N& n, const std::string& kp) { ReadLink(r, n, kp, &s); });
+  r.Seq(root, "adopted", [&](const N& n, const std::string& kp) {
+    AdoptedNic a;
+    a.loc = r.Loc(n);
+    if (!r.Map(n, kp, {"name", "master"})) return;
+    r.Str(n, "name", kp, &a.name, true);
+    r.Str(n, "master", kp, &a.master, true);
+    s.adopted.push_back(a);
+  });
+  if (N m = root["management"]; m.IsDefined() && !m.IsNull() &&
+                                 r.Map(m, "management", {"nic", "dev", "address", "gateway"})) {
+    ManagementSpec spec;
+    spec.loc = r.Loc(m);
+    r.Str(m, "nic", "management", &spec.nic, true);
+    r.Str(m, "dev", "management", &spec.dev, true);
+    std::string address;
+    if (r.Str(m, "address", "management", &address) && !address.empty()) {
+      spec.address = net::ParsePrefix(address);
+      if (!spec.address) r.Fail(m["address"], fmt::format("`management.address` must be `ip/len`, got `{}`", address));
+    }
+    r.Ip(m, "gateway", "management", &spec.gateway, false);
+    s.management = spec;
+  }
+  bulk("addresses", [&](const N& n, const KeyPath& kp) { ReadAddress(r, n, kp, &s); });
+  bulk("routes", [&](const N& n, const KeyPath& kp) { ReadRoute(r, n, kp, &s); });
+  bulk("fdb", [&](const N& n, const KeyPath& kp) { ReadFdb(r, n, kp, &s); });
+  bulk("neighbours", [&](const N& n, const KeyPath& kp) { ReadNeighbour(r, n, kp, &s); });
+  r.Seq(root, "qdiscs", [&](const N& n, const std::string& kp) {
+    Qdisc q;
+    q.loc = r.Loc(n);
+    if (!r.Map(n, kp, {"dev", "kind", "rate_bps", "burst_bytes", "latency_us", "default_class", "classes"}))
+      return;
+    r.Str(n, "dev", kp, &q.dev, true);
+    r.Str(n, "kind", kp, &q.kind, true);
+    if (q.kind == "tbf") {
+      r.Uint(n, "rate_bps", kp, &q.rate_bps, UINT64_MAX, true);
+      r.Uint(n, "burst_bytes", kp, &q.burst_bytes, 0xffffffffu, true);
+      r.Uint(n, "latency_us", kp, &q.latency_us, 0xffffffffu, true);
+      if (q.rate_bps < 8) r.Fail(n, fmt::format("`{}.rate_bps` must be at least 8", kp));
+      for (const char* k : {"default_class", "classes"})
+        if (n[k].IsDefined()) r.Fail(n[k], fmt::format("`{}.{}` is only allowed for `htb`", kp, k));
+    } else if (q.kind == "htb") {
+      r.Uint(n, "default_class", kp, &q.default_class, 0xffff);
+      for (const char* k : {"rate_bps", "burst_bytes", "latency_us"})
+        if (n[k].IsDefined()) r.Fail(n[k], fmt::format("`{}.{}` is only allowed for `tbf`", kp, k));
+      r.Seq(n, "classes", [&](const N& c, const std::string& ckp0) {
+        std::string ckp = kp + "." + ckp0;
+        HtbClass hc;
+        if (!r.Map(c, ckp, {"minor", "parent", "rate_bps", "ceil_bps"})) return;
+        r.Uint(c, "minor", ckp, &hc.minor, 0xffff, true);
+        r.Uint(c, "parent", ckp, &hc.parent, 0xffff);
+        if (hc.parent && std::none_of(q.classes.begin(), q.classes.end(),
+                                      [&](const HtbClass& p) { return p.minor == hc.parent; }))
+          r.Fail(c, fmt::format("`{}.parent` is {}, which is not a class listed before it", ckp, hc.parent));
+        r.Uint(c, "rate_bps", ckp, &hc.rate_bps, UINT64_MAX, true);
+        r.Uint(c, "ceil_bps", ckp, &hc.ceil_bps, UINT64_MAX);
+        if (hc.ceil_bps == 0) hc.ceil_bps = hc.rate_bps;
+        if (hc.minor == 0) r.Fail(c, fmt::format("`{}.minor` must be 1..65535", ckp));
+        if (hc.rate_bps < 8 || hc.ceil_bps < hc.rate_bps)
+          r.Fail(c, fmt::format("`{}` needs 8 <= rate_bps <= ceil_bps", ckp));
+        q.classes.push_back(hc);
+      });
+      std::set<uint16_t> minors;
+      for (const HtbClass& c : q.classes)
+        if (!minors.insert(c.minor).second) r.Fail(n, fmt::format("`{}.classes` has minor {} twice", kp, c.minor));
+    } else if (!q.kind.empty()) {
+      r.Fail(n["kind"], fmt::format("`{}.kind` is `{}`; expected `tbf` or `htb`", kp, q.kind));
+    }
+    s.qdiscs.push_back(q);
+  });
+  if (N nft = root["nftables"]; nft.IsDefined() && !nft.IsNull()) ReadNft(r, nft, "nftables", &s.nft, false);
+  if (N nat = root["nftables_nat"]; nat.IsDefined() && !nat.IsNull())
+    ReadNft(r, nat, "nftables_nat", &s.nft_nat, true);
+  if (s.nft.present && s.nft_nat.present && s.nft.family == s.nft_nat.family && s.nft.table == s.nft_nat.table)
+    r.Fail(root["nftables_nat"], "`nftables_nat.table` must differ from `nftables.table`");
+}
+
 /// One read of the plan. With `fast`, the bulk sections whose items all scan
 /// are read straight from the text and cut out of what yaml-cpp parses.
 /// Returns nullopt when yaml-cpp's view of the rest shows that cutting was not
@@ -807,138 +963,36 @@ std::optional<bool> ReadPlanOnce(std::string_view text, const std::string& path,
     return false;
   }
   try {
-    r.Map(root, "",
-          {"format", "host", "generation", "source_hash", "owner", "requires", "links", "adopted", "management",
-           "addresses", "routes", "fdb", "neighbours", "qdiscs", "nftables", "nftables_nat"});
-    uint32_t format = 0;
-    if (r.Uint(root, "format", "", &format, 1000, true) && root["format"].IsDefined() && format != 1)
-      r.Fail(root["format"], fmt::format("unsupported `format` {}; this netdsl reads format 1", format));
-    r.Str(root, "host", "", &s.host, true);
-    r.Uint(root, "generation", "", &s.generation, UINT64_MAX);
-    r.Str(root, "source_hash", "", &s.source_hash);
-    if (YAML::Node o = root["owner"]; o.IsDefined()) {
-      if (r.Map(o, "owner", {"prefix", "alias"})) {
-        r.Str(o, "prefix", "owner", &s.owner_prefix, true);
-        r.Str(o, "alias", "owner", &s.owner_alias, true);
-        if (s.owner_prefix.empty() || !IsValidIfname(s.owner_prefix) || s.owner_prefix.size() > 8)
-          r.Fail(o, "`owner.prefix` must be 1..8 characters of [A-Za-z0-9._-]");
-        if (s.owner_alias.empty() || s.owner_alias.size() > 64)
-          r.Fail(o, "`owner.alias` must be 1..64 characters");
-      }
-    }
-    if (YAML::Node q = root["requires"]; q.IsDefined() && !q.IsNull()) {
-      if (!q.IsSequence()) {
-        r.Fail(q, "`requires` must be a list");
-      } else {
-        size_t i = 0;
-        for (const YAML::Node& f : q) {
-          if (!f.IsScalar())
-            r.Fail(f, fmt::format("`requires[{}]` must be a string", i));
-          else
-            s.requires_.push_back(f.Scalar());
-          ++i;
-        }
-      }
-    }
-    // Bulk lists the fast path did not read come from yaml-cpp.
-    auto bulk = [&](const char* key, auto read_item) {
-      if (std::none_of(fast_sections.begin(), fast_sections.end(),
-                       [&](const BulkSection& section) { return section.key == key; }))
-        r.Seq(root, key, [&](const YAML::Node& n, const std::string& kp) { read_item(n, kp); });
-    };
-    r.Seq(root, "links", [&](const YAML::Node& n, const std::string& kp) { ReadLink(r, n, kp, &s); });
-    r.Seq(root, "adopted", [&](const YAML::Node& n, const std::string& kp) {
-      AdoptedNic a;
-      a.loc = r.Loc(n);
-      if (!r.Map(n, kp, {"name", "master"})) return;
-      r.Str(n, "name", kp, &a.name, true);
-      r.Str(n, "master", kp, &a.master, true);
-      s.adopted.push_back(a);
-    });
-    if (YAML::Node m = root["management"]; m.IsDefined() && !m.IsNull() &&
-                                             r.Map(m, "management", {"nic", "dev", "address", "gateway"})) {
-      ManagementSpec spec;
-      spec.loc = r.Loc(m);
-      r.Str(m, "nic", "management", &spec.nic, true);
-      r.Str(m, "dev", "management", &spec.dev, true);
-      std::string address;
-      if (r.Str(m, "address", "management", &address) && !address.empty()) {
-        spec.address = net::ParsePrefix(address);
-        if (!spec.address) r.Fail(m["address"], fmt::format("`management.address` must be `ip/len`, got `{}`", address));
-      }
-      r.Ip(m, "gateway", "management", &spec.gateway, false);
-      s.management = spec;
-    }
-    bulk("addresses", [&](const YAML::Node& n, const KeyPath& kp) { ReadAddress(r, n, kp, &s); });
-    bulk("routes", [&](const YAML::Node& n, const KeyPath& kp) { ReadRoute(r, n, kp, &s); });
-    bulk("fdb", [&](const YAML::Node& n, const KeyPath& kp) { ReadFdb(r, n, kp, &s); });
-    bulk("neighbours", [&](const YAML::Node& n, const KeyPath& kp) { ReadNeighbour(r, n, kp, &s); });
-    r.Seq(root, "qdiscs", [&](const YAML::Node& n, const std::string& kp) {
-      Qdisc q;
-      q.loc = r.Loc(n);
-      if (!r.Map(n, kp, {"dev", "kind", "rate_bps", "burst_bytes", "latency_us", "default_class", "classes"}))
-        return;
-      r.Str(n, "dev", kp, &q.dev, true);
-      r.Str(n, "kind", kp, &q.kind, true);
-      if (q.kind == "tbf") {
-        r.Uint(n, "rate_bps", kp, &q.rate_bps, UINT64_MAX, true);
-        r.Uint(n, "burst_bytes", kp, &q.burst_bytes, 0xffffffffu, true);
-        r.Uint(n, "latency_us", kp, &q.latency_us, 0xffffffffu, true);
-        if (q.rate_bps < 8) r.Fail(n, fmt::format("`{}.rate_bps` must be at least 8", kp));
-        for (const char* k : {"default_class", "classes"})
-          if (n[k].IsDefined()) r.Fail(n[k], fmt::format("`{}.{}` is only allowed for `htb`", kp, k));
-      } else if (q.kind == "htb") {
-        r.Uint(n, "default_class", kp, &q.default_class, 0xffff);
-        for (const char* k : {"rate_bps", "burst_bytes", "latency_us"})
-          if (n[k].IsDefined()) r.Fail(n[k], fmt::format("`{}.{}` is only allowed for `tbf`", kp, k));
-        r.Seq(n, "classes", [&](const YAML::Node& c, const std::string& ckp0) {
-          std::string ckp = kp + "." + ckp0;
-          HtbClass hc;
-          if (!r.Map(c, ckp, {"minor", "parent", "rate_bps", "ceil_bps"})) return;
-          r.Uint(c, "minor", ckp, &hc.minor, 0xffff, true);
-          r.Uint(c, "parent", ckp, &hc.parent, 0xffff);
-          if (hc.parent && std::none_of(q.classes.begin(), q.classes.end(),
-                                        [&](const HtbClass& p) { return p.minor == hc.parent; }))
-            r.Fail(c, fmt::format("`{}.parent` is {}, which is not a class listed before it", ckp, hc.parent));
-          r.Uint(c, "rate_bps", ckp, &hc.rate_bps, UINT64_MAX, true);
-          r.Uint(c, "ceil_bps", ckp, &hc.ceil_bps, UINT64_MAX);
-          if (hc.ceil_bps == 0) hc.ceil_bps = hc.rate_bps;
-          if (hc.minor == 0) r.Fail(c, fmt::format("`{}.minor` must be 1..65535", ckp));
-          if (hc.rate_bps < 8 || hc.ceil_bps < hc.rate_bps)
-            r.Fail(c, fmt::format("`{}` needs 8 <= rate_bps <= ceil_bps", ckp));
-          q.classes.push_back(hc);
-        });
-        std::set<uint16_t> minors;
-        for (const HtbClass& c : q.classes)
-          if (!minors.insert(c.minor).second) r.Fail(n, fmt::format("`{}.classes` has minor {} twice", kp, c.minor));
-      } else if (!q.kind.empty()) {
-        r.Fail(n["kind"], fmt::format("`{}.kind` is `{}`; expected `tbf` or `htb`", kp, q.kind));
-      }
-      s.qdiscs.push_back(q);
-    });
-    if (YAML::Node nft = root["nftables"]; nft.IsDefined() && !nft.IsNull()) ReadNft(r, nft, "nftables", &s.nft, false);
-    if (YAML::Node nat = root["nftables_nat"]; nat.IsDefined() && !nat.IsNull())
-      ReadNft(r, nat, "nftables_nat", &s.nft_nat, true);
-    if (s.nft.present && s.nft_nat.present && s.nft.family == s.nft_nat.family && s.nft.table == s.nft_nat.table)
-      r.Fail(root["nftables_nat"], "`nftables_nat.table` must differ from `nftables.table`");
+    ReadRoot(r, root, s, fast_sections);
   } catch (const YAML::Exception& e) {
     r.Fail(root, fmt::format("unreadable yaml: {}", e.msg));
   }
-  if (r.errors().empty()) Validate(r, &s);
-  auto& errs = r.errors();
-  std::stable_sort(errs.begin(), errs.end(),
-                   [](const Error& a, const Error& b) { return std::tie(a.line, a.col) < std::tie(b.line, b.col); });
-  for (auto& e : errs) errors->push_back(e.text);
-  if (!errs.empty()) return false;
-  std::sort(s.requires_.begin(), s.requires_.end());
-  s.requires_.erase(std::unique(s.requires_.begin(), s.requires_.end()), s.requires_.end());
-  if (s.nft.present) s.nft.fingerprint = NftFingerprint(s.nft);
-  if (s.nft_nat.present) s.nft_nat.fingerprint = NftFingerprint(s.nft_nat);
+  return Finish(r, s, errors);
+}
+
+/// The whole plan through the fast parser (yaml_lite.h), when the text is in
+/// its subset and the plan is valid; nullopt otherwise, and the caller reads
+/// it with yaml-cpp (whose marks the error messages use).
+std::optional<bool> ReadPlanLite(std::string_view text, const std::string& path, HostState* out,
+                                 std::vector<std::string>* errors) {
+  std::optional<lite::Document> doc = lite::Document::Parse(text);
+  if (!doc) return std::nullopt;
+  lite::Node root = doc->Root();
+  if (!root.IsMap()) return std::nullopt;
+  Reader r(path);
+  HostState s = *out;
+  s.nft_nat.family = "ip";
+  s.nft_nat.table = "netdsl_nat";
+  ReadRoot(r, root, s, {});
+  std::vector<std::string> lite_errors;
+  if (!Finish(r, s, &lite_errors)) return std::nullopt;
+  *out = std::move(s);
   return true;
 }
 
 /// ReadPlan on a view, for the mapped file.
 bool ReadPlanText(std::string_view text, const std::string& path, HostState* out, std::vector<std::string>* errors) {
+  if (std::optional<bool> ok = ReadPlanLite(text, path, out, errors)) return *ok;
   const HostState given = *out;
   if (std::optional<bool> ok = ReadPlanOnce(text, path, /*fast=*/true, out, errors)) return *ok;
   *out = given;
