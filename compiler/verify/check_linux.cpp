@@ -72,8 +72,11 @@ class LinuxChecker {
       links_[st_.links[i].name] = i;
       if (!st_.links[i].master.empty()) members_[st_.links[i].master].push_back(i);
     }
-    for (const runtime::FdbEntry& e : st_.fdb) fdb_[e.dev].insert({e.mac, e.dst});
-    for (const runtime::Neighbour& n : st_.neighbours) neighbours_[n.dev].insert({n.address, n.mac});
+    // Per device, sorted (a host has thousands of entries; no node per entry).
+    for (const runtime::FdbEntry& e : st_.fdb) fdb_[e.dev].push_back({e.mac, e.dst});
+    for (const runtime::Neighbour& n : st_.neighbours) neighbours_[n.dev].push_back({n.address, n.mac});
+    for (auto& [dev, list] : fdb_) std::sort(list.begin(), list.end());
+    for (auto& [dev, list] : neighbours_) std::sort(list.begin(), list.end());
     for (const ndt::CaSlot& s : img_.ca_slots())
       if (s.flags & ndt::kSlotOccupied) records_[s.vsid].push_back(&s);
     Ports();
@@ -237,12 +240,16 @@ class LinuxChecker {
       if (t.kind != TunnelPort::Kind::kVlan) tunnels.insert(t.name);
     auto has_fdb = [&](const net::MacAddress& mac, const net::IpAddress& pa) {
       for (const std::string& t : tunnels)
-        if (auto it = fdb_.find(t); it != fdb_.end() && it->second.count({mac, pa})) return true;
+        if (auto it = fdb_.find(t);
+            it != fdb_.end() && std::binary_search(it->second.begin(), it->second.end(), std::make_pair(mac, pa)))
+          return true;
       return false;
     };
     auto has_neighbour = [&](const net::IpAddress& ca, const net::MacAddress& mac) {
       for (const std::string& t : tunnels)
-        if (auto it = neighbours_.find(t); it != neighbours_.end() && it->second.count({ca, mac})) return true;
+        if (auto it = neighbours_.find(t);
+            it != neighbours_.end() && std::binary_search(it->second.begin(), it->second.end(), std::make_pair(ca, mac)))
+          return true;
       return false;
     };
     std::string what = "vsid " + std::to_string(seg.vsid);
@@ -251,12 +258,14 @@ class LinuxChecker {
       net::IpAddress pa = ToIp(s->pa_family, s->pa), ca = ToIp(s->ca_family, s->ca);
       if ((s->flags & ndt::kSlotLocal) || pa == local) continue;
       net::MacAddress mac = ToMac(s->mac);
-      std::string rec = "the lookup record (" + what + ", " + ca.ToString() + ") of vm " + Q(img_.String(s->vm)) +
-                        " nic " + Q(img_.String(s->nic)) + " (mac " + mac.ToString() + ", pa " + pa.ToString() + ")";
+      auto rec = [&] {
+        return "the lookup record (" + what + ", " + ca.ToString() + ") of vm " + Q(img_.String(s->vm)) + " nic " +
+               Q(img_.String(s->nic)) + " (mac " + mac.ToString() + ", pa " + pa.ToString() + ")";
+      };
       if (vxlan && !has_fdb(mac, pa) && reported++ < 3)
-        Add(DiagKind::VerifyDisagreement, ls.bridge_line, rec + " has no fdb entry on the vsid's vxlan device");
+        Add(DiagKind::VerifyDisagreement, ls.bridge_line, rec() + " has no fdb entry on the vsid's vxlan device");
       if (s->ca_family != ndt::kFamilyNone && !has_neighbour(ca, mac) && reported++ < 3)
-        Add(DiagKind::VerifyDisagreement, ls.bridge_line, rec + " has no neighbour entry on the vsid's tunnels");
+        Add(DiagKind::VerifyDisagreement, ls.bridge_line, rec() + " has no neighbour entry on the vsid's tunnels");
     }
     // And nothing the image does not have.
     for (const std::string& t : tunnels) {
@@ -615,8 +624,8 @@ class LinuxChecker {
   const HostState& st_;
   std::unordered_map<std::string, size_t> links_;
   std::unordered_map<std::string, std::vector<size_t>> members_;
-  std::unordered_map<std::string, std::set<std::pair<net::MacAddress, net::IpAddress>>> fdb_;
-  std::unordered_map<std::string, std::set<std::pair<net::IpAddress, net::MacAddress>>> neighbours_;
+  std::unordered_map<std::string, std::vector<std::pair<net::MacAddress, net::IpAddress>>> fdb_;
+  std::unordered_map<std::string, std::vector<std::pair<net::IpAddress, net::MacAddress>>> neighbours_;
   std::unordered_map<uint32_t, std::vector<const ndt::CaSlot*>> records_;
   std::unordered_map<std::string, std::vector<net::Prefix>> guards_;
 };
