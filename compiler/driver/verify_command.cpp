@@ -14,7 +14,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: netdslc verify DIR [--previous DIR] [-j N] [--diagnostics=text|json|sarif]\n"
     "\n"
-    "Reads the artifacts `netdslc build -o DIR` wrote (manifest.json, hosts/NAME/tables.ndt,\n"
+    "Reads the artifacts `netdslc build` wrote into DIR (manifest.json, hosts/NAME/tables.ndt,\n"
     "hosts/NAME/linux.yaml) and proves, on them and not on the compiler's view:\n"
     "  (a) isolation: nothing a port of one routing domain sends reaches a port of another\n"
     "  (b) reachability: what the fabric says can talk is delivered (same subnet, routed,\n"
@@ -22,7 +22,7 @@ constexpr const char* kUsage =
     "  (c) loop-freedom: a VSID's broadcast reaches each carrier exactly once\n"
     "  (d) agreement: each host's tables.ndt and linux.yaml hold the same ports, lookup\n"
     "      records and routes\n"
-    "Each violation is a diagnostic (ND4000-ND4006) with a counterexample, hop by hop.\n"
+    "Each violation is a diagnostic (ND4000-ND4007) with a counterexample, hop by hop.\n"
     "\n"
     "  --previous DIR   an earlier build of the fabric: no port may pass between VM NICs\n"
     "  -j N             check hosts on N threads (default: number of CPUs)\n"

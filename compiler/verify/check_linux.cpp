@@ -86,6 +86,7 @@ class LinuxChecker {
     guards_ = RoutingDomainGuards(st_);
     Leaks();
     Layer2();
+    Uplinks();
     for (const runtime::Address& a : st_.addresses) host_.linux.addresses.push_back({a.address, a.dev});
   }
 
@@ -580,6 +581,35 @@ class LinuxChecker {
       d.ports.push_back(&port);
       d.port_lines.push_back(st_.links[it->second].loc.line);
       d.port_bridges.push_back(st_.links[it->second].master);
+    }
+  }
+
+  /// Two physical NICs directly in one bridge (not through a bond): the
+  /// bridge forwards between them, so the networks they are cabled to become
+  /// one segment, and a broadcast loops if they already were one (issue 11,
+  /// defect 5: a `no_team` switch with several NICs on one host).
+  void Uplinks() {
+    std::map<std::string, std::vector<const runtime::AdoptedNic*>> by_bridge;
+    for (const runtime::AdoptedNic& a : st_.adopted)
+      if (const Link* m = FindLink(a.master); m && m->kind == "bridge") by_bridge[a.master].push_back(&a);
+    for (const auto& [bridge, nics] : by_bridge) {
+      if (nics.size() < 2) continue;
+      const runtime::AdoptedNic& first = *nics[0];
+      const runtime::AdoptedNic& second = *nics[1];
+      std::string others;
+      for (size_t i = 2; i < nics.size(); ++i) others += ", " + Q(nics[i]->name);
+      std::vector<std::string> hops = {
+          "1. host " + Q(host_.name) + ": physical nic " + Q(first.name) + " is a port of bridge " + Q(bridge) +
+              " (linux.yaml line " + std::to_string(first.loc.line) + ")",
+          "2. host " + Q(host_.name) + ": physical nic " + Q(second.name) + " is a port of the same bridge (line " +
+              std::to_string(second.loc.line) + "), not teamed in a bond",
+          "3. a broadcast received on " + Q(first.name) + " is flooded out " + Q(second.name) + ", and back",
+          "verdict: the networks cabled to " + Q(first.name) + " and " + Q(second.name) +
+              " become one segment (a loop if they already are one)"};
+      Add(DiagKind::VerifyUplinksBridged, second.loc.line,
+          "host " + Q(host_.name) + " bridges its physical nics " + Q(first.name) + " and " + Q(second.name) + others +
+              " in " + Q(bridge) + " without a team: a switch has one uplink per host unless they are teamed",
+          std::move(hops));
     }
   }
 
