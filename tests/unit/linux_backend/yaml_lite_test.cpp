@@ -71,6 +71,9 @@ std::string Text(const runtime::HostState& s) {
            ip(l.gretap_remote) + " " + std::to_string(l.vrf_table) + " " + l.veth_peer + " " + mac(l.veth_peer_mac) +
            " " + std::to_string(l.veth_peer_mtu) + loc(l.loc) + "\n";
   for (const runtime::AdoptedNic& a : s.adopted) out += "adopted " + a.name + " " + a.master + loc(a.loc) + "\n";
+  if (const auto& m = s.management)
+    out += "management " + m->nic + " " + m->dev + " " + (m->address ? m->address->ToString() : std::string("-")) +
+           " " + ip(m->gateway) + loc(m->loc) + "\n";
   for (const runtime::Address& a : s.addresses)
     out += "address " + a.dev + " " + a.address.ToString() + "/" + std::to_string(a.prefix_length) + loc(a.loc) + "\n";
   for (const runtime::Route& r : s.routes)
@@ -93,6 +96,20 @@ std::string Text(const runtime::HostState& s) {
     for (const runtime::NftRule& r : t->rules) out += "  rule " + r.chain + " " + r.rule + " " + r.comment + "\n";
   }
   return out;
+}
+
+/// A host with a declared management adapter (`management:` in linux.yaml).
+ir::HostIr Managed() {
+  ir::HostIr h = SeedHost02();
+  ir::Management m;
+  m.nic = h.switches[0].uplinks[0].nic;
+  m.switch_name = h.switches[0].name;
+  m.inherit = false;
+  m.address = net::ParseIp("192.168.0.50");
+  m.prefix_length = 24;
+  m.gateway = net::ParseIp("192.168.0.1");
+  h.management = m;
+  return h;
 }
 
 void CheckSame(const std::string& text) {
@@ -124,6 +141,7 @@ TEST_CASE("every plan the writer produces parses the same with the fast parser a
   hostile.ports[0].classification = "cls 'q' \"w\"";
   hostile.ports[0].vm_network = "net: {x}";
   hosts.push_back(hostile);
+  hosts.push_back(Managed());
   for (const ir::HostIr& h : hosts) {
     auto artifacts = backends::EmitLinux(h);
     REQUIRE_MESSAGE(bool(artifacts), (artifacts ? std::string() : llvm::toString(artifacts.takeError())));
@@ -137,6 +155,7 @@ TEST_CASE("the plan reader reads the same objects through the fast parser and th
   AddDbSubnet(nat);
   nat.nat_rules.push_back(Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")}));
   hosts.push_back(nat);
+  hosts.push_back(Managed());
   for (const ir::HostIr& h : hosts) {
     auto artifacts = backends::EmitLinux(h);
     REQUIRE(bool(artifacts));
