@@ -74,6 +74,12 @@ class DiagBuilder {
     d_.fixits.push_back({range, std::move(replacement)});
     return *this;
   }
+  /// Reports at `severity` instead of the kind's default (a stage that
+  /// demotes some of its findings, as `build` does with verify's liveness findings).
+  DiagBuilder& As(Severity severity) {
+    d_.severity = severity;
+    return *this;
+  }
   /// Attaches a counterexample path (see Diagnostic::path).
   DiagBuilder& Path(std::vector<std::string> hops) {
     d_.path = std::move(hops);

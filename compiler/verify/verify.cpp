@@ -90,8 +90,10 @@ void ParallelFor(size_t n, unsigned jobs, const std::function<void(size_t)>& bod
   for (auto& t : threads) t.join();
 }
 
-/// The hosts of a build: every `hosts/NAME/tables.ndt` or `linux.yaml` the manifest lists.
-bool ReadManifest(Fabric& fabric, std::string* error) {
+/// The hosts of a build: every `hosts/NAME/tables.ndt` or `linux.yaml` the
+/// manifest lists. `complete`: whether every host of the manifest's `hosts`
+/// list (the whole fabric) has a table image among them.
+bool ReadManifest(Fabric& fabric, std::string* error, bool* complete) {
   std::string path = fabric.dir + "/manifest.json";
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer) {
@@ -123,6 +125,18 @@ bool ReadManifest(Fabric& fabric, std::string* error) {
     if (file == "tables.ndt") h.tables_path = full;
     if (file == "linux.yaml") h.linux_path = full;
   }
+  *complete = !hosts.empty();
+  if (const llvm::json::Array* listed = root->getArray("hosts"))
+    for (const llvm::json::Value& v : *listed) {
+      const llvm::json::Object* o = v.getAsObject();
+      llvm::Optional<llvm::StringRef> name = o ? o->getString("name") : llvm::None;
+      if (!name || name->empty() || name->contains('/') || *name == "." || *name == "..") continue;
+      Host& h = hosts[name->str()];  // a host of the fabric without artifacts in this output
+      h.name = name->str();
+      if (h.tables_path.empty()) *complete = false;
+    }
+  for (const auto& [name, h] : hosts)
+    if (h.tables_path.empty()) *complete = false;
   for (auto& [name, h] : hosts) {
     fabric.host_by_name[name] = uint32_t(fabric.hosts.size());
     fabric.hosts.push_back(std::move(h));
@@ -169,7 +183,14 @@ void IndexImages(Fabric& fabric) {
 }
 
 /// Reports the findings: with a caret into linux.yaml when one names a line.
-void Report(Fabric& fabric, const std::string& shown_as, DiagnosticEngine& diags) {
+/// Returns whether any finding was reported as an error.
+bool Report(Fabric& fabric, const VerifyOptions& options, DiagnosticEngine& diags) {
+  const std::string& shown_as = options.shown_as;
+  auto severity = [&](DiagKind kind) {
+    return std::count(options.as_warnings.begin(), options.as_warnings.end(), kind) ? Severity::Warning
+                                                                                      : Info(kind).severity;
+  };
+  bool errors = false;
   std::vector<Finding> findings = fabric.findings.Take();
   std::map<std::string, unsigned> buffers;
   llvm::SourceMgr& sm = diags.sources();
@@ -195,13 +216,16 @@ void Report(Fabric& fabric, const std::string& shown_as, DiagnosticEngine& diags
     }
     std::string message = f.message;
     if (!range.Start.isValid() && !f.file.empty()) message = shown(f.file) + ": " + message;
-    diags.Report(f.kind, range, std::move(message)).Path(std::move(f.path));
+    errors |= severity(f.kind) == Severity::Error;
+    diags.Report(f.kind, range, std::move(message)).As(severity(f.kind)).Path(std::move(f.path));
   }
   for (DiagKind kind : AllDiagKinds())
     if (size_t dropped = fabric.findings.Dropped(kind))
       diags.Report(kind, llvm::SMRange(),
                    std::to_string(dropped) + " more " + CodeString(kind) + " findings not shown (" +
-                       Info(kind).summary + ")");
+                       Info(kind).summary + ")")
+          .As(severity(kind));
+  return errors;
 }
 
 }  // namespace
@@ -216,10 +240,12 @@ bool Verify(const std::string& dir, const VerifyOptions& options, DiagnosticEngi
   while (fabric.dir.size() > 1 && fabric.dir.back() == '/') fabric.dir.pop_back();
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   std::string error;
-  if (!ReadManifest(fabric, &error)) {
+  bool complete = false;
+  if (!ReadManifest(fabric, &error, &complete)) {
     diags.Report(DiagKind::VerifyArtifact, llvm::SMRange(), error);
     return false;
   }
+  if (options.only_if_complete && !complete) return true;
 
   // Images first: every check needs the fabric-wide maps built from them.
   ParallelFor(fabric.hosts.size(), jobs, [&](size_t i) {
@@ -246,9 +272,7 @@ bool Verify(const std::string& dir, const VerifyOptions& options, DiagnosticEngi
   CheckReachability(fabric, jobs);
   if (!options.previous.empty()) CheckTransition(fabric, options.previous);
 
-  bool ok = fabric.findings.Count() == 0;
-  Report(fabric, options.shown_as, diags);
-  return ok;
+  return !Report(fabric, options, diags);
 }
 
 }  // namespace netdsl::verify

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "compiler/diag/diagnostics.h"
 
@@ -18,11 +19,20 @@ struct VerifyOptions {
   /// The name `dir` is shown as in diagnostics ("" = `dir`): `build` verifies
   /// its staging directory and names the output directory.
   std::string shown_as;
+  /// Findings of these kinds are reported as warnings and do not fail the
+  /// proof (`build`'s default: a reachability gap is reported, a safety
+  /// violation fails the build). Empty for `netdslc verify`.
+  std::vector<DiagKind> as_warnings;
+  /// Verify only a build of the whole fabric with every host's table image
+  /// (the manifest's `hosts` against its artifacts); otherwise say nothing
+  /// and return true (`build`'s default, COORDINATION.md).
+  bool only_if_complete = false;
 };
 
 /// Reads `dir` (manifest.json, hosts/NAME/tables.ndt, hosts/NAME/linux.yaml)
 /// and reports every violation into `diags`, each with a counterexample.
-/// Returns true when the artifacts prove (a)-(d) of docs/verify.md.
+/// Returns true when the artifacts prove (a)-(d) of docs/verify.md (but for
+/// the findings `options.as_warnings` demotes).
 bool Verify(const std::string& dir, const VerifyOptions& options, DiagnosticEngine& diags);
 
 }  // namespace netdsl::verify

@@ -1,0 +1,63 @@
+// verify::Verify's severities: `as_warnings` demotes the findings of those
+// kinds (build's default demotes reachability gaps) and the proof fails only
+// on errors. On the builds kept in tests/lit/verify/Inputs/defects, which
+// never change.
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "compiler/verify/verify.h"
+
+namespace netdsl::verify {
+namespace {
+
+const std::string kDefects = std::string(NETDSL_SOURCE_DIR) + "/tests/lit/verify/Inputs/defects/";
+
+struct Outcome {
+  bool proven = false;
+  std::map<std::pair<unsigned, Severity>, int> count;  ///< (code, severity) -> findings
+};
+
+Outcome Run(const std::string& dir, std::vector<DiagKind> as_warnings) {
+  llvm::SourceMgr sources;
+  DiagnosticEngine diags(sources);
+  VerifyOptions options;
+  options.jobs = 1;
+  options.as_warnings = std::move(as_warnings);
+  Outcome out;
+  out.proven = Verify(kDefects + dir, options, diags);
+  for (const Diagnostic& d : diags.Sorted()) ++out.count[{Info(d.kind).code, d.severity}];
+  return out;
+}
+
+TEST_CASE("every finding is an error by default") {
+  Outcome o = Run("nat-two-tenants", {});
+  CHECK_FALSE(o.proven);
+  CHECK(o.count[{4002, Severity::Error}] >= 1);  // no external address
+  CHECK(o.count[{4001, Severity::Error}] >= 1);  // main-table leak between the tenants
+  CHECK(o.count[{4002, Severity::Warning}] == 0);
+}
+
+TEST_CASE("demoted kinds are warnings; the others still fail the proof") {
+  Outcome o = Run("nat-two-tenants", {DiagKind::VerifyUnreachable, DiagKind::VerifyFloodMissing});
+  CHECK_FALSE(o.proven);
+  CHECK(o.count[{4002, Severity::Warning}] >= 1);
+  CHECK(o.count[{4002, Severity::Error}] == 0);
+  CHECK(o.count[{4001, Severity::Error}] >= 1);
+}
+
+TEST_CASE("a build whose findings are all demoted is proven, and says what it found") {
+  // The seed demo as built at d59f784: no NAT external address (ND4002) and
+  // both gateway NICs in one bridge (ND4007).
+  Outcome strict = Run("seed-demo", {});
+  CHECK_FALSE(strict.proven);
+  CHECK(strict.count[{4002, Severity::Error}] == 1);
+  CHECK(strict.count[{4007, Severity::Error}] == 1);
+  Outcome o = Run("seed-demo", {DiagKind::VerifyUnreachable, DiagKind::VerifyUplinksBridged});
+  CHECK(o.proven);
+  CHECK(o.count[{4002, Severity::Warning}] == 1);
+  CHECK(o.count[{4007, Severity::Warning}] == 1);
+}
+
+}  // namespace
+}  // namespace netdsl::verify
