@@ -15,7 +15,7 @@
 #     key bit and protocol 0x6558, and nothing else crosses the underlay.
 #  4. Control: with the gretaps' isolation turned off by hand (netdsl's NVGRE
 #     mapping before split horizon), the same broadcast loops and check 1 sees it.
-source "$(dirname "$0")/../../e2e/lib.sh"
+source "$(dirname "$0")/lib.sh"
 NETDSLC=${NETDSLC:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 [[ -x $NETDSLC ]] || skip "netdslc is not built"
@@ -23,7 +23,7 @@ python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
 command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
 command -v busybox >/dev/null || skip "busybox (arping) is not installed"
 mkns probe
-ip -n "$P-probe" link add ndq-gre type gretap key 1 2>/dev/null || skip "the kernel has no gretap (run in the VM: vm.nvgre)"
+err=$(ip -n "$P-probe" link add ndq-gre type gretap key 1 2>&1) || kernel_lacks "gretap" "$err"
 
 mkdir -p "$NETDSL_STATE_DIR/src"
 cp "$HERE/fabrics/nvgre.netdsl" "$NETDSL_STATE_DIR/src/fabric.netdsl"

@@ -9,12 +9,12 @@
 # a team host's apply must leave the NIC exactly as it was (up, no master).
 # Then: plan in sync, a second apply is a no-op, the bond carries the PA
 # traffic between the team hosts.
-source "$(dirname "$0")/../../e2e/lib.sh"
+source "$(dirname "$0")/lib.sh"
 NETDSLC=${NETDSLC:-}
 SRC=${NETDSL_SRCROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 [[ -x $NETDSLC ]] || skip "netdslc is not built"
 python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
-ip link add ndq-bond type bond 2>/dev/null || skip "the kernel has no bonding (run in the VM: vm.seed_demo)"
+err=$(ip link add ndq-bond type bond 2>&1) || kernel_lacks "bonding" "$err"
 ip link del ndq-bond
 
 cp -r "$SRC/examples/seed-demo" "$NETDSL_STATE_DIR/src"
