@@ -180,6 +180,7 @@ class LinuxChecker {
         TunnelPort tp;
         tp.name = t.name;
         tp.line = t.loc.line;
+        tp.isolated = t.isolated;  // links[].isolated: bridge port isolation (split horizon between tunnels)
         if (t.kind == "veth") continue;
         if (t.kind == "vxlan") {
           tp.kind = TunnelPort::Kind::kVxlan;
