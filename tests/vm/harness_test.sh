@@ -2,9 +2,10 @@
 # The VM harness itself (runs on the host, boots several VMs): the command's
 # status, output (no \r) and environment come back; a guest timeout is 124; a
 # guest kernel crash is 70 with the console kept; a guest that never finishes
-# is killed at the hard limit; a killed vm-run takes its QEMU with it; a job's
-# leftover background process does not hold the VM open. After every case no
-# QEMU process of this test's runs directory is left.
+# is killed at the hard limit; a killed vm-run takes its QEMU with it, and so
+# does a killed parent of vm-run; a job's leftover background process does not
+# hold the VM open. After every case no QEMU process of this test's runs
+# directory is left.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 VMRUN=$HERE/vm-run
@@ -14,7 +15,7 @@ trap 'pkill -KILL -f "ndvm_run=$RUNS/" 2>/dev/null; rm -rf "$RUNS"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 no_qemu_left() {
   local i
-  for i in $(seq 50); do
+  for i in $(seq 150); do
     pgrep -f "ndvm_run=$RUNS/" >/dev/null || return 0
     sleep 0.2
   done
@@ -89,4 +90,16 @@ kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 no_qemu_left "vm-run killed"
 echo "ok: vm-run killed -> QEMU gone"
+
+# 6. vm-run's parent killed (as when ctest itself is killed): vm-run and its
+#    QEMU go too.
+bash -c '"$1" --timeout 600 -- sleep 600 >/dev/null 2>&1 & wait' _ "$VMRUN" &
+pid=$!
+for _ in $(seq 300); do pgrep -f "ndvm_run=$RUNS/" >/dev/null && break; sleep 0.1; done
+pgrep -f "ndvm_run=$RUNS/" >/dev/null || fail "QEMU did not start"
+sleep 1
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+no_qemu_left "the parent of vm-run killed"
+echo "ok: vm-run's parent killed -> QEMU gone"
 echo "PASS"
