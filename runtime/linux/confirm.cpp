@@ -272,9 +272,9 @@ bool RollBackJournal(Netlink& nl, const std::string& scope, size_t* steps, std::
   std::vector<JournalStep> recorded;
   bool stale = false;
   *steps = 0;
-  if (!Journal::Load(scope, &header, &recorded, error, &stale)) {
+  if (!Journal::Load(JournalPathFor(scope), &header, &recorded, error, &stale)) {
     if (!error->empty()) return false;
-    if (stale) Journal::Remove(scope);
+    if (stale) Journal::Remove(JournalPathFor(scope));
     return RestoreHostedSnapshot(scope, error);
   }
   if (!error->empty()) return false;
@@ -283,13 +283,13 @@ bool RollBackJournal(Netlink& nl, const std::string& scope, size_t* steps, std::
     if (!ExecuteOps(nl, it->inverse, true, &err)) {
       *error = fmt::format("rolling back step {} ({}) failed: {}; the journal `{}` is kept, fix the cause and run "
                            "`netdsl rollback` again",
-                           it->number, it->label, err, Journal::PathFor(scope));
+                           it->number, it->label, err, JournalPathFor(scope));
       return false;
     }
     ++*steps;
   }
   if (!RestoreHostedSnapshot(scope, error)) return false;
-  Journal::Remove(scope);
+  Journal::Remove(JournalPathFor(scope));
   return true;
 }
 
@@ -541,7 +541,7 @@ int WatchdogMain(int argc, char** argv) {
       // Take the apply lock as any apply would, and look again under it: a
       // `netdsl confirm` may have come first.
       ApplyLock lock;
-      while (!lock.Acquire(scope, &error)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      while (!lock.Acquire(LockPathFor(scope), &error)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (!LoadConfirm(scope, &s, &error) || s.id != id ||
           (s.phase != ConfirmState::Phase::Applying && s.phase != ConfirmState::Phase::Pending))
         return 0;

@@ -80,7 +80,7 @@ void Error(const Args& a, const std::string& msg) { std::fprintf(stderr, "netdsl
 bool Lock(const Args& a, ApplyLock* lock) {
   std::string err;
   for (int i = 0; i < 40; ++i) {
-    if (lock->Acquire(ScopeOf(a), &err)) return true;
+    if (lock->Acquire(LockPathFor(ScopeOf(a)), &err)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   Error(a, err);
@@ -165,7 +165,7 @@ int ConfirmMain(int argc, char** argv) {
     Error(a, err + "; nothing was confirmed");
     return 1;
   }
-  Journal::Remove(scope);
+  Journal::Remove(JournalPathFor(scope));
   DropHostedSnapshot(scope);
   StopWatchdog(scope, s.id);
   std::printf("%s: confirmed; the change applied at %s stays\n", Where(a, s).c_str(), UnixText(s.started_unix).c_str());
@@ -187,7 +187,7 @@ int RollbackMain(int argc, char** argv) {
   bool awaiting = have_state && (s.phase == ConfirmState::Phase::Pending || s.phase == ConfirmState::Phase::Applying);
   std::string header;
   std::vector<JournalStep> steps_on_disk;
-  bool journal = Journal::Load(scope, &header, &steps_on_disk, &err);
+  bool journal = Journal::Load(JournalPathFor(scope), &header, &steps_on_disk, &err);
   if (!awaiting && !journal) {
     Error(a, have_state ? fmt::format("nothing to roll back: the last apply awaiting confirmation was {} at {}",
                                       PhaseName(s.phase), UnixText(s.changed_unix))
@@ -224,7 +224,7 @@ int StatusMain(int argc, char** argv) {
   }
   std::string header, jerr;
   std::vector<JournalStep> recorded;
-  bool journal = Journal::Load(scope, &header, &recorded, &jerr);
+  bool journal = Journal::Load(JournalPathFor(scope), &header, &recorded, &jerr);
   WatchdogInfo w;
   bool watchdog = have && LoadWatchdog(scope, &w) && w.id == s.id;
   bool running = watchdog && ProcessAlive(w.pid, w.start);
@@ -285,7 +285,7 @@ int StatusMain(int argc, char** argv) {
   }
   if (journal && !(have && (s.phase == ConfirmState::Phase::Pending || s.phase == ConfirmState::Phase::Applying)))
     std::printf("an interrupted apply left `%s`; the next apply (or `netdsl rollback`) rolls it back\n",
-                Journal::PathFor(scope).c_str());
+                JournalPathFor(scope).c_str());
   return 0;
 }
 

@@ -22,10 +22,14 @@ std::string StateDir() {
   return env && *env ? env : "/run/netdsl";
 }
 
+std::string LockPathFor(const std::string& scope) { return fmt::format("{}/{}.lock", StateDir(), scope); }
+std::string JournalPathFor(const std::string& scope) { return fmt::format("{}/{}.journal", StateDir(), scope); }
+
 namespace {
 
-bool EnsureDir(std::string* error) {
-  std::string dir = StateDir();
+/// Creates the directory of `path`.
+bool EnsureDir(const std::string& path, std::string* error) {
+  std::string dir = path.substr(0, path.rfind('/'));
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     *error = fmt::format("cannot create `{}`: {}", dir, std::strerror(errno));
     return false;
@@ -54,9 +58,8 @@ ApplyLock::~ApplyLock() {
   if (fd_ >= 0) close(fd_);  // releases the flock; the file stays (its content is stale but harmless)
 }
 
-bool ApplyLock::Acquire(const std::string& scope, std::string* error) {
-  if (!EnsureDir(error)) return false;
-  std::string path = fmt::format("{}/{}.lock", StateDir(), scope);
+bool ApplyLock::Acquire(const std::string& path, std::string* error) {
+  if (!EnsureDir(path, error)) return false;
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) {
     *error = fmt::format("cannot open the lock `{}`: {}", path, std::strerror(errno));
@@ -82,8 +85,6 @@ bool ApplyLock::Acquire(const std::string& scope, std::string* error) {
   return true;
 }
 
-std::string Journal::PathFor(const std::string& scope) { return fmt::format("{}/{}.journal", StateDir(), scope); }
-
 Journal::~Journal() {
   if (fd_ >= 0) close(fd_);
 }
@@ -102,9 +103,9 @@ bool Journal::WriteAll(const std::string& text, std::string* error) {
   return true;
 }
 
-bool Journal::Begin(const std::string& scope, const std::string& host, std::string* error) {
-  if (!EnsureDir(error)) return false;
-  path_ = PathFor(scope);
+bool Journal::Begin(const std::string& path, const std::string& host, std::string* error) {
+  if (!EnsureDir(path, error)) return false;
+  path_ = path;
   fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd_ < 0) {
     *error = fmt::format("cannot create the journal `{}`: {}", path_, std::strerror(errno));
@@ -140,11 +141,11 @@ void Journal::Finish() {
   if (!path_.empty()) unlink(path_.c_str());
 }
 
-void Journal::Remove(const std::string& scope) { unlink(PathFor(scope).c_str()); }
+void Journal::Remove(const std::string& path) { unlink(path.c_str()); }
 
-bool Journal::Load(const std::string& scope, std::string* header, std::vector<JournalStep>* steps,
+bool Journal::Load(const std::string& path, std::string* header, std::vector<JournalStep>* steps,
                    std::string* error, bool* stale) {
-  std::ifstream in(PathFor(scope));
+  std::ifstream in(path);
   if (!in) return false;
   std::string line;
   std::getline(in, *header);
@@ -166,7 +167,7 @@ bool Journal::Load(const std::string& scope, std::string* header, std::vector<Jo
       open_step = true;
     } else if (line.rfind("undo ", 0) == 0 && open_step) {
       if (auto op = DecodeOp(line.substr(5))) cur.inverse.push_back(*op);
-      else *error = fmt::format("journal `{}` has an unreadable line: {}", PathFor(scope), line);
+      else *error = fmt::format("journal `{}` has an unreadable line: {}", path, line);
     } else if (line.rfind("ready ", 0) == 0 && open_step) {
       // Only a fully written (and synced) record counts; a torn one means
       // the step never started.

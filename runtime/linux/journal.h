@@ -9,15 +9,19 @@
 
 namespace netdsl::runtime {
 
-/// Directory of lock and journal files.
+/// Directory of lock and journal files: $NETDSL_STATE_DIR, else /run/netdsl.
 std::string StateDir();
 
-/// An exclusive flock on `<dir>/<scope>.lock`, naming its holder inside.
+/// The lock and journal files of `scope` in StateDir().
+std::string LockPathFor(const std::string& scope);
+std::string JournalPathFor(const std::string& scope);
+
+/// An exclusive flock on a lock file (`<dir>/<scope>.lock`), naming its holder inside.
 class ApplyLock {
  public:
   ~ApplyLock();
   /// Fails with a message naming the holder (pid and start time) when taken.
-  bool Acquire(const std::string& scope, std::string* error);
+  bool Acquire(const std::string& path, std::string* error);
 
  private:
   int fd_ = -1;
@@ -34,8 +38,8 @@ struct JournalStep {
 class Journal {
  public:
   ~Journal();
-  /// Creates `<dir>/<scope>.journal` for a new apply.
-  bool Begin(const std::string& scope, const std::string& host, std::string* error);
+  /// Creates the journal file `path` (`<dir>/<scope>.journal`) for a new apply.
+  bool Begin(const std::string& path, const std::string& host, std::string* error);
   /// The record of a step (its inverse operations), written with Write
   /// before the step runs; built ahead, on another thread.
   static std::string StepRecord(int number, const Step& step);
@@ -50,10 +54,9 @@ class Journal {
   /// written before the last reboot describes kernel state that no longer
   /// exists: it is not loaded (returns false) and `stale` is set, for the
   /// caller to discard it (apply) or mention it (plan).
-  static bool Load(const std::string& scope, std::string* header, std::vector<JournalStep>* steps,
+  static bool Load(const std::string& path, std::string* header, std::vector<JournalStep>* steps,
                    std::string* error, bool* stale = nullptr);
-  static void Remove(const std::string& scope);
-  static std::string PathFor(const std::string& scope);
+  static void Remove(const std::string& path);
 
  private:
   int fd_ = -1;

@@ -1,0 +1,286 @@
+// The apply sequence: lock → recover → feature probe → read → diff → hooks →
+// journaled steps → verify → hooks → commit or roll back.
+#include "runtime/linux/apply.h"
+
+#include <csignal>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <pthread.h>
+
+#include <fmt/format.h>
+
+#include "runtime/linux/executor.h"  // IsBulkStep
+#include "runtime/linux/journal.h"
+#include "runtime/linux/management.h"
+#include "runtime/linux/read_back.h"
+
+namespace netdsl::runtime {
+namespace {
+
+std::string LockPath(const ApplyTarget& t) { return fmt::format("{}/{}.lock", t.state_dir, t.scope); }
+std::string JournalPath(const ApplyTarget& t) { return fmt::format("{}/{}.journal", t.state_dir, t.scope); }
+
+const char* Plural(size_t n) { return n == 1 ? "" : "s"; }
+
+/// Undoes steps [0, executed) of `cs`, newest first. False (with the
+/// message reported) when an undo failed.
+bool RollBack(Kernel& kernel, const ChangeSet& cs, size_t executed, const std::string& journal_path,
+              ApplyReport& report) {
+  std::string err;
+  for (size_t i = executed; i-- > 0;) {
+    if (!kernel.Execute(cs.steps[i].inverse, true, &err)) {
+      report.Error(fmt::format("rolling back step {} ({}) failed: {}; the journal `{}` is kept for the next run", i + 1,
+                               cs.steps[i].label, err, journal_path));
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, ApplyReport& report) {
+  std::string header, err;
+  std::vector<JournalStep> steps;
+  bool stale = false;
+  const std::string path = JournalPath(target);
+  if (!Journal::Load(path, &header, &steps, &err, &stale)) {
+    if (stale) {
+      report.Warning(fmt::format("discarding `{}`, the journal of an apply interrupted before the last reboot; the "
+                                 "kernel state it would undo is gone",
+                                 path));
+      Journal::Remove(path);
+    }
+    return true;
+  }
+  if (!err.empty()) {
+    report.Error(err);
+    return false;
+  }
+  report.Note(fmt::format("found the journal of an interrupted apply ({}); rolling back {} step{}", header,
+                          steps.size(), Plural(steps.size())));
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    if (!kernel.Execute(it->inverse, true, &err)) {
+      report.Error(fmt::format("rolling back step {} ({}) of the interrupted apply failed: {}; the journal `{}` is "
+                               "kept, fix the cause and run apply again",
+                               it->number, it->label, err, path));
+      return false;
+    }
+  }
+  Journal::Remove(path);
+  report.Note("the interrupted apply was rolled back");
+  return true;
+}
+
+PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& target, ApplyReport& report) {
+  PlanResult r;
+  r.journal_path = JournalPath(target);
+  HostState actual;
+  // The host's settings netdsl moved onto its switches: theirs, not netdsl's (management.h).
+  if (!LoadHosted(target.scope, &actual.hosted, &r.error)) return r;
+  if (!kernel.Read(desired, &actual, &r.error)) return r;
+  report.Phase("read");
+  r.read_ok = true;
+  r.changes = Diff(desired, actual);
+  report.Phase("diff");
+  std::string header, jerr;
+  std::vector<JournalStep> leftover;
+  r.interrupted_apply = Journal::Load(r.journal_path, &header, &leftover, &jerr, &r.stale_journal);
+  return r;
+}
+
+ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& o, const ApplyHooks& hooks,
+                  ApplyReport& report) {
+  ApplyResult result;
+  std::string err;
+  ApplyLock lock;
+  Journal journal;
+  const std::string journal_path = JournalPath(o.target);
+  if (!o.dry_run) {
+    if (!lock.Acquire(LockPath(o.target), &err)) {
+      report.Error(err);
+      return result;
+    }
+    if (hooks.after_lock && !hooks.after_lock(&err)) {
+      report.Error(err);
+      report.Note("nothing was changed");
+      return result;
+    }
+    if (!RecoverInterrupted(kernel, o.target, report)) return result;
+  } else if (std::string header; [&] {
+               std::vector<JournalStep> steps;
+               std::string jerr;
+               return Journal::Load(journal_path, &header, &steps, &jerr);
+             }()) {
+    report.Warning(fmt::format("an interrupted apply left `{}`; a real apply rolls it back first", journal_path));
+  }
+
+  // Feature detection before any change.
+  std::vector<std::string> features;
+  auto needed = NeededFeatures(desired);
+  for (const auto& [f, why] : needed) features.push_back(f);
+  auto missing = kernel.MissingFeatures(features);
+  report.Phase("probe");
+  if (!missing.empty()) {
+    for (const auto& [f, reason] : missing) {
+      std::string by;
+      for (const auto& [g, why] : needed)
+        if (g == f) by = why;
+      report.Error(fmt::format("kernel lacks `{}` (needed by {}): {}", f, by, reason));
+    }
+    report.Note("nothing was changed");
+    return result;
+  }
+
+  // Subscribe to the kernel's notifications before the state is read: the
+  // read plus every notification after it is the current state (read_back.h).
+  if (!o.dry_run && !kernel.Subscribe(&err)) report.Warning(fmt::format("{}; verifying by reading", err));
+  HostState actual;
+  // The host's settings netdsl moved onto its switches: theirs, not netdsl's (management.h).
+  if (!LoadHosted(o.target.scope, &actual.hosted, &err)) {
+    report.Error(err + "; nothing was changed");
+    return result;
+  }
+  if (!o.dry_run && hooks.before_read) hooks.before_read(desired);
+  if (!kernel.Read(desired, &actual, &err)) {
+    report.Error(err);
+    return result;
+  }
+  report.Phase("read");
+  result.changes = Diff(desired, actual, 4096, o.dry_run ? PlanText::kLines : PlanText::kCount);
+  const ChangeSet& cs = result.changes;
+  report.Phase("diff");
+  for (const std::string& w : cs.warnings) report.Warning(w);
+  if (!cs.conflicts.empty()) {
+    for (const std::string& c : cs.conflicts) report.Error(c);
+    report.Note("nothing was changed");
+    return result;
+  }
+  if (cs.steps.empty()) {
+    result.outcome = ApplyOutcome::kInSync;
+    return result;
+  }
+  if (o.dry_run) {
+    result.outcome = ApplyOutcome::kDryRun;
+    return result;
+  }
+  ApplyContext ctx{o, desired, actual, cs, kernel, journal_path};
+
+  // Checkpoint + apply, one journaled step at a time.
+  if (!journal.Begin(journal_path, desired.host, &err)) {
+    report.Error(err + "; nothing was changed");
+    return result;
+  }
+  if (hooks.before_change) {
+    std::string why;
+    if (!hooks.before_change(ctx, &why)) {
+      journal.Finish();
+      report.Error(why);
+      report.Note("nothing was changed");
+      return result;
+    }
+  }
+  int ops_before = 0;
+  size_t executed = 0;
+  std::string failure;
+  int failed_step = 0;
+  // Step i+1's journal record and, for a bulk step, its requests are built
+  // on a second thread while the kernel works through step i (both bulk
+  // steps: nothing in between can change a device index); that thread also
+  // moves the kernel's notifications out of the socket.
+  struct Ahead {
+    std::string record;
+    std::unique_ptr<PreparedStep> requests;
+  };
+  auto prepare = [&](size_t i) {
+    Ahead a;
+    a.record = Journal::StepRecord(static_cast<int>(i + 1), cs.steps[i]);
+    a.requests = kernel.Prepare(cs.steps[i].ops);
+    kernel.Drain();
+    return a;
+  };
+  auto prepare_ahead = [&](size_t i) {
+    pthread_setname_np(pthread_self(), "netdsl-ahead");  // for top -H / perf
+    return prepare(i);
+  };
+  std::future<Ahead> next;
+  for (size_t i = 0; i < cs.steps.size(); ++i) {
+    const Step& step = cs.steps[i];
+    int k = static_cast<int>(i + 1);
+    Ahead cur = next.valid() ? next.get() : prepare(i);
+    if (i + 1 < cs.steps.size() && IsBulkStep(step.ops) && IsBulkStep(cs.steps[i + 1].ops))
+      next = std::async(std::launch::async, prepare_ahead, i + 1);
+    if (!journal.Write(cur.record, &err)) {
+      failure = err;
+      failed_step = k;
+      break;
+    }
+    executed = i + 1;
+    report.Progress(i + 1, cs.steps.size(), step.label);
+    bool ok;
+    const int drop = o.faults.drop_op;
+    if (drop > ops_before && drop <= ops_before + static_cast<int>(step.ops.size())) {
+      std::vector<Op> ops = step.ops;
+      ops.erase(ops.begin() + (drop - ops_before - 1));
+      ok = kernel.Execute(ops, false, &err);
+    } else if (cur.requests) {
+      ok = kernel.RunPrepared(step.ops, *cur.requests, &err);
+    } else {
+      ok = kernel.Execute(step.ops, false, &err);
+    }
+    ops_before += static_cast<int>(step.ops.size());
+    if (ok && k == o.faults.kill_after_step) raise(SIGKILL);
+    if (ok && k == o.faults.pause_after_step) {
+      report.Note(fmt::format("paused after step {} (NETDSL_PAUSE_AT_STEP, test-only)", k));
+      for (;;) pause();
+    }
+    if (ok && k == o.faults.fail_after_step) {
+      ok = false;
+      err = "fault injected by NETDSL_FAULT_AT_STEP (test-only)";
+    }
+    if (!ok) {
+      failure = err;
+      failed_step = k;
+      break;
+    }
+    journal.RecordDone(k, &err);
+  }
+  if (next.valid()) next.wait();
+  kernel.Drain();
+  report.Phase("apply");
+  result.steps_run = executed;
+  if (failure.empty() && hooks.after_steps) hooks.after_steps(ctx);
+  if (failure.empty()) failure = VerifyApplied(kernel, desired, actual, cs, &result.verified_by);
+  if (failure.empty() && hooks.after_change) {
+    std::string why;
+    if (!hooks.after_change(ctx, &why)) failure = why;
+  }
+  // The record of the host's settings moved onto switches, before the
+  // journal goes (a crash in between rolls back and leaves stale entries,
+  // which the next apply drops: their objects are not where they say). Not
+  // recorded, they would look like netdsl's to the next apply: roll back.
+  if (failure.empty() && !SaveHosted(o.target.scope, cs.hosted_after, &err)) failure = err;
+  if (!failure.empty()) {
+    result.failed_step = failed_step;
+    result.failure = failure;
+    const std::string what = failed_step ? fmt::format("step {}/{} ({}) failed: {}", failed_step, cs.steps.size(),
+                                                       cs.steps[failed_step - 1].label, failure)
+                                         : failure;
+    report.Error(what);
+    bool rolled = RollBack(kernel, cs, executed, journal_path, report);
+    if (rolled) journal.Finish();
+    result.outcome = rolled ? ApplyOutcome::kRolledBack : ApplyOutcome::kRollbackFailed;
+    if (hooks.on_rollback) hooks.on_rollback(ctx, rolled, what);
+    return result;
+  }
+  report.Phase("verify");
+  CommitAction commit = hooks.on_commit ? hooks.on_commit(ctx) : CommitAction::kRemoveJournal;
+  if (commit == CommitAction::kRemoveJournal) journal.Finish();
+  result.outcome = ApplyOutcome::kApplied;
+  return result;
+}
+
+}  // namespace netdsl::runtime

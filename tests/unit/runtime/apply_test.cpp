@@ -1,0 +1,182 @@
+// Unit tests of the apply sequence (runtime/linux/apply.h) against the
+// in-memory kernel: commit, rollback on a failed step, hooks, the journal.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "runtime/linux/apply.h"
+#include "runtime/linux/plan_reader.h"
+#include "tests/unit/runtime/fake_kernel.h"
+
+using namespace netdsl::runtime;
+using netdsl::runtime::testing::FakeKernel;
+
+namespace {
+
+HostState Plan(const std::string& body) {
+  HostState s;
+  std::vector<std::string> errors;
+  bool ok = ReadPlan("format: 1\nhost: h\n" + body, "desired.yaml", &s, &errors);
+  for (const auto& e : errors) MESSAGE(e);
+  REQUIRE(ok);
+  return s;
+}
+
+const char* kPlan = R"(links:
+  - {name: nd-br1, kind: bridge, mtu: 1450}
+  - {name: nd-vx1, kind: vxlan, mtu: 1450, master: nd-br1, vxlan: {id: 1, local: 192.168.0.10}}
+addresses:
+  - {dev: nd-br1, address: 10.0.0.1/24}
+fdb:
+  - {dev: nd-vx1, mac: "00:00:00:00:00:00", dst: 192.168.0.11}
+)";
+
+/// Collects messages.
+struct Collect : ApplyReport {
+  std::vector<std::string> errors, warnings, notes;
+  void Error(std::string_view t) override { errors.emplace_back(t); }
+  void Warning(std::string_view t) override { warnings.emplace_back(t); }
+  void Note(std::string_view t) override { notes.emplace_back(t); }
+};
+
+/// A fresh state directory per test, removed after.
+struct StateDir {
+  std::string path;
+  StateDir() {
+    char tmpl[] = "/tmp/netdsl-apply-test-XXXXXX";
+    REQUIRE(mkdtemp(tmpl));
+    path = tmpl;
+  }
+  ~StateDir() { std::filesystem::remove_all(path); }
+  ApplyOptions Options() const {
+    ApplyOptions o;
+    o.target = {path, "test", ""};
+    return o;
+  }
+  bool HasJournal() const { return std::filesystem::exists(path + "/test.journal"); }
+};
+
+size_t Changes(FakeKernel& k, const HostState& desired) {
+  HostState actual;
+  std::string err;
+  REQUIRE(k.Read(desired, &actual, &err, ReadScope()));
+  return Diff(desired, actual).changes;
+}
+
+}  // namespace
+
+TEST_CASE("apply converges, commits, and a second apply is in sync") {
+  StateDir dir;
+  FakeKernel k;
+  HostState d = Plan(kPlan);
+  Collect report;
+  ApplyResult r = Apply(k, d, dir.Options(), ApplyHooks(), report);
+  CHECK(r.outcome == ApplyOutcome::kApplied);
+  CHECK(r.ExitCode() == 0);
+  CHECK(Changes(k, d) == 0);
+  CHECK_FALSE(dir.HasJournal());
+  r = Apply(k, d, dir.Options(), ApplyHooks(), report);
+  CHECK(r.outcome == ApplyOutcome::kInSync);
+  CHECK(report.errors.empty());
+}
+
+TEST_CASE("a failed step rolls every executed step back") {
+  StateDir dir;
+  FakeKernel k;
+  HostState d = Plan(kPlan);
+  k.fault = [](const Op& op) { return op.kind == OpKind::AddFdb ? EPERM : 0; };
+  Collect report;
+  ApplyResult r = Apply(k, d, dir.Options(), ApplyHooks(), report);
+  CHECK(r.outcome == ApplyOutcome::kRolledBack);
+  CHECK(r.ExitCode() == 1);
+  CHECK(r.failed_step > 0);
+  CHECK(k.state.links.empty());
+  CHECK(k.state.addresses.empty());
+  CHECK_FALSE(dir.HasJournal());
+  REQUIRE_FALSE(report.errors.empty());
+  CHECK(report.errors[0].find("failed") != std::string::npos);
+}
+
+TEST_CASE("dry run changes nothing and takes no lock") {
+  StateDir dir;
+  FakeKernel k;
+  ApplyOptions o = dir.Options();
+  o.dry_run = true;
+  Collect report;
+  ApplyResult r = Apply(k, Plan(kPlan), o, ApplyHooks(), report);
+  CHECK(r.outcome == ApplyOutcome::kDryRun);
+  CHECK_FALSE(r.changes.lines.empty());
+  CHECK(k.log.empty());
+}
+
+TEST_CASE("a missing kernel feature refuses before any change") {
+  StateDir dir;
+  FakeKernel k;
+  k.missing_features = {"vxlan"};
+  Collect report;
+  ApplyResult r = Apply(k, Plan(kPlan), dir.Options(), ApplyHooks(), report);
+  CHECK(r.outcome == ApplyOutcome::kRefused);
+  CHECK(k.log.empty());
+  REQUIRE(report.errors.size() == 1);
+  CHECK(report.errors[0].find("kernel lacks `vxlan`") != std::string::npos);
+}
+
+TEST_CASE("hooks: before_change refuses with nothing changed; after_change refusal rolls back") {
+  StateDir dir;
+  HostState d = Plan(kPlan);
+  {
+    FakeKernel k;
+    ApplyHooks hooks;
+    bool before_saw_changes = false;
+    hooks.before_change = [&](const ApplyContext& ctx, std::string* why) {
+      before_saw_changes = !ctx.changes.steps.empty();
+      *why = "probe `gateway` does not answer now";
+      return false;
+    };
+    Collect report;
+    ApplyResult r = Apply(k, d, dir.Options(), hooks, report);
+    CHECK(before_saw_changes);
+    CHECK(r.outcome == ApplyOutcome::kRefused);
+    CHECK(k.log.empty());
+    CHECK(report.errors == std::vector<std::string>{"probe `gateway` does not answer now"});
+  }
+  {
+    FakeKernel k;
+    ApplyHooks hooks;
+    bool rolled = false;
+    hooks.after_change = [&](const ApplyContext& ctx, std::string* why) {
+      CHECK(Changes(static_cast<FakeKernel&>(ctx.kernel), ctx.desired) == 0);  // the change is in place
+      *why = "probe `10.0.0.254` answered before the change and not after";
+      return false;
+    };
+    hooks.on_rollback = [&](const ApplyContext&, bool ok, const std::string&) { rolled = ok; };
+    Collect report;
+    ApplyResult r = Apply(k, d, dir.Options(), hooks, report);
+    CHECK(r.outcome == ApplyOutcome::kRolledBack);
+    CHECK(rolled);
+    CHECK(k.state.links.empty());
+    CHECK(r.failure.find("probe") != std::string::npos);
+  }
+}
+
+TEST_CASE("on_commit may keep the journal; the next apply rolls it back first") {
+  StateDir dir;
+  FakeKernel k;
+  HostState d = Plan(kPlan);
+  ApplyHooks hooks;
+  hooks.on_commit = [](const ApplyContext&) { return CommitAction::kKeepJournal; };
+  Collect report;
+  ApplyResult r = Apply(k, d, dir.Options(), hooks, report);
+  CHECK(r.outcome == ApplyOutcome::kApplied);
+  CHECK(dir.HasJournal());
+  CHECK(Changes(k, d) == 0);
+  // Recovery alone undoes the kept change.
+  CHECK(RecoverInterrupted(k, dir.Options().target, report));
+  CHECK(k.state.links.empty());
+  CHECK_FALSE(dir.HasJournal());
+}
