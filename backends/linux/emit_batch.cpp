@@ -2,6 +2,7 @@
 // per line, in dependency order, runnable with `sh -e` on a host without
 // netdsl state. For humans; `netdsl apply` reads linux.yaml.
 #include <initializer_list>
+#include <optional>
 #include <string_view>
 
 #include "backends/linux/linux_state.h"
@@ -39,7 +40,7 @@ class Batch {
 
 void LinkAdd(Batch& batch, const Link& link) {
   std::string& line = batch.Start();
-  if (link.kind == LinkKind::Vlan) {
+  if (link.kind == "vlan") {
     line += "ip link add link ";
     line += link.vlan_link;
     line += " name ";
@@ -55,51 +56,50 @@ void LinkAdd(Batch& batch, const Link& link) {
   line += link.name;
   line += " mtu ";
   line += Dec(link.mtu);
-  if (!link.mac.empty()) {
+  if (link.mac) {
     line += " address ";
-    line += link.mac;
+    line += MacText(*link.mac);
   }
-  switch (link.kind) {
-    case LinkKind::Bridge: line += " type bridge"; break;
-    case LinkKind::Bond:
-      line += " type bond mode ";
-      line += link.bond_mode;
-      line += " xmit_hash_policy ";
-      line += link.bond_xmit_hash_policy;
-      line += " miimon ";
-      line += Dec(link.bond_miimon);
-      break;
-    case LinkKind::Vlan: break;  // above
-    case LinkKind::Vxlan:
-      line += " type vxlan id ";
-      line += Dec(link.tunnel_id);
-      line += " local ";
-      line += link.local;
-      line += " dstport ";
-      line += Dec(kVxlanPort);
-      line += " nolearning ttl ";
-      line += Dec(kVxlanTtl);
-      break;
-    case LinkKind::Gretap:
-      line += " type gretap key ";
-      line += Dec(link.tunnel_id);
-      line += " local ";
-      line += link.local;
-      line += " remote ";
-      line += link.remote;
-      break;
-    case LinkKind::Vrf:
-      line += " type vrf table ";
-      line += Dec(link.vrf_table);
-      break;
-    case LinkKind::Veth:
-      line += " type veth peer name ";
-      line += link.peer;
+  auto ip = [&](const std::optional<net::IpAddress>& a) {
+    if (a) line += IpText(*a);
+  };
+  if (link.kind == "bridge") {
+    line += " type bridge";
+  } else if (link.kind == "bond") {
+    line += " type bond mode ";
+    line += link.bond_mode;
+    line += " xmit_hash_policy ";
+    line += link.bond_xmit_hash_policy;
+    line += " miimon ";
+    line += Dec(link.bond_miimon);
+  } else if (link.kind == "vxlan") {
+    line += " type vxlan id ";
+    line += Dec(link.vxlan_id);
+    line += " local ";
+    ip(link.vxlan_local);
+    line += " dstport ";
+    line += Dec(link.vxlan_dstport);
+    line += link.vxlan_learning ? " learning ttl " : " nolearning ttl ";
+    line += Dec(static_cast<unsigned>(link.vxlan_ttl));
+  } else if (link.kind == "gretap") {
+    line += " type gretap key ";
+    line += Dec(link.gretap_key);
+    line += " local ";
+    ip(link.gretap_local);
+    line += " remote ";
+    ip(link.gretap_remote);
+  } else if (link.kind == "vrf") {
+    line += " type vrf table ";
+    line += Dec(link.vrf_table);
+  } else if (link.kind == "veth") {
+    line += " type veth peer name ";
+    line += link.veth_peer;
+    if (link.veth_peer_mac) {
       line += " address ";
-      line += link.peer_mac;
-      line += " mtu ";
-      line += Dec(link.peer_mtu);
-      break;
+      line += MacText(*link.veth_peer_mac);
+    }
+    line += " mtu ";
+    line += Dec(link.veth_peer_mtu);
   }
   batch.End();
 }
@@ -142,20 +142,25 @@ std::string FormatLinuxBatch(const LinuxState& state) {
     batch.Comment(link.comment);
     LinkAdd(batch, link);
   }
-  for (const Link& link : state.links) batch.Line({"ip link set dev ", link.name, " alias ", kOwnerAlias});
+  for (const Link& link : state.links) batch.Line({"ip link set dev ", link.name, " alias ", state.owner_alias});
   for (const Link& link : state.links)
     if (!link.master.empty()) batch.Line({"ip link set dev ", link.name, " master ", link.master});
   for (const Link& link : state.links)
     if (link.isolated) batch.Line({"ip link set dev ", link.name, " type bridge_slave isolated on"});
+  auto is_bond = [&](const std::string& name) {
+    for (const Link& link : state.links)
+      if (link.name == name) return link.kind == "bond";
+    return false;
+  };
   for (const AdoptedNic& nic : state.adopted) {
     batch.Line({"# adopted host nic ", nic.name});
-    if (nic.master_is_bond) batch.Line({"ip link set dev ", nic.name, " down"});  // bonds enslave only down links
+    if (is_bond(nic.master)) batch.Line({"ip link set dev ", nic.name, " down"});  // bonds enslave only down links
     batch.Line({"ip link set dev ", nic.name, " master ", nic.master});
   }
   if (const auto& m = state.management) {
     batch.Line({"# management adapter on host nic ", m->nic, ": netdsl apply moves the addresses, routes and"});
     batch.Comment("permanent neighbours of the nic onto the switch right after adopting it (by hand: add them");
-    batch.Comment(m->address.empty() ? "on the switch bridge, then ip route replace each route there)"
+    batch.Comment(!m->address ? "on the switch bridge, then ip route replace each route there)"
                                      : "on the switch bridge, the declared address and gateway below replace those of their family)");
   }
   for (const Link& link : state.links) batch.Line({"ip link set dev ", link.name, " up"});
@@ -163,20 +168,21 @@ std::string FormatLinuxBatch(const LinuxState& state) {
 
   if (!state.addresses.empty()) {
     batch.Section("addresses");
-    for (const Address& a : state.addresses) batch.Line({"ip address add ", a.address, " dev ", a.dev});
+    for (const Address& a : state.addresses)
+      batch.Line({"ip address add ", PrefixText(net::Prefix{a.address, a.prefix_length}), " dev ", a.dev});
   }
   if (!state.routes.empty()) {
     batch.Section("routes");
     for (const Route& r : state.routes) {
       // The declared management gateway replaces the nic's default route in place.
-      bool management = state.management && !state.management->gateway.empty() && r.table == kMainTable &&
+      bool management = state.management && state.management->gateway && r.table == kMainTable &&
                         r.dst.length == 0 && r.dev == state.management->dev;
       std::string& line = batch.Start();
       line += management ? "ip route replace " : "ip route add ";
       line += PrefixText(r.dst);
-      if (!r.via.empty()) {
+      if (r.via) {
         line += " via ";
-        line += r.via;
+        line += IpText(*r.via);
       }
       if (!r.dev.empty()) {
         line += " dev ";
@@ -201,7 +207,7 @@ std::string FormatLinuxBatch(const LinuxState& state) {
   if (!state.qdiscs.empty()) {
     batch.Section("qdiscs");
     for (const Qdisc& q : state.qdiscs) {
-      if (q.kind == Qdisc::Kind::Tbf) {
+      if (q.kind == "tbf") {
         batch.Line({"tc qdisc replace dev ", q.dev, " root tbf rate ", Dec(q.rate_bps), "bit burst ",
                     Dec(q.burst_bytes), " latency ", Dec(q.latency_us), "us"});
         continue;
@@ -215,11 +221,11 @@ std::string FormatLinuxBatch(const LinuxState& state) {
       }
     }
   }
-  if (!state.nft.Empty()) {
+  if (state.nft.present) {
     batch.Section("nftables");
     NftTableCommands(batch, state.nft);
   }
-  if (!state.nft_nat.Empty()) {
+  if (state.nft_nat.present) {
     batch.Section("nftables nat");
     NftTableCommands(batch, state.nft_nat);
   }

@@ -1,6 +1,7 @@
 // LinuxState → linux.yaml (docs/linux-yaml.md, format 1), written by hand into
 // one string: keys in contract order, block lists of one-line flow mappings,
 // the quoting decided by yaml_text.h (every string from user text double-quoted).
+#include <optional>
 #include <string_view>
 
 #include "backends/linux/linux_state.h"
@@ -39,6 +40,14 @@ class FlowMap {
     return *this;
   }
   FlowMap& Ip(std::string_view key, const net::IpAddress& ip) { return Str(key, IpText(ip)); }
+  /// An optional address: "" when absent.
+  FlowMap& Ip(std::string_view key, const std::optional<net::IpAddress>& ip) {
+    return ip ? Ip(key, *ip) : Quoted(key, "");
+  }
+  /// An address text that may be read as a string: always double-quoted ("" when absent).
+  FlowMap& QuotedIp(std::string_view key, const std::optional<net::IpAddress>& ip) {
+    return ip ? Quoted(key, IpText(*ip)) : Quoted(key, "");
+  }
   FlowMap& Prefix(std::string_view key, const net::Prefix& prefix) { return Str(key, PrefixText(prefix)); }
   FlowMap& Mac(std::string_view key, const net::MacAddress& mac) {
     Key(key);
@@ -46,6 +55,10 @@ class FlowMap {
     out_ += MacText(mac);
     out_ += '"';
     return *this;
+  }
+  /// An optional MAC: "" when absent.
+  FlowMap& Mac(std::string_view key, const std::optional<net::MacAddress>& mac) {
+    return mac ? Mac(key, *mac) : Quoted(key, "");
   }
   /// Starts a flow list value; the caller appends `{...}` items with Item and closes with EndList.
   FlowMap& List(std::string_view key) {
@@ -105,40 +118,42 @@ void EmitLink(std::string& out, const Link& link) {
   out += "  - name: ";
   AppendYamlScalar(out, link.name);
   out += "\n    kind: ";
-  out += LinkKindName(link.kind);
+  AppendYamlScalar(out, link.kind);
   out += "\n    mtu: ";
   out += Dec(link.mtu);
   out += "\n    master: ";
   AppendDoubleQuoted(out, link.master);
   out += "\n    mac: ";
-  AppendDoubleQuoted(out, link.mac);
+  if (link.mac) AppendDoubleQuoted(out, MacText(*link.mac));
+  else AppendDoubleQuoted(out, "");
   if (link.isolated) out += "\n    isolated: true";
   out += '\n';
-  if (link.kind == LinkKind::Bridge) return;
+  if (!link.identity.empty()) {
+    out += "    identity: ";
+    AppendDoubleQuoted(out, link.identity);
+    out += '\n';
+  }
+  if (link.kind == "bridge") return;
   Indent(out, 4);
-  out += LinkKindName(link.kind);
+  AppendYamlScalar(out, link.kind);
   out += ": ";
   FlowMap map(out);
-  switch (link.kind) {
-    case LinkKind::Bridge: break;
-    case LinkKind::Bond:
-      map.Str("mode", link.bond_mode).Str("xmit_hash_policy", link.bond_xmit_hash_policy).Num("miimon", link.bond_miimon);
-      break;
-    case LinkKind::Vlan: map.Str("link", link.vlan_link).Num("id", link.vlan_id); break;
-    case LinkKind::Vxlan:
-      map.Num("id", link.tunnel_id)
-          .Str("local", link.local)
-          .Num("dstport", kVxlanPort)
-          .Bool("learning", false)
-          .Num("ttl", static_cast<unsigned>(kVxlanTtl));
-      break;
-    case LinkKind::Gretap:
-      map.Num("key", link.tunnel_id).Str("local", link.local).Str("remote", link.remote);
-      break;
-    case LinkKind::Vrf: map.Num("table", link.vrf_table); break;
-    case LinkKind::Veth:
-      map.Str("peer", link.peer).Quoted("peer_mac", link.peer_mac).Num("peer_mtu", link.peer_mtu);
-      break;
+  if (link.kind == "bond") {
+    map.Str("mode", link.bond_mode).Str("xmit_hash_policy", link.bond_xmit_hash_policy).Num("miimon", link.bond_miimon);
+  } else if (link.kind == "vlan") {
+    map.Str("link", link.vlan_link).Num("id", link.vlan_id);
+  } else if (link.kind == "vxlan") {
+    map.Num("id", link.vxlan_id)
+        .Ip("local", link.vxlan_local)
+        .Num("dstport", link.vxlan_dstport)
+        .Bool("learning", link.vxlan_learning)
+        .Num("ttl", static_cast<unsigned>(link.vxlan_ttl));
+  } else if (link.kind == "gretap") {
+    map.Num("key", link.gretap_key).Ip("local", link.gretap_local).Ip("remote", link.gretap_remote);
+  } else if (link.kind == "vrf") {
+    map.Num("table", link.vrf_table);
+  } else if (link.kind == "veth") {
+    map.Str("peer", link.veth_peer).Mac("peer_mac", link.veth_peer_mac).Num("peer_mtu", link.veth_peer_mtu);
   }
   map.End();
   out += '\n';
@@ -190,13 +205,13 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   out += "\nsource_hash: ";
   AppendDoubleQuoted(out, state.source_hash);
   out += "\nowner:\n  prefix: ";
-  AppendDoubleQuoted(out, kOwnerPrefix);
+  AppendDoubleQuoted(out, state.owner_prefix);
   out += "\n  alias: ";
-  AppendDoubleQuoted(out, kOwnerAlias);
+  AppendDoubleQuoted(out, state.owner_alias);
   out += "\nrequires: [";
-  for (size_t i = 0; i < state.requires_features.size(); ++i) {
+  for (size_t i = 0; i < state.requires_.size(); ++i) {
     if (i > 0) out += ", ";
-    AppendYamlScalar(out, state.requires_features[i]);
+    AppendYamlScalar(out, state.requires_[i]);
   }
   out += "]\n";
 
@@ -216,19 +231,24 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   if (const auto& m = state.management) {
     out += "management: ";
     FlowMap map(out);
-    map.Quoted("nic", m->nic).Str("dev", m->dev).Str("address", m->address).Str("gateway", m->gateway).End();
+    map.Quoted("nic", m->nic).Str("dev", m->dev);
+    if (m->address) map.Prefix("address", *m->address);
+    else map.Str("address", "");
+    if (m->gateway) map.Ip("gateway", *m->gateway);
+    else map.Str("gateway", "");
+    map.End();
     out += '\n';
   }
 
   ListKey(out, 0, "addresses", state.addresses.empty());
   for (const Address& a : state.addresses) {
-    FlowItem(out, 2).Str("dev", a.dev).Str("address", a.address).End();
+    FlowItem(out, 2).Str("dev", a.dev).Prefix("address", net::Prefix{a.address, a.prefix_length}).End();
     out += '\n';
   }
 
   ListKey(out, 0, "routes", state.routes.empty());
   for (const Route& r : state.routes) {
-    FlowItem(out, 2).Num("table", r.table).Prefix("dst", r.dst).Quoted("dev", r.dev).Quoted("via", r.via).End();
+    FlowItem(out, 2).Num("table", r.table).Prefix("dst", r.dst).Quoted("dev", r.dev).QuotedIp("via", r.via).End();
     out += '\n';
   }
 
@@ -248,7 +268,7 @@ std::string FormatLinuxYaml(const LinuxState& state) {
   for (const Qdisc& q : state.qdiscs) {
     FlowMap map = FlowItem(out, 2);
     map.Str("dev", q.dev);
-    if (q.kind == Qdisc::Kind::Tbf) {
+    if (q.kind == "tbf") {
       map.Str("kind", "tbf").Num("rate_bps", q.rate_bps).Num("burst_bytes", q.burst_bytes).Num("latency_us",
                                                                                                  q.latency_us);
     } else {
@@ -265,8 +285,8 @@ std::string FormatLinuxYaml(const LinuxState& state) {
     out += '\n';
   }
 
-  if (!state.nft.Empty()) EmitNftTable(out, "nftables", state.nft);
-  if (!state.nft_nat.Empty()) EmitNftTable(out, "nftables_nat", state.nft_nat);
+  if (state.nft.present) EmitNftTable(out, "nftables", state.nft);
+  if (state.nft_nat.present) EmitNftTable(out, "nftables_nat", state.nft_nat);
   return out;
 }
 

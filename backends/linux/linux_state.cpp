@@ -13,19 +13,6 @@
 
 namespace netdsl::backends::linux_backend {
 
-const char* LinkKindName(LinkKind kind) {
-  switch (kind) {
-    case LinkKind::Bridge: return "bridge";
-    case LinkKind::Bond: return "bond";
-    case LinkKind::Vlan: return "vlan";
-    case LinkKind::Vxlan: return "vxlan";
-    case LinkKind::Gretap: return "gretap";
-    case LinkKind::Vrf: return "vrf";
-    case LinkKind::Veth: return "veth";
-  }
-  return "bridge";
-}
-
 namespace {
 
 /// nft limits rule comments to 128 bytes; keep escapes whole and mark cuts with a hash.
@@ -41,10 +28,6 @@ std::string BoundedComment(std::string text) {
 
 std::string VmNicText(const ir::Port& port) {
   return CommentText(port.vm) + "/" + CommentText(port.nic);
-}
-
-std::string WithLength(const net::IpAddress& ip, unsigned length) {
-  return ip.ToString() + "/" + std::to_string(length);
 }
 
 /// RFC 7637: the GRE key carries the VSID in its upper 24 bits and a FlowID (0) below.
@@ -72,8 +55,8 @@ std::string GretapName(uint32_t vsid, const net::IpAddress& remote) {
 }
 
 /// `02:6e:64:xx:xx:xx`: locally administered, "nd", the low 24 bits of the RDID.
-std::string AnycastGatewayMac(uint32_t rdid) {
-  return net::MacAddress::FromValue(0x026e64000000ULL | (rdid & 0xffffff)).ToString();
+net::MacAddress AnycastGatewayMac(uint32_t rdid) {
+  return net::MacAddress::FromValue(0x026e64000000ULL | (rdid & 0xffffff));
 }
 
 /// The bond a teamed switch becomes (docs/linux-backend.md, "Teaming").
@@ -173,7 +156,7 @@ class Builder {
       if (!CheckOwned(sw.bridge_ifname, what)) continue;
       Link bridge;
       bridge.name = sw.bridge_ifname;
-      bridge.kind = LinkKind::Bridge;
+      bridge.kind = "bridge";
       bridge.mtu = ir_.underlay_mtu;
       bridge.comment = "switch " + CommentText(sw.name);
       AddLink(kSwitchBridges, bridge);
@@ -183,7 +166,7 @@ class Builder {
         if (!CheckOwned(sw.bond_ifname, "the team of " + what)) continue;
         Link bond;
         bond.name = sw.bond_ifname;
-        bond.kind = LinkKind::Bond;
+        bond.kind = "bond";
         bond.mtu = ir_.underlay_mtu;
         bond.master = sw.bridge_ifname;
         bond.comment = "team of switch " + CommentText(sw.name);
@@ -202,7 +185,7 @@ class Builder {
           Fail("host nic " + QuoteForMessage(uplink.nic) + " is attached twice");
           continue;
         }
-        state_.adopted.push_back({uplink.nic, uplink_master, !sw.bond_ifname.empty()});
+        state_.adopted.push_back({.name = uplink.nic, .master = uplink_master});
       }
     }
   }
@@ -252,6 +235,7 @@ class Builder {
         if (!CheckOwned(site.bridge, "the bridge of " + what)) continue;
         Link bridge;
         bridge.name = site.bridge;
+        bridge.kind = "bridge";
         bridge.mtu = ir_.underlay_mtu;
         bridge.comment = "vlan " + std::to_string(key.second) + " of switch " + CommentText(sw->name);
         AddLink(kBridges, bridge);
@@ -259,7 +243,7 @@ class Builder {
       if (!CheckOwned(site.vlan_dev, what)) continue;
       Link vlan;
       vlan.name = site.vlan_dev;
-      vlan.kind = LinkKind::Vlan;
+      vlan.kind = "vlan";
       vlan.mtu = ir_.underlay_mtu;
       vlan.master = site.bridge;
       vlan.vlan_link = sw->bridge_ifname;
@@ -293,7 +277,7 @@ class Builder {
       }
       Link vrf;
       vrf.name = name;
-      vrf.kind = LinkKind::Vrf;
+      vrf.kind = "vrf";
       vrf.mtu = 65535;  // the largest mtu linux.yaml takes; a vrf's mtu never limits its members
       vrf.vrf_table = table;
       vrf.comment = "routing domain " + std::to_string(rd.rdid) + " of vm network " + CommentText(rd.vm_network);
@@ -322,6 +306,7 @@ class Builder {
       if (!CheckOwned(seg.bridge_ifname, "the bridge of " + what)) continue;
       Link bridge;
       bridge.name = seg.bridge_ifname;
+      bridge.kind = "bridge";
       bridge.mtu = seg.mtu;
       auto vrf = vrfs_.find(seg.rdid);
       if (vrf != vrfs_.end()) bridge.master = vrf->second.name;
@@ -348,7 +333,7 @@ class Builder {
         if (!CheckOwned(site->vlan_dev, "the vlan device of " + what)) continue;
         Link vlan;
         vlan.name = site->vlan_dev;
-        vlan.kind = LinkKind::Vlan;
+        vlan.kind = "vlan";
         vlan.mtu = seg.mtu;
         vlan.master = seg.bridge_ifname;
         vlan.vlan_link = sw->bridge_ifname;
@@ -362,11 +347,14 @@ class Builder {
         if (!CheckOwned(seg.tunnel_ifname, "the tunnel of " + what)) continue;
         Link tunnel;
         tunnel.name = seg.tunnel_ifname;
-        tunnel.kind = LinkKind::Vxlan;
+        tunnel.kind = "vxlan";
         tunnel.mtu = seg.mtu;
         tunnel.master = seg.bridge_ifname;
-        tunnel.tunnel_id = seg.vsid;
-        tunnel.local = seg.local_pa.ToString();
+        tunnel.vxlan_id = seg.vsid;
+        tunnel.vxlan_local = seg.local_pa;
+        tunnel.vxlan_dstport = kVxlanPort;
+        tunnel.vxlan_learning = false;
+        tunnel.vxlan_ttl = kVxlanTtl;
         tunnel.comment = comment;
         AddLink(kTunnels, tunnel);
         Feature("vxlan");
@@ -381,12 +369,12 @@ class Builder {
         if (!CheckOwned(name, "the tunnel of " + what + " to " + pa.ToString())) continue;
         Link tunnel;
         tunnel.name = name;
-        tunnel.kind = LinkKind::Gretap;
+        tunnel.kind = "gretap";
         tunnel.mtu = seg.mtu;
         tunnel.master = seg.bridge_ifname;
-        tunnel.tunnel_id = NvgreKey(seg.vsid);
-        tunnel.local = seg.local_pa.ToString();
-        tunnel.remote = pa.ToString();
+        tunnel.gretap_key = NvgreKey(seg.vsid);
+        tunnel.gretap_local = seg.local_pa;
+        tunnel.gretap_remote = pa;
         tunnel.isolated = true;
         tunnel.comment = comment + " to " + pa.ToString();
         AddLink(kTunnels, tunnel);
@@ -405,7 +393,7 @@ class Builder {
   }
 
   void AddAddress(const std::string& dev, const net::IpAddress& ip, uint8_t length) {
-    state_.addresses.push_back({dev, WithLength(ip, length), ip, length});
+    state_.addresses.push_back({.dev = dev, .address = ip, .prefix_length = length});
   }
 
   /// The device a host address on (switch, site VLAN) goes on; "" after Fail.
@@ -449,12 +437,12 @@ class Builder {
     if (out.dev.empty()) return;
     if (!m.inherit && m.address) {
       AddAddress(out.dev, *m.address, m.prefix_length);
-      out.address = WithLength(*m.address, m.prefix_length);
+      out.address = net::Prefix{*m.address, m.prefix_length};
       if (m.gateway) {
         net::Prefix any;
         any.address.family = m.gateway->family;
-        state_.routes.push_back({kMainTable, any, out.dev, m.gateway->ToString()});
-        out.gateway = m.gateway->ToString();
+        state_.routes.push_back({.table = kMainTable, .dst = any, .dev = out.dev, .via = m.gateway});
+        out.gateway = m.gateway;
       }
     }
     state_.management = std::move(out);
@@ -506,8 +494,8 @@ class Builder {
 
   void MapPorts() {
     if (!ir_.ports.empty()) {
-      state_.nft.chains.push_back({"forward", "forward", "filter", 0, "accept"});
-      state_.nft.chains.push_back({"input", "input", "filter", 0, "accept"});
+      state_.nft.chains.push_back({.name = "forward", .type = "filter", .hook = "forward", .priority = 0, .policy = "accept"});
+      state_.nft.chains.push_back({.name = "input", .type = "filter", .hook = "input", .priority = 0, .policy = "accept"});
     }
     for (const ir::Port& port : ir_.ports) {
       std::string what = "port " + QuoteForMessage(port.vm + "/" + port.nic);
@@ -533,12 +521,12 @@ class Builder {
       if (!CheckOwned(peer, "the guest end of " + what)) continue;
       Link veth;
       veth.name = port.ifname;
-      veth.kind = LinkKind::Veth;
+      veth.kind = "veth";
       veth.mtu = port.mtu;
       veth.master = master;
-      veth.peer = peer;
-      veth.peer_mac = port.mac.ToString();
-      veth.peer_mtu = port.mtu;
+      veth.veth_peer = peer;
+      veth.veth_peer_mac = port.mac;
+      veth.veth_peer_mtu = port.mtu;
       veth.comment = "vm " + VmNicText(port);
       AddLink(kVeths, veth);
       Feature("veth");
@@ -548,10 +536,11 @@ class Builder {
       if (policy.maximum && *policy.maximum > 0) {
         Qdisc tbf;
         tbf.dev = port.ifname;
-        tbf.kind = Qdisc::Kind::Tbf;
+        tbf.kind = "tbf";
         tbf.rate_bps = *policy.maximum;
         // One millisecond at the rate, but at least one full frame.
-        tbf.burst_bytes = std::max<uint64_t>(*policy.maximum / 8000, port.mtu + 14);
+        tbf.burst_bytes = static_cast<uint32_t>(
+            std::min<uint64_t>(UINT32_MAX, std::max<uint64_t>(*policy.maximum / 8000, port.mtu + 14)));
         tbf.latency_us = kTbfLatencyUs;
         state_.qdiscs.push_back(tbf);
         Feature("tbf");
@@ -563,7 +552,7 @@ class Builder {
   /// nominal link rate, a default class, and one class per guaranteed port,
   /// which an nft rule selects by setting the frame's priority to its classid.
   void MapMinimumBandwidth() {
-    constexpr uint32_t kRootMinor = 1, kDefaultMinor = 2, kPortMinorBase = 0x10;
+    constexpr uint16_t kRootMinor = 1, kDefaultMinor = 2, kPortMinorBase = 0x10;
     for (const ir::Switch& sw : ir_.switches) {
       if (sw.bond_ifname.empty() || sw.minimum_bandwidth_mode == ir::MinimumBandwidthMode::None) continue;
       bool weights = sw.minimum_bandwidth_mode == ir::MinimumBandwidthMode::Weight;
@@ -582,7 +571,7 @@ class Builder {
       const uint64_t link = kNominalUplinkBps;
       Qdisc htb;
       htb.dev = sw.bond_ifname;
-      htb.kind = Qdisc::Kind::Htb;
+      htb.kind = "htb";
       htb.default_class = kDefaultMinor;
       htb.classes.push_back({kRootMinor, 0, link, link, "switch " + CommentText(sw.name)});
       uint64_t assured = 0;
@@ -599,7 +588,7 @@ class Builder {
         rate = std::max<uint64_t>(rate, 8000);
         uint64_t ceil = std::max(rate, std::min(link, g.ceil.value_or(link)));
         assured += rate;
-        uint32_t minor = kPortMinorBase + g.port->id;
+        uint16_t minor = static_cast<uint16_t>(kPortMinorBase + g.port->id);
         port_classes.push_back({minor, kRootMinor, rate, ceil, "vm " + VmNicText(*g.port)});
         char classid[16];
         std::snprintf(classid, sizeof classid, "1:%x", minor);
@@ -623,18 +612,19 @@ class Builder {
       for (const ir::LookupRecord& rec : ir_.lookup_records) {
         if (rec.vsid != seg.vsid || rec.local || rec.pa == seg.local_pa) continue;
         std::string dev = vxlan ? seg.tunnel_ifname : GretapName(seg.vsid, rec.pa);
-        if (vxlan) state_.fdb.push_back({dev, rec.mac, rec.pa});
-        if (rec.ca != net::IpAddress{}) state_.neighbours.push_back({dev, rec.ca, rec.mac});
+        if (vxlan) state_.fdb.push_back({.dev = dev, .mac = rec.mac, .dst = rec.pa});
+        if (rec.ca != net::IpAddress{}) state_.neighbours.push_back({.dev = dev, .address = rec.ca, .mac = rec.mac});
       }
       if (vxlan)
-        for (const net::IpAddress& pa : RemotePas(seg)) state_.fdb.push_back({seg.tunnel_ifname, net::MacAddress{}, pa});
+        for (const net::IpAddress& pa : RemotePas(seg))
+          state_.fdb.push_back({.dev = seg.tunnel_ifname, .mac = net::MacAddress{}, .dst = pa});
     }
   }
 
   void MapRoutes() {
     std::set<std::string> connected;  // "dev prefix" of addresses we assign
     for (const Address& a : state_.addresses) {
-      net::Prefix p{a.ip, a.length};
+      net::Prefix p{a.address, a.prefix_length};
       connected.insert(a.dev + " " + p.Canonical().ToString());
     }
     for (const ir::CustomerRoute& route : ir_.customer_routes) {
@@ -645,7 +635,7 @@ class Builder {
         if (bridge == segment_bridge_.end()) continue;  // subnet not on this host
         // The kernel adds the connected route itself when we assign the gateway address.
         if (connected.count(bridge->second + " " + route.prefix.Canonical().ToString())) continue;
-        state_.routes.push_back({vrf->second.table, route.prefix.Canonical(), bridge->second, ""});
+        state_.routes.push_back({.table = vrf->second.table, .dst = route.prefix.Canonical(), .dev = bridge->second});
         continue;
       }
       if (!route.next_hop || route.via_host == ir_.host) continue;
@@ -654,7 +644,8 @@ class Builder {
         if (seg.rdid != route.rdid || !seg.prefix.Contains(*route.next_hop)) continue;
         auto bridge = segment_bridge_.find(seg.vsid);
         if (bridge == segment_bridge_.end()) continue;
-        state_.routes.push_back({vrf->second.table, route.prefix.Canonical(), bridge->second, route.next_hop->ToString()});
+        state_.routes.push_back(
+            {.table = vrf->second.table, .dst = route.prefix.Canonical(), .dev = bridge->second, .via = route.next_hop});
         break;
       }
     }
@@ -692,7 +683,8 @@ class Builder {
         if (p.address.IsV4()) inside.push_back(p.Canonical().ToString());
       if (inside.empty()) continue;
       if (state_.nft_nat.chains.empty())
-        state_.nft_nat.chains.push_back({"postrouting", "postrouting", "nat", 100, "accept"});
+        state_.nft_nat.chains.push_back(
+            {.name = "postrouting", .type = "nat", .hook = "postrouting", .priority = 100, .policy = "accept"});
       std::string comment = BoundedComment("nat vm network " + CommentText(nat.vm_network));
       // Traffic between the network's own subnets stays untranslated.
       std::string inside_dst;
@@ -712,19 +704,22 @@ class Builder {
       auto vrf = vrfs_.find(nat.rdid);
       if (vrf != vrfs_.end())
         for (const net::Prefix& p : nat.inside_prefixes)
-          if (p.address.IsV4()) state_.routes.push_back({kMainTable, p.Canonical(), vrf->second.name, ""});
+          if (p.address.IsV4())
+            state_.routes.push_back({.table = kMainTable, .dst = p.Canonical(), .dev = vrf->second.name});
     }
   }
 
   void Finish() {
     for (auto& group : links_)
       for (Link& link : group) state_.links.push_back(std::move(link));
-    if (!state_.nft.Empty()) Feature("nft-bridge");
-    state_.requires_features.assign(features_.begin(), features_.end());
+    state_.nft.present = !state_.nft.rules.empty();
+    state_.nft_nat.present = !state_.nft_nat.rules.empty();
+    if (state_.nft.present) Feature("nft-bridge");
+    state_.requires_.assign(features_.begin(), features_.end());
 
     std::sort(state_.adopted.begin(), state_.adopted.end(),
               [](const AdoptedNic& a, const AdoptedNic& b) { return a.name < b.name; });
-    auto addr_key = [](const Address& a) { return std::tie(a.dev, a.ip, a.length); };
+    auto addr_key = [](const Address& a) { return std::tie(a.dev, a.address, a.prefix_length); };
     std::sort(state_.addresses.begin(), state_.addresses.end(),
               [&](const Address& a, const Address& b) { return addr_key(a) < addr_key(b); });
     state_.addresses.erase(std::unique(state_.addresses.begin(), state_.addresses.end(),

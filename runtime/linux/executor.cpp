@@ -12,9 +12,11 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -23,15 +25,11 @@
 namespace netdsl::runtime {
 namespace {
 
-const char* kBondModes[] = {"balance-rr", "active-backup", "balance-xor", "broadcast",
-                            "802.3ad",    "balance-tlb",   "balance-alb"};
-const char* kXmitPolicies[] = {"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"};
-
+/// The kernel's number of a bond mode or hash policy (the reader validated the name).
 template <size_t N>
-uint8_t IndexOf(const char* (&names)[N], const std::string& s) {
-  for (size_t i = 0; i < N; ++i)
-    if (s == names[i]) return static_cast<uint8_t>(i);
-  return 0;
+uint8_t IndexOf(const std::array<std::string_view, N>& names, const std::string& s) {
+  int i = linux_yaml::IndexIn(names, s);
+  return i < 0 ? 0 : static_cast<uint8_t>(i);
 }
 
 /// Name → ifindex, cached for one step (links do not change within a bulk step).
@@ -122,9 +120,9 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* er
   } else if (l.kind == "vlan") {
     r.PutU16(IFLA_VLAN_ID, l.vlan_id);
   } else if (l.kind == "bond") {
-    r.PutU8(IFLA_BOND_MODE, IndexOf(kBondModes, l.bond_mode));
+    r.PutU8(IFLA_BOND_MODE, IndexOf(linux_yaml::kBondModes, l.bond_mode));
     if (!l.bond_xmit_hash_policy.empty())
-      r.PutU8(IFLA_BOND_XMIT_HASH_POLICY, IndexOf(kXmitPolicies, l.bond_xmit_hash_policy));
+      r.PutU8(IFLA_BOND_XMIT_HASH_POLICY, IndexOf(linux_yaml::kXmitHashPolicies, l.bond_xmit_hash_policy));
     r.PutU32(IFLA_BOND_MIIMON, l.bond_miimon);
   } else if (l.kind == "vrf") {
     r.PutU32(IFLA_VRF_TABLE, l.vrf_table);

@@ -9,8 +9,7 @@
 namespace netdsl::runtime {
 
 const std::vector<std::string>& KnownFeatures() {
-  static const std::vector<std::string> kFeatures = {"bond", "bridge", "gretap", "htb",  "nft-bridge", "nft-nat",
-                                                     "tbf",  "veth",   "vlan",   "vrf", "vxlan"};
+  static const std::vector<std::string> kFeatures(linux_yaml::kFeatures.begin(), linux_yaml::kFeatures.end());
   return kFeatures;
 }
 

@@ -8,6 +8,7 @@
 #include "runtime/linux/yaml_lite.h"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <charconv>
 #include <cstring>
@@ -269,18 +270,27 @@ bool HasAnyOf(std::string_view s, std::string_view set) {
   return false;
 }
 
-const std::set<std::string> kLinkKinds = {"bridge", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"};
-const std::set<std::string> kBondModes = {"balance-rr",  "active-backup", "balance-xor", "broadcast",
-                                          "802.3ad",     "balance-tlb",   "balance-alb"};
-const std::set<std::string> kXmitPolicies = {"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4",
-                                             "vlan+srcmac"};
-const std::set<std::string> kHooks = {"forward", "input", "output", "prerouting", "postrouting"};
+/// A VM port's identity (`vm/nic`) is recorded with the ownership of its
+/// link and printed: no control characters, bounded.
+constexpr size_t kMaxIdentity = 256;
+bool IsValidIdentity(std::string_view s) {
+  if (s.empty() || s.size() > kMaxIdentity) return false;
+  for (unsigned char c : s)
+    if (c < ' ' || c == 0x7f) return false;
+  return true;
+}
+
+template <size_t N>
+bool OneOf(const std::array<std::string_view, N>& table, std::string_view value) {
+  return linux_yaml::IndexIn(table, value) >= 0;
+}
 
 template <typename N>
 void ReadLink(Reader& r, const N& n, const std::string& kp, HostState* out) {
   Link l;
   l.loc = r.Loc(n);
-  if (!r.Map(n, kp, {"name", "kind", "mtu", "master", "mac", "isolated", "bond", "vlan", "vxlan", "gretap", "vrf", "veth"}))
+  if (!r.Map(n, kp, {"name", "kind", "mtu", "master", "mac", "isolated", "identity", "bond", "vlan", "vxlan", "gretap",
+                     "vrf", "veth"}))
     return;
   r.Str(n, "name", kp, &l.name, true);
   r.Str(n, "kind", kp, &l.kind, true);
@@ -288,7 +298,14 @@ void ReadLink(Reader& r, const N& n, const std::string& kp, HostState* out) {
   r.Str(n, "master", kp, &l.master);
   r.Mac(n, "mac", kp, &l.mac, false);
   r.Bool(n, "isolated", kp, &l.isolated);
-  if (!l.kind.empty() && !kLinkKinds.count(l.kind))
+  if (r.Str(n, "identity", kp, &l.identity) && !l.identity.empty()) {
+    if (l.kind != "veth")
+      r.Fail(n["identity"], fmt::format("`{}.identity` is only allowed on a VM port (`kind: veth`)", kp));
+    else if (!IsValidIdentity(l.identity))
+      r.Fail(n["identity"],
+             fmt::format("`{}.identity` must be 1..{} bytes without control characters", kp, kMaxIdentity));
+  }
+  if (!l.kind.empty() && !OneOf(linux_yaml::kLinkKinds, l.kind))
     r.Fail(n["kind"], fmt::format("`{}.kind` is `{}`; expected one of `bridge`, `bond`, `vlan`, `vxlan`, "
                                   "`gretap`, `vrf`, `veth`",
                                   kp, l.kind));
@@ -305,9 +322,9 @@ void ReadLink(Reader& r, const N& n, const std::string& kp, HostState* out) {
       r.Str(b, "mode", skp, &l.bond_mode, true);
       r.Str(b, "xmit_hash_policy", skp, &l.bond_xmit_hash_policy);
       r.Uint(b, "miimon", skp, &l.bond_miimon, 1000000);
-      if (!l.bond_mode.empty() && !kBondModes.count(l.bond_mode))
+      if (!l.bond_mode.empty() && !OneOf(linux_yaml::kBondModes, l.bond_mode))
         r.Fail(b["mode"], fmt::format("`{}.mode` is `{}`, not a bond mode", skp, l.bond_mode));
-      if (!l.bond_xmit_hash_policy.empty() && !kXmitPolicies.count(l.bond_xmit_hash_policy))
+      if (!l.bond_xmit_hash_policy.empty() && !OneOf(linux_yaml::kXmitHashPolicies, l.bond_xmit_hash_policy))
         r.Fail(b["xmit_hash_policy"],
                fmt::format("`{}.xmit_hash_policy` is `{}`, not a hash policy", skp, l.bond_xmit_hash_policy));
     }
@@ -402,7 +419,7 @@ void ReadNft(Reader& r, const N& n, const std::string& kp, NftTable* table, bool
           ch.priority = v;
       }
       r.Str(c, "policy", ckp, &ch.policy);
-      if (!ch.hook.empty() && !kHooks.count(ch.hook))
+      if (!ch.hook.empty() && !OneOf(linux_yaml::kNftHooks, ch.hook))
         r.Fail(c["hook"], fmt::format("`{}.hook` is `{}`; expected `forward`, `input`, `output`, `prerouting` "
                                       "or `postrouting`",
                                       ckp, ch.hook));
@@ -524,7 +541,7 @@ void ReadNeighbour(Reader& r, const N& n, const KeyPath& kp, HostState* s) {
 /// read or reported, when a line needs yaml-cpp: then yaml-cpp reads the
 /// whole list, so that one list never mixes the two paths.
 template <typename T>
-bool ReadFlowItems(Reader& r, const BulkSection& section, std::vector<T> HostState::*list,
+bool ReadFlowItems(Reader& r, const BulkSection& section, std::vector<T> linux_yaml::Plan::*list,
                    void (*read_item)(Reader&, const FlowNode&, const KeyPath&, HostState*), HostState* s) {
   std::vector<T>& items = s->*list;
   const size_t errors_before = r.errors().size(), items_before = items.size();
@@ -956,8 +973,6 @@ std::optional<bool> ReadPlanOnce(std::string_view text, const std::string& path,
     return false;
   }
   if (!fast_sections.empty() && (!root.IsMap() || !HeadersIntact(r, root, fast_sections))) return std::nullopt;
-  s.nft_nat.family = "ip";
-  s.nft_nat.table = "netdsl_nat";
   if (!root.IsMap()) {
     errors->push_back(fmt::format("{}: error: linux.yaml must be a mapping with `format: 1` at the top", path));
     return false;

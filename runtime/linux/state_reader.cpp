@@ -30,10 +30,6 @@
 namespace netdsl::runtime {
 namespace {
 
-const char* kBondModes[] = {"balance-rr", "active-backup", "balance-xor", "broadcast",
-                            "802.3ad",    "balance-tlb",   "balance-alb"};
-const char* kXmitPolicies[] = {"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac"};
-
 std::optional<net::IpAddress> IpFromAttr(const nlattr* a) {
   if (!a) return std::nullopt;
   net::IpAddress ip;
@@ -90,10 +86,11 @@ void ParseLinkInfo(const nlattr* info, Link* l) {
   } else if (l->kind == "bond") {
     const nlattr* d[IFLA_BOND_MAX + 1];
     ParseNested(data, d, IFLA_BOND_MAX);
-    if (d[IFLA_BOND_MODE] && mnl_attr_get_u8(d[IFLA_BOND_MODE]) < 7)
-      l->bond_mode = kBondModes[mnl_attr_get_u8(d[IFLA_BOND_MODE])];
-    if (d[IFLA_BOND_XMIT_HASH_POLICY] && mnl_attr_get_u8(d[IFLA_BOND_XMIT_HASH_POLICY]) < 6)
-      l->bond_xmit_hash_policy = kXmitPolicies[mnl_attr_get_u8(d[IFLA_BOND_XMIT_HASH_POLICY])];
+    if (d[IFLA_BOND_MODE] && mnl_attr_get_u8(d[IFLA_BOND_MODE]) < linux_yaml::kBondModes.size())
+      l->bond_mode = linux_yaml::kBondModes[mnl_attr_get_u8(d[IFLA_BOND_MODE])];
+    if (d[IFLA_BOND_XMIT_HASH_POLICY] &&
+        mnl_attr_get_u8(d[IFLA_BOND_XMIT_HASH_POLICY]) < linux_yaml::kXmitHashPolicies.size())
+      l->bond_xmit_hash_policy = linux_yaml::kXmitHashPolicies[mnl_attr_get_u8(d[IFLA_BOND_XMIT_HASH_POLICY])];
     if (d[IFLA_BOND_MIIMON]) l->bond_miimon = mnl_attr_get_u32(d[IFLA_BOND_MIIMON]);
   } else if (l->kind == "vrf") {
     const nlattr* d[IFLA_VRF_MAX + 1];
