@@ -86,11 +86,13 @@ int ParseArgs(int argc, char** argv, Options* o) {
         std::printf("                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes]\n");
       return 0;
     }
-    if (a == "--netns") {
-      if (i + 1 >= argc) return Usage(*o, "`--netns` needs a namespace name");
-      o->netns = argv[++i];
-    } else if (a.rfind("--netns=", 0) == 0) {
-      o->netns = a.substr(8);
+    if (a == "--netns" || a.rfind("--netns=", 0) == 0) {
+      if (a == "--netns" && i + 1 >= argc) return Usage(*o, "`--netns` needs a namespace name");
+      o->netns = a == "--netns" ? argv[++i] : a.substr(8);
+      // An unset variable in a script must not turn into "this namespace".
+      if (o->netns.empty())
+        return Usage(*o, "`--netns \"\"` names no namespace; give a name, or leave `--netns` out to use the "
+                         "current one");
     } else if (a == "--json" && o->command == "plan") {
       o->json = true;
     } else if (a == "--dry-run" && o->command == "apply") {
