@@ -282,7 +282,9 @@ int PlanMain(int argc, char** argv) {
     PrintPlanJson(o, desired, r, awaiting);
   } else {
     for (const std::string& w : cs.warnings) std::fprintf(stderr, "netdsl plan: warning: %s\n", w.c_str());
-    if (r.interrupted_apply && !awaiting)
+    if (!r.journal_error.empty())
+      std::fprintf(stderr, "netdsl plan: warning: %s\n", r.journal_error.c_str());
+    else if (r.interrupted_apply && !awaiting)
       std::fprintf(stderr, "netdsl plan: warning: an interrupted apply left `%s`; the next apply rolls it back first\n",
                    r.journal_path.c_str());
     for (const std::string& c : cs.conflicts) Error(o, c);

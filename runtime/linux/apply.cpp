@@ -86,9 +86,9 @@ PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& tar
   r.read_ok = true;
   r.changes = Diff(desired, actual);
   report.Phase("diff");
-  std::string header, jerr;
+  std::string header;
   std::vector<JournalStep> leftover;
-  r.interrupted_apply = Journal::Load(r.journal_path, &header, &leftover, &jerr, &r.stale_journal);
+  r.interrupted_apply = Journal::Load(r.journal_path, &header, &leftover, &r.journal_error, &r.stale_journal);
   return r;
 }
 
@@ -110,12 +110,13 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
       return result;
     }
     if (!RecoverInterrupted(kernel, o.target, report)) return result;
-  } else if (std::string header; [&] {
-               std::vector<JournalStep> steps;
-               std::string jerr;
-               return Journal::Load(journal_path, &header, &steps, &jerr);
-             }()) {
-    report.Warning(fmt::format("an interrupted apply left `{}`; a real apply rolls it back first", journal_path));
+  } else {
+    std::string header, jerr;
+    std::vector<JournalStep> steps;
+    if (Journal::Load(journal_path, &header, &steps, &jerr))
+      report.Warning(jerr.empty() ? fmt::format("an interrupted apply left `{}`; a real apply rolls it back first",
+                                                journal_path)
+                                  : jerr);
   }
 
   // Feature detection before any change.

@@ -142,6 +142,7 @@ struct PlanResult {
   ChangeSet changes;
   bool interrupted_apply = false;  ///< a journal waits for the next apply to roll it back
   bool stale_journal = false;      ///< a journal from before the last reboot (discarded by the next apply)
+  std::string journal_error;       ///< the journal cannot be read: why, and the way out
   std::string journal_path;
 };
 

@@ -12,6 +12,9 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <sstream>
+
+#include "common/io/regular_file.h"
 
 #include <fmt/format.h>
 
@@ -145,8 +148,19 @@ void Journal::Remove(const std::string& path) { unlink(path.c_str()); }
 
 bool Journal::Load(const std::string& path, std::string* header, std::vector<JournalStep>* steps,
                    std::string* error, bool* stale) {
-  std::ifstream in(path);
-  if (!in) return false;
+  // A regular file within the limit: a FIFO would block with the lock held.
+  std::string text, why;
+  io::OpenOptions options;
+  options.max_size = kMaxJournalBytes;
+  options.what = "journal";
+  if (!io::ReadRegularFile(path, options, &text, &why)) {
+    if (errno == ENOENT) return false;
+    *error = fmt::format("cannot read the journal `{}`: {}; it would hold the undo of an interrupted apply: "
+                         "remove it once you know the host is as it should be",
+                         path, why);
+    return true;
+  }
+  std::istringstream in(text);
   std::string line;
   std::getline(in, *header);
   if (size_t at = header->find(" boot="); at != std::string::npos) {

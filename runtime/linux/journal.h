@@ -2,12 +2,16 @@
 // $NETDSL_STATE_DIR): a killed apply is detected and rolled back by the next run.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "runtime/linux/change_set.h"
 
 namespace netdsl::runtime {
+
+/// The largest journal read back (100k operations take about 10 MB).
+inline constexpr uint64_t kMaxJournalBytes = 1ull << 30;
 
 /// Directory of lock and journal files: $NETDSL_STATE_DIR, else /run/netdsl.
 std::string StateDir();

@@ -27,6 +27,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/io/regular_file.h"
+
 namespace netdsl::runtime {
 namespace {
 
@@ -1021,33 +1023,17 @@ bool ReadPlan(const std::string& text, const std::string& path, HostState* out, 
 }
 
 bool ReadPlanFile(const std::string& path, HostState* out, std::vector<std::string>* errors) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    errors->push_back(fmt::format("{}: error: cannot read the plan: {}", path, std::strerror(errno)));
+  // A regular file within the limit: a FIFO or a device would block or never
+  // end. Read into one buffer of the file's size, not mapped: a plan truncated
+  // while mapped would kill the process with SIGBUS instead of a diagnostic.
+  std::string text, err;
+  io::OpenOptions options;
+  options.max_size = kMaxPlanBytes;
+  options.what = "plan";
+  if (!io::ReadRegularFile(path, options, &text, &err)) {
+    errors->push_back(fmt::format("{}: error: cannot read the plan: {}", path, err));
     return false;
   }
-  // Read into one buffer of the file's size (growing only for pipes and
-  // files that grow while read): a string grown by appends re-copies and
-  // re-faults a large plan several times. Not mapped: a plan truncated
-  // while mapped would kill the process with SIGBUS instead of a diagnostic.
-  struct stat st;
-  std::string text;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) text.resize(static_cast<size_t>(st.st_size));
-  size_t used = 0;
-  for (;;) {
-    if (used == text.size()) text.resize(std::max<size_t>(text.size() * 2, 1 << 16));
-    ssize_t got = ::read(fd, text.data() + used, text.size() - used);
-    if (got == 0) break;
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      errors->push_back(fmt::format("{}: error: cannot read the plan: {}", path, std::strerror(errno)));
-      ::close(fd);
-      return false;
-    }
-    used += static_cast<size_t>(got);
-  }
-  text.resize(used);
-  ::close(fd);
   return ReadPlanText(text, path, out, errors);
 }
 

@@ -2,6 +2,7 @@
 // types and invalid values are errors naming the key path and line:col.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,11 @@ namespace netdsl::runtime {
 bool ReadPlan(const std::string& text, const std::string& path, HostState* out,
               std::vector<std::string>* errors);
 
-/// Reads the file first; I/O errors are reported as `path: error: ...`.
+/// The largest plan read: a host with 100k objects writes about 10 MB.
+inline constexpr uint64_t kMaxPlanBytes = 256ull << 20;
+
+/// Reads the file first (a regular file of at most kMaxPlanBytes); I/O errors
+/// are reported as `path: error: ...`.
 bool ReadPlanFile(const std::string& path, HostState* out, std::vector<std::string>* errors);
 
 /// Checks a linux interface name: 1..15 bytes of [A-Za-z0-9._-].

@@ -3,6 +3,8 @@
 // before any entry is touched; lookups then read the mapping in place.
 #include "runtime/tables/image.h"
 
+#include "common/io/regular_file.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -101,24 +103,19 @@ Image::~Image() {
 }
 
 std::shared_ptr<const Image> Image::Open(const std::string& path, std::string* error, Verify verify) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // A regular file within the limit: opening a FIFO would block until a writer came.
+  io::OpenOptions options;
+  options.max_size = kMaxImageBytes;
+  options.what = "table image";
+  uint64_t file_size = 0;
+  std::string why;
+  int fd = io::OpenRegularFile(path, options, &file_size, &why);
   if (fd < 0) {
-    Fail(error, "cannot open `" + path + "`: " + std::strerror(errno));
-    return nullptr;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    Fail(error, "cannot stat `" + path + "`: " + std::strerror(errno));
-    ::close(fd);
-    return nullptr;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    Fail(error, "`" + path + "` is not a regular file");
+    Fail(error, errno == EINVAL || errno == EFBIG ? "`" + path + "` is " + why : "cannot open `" + path + "`: " + why);
     return nullptr;
   }
   auto image = std::unique_ptr<Image>(new Image());
-  size_t size = static_cast<size_t>(st.st_size);
+  size_t size = static_cast<size_t>(file_size);
   if (size == 0) {
     ::close(fd);
     Fail(error, "file size 0x0 is smaller than the 128-byte header");

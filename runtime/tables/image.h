@@ -28,6 +28,9 @@ struct CaKey {
   uint8_t bytes[16] = {};
 };
 
+/// The largest image Open maps (a regular file only: a FIFO or a device is refused).
+inline constexpr uint64_t kMaxImageBytes = 4ull << 30;
+
 /// A mapped or owned image. Immutable; share it through std::shared_ptr.
 class Image {
  public:

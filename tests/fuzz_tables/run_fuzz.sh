@@ -7,7 +7,8 @@ src=$1 work=$2 fixture=$3 seconds=$4
 mkdir -p "$work/corpus" "$work/artifacts"
 bin="$work/tables_fuzz"
 sources="$src/tests/fuzz_tables/tables_fuzz.cpp $src/runtime/tables/image.cpp $src/runtime/tables/dump.cpp
-         $src/runtime/tables/trace.cpp $src/common/ndt/crc32c.cpp $src/common/net/address.cpp"
+         $src/runtime/tables/trace.cpp $src/common/ndt/crc32c.cpp $src/common/net/address.cpp
+         $src/common/io/regular_file.cpp"
 headers="$src/runtime/tables/image.h $src/runtime/tables/render.h $src/common/ndt/format.h
          $src/common/net/address.h $src/tests/unit/tables/corrupt.h"
 stale=1

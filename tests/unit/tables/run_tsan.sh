@@ -9,7 +9,7 @@ mkdir -p "$work"
 bin="$work/unit_tables_tsan"
 sources="$src/tests/unit/tables/dataplane_test.cpp $src/tests/unit/doctest_main.cpp
          $src/runtime/tables/image.cpp $src/backends/tables/table_writer.cpp
-         $src/common/ndt/crc32c.cpp $src/common/net/address.cpp"
+         $src/common/ndt/crc32c.cpp $src/common/net/address.cpp $src/common/io/regular_file.cpp"
 headers="$src/runtime/tables/image.h $src/runtime/tables/dataplane.h $src/common/ndt/format.h
          $src/tests/unit/tables/fixture.h $src/backends/tables/lpm_builder.h $src/backends/tables/table_writer.h
          $src/backends/backend.h $src/compiler/lower/host_ir.h $src/common/fabric/enums.h"
