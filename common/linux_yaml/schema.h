@@ -59,6 +59,18 @@ inline constexpr std::array<std::string_view, 5> kNftHooks = {"forward", "input"
 /// The longest `host:` (a DNS name; docs/linux-yaml.md).
 inline constexpr size_t kMaxHostName = 253;
 
+/// `host:` is a host name, as the compiler checks it (sema ND host names):
+/// 1..253 bytes of letters, digits, `-`, `.` and `_`, not starting with `-`
+/// or `.`. It reaches the journal, the host record and the terminal.
+constexpr bool IsValidHostName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxHostName || name.front() == '-' || name.front() == '.') return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+          c == '_'))
+      return false;
+  return true;
+}
+
 /// Index of `value` in `table`, or -1.
 template <size_t N>
 constexpr int IndexIn(const std::array<std::string_view, N>& table, std::string_view value) {

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "common/io/json_string.h"
+#include "common/io/terminal_text.h"
 #include "runtime/cli/commands.h"
 #include "runtime/linux/apply.h"
 #include "runtime/linux/confirm.h"
@@ -64,7 +65,7 @@ struct Options {
 };
 
 int Usage(const Options& o, const std::string& problem) {
-  std::fprintf(stderr, "netdsl %s: error: %s\n", o.command.c_str(), problem.c_str());
+  std::fprintf(stderr, "netdsl %s: error: %s\n", o.command.c_str(), io::TerminalText(problem).c_str());
   if (o.command == "plan")
     std::fprintf(stderr, "usage: netdsl plan DIR/hosts/NAME/linux.yaml [--netns NS] [--json] [--stats]\n");
   else
@@ -129,12 +130,16 @@ int ParseArgs(int argc, char** argv, Options* o) {
 
 bool UseColor() { return isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"); }
 
+// Everything printed for a human goes through io::TerminalText: host names,
+// YAML values echoed in errors and kernel messages are user text.
+
 std::string Where(const Options& o, const HostState& d) {
-  return o.netns.empty() ? fmt::format("host `{}`", d.host) : fmt::format("host `{}` (netns `{}`)", d.host, o.netns);
+  return io::TerminalText(o.netns.empty() ? fmt::format("host `{}`", d.host)
+                                          : fmt::format("host `{}` (netns `{}`)", d.host, o.netns));
 }
 
 void Error(const Options& o, std::string_view msg) {
-  std::fprintf(stderr, "netdsl %s: error: %.*s\n", o.command.c_str(), static_cast<int>(msg.size()), msg.data());
+  std::fprintf(stderr, "netdsl %s: error: %s\n", o.command.c_str(), io::TerminalText(msg).c_str());
 }
 
 /// Apply's messages on stderr as they happen; progress on a terminal only.
@@ -147,7 +152,7 @@ class TerminalReport : public ApplyReport {
   void Note(std::string_view text) override { Line("", text); }
   void Progress(size_t step, size_t steps, std::string_view label) override {
     if (!progress_ || steps < 2) return;
-    std::fprintf(stderr, "\r[%zu/%zu] %.*s\033[K", step, steps, static_cast<int>(label.size()), label.data());
+    std::fprintf(stderr, "\r[%zu/%zu] %s\033[K", step, steps, io::TerminalText(label).c_str());
     shown_ = true;
   }
   void Phase(const char* name) override {
@@ -162,7 +167,7 @@ class TerminalReport : public ApplyReport {
   }
   void Line(const char* kind, std::string_view text) {
     EndProgress();
-    std::fprintf(stderr, "netdsl %s: %s%.*s\n", o_.command.c_str(), kind, static_cast<int>(text.size()), text.data());
+    std::fprintf(stderr, "netdsl %s: %s%s\n", o_.command.c_str(), kind, io::TerminalText(text).c_str());
   }
   const Options& o_;
   bool progress_;
@@ -177,8 +182,8 @@ void PrintLines(const ChangeSet& cs, FILE* out) {
                     : l.action == '-' ? "\033[31m"
                     : l.action == '>' ? "\033[36m"
                                       : "\033[33m";
-    std::fprintf(out, "  %s%c %s %s%s%s%s\n", c, l.action, l.object.c_str(), l.name.c_str(),
-                 l.detail.empty() ? "" : ": ", l.detail.c_str(), color ? "\033[0m" : "");
+    std::fprintf(out, "  %s%c %s %s%s%s%s\n", c, l.action, l.object.c_str(), io::TerminalText(l.name).c_str(),
+                 l.detail.empty() ? "" : ": ", io::TerminalText(l.detail).c_str(), color ? "\033[0m" : "");
   }
 }
 
@@ -198,7 +203,7 @@ void PrintStats(const Options& o, const Netlink& nl) {
 bool Prepare(const Options& o, HostState* desired, NetlinkKernel* kernel) {
   std::vector<std::string> errors;
   if (!ReadPlanFile(o.plan_path, desired, &errors)) {
-    for (const std::string& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+    for (const std::string& e : errors) std::fprintf(stderr, "%s\n", io::TerminalText(e).c_str());
     std::fprintf(stderr, "netdsl %s: nothing was changed\n", o.command.c_str());
     return false;
   }
@@ -277,16 +282,17 @@ int PlanMain(int argc, char** argv) {
                      : "");
   if (r.stale_journal && !o.json)
     std::fprintf(stderr, "netdsl plan: note: `%s` is from before the last reboot; the next apply discards it\n",
-                 r.journal_path.c_str());
+                 io::TerminalText(r.journal_path).c_str());
   if (o.json) {
     PrintPlanJson(o, desired, r, awaiting);
   } else {
-    for (const std::string& w : cs.warnings) std::fprintf(stderr, "netdsl plan: warning: %s\n", w.c_str());
+    for (const std::string& w : cs.warnings)
+      std::fprintf(stderr, "netdsl plan: warning: %s\n", io::TerminalText(w).c_str());
     if (!r.journal_error.empty())
-      std::fprintf(stderr, "netdsl plan: warning: %s\n", r.journal_error.c_str());
+      std::fprintf(stderr, "netdsl plan: warning: %s\n", io::TerminalText(r.journal_error).c_str());
     else if (r.interrupted_apply && !awaiting)
       std::fprintf(stderr, "netdsl plan: warning: an interrupted apply left `%s`; the next apply rolls it back first\n",
-                   r.journal_path.c_str());
+                   io::TerminalText(r.journal_path).c_str());
     for (const std::string& c : cs.conflicts) Error(o, c);
     if (cs.conflicts.empty()) {
       if (cs.lines.empty()) {
@@ -468,7 +474,7 @@ int ApplyMain(int argc, char** argv) {
           return 1;
         }
         std::printf("%s: confirm with `netdsl confirm%s` by %s (within %s), or the change is rolled back\n",
-                    Where(o, desired).c_str(), o.netns.empty() ? "" : (" --netns " + o.netns).c_str(),
+                    Where(o, desired).c_str(), o.netns.empty() ? "" : io::TerminalText(" --netns " + o.netns).c_str(),
                     UnixText(confirm.deadline_unix).c_str(), FormatDuration(*o.confirm_within).c_str());
       }
       break;

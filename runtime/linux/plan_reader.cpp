@@ -841,17 +841,30 @@ void ReadRoot(Reader& r, const N& root, HostState& s, const std::vector<BulkSect
   uint32_t format = 0;
   if (r.Uint(root, "format", "", &format, 1000, true) && root["format"].IsDefined() && format != 1)
     r.Fail(root["format"], fmt::format("unsupported `format` {}; this netdsl reads format 1", format));
-  r.Str(root, "host", "", &s.host, true);
+  if (r.Str(root, "host", "", &s.host, true) && root["host"].IsDefined() && !linux_yaml::IsValidHostName(s.host)) {
+    // Not echoed: it may be megabytes of anything.
+    r.Fail(root["host"], fmt::format("`host` must be a host name: 1..{} letters, digits, `-`, `.` and `_`, not "
+                                     "starting with `-` or `.`",
+                                     linux_yaml::kMaxHostName));
+    s.host.clear();
+  }
   r.Uint(root, "generation", "", &s.generation, UINT64_MAX);
-  r.Str(root, "source_hash", "", &s.source_hash);
+  if (r.Str(root, "source_hash", "", &s.source_hash) &&
+      (s.source_hash.size() > 128 || s.source_hash.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+    r.Fail(root["source_hash"], "`source_hash` must be at most 128 hex digits");
+    s.source_hash.clear();
+  }
   if (N o = root["owner"]; o.IsDefined()) {
     if (r.Map(o, "owner", {"prefix", "alias"})) {
       r.Str(o, "prefix", "owner", &s.owner_prefix, true);
       r.Str(o, "alias", "owner", &s.owner_alias, true);
       if (s.owner_prefix.empty() || !IsValidIfname(s.owner_prefix) || s.owner_prefix.size() > 8)
         r.Fail(o, "`owner.prefix` must be 1..8 characters of [A-Za-z0-9._-]");
-      if (s.owner_alias.empty() || s.owner_alias.size() > 64)
-        r.Fail(o, "`owner.alias` must be 1..64 characters");
+      // The alias is the ownership marker netdsl compares: no spaces or controls.
+      if (s.owner_alias.empty() || s.owner_alias.size() > 64 ||
+          s.owner_alias.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+              std::string::npos)
+        r.Fail(o, "`owner.alias` must be 1..64 characters of [A-Za-z0-9._-]");
     }
   }
   if (N q = root["requires"]; q.IsDefined() && !q.IsNull()) {
