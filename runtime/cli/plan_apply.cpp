@@ -57,10 +57,12 @@ struct Options {
   std::string netns;
   bool json = false;
   bool dry_run = false;
+  bool discard_journal = false;
   bool stats = false;
   std::optional<std::chrono::milliseconds> confirm_within;  ///< apply: confirm or revert
   std::vector<Probe> probes;                                ///< apply: `--probe`
   bool no_probes = false;
+  NetnsIdentity netns_id;  ///< filled once the namespace is entered
   mutable PhaseTimer timer;
 };
 
@@ -71,7 +73,7 @@ int Usage(const Options& o, const std::string& problem) {
   else
     std::fprintf(stderr,
                  "usage: netdsl apply DIR/hosts/NAME/linux.yaml [--netns NS] [--dry-run] [--stats]\n"
-                 "                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes]\n");
+                 "                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes] [--discard-journal]\n");
   return 64;
 }
 
@@ -84,7 +86,7 @@ int ParseArgs(int argc, char** argv, Options* o) {
       std::printf("usage: netdsl %s DIR/hosts/NAME/linux.yaml [--netns NS] %s[--stats]\n", o->command.c_str(),
                   o->command == "plan" ? "[--json] " : "[--dry-run] ");
       if (o->command == "apply")
-        std::printf("                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes]\n");
+        std::printf("                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes] [--discard-journal]\n");
       return 0;
     }
     if (a == "--netns" || a.rfind("--netns=", 0) == 0) {
@@ -113,6 +115,8 @@ int ParseArgs(int argc, char** argv, Options* o) {
       o->probes.push_back(*p);
     } else if (a == "--no-probes" && o->command == "apply") {
       o->no_probes = true;
+    } else if (a == "--discard-journal" && o->command == "apply") {
+      o->discard_journal = true;
     } else if (a == "--stats") {
       o->stats = true;
     } else if (a.size() > 1 && a[0] == '-') {
@@ -200,7 +204,7 @@ void PrintStats(const Options& o, const Netlink& nl) {
 }
 
 /// Common front half: parse, enter the namespace, open netlink.
-bool Prepare(const Options& o, HostState* desired, NetlinkKernel* kernel) {
+bool Prepare(Options& o, HostState* desired, NetlinkKernel* kernel) {
   std::vector<std::string> errors;
   if (!ReadPlanFile(o.plan_path, desired, &errors)) {
     for (const std::string& e : errors) std::fprintf(stderr, "%s\n", io::TerminalText(e).c_str());
@@ -213,16 +217,14 @@ bool Prepare(const Options& o, HostState* desired, NetlinkKernel* kernel) {
     Error(o, err);
     return false;
   }
-  if (!kernel->Open(&err)) {
+  if (!CurrentNetns(&o.netns_id, &err) || !kernel->Open(&err)) {
     Error(o, err);
     return false;
   }
   return true;
 }
 
-ApplyTarget Target(const Options& o) {
-  return ApplyTarget{StateDir(), o.netns.empty() ? "host" : "netns-" + o.netns, o.netns};
-}
+ApplyTarget Target(const Options& o) { return ApplyTarget{StateDir(), o.netns_id, o.netns}; }
 
 int EnvStep(const char* name) {
   const char* v = std::getenv(name);
@@ -271,7 +273,7 @@ int PlanMain(int argc, char** argv) {
   const ChangeSet& cs = r.changes;
   ConfirmState pending;
   std::string cerr;
-  const std::string scope = Target(o).scope;
+  const std::string scope = Target(o).Key();
   bool awaiting = LoadConfirm(scope, &pending, &cerr) &&
                   (pending.phase == ConfirmState::Phase::Pending || pending.phase == ConfirmState::Phase::Applying);
   if (awaiting && !o.json)
@@ -281,8 +283,8 @@ int PlanMain(int argc, char** argv) {
                      ? fmt::format("; unless confirmed it is rolled back at {}", UnixText(pending.deadline_unix)).c_str()
                      : "");
   if (r.stale_journal && !o.json)
-    std::fprintf(stderr, "netdsl plan: note: `%s` is from before the last reboot; the next apply discards it\n",
-                 io::TerminalText(r.journal_path).c_str());
+    std::fprintf(stderr, "netdsl plan: note: the next apply discards the journal `%s`: %s\n",
+                 io::TerminalText(r.journal_path).c_str(), io::TerminalText(r.stale_reason).c_str());
   if (o.json) {
     PrintPlanJson(o, desired, r, awaiting);
   } else {
@@ -329,10 +331,11 @@ int ApplyMain(int argc, char** argv) {
   ApplyOptions options;
   options.target = Target(o);
   options.dry_run = o.dry_run;
+  options.discard_journal = o.discard_journal;
   options.faults = {EnvStep("NETDSL_FAULT_AT_STEP"), EnvStep("NETDSL_KILL_AT_STEP"), EnvStep("NETDSL_PAUSE_AT_STEP"),
                     EnvStep("NETDSL_DROP_OP")};
   TerminalReport report(o, isatty(STDERR_FILENO));
-  const std::string scope = options.target.scope;
+  const std::string scope = options.target.Key();
   ApplyHooks hooks;
 
   // Confirm or revert: an earlier apply awaiting confirmation blocks this one.

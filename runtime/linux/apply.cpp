@@ -3,12 +3,14 @@
 #include "runtime/linux/apply.h"
 
 #include <csignal>
+#include <ctime>
 #include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -20,10 +22,14 @@
 namespace netdsl::runtime {
 namespace {
 
-std::string LockPath(const ApplyTarget& t) { return fmt::format("{}/{}.lock", t.state_dir, t.scope); }
-std::string JournalPath(const ApplyTarget& t) { return fmt::format("{}/{}.journal", t.state_dir, t.scope); }
-
 const char* Plural(size_t n) { return n == 1 ? "" : "s"; }
+
+std::string StartedText() {
+  std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
 
 /// Undoes steps [0, executed) of `cs`, newest first. False (with the
 /// message reported) when an undo failed.
@@ -40,29 +46,92 @@ bool RollBack(Kernel& kernel, const ChangeSet& cs, size_t executed, const std::s
   return true;
 }
 
+std::string ReplayProblem(const LoadedJournal& j, const ApplyTarget& target, bool* stale) {
+  const JournalHeader& h = j.header;
+  if (std::string boot = BootId(); !boot.empty() && h.boot != boot) {
+    *stale = true;
+    return "it is from before the last reboot; the kernel state it would undo is gone";
+  }
+  if (h.netns.dev != target.netns_id.dev || h.netns.ino != target.netns_id.ino)
+    return fmt::format("it was written for network namespace {}, not this one ({}); netdsl replays a journal only "
+                       "where it was written",
+                       h.netns.Text(), target.netns_id.Text());
+  if (h.netns.cookie && target.netns_id.cookie && h.netns.cookie != target.netns_id.cookie) {
+    *stale = true;
+    return fmt::format("it was written for a network namespace that no longer exists (cookie {}; this namespace, "
+                       "which has the same inode, is cookie {}); the state it would undo went with it",
+                       h.netns.cookie, target.netns_id.cookie);
+  }
+  return "";
+}
+
 }  // namespace
 
-bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, ApplyReport& report) {
-  std::string header, err;
-  std::vector<JournalStep> steps;
-  bool stale = false;
-  const std::string path = JournalPath(target);
-  if (!Journal::Load(path, &header, &steps, &err, &stale)) {
-    if (stale) {
-      report.Warning(fmt::format("discarding `{}`, the journal of an apply interrupted before the last reboot; the "
-                                 "kernel state it would undo is gone",
-                                 path));
-      Journal::Remove(path);
+std::string JournalReplayProblem(const LoadedJournal& journal, const NetnsIdentity& here, bool* stale) {
+  ApplyTarget target;
+  target.netns_id = here;
+  return ReplayProblem(journal, target, stale);
+}
+
+std::string ApplyTarget::LockPath() const { return fmt::format("{}/{}.lock", state_dir, netns_id.Key()); }
+std::string ApplyTarget::JournalPath() const { return fmt::format("{}/{}.journal", state_dir, netns_id.Key()); }
+
+bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, bool discard_damaged, ApplyReport& report) {
+  const std::string path = target.JournalPath();
+  LoadedJournal j = LoadJournal(path);
+  if (j.status == LoadedJournal::Status::kNone) return true;
+  if (j.status == LoadedJournal::Status::kDamaged) {
+    if (!discard_damaged) {
+      report.Error(fmt::format("{}; it holds the undo of an interrupted apply, which cannot be rolled back. To "
+                               "converge the host to the plan as it is now, run apply again with "
+                               "`--discard-journal` (the file is kept as `{}.discarded-TIME`)",
+                               j.error, path));
+      return false;
     }
+    std::string err, to = DiscardJournal(path, &err);
+    if (to.empty()) {
+      report.Error(err);
+      return false;
+    }
+    report.Warning(fmt::format("{}; moved it to `{}` (--discard-journal); its undo is lost", j.error, to));
     return true;
   }
-  if (!err.empty()) {
-    report.Error(err);
-    return false;
+  bool stale = false;
+  if (std::string why = ReplayProblem(j, target, &stale); !why.empty()) {
+    if (stale) {
+      report.Warning(fmt::format("discarding the journal `{}` of an interrupted apply: {}", path, why));
+      RemoveJournal(path);
+      return true;
+    }
+    if (!discard_damaged) {
+      report.Error(fmt::format("the journal `{}` will not be rolled back here: {}. Run the apply in the namespace it "
+                               "names, or discard it with `--discard-journal`",
+                               path, why));
+      return false;
+    }
+    std::string err, to = DiscardJournal(path, &err);
+    if (to.empty()) {
+      report.Error(err);
+      return false;
+    }
+    report.Warning(fmt::format("the journal `{}`: {}; moved it to `{}` (--discard-journal)", path, why, to));
+    return true;
   }
-  report.Note(fmt::format("found the journal of an interrupted apply ({}); rolling back {} step{}", header,
-                          steps.size(), Plural(steps.size())));
-  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+  if (j.torn_tail)
+    report.Note(fmt::format("the journal's last record ({} bytes) was cut short when the apply was killed: the step "
+                            "it describes never started, ignored",
+                            j.torn_bytes));
+  if (j.steps.empty()) {
+    report.Note(fmt::format("an interrupted apply (pid {}, started {}) had not started any step; removing its journal",
+                            j.header.pid, j.header.started));
+    RemoveJournal(path);
+    return true;
+  }
+  report.Note(fmt::format("found the journal of an interrupted apply (host `{}`, pid {}, started {}); rolling back {} "
+                          "step{}",
+                          j.header.host, j.header.pid, j.header.started, j.steps.size(), Plural(j.steps.size())));
+  std::string err;
+  for (auto it = j.steps.rbegin(); it != j.steps.rend(); ++it) {
     if (!kernel.Execute(it->inverse, true, &err)) {
       report.Error(fmt::format("rolling back step {} ({}) of the interrupted apply failed: {}; the journal `{}` is "
                                "kept, fix the cause and run apply again",
@@ -70,25 +139,35 @@ bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, ApplyReport& 
       return false;
     }
   }
-  Journal::Remove(path);
+  RemoveJournal(path);
   report.Note("the interrupted apply was rolled back");
   return true;
 }
 
 PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& target, ApplyReport& report) {
   PlanResult r;
-  r.journal_path = JournalPath(target);
+  r.journal_path = target.JournalPath();
   HostState actual;
   // The host's settings netdsl moved onto its switches: theirs, not netdsl's (management.h).
-  if (!LoadHosted(target.scope, &actual.hosted, &r.error)) return r;
+  if (!LoadHosted(target.Key(), &actual.hosted, &r.error)) return r;
   if (!kernel.Read(desired, &actual, &r.error)) return r;
   report.Phase("read");
   r.read_ok = true;
   r.changes = Diff(desired, actual);
   report.Phase("diff");
-  std::string header;
-  std::vector<JournalStep> leftover;
-  r.interrupted_apply = Journal::Load(r.journal_path, &header, &leftover, &r.journal_error, &r.stale_journal);
+  LoadedJournal j = LoadJournal(r.journal_path);
+  if (j.status == LoadedJournal::Status::kDamaged) {
+    r.journal_error = j.error + "; the next apply stops on it (see `--discard-journal`)";
+  } else if (j.status == LoadedJournal::Status::kLoaded) {
+    bool stale = false;
+    std::string why = ReplayProblem(j, target, &stale);
+    if (stale) {
+      r.stale_journal = true;
+      r.stale_reason = why;
+    }
+    else if (!why.empty()) r.journal_error = fmt::format("the journal `{}` will not be rolled back here: {}", r.journal_path, why);
+    else r.interrupted_apply = true;
+  }
   return r;
 }
 
@@ -98,9 +177,9 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
   std::string err;
   ApplyLock lock;
   Journal journal;
-  const std::string journal_path = JournalPath(o.target);
+  const std::string journal_path = o.target.JournalPath();
   if (!o.dry_run) {
-    if (!lock.Acquire(LockPath(o.target), &err)) {
+    if (!lock.Acquire(o.target.LockPath(), &err)) {
       report.Error(err);
       return result;
     }
@@ -109,14 +188,12 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
       report.Note("nothing was changed");
       return result;
     }
-    if (!RecoverInterrupted(kernel, o.target, report)) return result;
-  } else {
-    std::string header, jerr;
-    std::vector<JournalStep> steps;
-    if (Journal::Load(journal_path, &header, &steps, &jerr))
-      report.Warning(jerr.empty() ? fmt::format("an interrupted apply left `{}`; a real apply rolls it back first",
-                                                journal_path)
-                                  : jerr);
+    RemoveJournalTemporaries(journal_path);
+    if (!RecoverInterrupted(kernel, o.target, o.discard_journal, report)) return result;
+  } else if (LoadedJournal j = LoadJournal(journal_path); j.status != LoadedJournal::Status::kNone) {
+    report.Warning(j.status == LoadedJournal::Status::kDamaged
+                       ? j.error
+                       : fmt::format("an interrupted apply left `{}`; a real apply rolls it back first", journal_path));
   }
 
   // Feature detection before any change.
@@ -141,7 +218,7 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
   if (!o.dry_run && !kernel.Subscribe(&err)) report.Warning(fmt::format("{}; verifying by reading", err));
   HostState actual;
   // The host's settings netdsl moved onto its switches: theirs, not netdsl's (management.h).
-  if (!LoadHosted(o.target.scope, &actual.hosted, &err)) {
+  if (!LoadHosted(o.target.Key(), &actual.hosted, &err)) {
     report.Error(err + "; nothing was changed");
     return result;
   }
@@ -171,7 +248,13 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
   ApplyContext ctx{o, desired, actual, cs, kernel, journal_path};
 
   // Checkpoint + apply, one journaled step at a time.
-  if (!journal.Begin(journal_path, desired.host, &err)) {
+  JournalHeader header;
+  header.host = desired.host;
+  header.netns = o.target.netns_id;
+  header.boot = BootId();
+  header.pid = getpid();
+  header.started = StartedText();
+  if (!journal.Begin(journal_path, header, &err)) {
     report.Error(err + "; nothing was changed");
     return result;
   }
@@ -263,7 +346,7 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
   // journal goes (a crash in between rolls back and leaves stale entries,
   // which the next apply drops: their objects are not where they say). Not
   // recorded, they would look like netdsl's to the next apply: roll back.
-  if (failure.empty() && !SaveHosted(o.target.scope, cs.hosted_after, &err)) failure = err;
+  if (failure.empty() && !SaveHosted(o.target.Key(), cs.hosted_after, &err)) failure = err;
   if (!failure.empty()) {
     result.failed_step = failed_step;
     result.failure = failure;
@@ -280,6 +363,7 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
   report.Phase("verify");
   CommitAction commit = hooks.on_commit ? hooks.on_commit(ctx) : CommitAction::kRemoveJournal;
   if (commit == CommitAction::kRemoveJournal) journal.Finish();
+  else journal.Keep();
   result.outcome = ApplyOutcome::kApplied;
   return result;
 }

@@ -14,17 +14,27 @@
 #include "runtime/linux/change_set.h"
 #include "runtime/linux/host_state.h"
 #include "runtime/linux/kernel.h"
+#include "runtime/linux/journal.h"
+#include "runtime/linux/kernel_env.h"
 
 namespace netdsl::runtime {
 
-/// Where the lock and journal of one target live, and how messages name it.
+/// The network namespace an apply changes, and where its lock and journal live.
 struct ApplyTarget {
   /// Directory of lock and journal files (journal.h's StateDir()).
   std::string state_dir;
-  /// The key of the lock and journal files in `state_dir` (`host`, `netns-NAME`).
-  std::string scope;
+  /// The namespace the kernel calls reach (kernel_env.h's CurrentNetns):
+  /// lock and journal are keyed by it, not by a name, so `--netns NS` and
+  /// `ip netns exec NS` share them, and a namespace recreated under the same
+  /// name does not inherit the old one's journal.
+  NetnsIdentity netns_id;
   /// The namespace name given with `--netns` ("" = the process's own), for messages.
   std::string netns;
+
+  /// The name of its files in `state_dir` (`net-DEV-INO`: NetnsIdentity::Key).
+  std::string Key() const { return netns_id.Key(); }
+  std::string LockPath() const;
+  std::string JournalPath() const;
 };
 
 /// Test-only fault injection (docs/runtime.md, "Test-only hooks"); 0 = off.
@@ -38,6 +48,10 @@ struct ApplyFaults {
 struct ApplyOptions {
   ApplyTarget target;
   bool dry_run = false;
+  /// A journal that cannot be read (damaged, another format) is moved aside
+  /// (`JOURNAL.discarded-TIME`) instead of stopping the apply: its undo is
+  /// lost, and the apply converges the host to the plan as it finds it.
+  bool discard_journal = false;
   ApplyFaults faults;
 };
 
@@ -135,13 +149,20 @@ struct ApplyResult {
 ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& options, const ApplyHooks& hooks,
                   ApplyReport& report);
 
+/// Why `journal` must not be replayed in namespace `here` (this boot), or
+/// "" when it may be. `stale` is set when the state it would undo is gone
+/// (a journal from before the last reboot, or of a namespace deleted since,
+/// whose inode number `here` got again): discard it, do not refuse.
+std::string JournalReplayProblem(const LoadedJournal& journal, const NetnsIdentity& here, bool* stale);
+
 /// What `netdsl plan` shows.
 struct PlanResult {
   bool read_ok = false;  ///< false: `error` says why
   std::string error;
   ChangeSet changes;
   bool interrupted_apply = false;  ///< a journal waits for the next apply to roll it back
-  bool stale_journal = false;      ///< a journal from before the last reboot (discarded by the next apply)
+  bool stale_journal = false;      ///< a journal of state that is gone (discarded by the next apply)
+  std::string stale_reason;        ///< why (another boot, a namespace since recreated)
   std::string journal_error;       ///< the journal cannot be read: why, and the way out
   std::string journal_path;
 };
@@ -150,8 +171,13 @@ struct PlanResult {
 PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& target, ApplyReport& report);
 
 /// Rolls back the leftover journal of an interrupted apply, if any (the
-/// caller holds the lock). Returns false when the rollback failed (the
-/// journal is kept and `report` says why).
-bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, ApplyReport& report);
+/// caller holds the lock): only a journal of this namespace and this boot
+/// (one from before a reboot, or of a namespace since deleted and recreated,
+/// describes state that is gone, and is discarded with a warning). A torn
+/// last record is ignored (its step never started). Returns false when the
+/// journal is damaged (unless `discard_damaged`: then it is moved aside) or
+/// written for another namespace, or the rollback failed; the journal is
+/// kept and `report` says why and what to do.
+bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, bool discard_damaged, ApplyReport& report);
 
 }  // namespace netdsl::runtime

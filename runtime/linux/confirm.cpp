@@ -2,6 +2,8 @@
 // loop), and rolling an apply back from its journal (confirm.h).
 #include "runtime/linux/confirm.h"
 
+#include "runtime/linux/apply.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -43,13 +45,6 @@ const char* PhaseName(ConfirmState::Phase p) {
 std::string ConfirmPath(const std::string& scope) { return fmt::format("{}/{}.confirm", StateDir(), scope); }
 
 namespace {
-
-std::string BootId() {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
-  std::string id;
-  std::getline(in, id);
-  return id;
-}
 
 /// Reads a small state file without following symlinks; "" when absent.
 bool ReadSmall(const std::string& path, std::string* text, std::string* error) {
@@ -268,28 +263,39 @@ bool LoadWatchdog(const std::string& scope, WatchdogInfo* out) {
 // ---- Rolling back ----
 
 bool RollBackJournal(Netlink& nl, const std::string& scope, size_t* steps, std::string* error) {
-  std::string header;
-  std::vector<JournalStep> recorded;
-  bool stale = false;
   *steps = 0;
-  if (!Journal::Load(JournalPathFor(scope), &header, &recorded, error, &stale)) {
-    if (!error->empty()) return false;
-    if (stale) Journal::Remove(JournalPathFor(scope));
+  const std::string path = JournalPathFor(scope);
+  LoadedJournal j = LoadJournal(path);
+  if (j.status == LoadedJournal::Status::kNone) return RestoreHostedSnapshot(scope, error);
+  if (j.status == LoadedJournal::Status::kDamaged) {
+    *error = j.error + "; it cannot be rolled back: `netdsl apply PLAN --discard-journal` keeps it aside and "
+                       "converges the host to the plan instead";
+    return false;
+  }
+  // Only where it was written, in this boot (apply.h, JournalReplayProblem).
+  NetnsIdentity here;
+  if (!CurrentNetns(&here, error)) return false;
+  bool stale = false;
+  if (std::string why = JournalReplayProblem(j, here, &stale); !why.empty()) {
+    if (!stale) {
+      *error = fmt::format("the journal `{}` will not be rolled back here: {}", path, why);
+      return false;
+    }
+    RemoveJournal(path);
     return RestoreHostedSnapshot(scope, error);
   }
-  if (!error->empty()) return false;
-  for (auto it = recorded.rbegin(); it != recorded.rend(); ++it) {
+  for (auto it = j.steps.rbegin(); it != j.steps.rend(); ++it) {
     std::string err;
     if (!ExecuteOps(nl, it->inverse, true, &err)) {
       *error = fmt::format("rolling back step {} ({}) failed: {}; the journal `{}` is kept, fix the cause and run "
                            "`netdsl rollback` again",
-                           it->number, it->label, err, JournalPathFor(scope));
+                           it->number, it->label, err, path);
       return false;
     }
     ++*steps;
   }
   if (!RestoreHostedSnapshot(scope, error)) return false;
-  Journal::Remove(JournalPathFor(scope));
+  RemoveJournal(path);
   return true;
 }
 

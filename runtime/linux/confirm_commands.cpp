@@ -24,6 +24,7 @@ struct Args {
   std::string command;
   std::string netns;
   bool json = false;
+  std::string scope;  ///< the target's lock, journal and state files: `net-DEV-INO` (kernel_env.h)
 };
 
 int Usage(const Args& a, const std::string& problem) {
@@ -54,10 +55,16 @@ int Parse(int argc, char** argv, Args* a) {
       return Usage(*a, fmt::format("unexpected argument `{}`; `netdsl {}` takes no plan", s, a->command));
     }
   }
+  // The same files as `netdsl apply`: keyed by the namespace's identity, not its name.
+  std::string err;
+  if (!StateKeyOf(a->netns, &a->scope, &err)) {
+    std::fprintf(stderr, "netdsl %s: error: %s\n", a->command.c_str(), err.c_str());
+    return 1;
+  }
   return -1;
 }
 
-std::string ScopeOf(const Args& a) { return a.netns.empty() ? "host" : "netns-" + a.netns; }
+const std::string& ScopeOf(const Args& a) { return a.scope; }
 
 /// User text (linux.yaml `host:`) for a terminal: control characters escaped.
 std::string Printable(const std::string& text) {
@@ -165,7 +172,7 @@ int ConfirmMain(int argc, char** argv) {
     Error(a, err + "; nothing was confirmed");
     return 1;
   }
-  Journal::Remove(JournalPathFor(scope));
+  RemoveJournal(JournalPathFor(scope));
   DropHostedSnapshot(scope);
   StopWatchdog(scope, s.id);
   std::printf("%s: confirmed; the change applied at %s stays\n", Where(a, s).c_str(), UnixText(s.started_unix).c_str());
@@ -185,9 +192,7 @@ int RollbackMain(int argc, char** argv) {
     return 1;
   }
   bool awaiting = have_state && (s.phase == ConfirmState::Phase::Pending || s.phase == ConfirmState::Phase::Applying);
-  std::string header;
-  std::vector<JournalStep> steps_on_disk;
-  bool journal = Journal::Load(JournalPathFor(scope), &header, &steps_on_disk, &err);
+  bool journal = LoadJournal(JournalPathFor(scope)).status != LoadedJournal::Status::kNone;
   if (!awaiting && !journal) {
     Error(a, have_state ? fmt::format("nothing to roll back: the last apply awaiting confirmation was {} at {}",
                                       PhaseName(s.phase), UnixText(s.changed_unix))
@@ -222,9 +227,7 @@ int StatusMain(int argc, char** argv) {
     Error(a, err);
     return 1;
   }
-  std::string header, jerr;
-  std::vector<JournalStep> recorded;
-  bool journal = Journal::Load(JournalPathFor(scope), &header, &recorded, &jerr);
+  bool journal = LoadJournal(JournalPathFor(scope)).status != LoadedJournal::Status::kNone;
   WatchdogInfo w;
   bool watchdog = have && LoadWatchdog(scope, &w) && w.id == s.id;
   bool running = watchdog && ProcessAlive(w.pid, w.start);

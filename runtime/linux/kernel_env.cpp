@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +36,61 @@ bool EnterNetns(const std::string& name, std::string* error) {
   }
   close(fd);
   return true;
+}
+
+std::string NetnsIdentity::Key() const { return fmt::format("net-{}-{}", dev, ino); }
+
+std::string NetnsIdentity::Text() const {
+  return cookie ? fmt::format("net:[{}] cookie {}", ino, cookie) : fmt::format("net:[{}]", ino);
+}
+
+bool CurrentNetns(NetnsIdentity* id, std::string* error) {
+  struct stat st;
+  if (stat("/proc/thread-self/ns/net", &st) != 0) {
+    *error = fmt::format("cannot identify the network namespace (/proc/thread-self/ns/net): {}", std::strerror(errno));
+    return false;
+  }
+  id->dev = st.st_dev;
+  id->ino = st.st_ino;
+  id->cookie = 0;
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    uint64_t cookie = 0;
+    socklen_t len = sizeof cookie;
+    if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0 && len == sizeof cookie) id->cookie = cookie;
+    close(fd);
+  }
+  return true;
+}
+
+bool StateKeyOf(const std::string& name, std::string* key, std::string* error) {
+  if (!name.empty() && (name.size() > 64 || name.find('/') != std::string::npos || name == "." || name == "..")) {
+    *error = fmt::format("`{}` is not a valid network namespace name", name);
+    return false;
+  }
+  std::string path = name.empty() ? "/proc/thread-self/ns/net" : "/run/netns/" + name;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    *error = name.empty() ? fmt::format("cannot identify the network namespace ({}): {}", path, std::strerror(errno))
+                          : fmt::format("network namespace `{}` not found ({}: {})", name, path, std::strerror(errno));
+    return false;
+  }
+  *key = NetnsIdentity{st.st_dev, st.st_ino, 0}.Key();
+  return true;
+}
+
+std::string BootId() {
+  int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char buf[64] = {};
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  std::string id = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
 }
 
 namespace {

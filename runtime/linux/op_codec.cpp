@@ -24,17 +24,28 @@ std::string Esc(const std::string& s) {
   return out;
 }
 
-std::string Unesc(const std::string& s) {
-  std::string out;
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/// Undoes Esc; false on a malformed escape (a damaged journal, never an exception).
+bool Unesc(const std::string& s, std::string* out) {
+  out->clear();
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
+    if (s[i] != '%') {
+      *out += s[i];
+      continue;
     }
+    if (i + 2 >= s.size()) return false;
+    int hi = HexValue(s[i + 1]), lo = HexValue(s[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    *out += static_cast<char>(hi * 16 + lo);
+    i += 2;
   }
-  return out;
+  return true;
 }
 
 class Fields {
@@ -43,31 +54,53 @@ class Fields {
     size_t start = 0;
     for (;;) {
       size_t bar = line.find('|', start);
-      f_.push_back(Unesc(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start)));
+      std::string field;
+      if (!Unesc(line.substr(start, bar == std::string::npos ? std::string::npos : bar - start), &field)) ok_ = false;
+      f_.push_back(std::move(field));
       if (bar == std::string::npos) break;
       start = bar + 1;
     }
   }
-  const std::string& Str() { return i_ < f_.size() ? f_[i_++] : empty_; }
+  const std::string& Str() {
+    if (i_ < f_.size()) return f_[i_++];
+    ok_ = false;  // fewer fields than the kind has
+    return empty_;
+  }
+  /// Consumes the next field if it is `tag` (an optional part's marker);
+  /// at the end of the line there is simply no optional part.
+  bool Tag(const char* tag) {
+    if (i_ >= f_.size() || f_[i_] != tag) return false;
+    ++i_;
+    return true;
+  }
   uint64_t Num() {
     const std::string& s = Str();
     uint64_t v = 0;
-    std::from_chars(s.data(), s.data() + s.size(), v);
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) ok_ = false;
     return v;
   }
   std::optional<net::IpAddress> Ip() {
     const std::string& s = Str();
-    return s.empty() ? std::nullopt : net::ParseIp(s);
+    if (s.empty()) return std::nullopt;
+    auto ip = net::ParseIp(s);
+    if (!ip) ok_ = false;
+    return ip;
   }
   std::optional<net::MacAddress> Mac() {
     const std::string& s = Str();
-    return s.empty() ? std::nullopt : net::ParseMac(s);
+    if (s.empty()) return std::nullopt;
+    auto mac = net::ParseMac(s);
+    if (!mac) ok_ = false;
+    return mac;
   }
-  bool ok() const { return i_ <= f_.size(); }
+  /// Every field was well formed and read, none left over.
+  bool ok() const { return ok_ && i_ == f_.size(); }
 
  private:
   std::vector<std::string> f_;
   size_t i_ = 0;
+  bool ok_ = true;
   std::string empty_;
 };
 
@@ -255,8 +288,9 @@ std::string EncodeOp(const Op& op) {
   return line;
 }
 
-std::optional<Op> DecodeOp(const std::string& line) {
-  Fields f(line);
+namespace {
+
+std::optional<Op> DecodeFields(Fields& f) {
   const std::string kind = f.Str();
   auto kind_is = [&](OpKind k) { return kind == KindName(k); };
   for (OpKind k : {OpKind::CreateLink, OpKind::DeleteLink}) {
@@ -286,17 +320,34 @@ std::optional<Op> DecodeOp(const std::string& line) {
     l.veth_peer_mtu = f.Num();
     l.alias = f.Str();
     l.up = f.Num();
-    l.isolated = f.Num();  // absent in journals written before the field: 0
+    l.isolated = f.Num();
     return Op{k, l};
   }
   if (kind_is(OpKind::SetLink)) {
     LinkChange c;
     c.name = f.Str();
-    if (std::string s = f.Str(); s != "-") c.mtu = std::stoul(s);
-    if (std::string s = f.Str(); s != "-") c.master = s.substr(1);
-    if (std::string s = f.Str(); s != "-") c.mac = net::ParseMac(s);
-    if (std::string s = f.Str(); s != "-") c.up = s == "1";
-    if (std::string s = f.Str(); !s.empty() && s != "-") c.isolated = s == "1";
+    if (std::string s = f.Str(); s != "-") {
+      uint32_t mtu = 0;
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), mtu);
+      if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+      c.mtu = mtu;
+    }
+    if (std::string s = f.Str(); s != "-") {
+      if (s.empty() || s[0] != '=') return std::nullopt;
+      c.master = s.substr(1);
+    }
+    if (std::string s = f.Str(); s != "-") {
+      c.mac = net::ParseMac(s);
+      if (!c.mac) return std::nullopt;
+    }
+    if (std::string s = f.Str(); s != "-") {
+      if (s != "0" && s != "1") return std::nullopt;
+      c.up = s == "1";
+    }
+    if (std::string s = f.Str(); s != "-") {
+      if (s != "0" && s != "1") return std::nullopt;
+      c.isolated = s == "1";
+    }
     return Op{OpKind::SetLink, c};
   }
   for (OpKind k : {OpKind::AddAddress, OpKind::DelAddress}) {
@@ -307,7 +358,7 @@ std::optional<Op> DecodeOp(const std::string& line) {
     if (!ip) return std::nullopt;
     x.address = *ip;
     x.prefix_length = f.Num();
-    if (f.Str() == "@") {
+    if (f.Tag("@")) {
       AddressAttrs a;
       a.scope = f.Num();
       a.flags = f.Num();
@@ -330,7 +381,7 @@ std::optional<Op> DecodeOp(const std::string& line) {
     r.dst = *p;
     r.dev = f.Str();
     r.via = f.Ip();
-    if (f.Str() == "@") {
+    if (f.Tag("@")) {
       RouteAttrs a;
       a.protocol = f.Num();
       a.scope = f.Num();
@@ -368,7 +419,7 @@ std::optional<Op> DecodeOp(const std::string& line) {
     if (!mac || !ip) return std::nullopt;
     x.address = *ip;
     x.mac = *mac;
-    if (f.Str() == "@") {
+    if (f.Tag("@")) {
       NeighbourAttrs a;
       a.state = f.Num();
       a.flags = f.Num();
@@ -391,8 +442,11 @@ std::optional<Op> DecodeOp(const std::string& line) {
       size_t end = classes.find(',', pos);
       std::string one = classes.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
       HtbClass c;
-      if (std::sscanf(one.c_str(), "%hu:%lu:%lu:%hu", &c.minor, &c.rate_bps, &c.ceil_bps, &c.parent) == 4)
-        q.classes.push_back(c);
+      int used = 0;
+      if (std::sscanf(one.c_str(), "%hu:%lu:%lu:%hu%n", &c.minor, &c.rate_bps, &c.ceil_bps, &c.parent, &used) != 4 ||
+          static_cast<size_t>(used) != one.size())
+        return std::nullopt;
+      q.classes.push_back(c);
       if (end == std::string::npos) break;
       pos = end + 1;
     }
@@ -400,6 +454,15 @@ std::optional<Op> DecodeOp(const std::string& line) {
   }
   if (kind_is(OpKind::RestoreNft)) return Op{OpKind::RestoreNft, f.Str()};
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Op> DecodeOp(const std::string& line) {
+  Fields f(line);
+  std::optional<Op> op = DecodeFields(f);
+  if (!op || !f.ok()) return std::nullopt;  // a damaged line decodes to nothing, never to something else
+  return op;
 }
 
 }  // namespace netdsl::runtime

@@ -56,7 +56,7 @@ left=$("$NETDSL" status --netns "$HOST" --json | sed -nE 's/.*"remaining_ms": ([
 wait_until 15 same_as_before || not_reverted "not reverted exactly after the deadline"
 grep -q "reverted at .*: not confirmed by .*; rolled back by the watchdog" <<<"$(status)" || fail "status: $(status)"
 expect_rc 1 "$NETDSL" confirm --netns "$HOST"
-[[ ! -e $NETDSL_STATE_DIR/netns-$HOST.journal ]] || fail "journal left behind"
+[[ ! -e $NETDSL_STATE_DIR/$(state_key "$HOST").journal ]] || fail "journal left behind"
 reach "$PEER" 10.0.0.5 7000 || fail "the peer does not reach the host after the revert"
 
 # 2. Confirmed in time: it stays, past the deadline.
@@ -67,7 +67,7 @@ sleep 5
 applied || fail "a confirmed change was reverted"
 grep -q "confirmed at" <<<"$(status)" || fail "status after confirm: $(status)"
 expect_rc 0 "$NETDSL" plan "$plan" --netns "$HOST"
-[[ ! -e $NETDSL_STATE_DIR/netns-$HOST.journal ]] || fail "journal left behind after confirm"
+[[ ! -e $NETDSL_STATE_DIR/$(state_key "$HOST").journal ]] || fail "journal left behind after confirm"
 expect_rc 1 "$NETDSL" rollback --netns "$HOST"
 printf 'format: 1\nhost: hv1\n' >"$NETDSL_STATE_DIR/empty.yaml"
 expect_rc 0 "$NETDSL" apply "$NETDSL_STATE_DIR/empty.yaml" --netns "$HOST"
@@ -89,7 +89,7 @@ setsid bash -c "NETDSL_PAUSE_AT_STEP=3 '$NETDSL' apply '$plan' --netns '$HOST' -
 shell=$!
 wait_until 20 grep -q "paused after step 3" "$NETDSL_STATE_DIR/shell.err" || fail "the apply did not reach step 3"
 applied || fail "step 2 did not attach eth0"
-grep -q "phase applying" "$NETDSL_STATE_DIR/netns-$HOST.confirm" || fail "not applying while paused"
+grep -q "phase applying" "$NETDSL_STATE_DIR/$(state_key "$HOST").confirm" || fail "not applying while paused"
 kill -9 -- -"$shell"
 wait_until 10 same_as_before || not_reverted "not reverted after the apply and its shell were killed"
 grep -q "the apply was interrupted; rolled back by its watchdog" <<<"$(status)" || fail "status: $(status)"
@@ -148,7 +148,7 @@ out=$(PATH="$NETDSL_STATE_DIR/bin:$PATH" NETDSL_WATCHDOG=systemd "$NETDSL" apply
 grep -q "stats: confirm watchdog: systemd unit netdsl-confirm-[0-9a-f]\{16\} (pid" <<<"$out" || fail "no systemd unit: $out"
 args=$(cat "$NETDSL_STATE_DIR/systemd-run.args")
 grep -q -- "--unit=netdsl-confirm-[0-9a-f]\{16\} --collect --quiet" <<<"$args" || fail "systemd-run arguments: $args"
-grep -q -- "-- .*netdsl confirm-watchdog --scope netns-$HOST --id [0-9a-f]\{16\} --netns $HOST\$" <<<"$args" ||
+grep -q -- "-- .*netdsl confirm-watchdog --scope $(state_key "$HOST") --id [0-9a-f]\{16\} --netns $HOST\$" <<<"$args" ||
   fail "systemd-run arguments: $args"
 wait_until 15 same_as_before || not_reverted "the systemd watchdog did not revert"
 echo "PASS"

@@ -14,7 +14,7 @@ for k in $(seq 1 "$n"); do
   rc=0
   NETDSL_KILL_AT_STEP=$k "$NETDSL" apply "$B" --netns "$ns" >/dev/null 2>&1 || rc=$?
   [[ $rc -eq 137 ]] || fail "apply with NETDSL_KILL_AT_STEP=$k exited $rc, expected 137 (SIGKILL)"
-  [[ -e $NETDSL_STATE_DIR/netns-$ns.journal ]] || fail "no journal after a kill at step $k"
+  [[ -e $NETDSL_STATE_DIR/$(state_key "$ns").journal ]] || fail "no journal after a kill at step $k"
   plan_out=$("$NETDSL" plan "$A" --netns "$ns" 2>&1) || true
   grep -q "interrupted apply" <<<"$plan_out" || fail "plan does not report the interrupted apply: $plan_out"
   # The next run rolls back first: applying the old plan then finds nothing to do.

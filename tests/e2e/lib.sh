@@ -39,6 +39,12 @@ mkns() {
   ip netns exec "$P-$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 }
 
+# state_key NS: the name of NS's lock and journal in $NETDSL_STATE_DIR
+# (`net-DEV-INO` of its nsfs inode: the same for `--netns NS` and `ip netns exec NS`).
+state_key() {
+  stat -L -c 'net-%d-%i' "/run/netns/$1"
+}
+
 fail() {
   echo "FAIL: $*" >&2
   exit 1

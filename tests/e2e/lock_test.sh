@@ -3,7 +3,7 @@
 source "$(dirname "$0")/lib.sh"
 mkns h
 ns=$P-h
-lock=$NETDSL_STATE_DIR/netns-$ns.lock
+lock=$NETDSL_STATE_DIR/$(state_key "$ns").lock
 echo "pid 4242 started 2026-01-01T00:00:00Z" >"$lock"
 # One process holds the flock (no children that would outlive `kill`).
 python3 -c 'import fcntl, sys, time

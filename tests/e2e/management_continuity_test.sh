@@ -82,7 +82,7 @@ if [[ "$before" != "$after" ]]; then
   fail "the settings did not go back to eth0 exactly"
 fi
 reach "$PEER" 10.0.0.5 7000 || fail "the peer does not reach the host after the switch went away"
-[[ ! -e $NETDSL_STATE_DIR/netns-$HOST.hosted ]] || fail "the record of moved settings was left behind"
+[[ ! -e $NETDSL_STATE_DIR/$(state_key "$HOST").hosted ]] || fail "the record of moved settings was left behind"
 
 # A failure at any step of the adoption restores eth0 exactly.
 n=$("$NETDSL" apply "$inherit" --netns "$HOST" --dry-run | sed -nE 's/.* in ([0-9]+) steps?$/\1/p')

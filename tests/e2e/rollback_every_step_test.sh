@@ -24,7 +24,7 @@ check_every_step() {
       diff <(echo "$before") <(echo "$after") || true
       fail "state differs after a fault at step $k of $yaml"
     fi
-    [[ ! -e $NETDSL_STATE_DIR/netns-$ns.journal ]] || fail "journal left behind after rollback at step $k"
+    [[ ! -e $NETDSL_STATE_DIR/$(state_key "$ns").journal ]] || fail "journal left behind after rollback at step $k"
   done
   echo "rolled back every one of $n steps of $(basename "$yaml")"
 }

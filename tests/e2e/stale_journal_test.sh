@@ -7,10 +7,13 @@ source "$(dirname "$0")/lib.sh"
 mkns h
 ns=$P-h
 A=$FIXTURES/basic.yaml
-journal=$NETDSL_STATE_DIR/netns-$ns.journal
-write_journal() {  # BOOT: a journal whose undo would create link nd-stale
-  printf 'netdsl-journal 1 host=h pid=1 started=2026-01-01T00:00:00Z boot=%s\n' "$1" >"$journal"
-  printf 'step 1 delete link `nd-stale`\nundo create-link|nd-stale|bridge|0||||0||0|0||4789|0|0|0|||0|||0|netdsl|1\nready 1\n' >>"$journal"
+TOOL=$(dirname "$0")/journal_tool.py
+journal=$NETDSL_STATE_DIR/$(state_key "$ns").journal
+read -r dev ino cookie < <(ip netns exec "$ns" python3 "$TOOL" identity)
+write_journal() {  # BOOT: a journal whose undo would create link nd-stale (with an alias
+  # that is not the marker, so that the apply after the rollback leaves it alone)
+  python3 "$TOOL" write "$journal" --host h --netns "$dev:$ino" --cookie "$cookie" --boot "$1" \
+    --step 'delete link `nd-stale`' 'create-link|nd-stale|bridge|0|||||0||0|0||4789|0|0|0|||0|||0|not-netdsl|1'
 }
 
 write_journal 00000000-0000-0000-0000-000000000000

@@ -45,20 +45,20 @@ struct Collect : ApplyReport {
 };
 
 /// A fresh state directory per test, removed after.
-struct StateDir {
+struct TempStateDir {
   std::string path;
-  StateDir() {
+  TempStateDir() {
     char tmpl[] = "/tmp/netdsl-apply-test-XXXXXX";
     REQUIRE(mkdtemp(tmpl));
     path = tmpl;
   }
-  ~StateDir() { std::filesystem::remove_all(path); }
+  ~TempStateDir() { std::filesystem::remove_all(path); }
   ApplyOptions Options() const {
     ApplyOptions o;
-    o.target = {path, "test", ""};
+    o.target = {path, {1, 4026532000, 7}, ""};
     return o;
   }
-  bool HasJournal() const { return std::filesystem::exists(path + "/test.journal"); }
+  bool HasJournal() const { return std::filesystem::exists(path + "/net-1-4026532000.journal"); }
 };
 
 size_t Changes(FakeKernel& k, const HostState& desired) {
@@ -71,7 +71,7 @@ size_t Changes(FakeKernel& k, const HostState& desired) {
 }  // namespace
 
 TEST_CASE("apply converges, commits, and a second apply is in sync") {
-  StateDir dir;
+  TempStateDir dir;
   FakeKernel k;
   HostState d = Plan(kPlan);
   Collect report;
@@ -86,7 +86,7 @@ TEST_CASE("apply converges, commits, and a second apply is in sync") {
 }
 
 TEST_CASE("a failed step rolls every executed step back") {
-  StateDir dir;
+  TempStateDir dir;
   FakeKernel k;
   HostState d = Plan(kPlan);
   k.fault = [](const Op& op) { return op.kind == OpKind::AddFdb ? EPERM : 0; };
@@ -103,7 +103,7 @@ TEST_CASE("a failed step rolls every executed step back") {
 }
 
 TEST_CASE("dry run changes nothing and takes no lock") {
-  StateDir dir;
+  TempStateDir dir;
   FakeKernel k;
   ApplyOptions o = dir.Options();
   o.dry_run = true;
@@ -115,7 +115,7 @@ TEST_CASE("dry run changes nothing and takes no lock") {
 }
 
 TEST_CASE("a missing kernel feature refuses before any change") {
-  StateDir dir;
+  TempStateDir dir;
   FakeKernel k;
   k.missing_features = {"vxlan"};
   Collect report;
@@ -127,7 +127,7 @@ TEST_CASE("a missing kernel feature refuses before any change") {
 }
 
 TEST_CASE("hooks: before_change refuses with nothing changed; after_change refusal rolls back") {
-  StateDir dir;
+  TempStateDir dir;
   HostState d = Plan(kPlan);
   {
     FakeKernel k;
@@ -165,7 +165,7 @@ TEST_CASE("hooks: before_change refuses with nothing changed; after_change refus
 }
 
 TEST_CASE("on_commit may keep the journal; the next apply rolls it back first") {
-  StateDir dir;
+  TempStateDir dir;
   FakeKernel k;
   HostState d = Plan(kPlan);
   ApplyHooks hooks;
@@ -176,7 +176,7 @@ TEST_CASE("on_commit may keep the journal; the next apply rolls it back first") 
   CHECK(dir.HasJournal());
   CHECK(Changes(k, d) == 0);
   // Recovery alone undoes the kept change.
-  CHECK(RecoverInterrupted(k, dir.Options().target, report));
+  CHECK(RecoverInterrupted(k, dir.Options().target, false, report));
   CHECK(k.state.links.empty());
   CHECK_FALSE(dir.HasJournal());
 }
