@@ -333,7 +333,7 @@ int ApplyMain(int argc, char** argv) {
   options.dry_run = o.dry_run;
   options.discard_journal = o.discard_journal;
   options.faults = {EnvStep("NETDSL_FAULT_AT_STEP"), EnvStep("NETDSL_KILL_AT_STEP"), EnvStep("NETDSL_PAUSE_AT_STEP"),
-                    EnvStep("NETDSL_DROP_OP")};
+                    EnvStep("NETDSL_STOP_AT_STEP"), EnvStep("NETDSL_DROP_OP")};
   TerminalReport report(o, isatty(STDERR_FILENO));
   const std::string scope = options.target.Key();
   ApplyHooks hooks;

@@ -317,6 +317,7 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
     }
     ops_before += static_cast<int>(step.ops.size());
     if (ok && k == o.faults.kill_after_step) raise(SIGKILL);
+    if (ok && k == o.faults.stop_after_step) raise(SIGSTOP);
     if (ok && k == o.faults.pause_after_step) {
       report.Note(fmt::format("paused after step {} (NETDSL_PAUSE_AT_STEP, test-only)", k));
       for (;;) pause();

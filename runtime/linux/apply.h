@@ -42,6 +42,7 @@ struct ApplyFaults {
   int fail_after_step = 0;   ///< NETDSL_FAULT_AT_STEP: step k "fails" after it ran
   int kill_after_step = 0;   ///< NETDSL_KILL_AT_STEP: SIGKILL after step k ran
   int pause_after_step = 0;  ///< NETDSL_PAUSE_AT_STEP: wait to be killed after step k ran
+  int stop_after_step = 0;   ///< NETDSL_STOP_AT_STEP: SIGSTOP after step k ran (a test changes the host, then SIGCONT)
   int drop_op = 0;           ///< NETDSL_DROP_OP: the k-th operation is not sent
 };
 

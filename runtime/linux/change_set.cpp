@@ -279,6 +279,19 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
       cs.conflicts.push_back(fmt::format("link `{}` exists but is not owned by netdsl (its alias is `{}`, not `{}`); "
                                          "rename or remove it, netdsl will not touch it",
                                          l.name, it->second->alias, d.owner_alias));
+    // A veth's guest end is created with it: its name must be free, or be
+    // the other end of that same owned veth (never a foreign link, which
+    // the create would fail on, and which must never get netdsl's marker).
+    if (l.kind == "veth" && !l.veth_peer.empty()) {
+      auto p = have.find(l.veth_peer);
+      bool ours = it != have.end() && Owned(*it->second, d) && it->second->kind == "veth" &&
+                  it->second->veth_peer == l.veth_peer;
+      if (p != have.end() && !ours)
+        cs.conflicts.push_back(fmt::format("the peer `{}` of veth `{}` exists but is not owned by netdsl (it is not "
+                                           "the other end of netdsl's `{}`; its alias is `{}`); rename or remove it, "
+                                           "netdsl will not touch it",
+                                           l.veth_peer, l.name, l.name, p->second->alias));
+    }
     if (l.kind == "vlan" && !want.count(l.vlan_link) && !have.count(l.vlan_link))
       cs.conflicts.push_back(
           fmt::format("vlan `{}` needs lower link `{}`, which does not exist on this host", l.name, l.vlan_link));

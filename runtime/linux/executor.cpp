@@ -32,9 +32,20 @@ uint8_t IndexOf(const std::array<std::string_view, N>& names, const std::string&
   return i < 0 ? 0 : static_cast<uint8_t>(i);
 }
 
+/// A link as the kernel has it now, for the ownership check before a delete.
+struct LinkOwner {
+  int ifindex = 0;    ///< 0 = no such link
+  std::string alias;  ///< IFLA_IFALIAS
+};
+
 /// Name → ifindex, cached for one step (links do not change within a bulk step).
 class Indexes {
  public:
+  /// Links to be deleted in this step, looked up just before it is built
+  /// (ExecuteOps); null for bulk steps, which delete no link.
+  const std::map<std::string, LinkOwner>* owners = nullptr;
+  bool tolerant = false;  ///< rolling back: a link that is not netdsl's is skipped, not an error
+
   int Get(const std::string& name) {
     auto it = cache_.find(name);
     if (it != cache_.end()) return it->second;
@@ -64,6 +75,12 @@ struct Requests {
   void Add(const NlRequest& r, bool optional = false, std::string what = {}) {
     p->batch.Add(r);
     p->info.push_back({optional, std::move(what)});
+  }
+  /// A request sent only once the last request added succeeded.
+  void AddAfterLast(const NlRequest& r, std::string what) {
+    p->marks.Add(r);
+    p->mark_after.push_back(p->info.size() - 1);
+    p->mark_what.push_back(std::move(what));
   }
 };
 
@@ -145,14 +162,17 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* er
   if (data) r.NestEnd(data);
   r.NestEnd(info);
   out->Add(r, false, fmt::format("create link `{}`", l.name));
-  // The ownership marker: ifalias is only settable on an existing link.
+  // The ownership marker: ifalias is only settable on an existing link, so
+  // it follows the create, and only if the create succeeded (Run): a name
+  // taken by someone else fails the create with EEXIST and must not get the
+  // marker (docs/runtime.md, "What netdsl owns").
   for (const std::string& name : {l.name, l.veth_peer}) {
     if (name.empty()) continue;
     NlRequest a(RTM_NEWLINK, 0);
     static_cast<ifinfomsg*>(a.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
     a.PutStr(IFLA_IFNAME, name);
     a.PutStr(IFLA_IFALIAS, l.alias.empty() ? "netdsl" : l.alias);
-    out->Add(a, false, fmt::format("mark link `{}` as owned", name));
+    out->AddAfterLast(a, fmt::format("mark link `{}` as owned", name));
   }
   // Bridge port flags exist once the link is a port (its master's slave data).
   if (l.isolated) out->Add(BridgePortIsolation(l.name, true), false, fmt::format("isolate bridge port `{}`", l.name));
@@ -249,9 +269,28 @@ bool Build(const Op& op, Indexes& idx, Requests* out, std::string* error) {
   switch (op.kind) {
     case OpKind::CreateLink: return BuildLinkCreate(*std::get<Boxed<Link>>(op.object), idx, out, error);
     case OpKind::DeleteLink: {
+      // Only a link that carries netdsl's marker now, and that very link (by
+      // its ifindex, looked up with the marker): never a same-named link
+      // someone else created meanwhile (a create of ours that failed with
+      // EEXIST, rolled back).
+      const Link& l = *std::get<Boxed<Link>>(op.object);
       NlRequest r(RTM_DELLINK, 0);
-      static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
-      r.PutStr(IFLA_IFNAME, std::get<Boxed<Link>>(op.object)->name);
+      auto* ifm = static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)));
+      ifm->ifi_family = AF_UNSPEC;
+      r.PutStr(IFLA_IFNAME, l.name);
+      if (idx.owners) {
+        auto it = idx.owners->find(l.name);
+        if (it != idx.owners->end() && it->second.ifindex) {
+          const std::string& want = l.alias.empty() ? std::string("netdsl") : l.alias;
+          if (it->second.alias != want) {
+            if (idx.tolerant) return true;  // not ours (any more): nothing of ours to undo
+            *error = fmt::format("{}: the link is not netdsl's (its alias is `{}`, not `{}`); not deleted",
+                                 Describe(op), it->second.alias, want);
+            return false;
+          }
+          ifm->ifi_index = it->second.ifindex;
+        }
+      }
       out->Add(r);
       return true;
     }
@@ -426,10 +465,36 @@ bool Benign(int err, const Op& op) {
   }
 }
 
-/// Sends the built requests; on failure names the first failed operation.
+/// Sends the built requests, then the markers of the links created; on
+/// failure names the first failed operation.
 bool Run(Netlink& nl, const std::vector<Op>& ops, PreparedOps& p, bool tolerant, std::string* error) {
   if (p.batch.empty()) return true;
-  for (const NlFailure& f : nl.Execute(p.batch)) {
+  std::vector<NlFailure> failures = nl.Execute(p.batch);
+  std::string mark_error;
+  if (!p.marks.empty()) {
+    // Mark every link this step did create, even when another request
+    // failed: the rollback deletes only marked links.
+    std::vector<bool> failed(p.batch.size(), false);
+    for (const NlFailure& f : failures) failed[f.index] = true;
+    NlBatch marks;
+    std::vector<size_t> which;
+    for (size_t m = 0; m < p.mark_after.size(); ++m) {
+      if (failed[p.mark_after[m]]) continue;
+      which.push_back(m);
+    }
+    if (which.size() == p.mark_after.size()) {
+      marks = std::move(p.marks);
+    } else {
+      for (size_t m : which) marks.AddFrom(p.marks, m);
+    }
+    std::vector<NlFailure> mark_failures = nl.Execute(marks);
+    if (!mark_failures.empty()) {
+      const NlResult& res = mark_failures.front().result;
+      mark_error = fmt::format("{}: {}", p.mark_what[which[mark_failures.front().index]],
+                               res.message.empty() ? std::strerror(-res.error) : res.message);
+    }
+  }
+  for (const NlFailure& f : failures) {
     const PreparedOps::Info& info = p.info[f.index];
     const Op& op = ops[p.owner[f.index]];
     if (info.optional) continue;
@@ -438,7 +503,41 @@ bool Run(Netlink& nl, const std::vector<Op>& ops, PreparedOps& p, bool tolerant,
     *error = fmt::format("{}: {}", info.what.empty() ? Describe(op) : info.what, why);
     return false;
   }
+  if (!mark_error.empty()) {
+    *error = mark_error;
+    return false;
+  }
   return true;
+}
+
+/// The links that `ops` delete, as the kernel has them now (ifindex and
+/// marker), for Build's ownership check.
+std::map<std::string, LinkOwner> LookUpOwners(Netlink& nl, const std::vector<Op>& ops) {
+  std::map<std::string, LinkOwner> owners;
+  std::vector<std::string> names;
+  NlBatch gets;
+  for (const Op& op : ops) {
+    if (op.kind != OpKind::DeleteLink) continue;
+    const std::string& name = std::get<Boxed<Link>>(op.object)->name;
+    if (!owners.emplace(name, LinkOwner{}).second) continue;
+    NlRequest r(RTM_GETLINK, 0);
+    static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
+    r.PutStr(IFLA_IFNAME, name);
+    r.PutU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    gets.Add(r);
+    names.push_back(name);
+  }
+  if (gets.empty()) return owners;
+  nl.Get(gets, [&](size_t i, const nlmsghdr* nlh) {
+    if (nlh->nlmsg_type != RTM_NEWLINK) return;
+    const auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
+    LinkOwner& o = owners[names[i]];
+    o.ifindex = ifm->ifi_index;
+    const nlattr* tb[IFLA_MAX + 1];
+    ParseAttrs(nlh, sizeof(ifinfomsg), tb, IFLA_MAX);
+    if (tb[IFLA_IFALIAS]) o.alias = mnl_attr_get_str(tb[IFLA_IFALIAS]);
+  });
+  return owners;
 }
 
 }  // namespace
@@ -473,6 +572,9 @@ bool RunPrepared(Netlink& nl, const std::vector<Op>& ops, PreparedOps& prepared,
 
 bool ExecuteOps(Netlink& nl, const std::vector<Op>& ops, bool tolerant, std::string* error) {
   Indexes idx;
+  const std::map<std::string, LinkOwner> owners = LookUpOwners(nl, ops);
+  idx.owners = &owners;
+  idx.tolerant = tolerant;
   PreparedOps prepared;
   Requests reqs{&prepared};
   prepared.owner.reserve(ops.size());

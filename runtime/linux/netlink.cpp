@@ -129,6 +129,13 @@ void NlBatch::Add(const NlRequest& r) {
   wire_.append(reinterpret_cast<const char*>(nlh), nlh->nlmsg_len);
 }
 
+void NlBatch::AddFrom(const NlBatch& other, size_t i) {
+  const size_t begin = other.starts_[i];
+  const size_t end = i + 1 < other.starts_.size() ? other.starts_[i + 1] : other.wire_.size();
+  starts_.push_back(static_cast<uint32_t>(wire_.size()));
+  wire_.append(other.wire_, begin, end - begin);
+}
+
 namespace {
 
 uint64_t ClockNs(clockid_t clock) {

@@ -40,6 +40,8 @@ class NlRequest {
 class NlBatch {
  public:
   void Add(const NlRequest& r);
+  /// Appends a copy of request `i` of `other`.
+  void AddFrom(const NlBatch& other, size_t i);
   size_t size() const { return starts_.size(); }
   bool empty() const { return starts_.empty(); }
 
