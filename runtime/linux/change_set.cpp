@@ -120,6 +120,7 @@ std::string ChangeText(const LinkChange& c, const Link* before) {
   }
   if (c.up) parts.push_back(*c.up ? "up" : "down");
   if (c.isolated) parts.push_back(*c.isolated ? "isolated" : "not isolated");
+  if (c.alias) parts.push_back(fmt::format("alias `{}` -> `{}`", before ? before->alias : "?", *c.alias));
   std::string s;
   for (const auto& p : parts) s += (s.empty() ? "" : ", ") + p;
   return s;
@@ -135,6 +136,7 @@ LinkChange Undo(const LinkChange& c, const Link& before) {
   if (c.up) u.up = before.up;
   // A new master makes a new bridge port, which starts not isolated.
   if (c.isolated || (c.master && before.isolated)) u.isolated = before.isolated;
+  if (c.alias) u.alias = before.alias;
   return u;
 }
 
@@ -563,6 +565,22 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
       if (c.master && cur_master != h.master) u.master = "";  // was released by an earlier step
       b.Line('~', "link", l.name, ChangeText(c, &h));
       b.One(fmt::format("change link `{}`", l.name), {OpKind::SetLink, c}, {{OpKind::SetLink, u}});
+    }
+    // The guest end of a veth stays netdsl's: its MAC, MTU and marker are
+    // diffed like the host end's (docs/runtime.md, "What netdsl owns").
+    if (l.kind == "veth" && !h.veth_peer_elsewhere && !l.veth_peer.empty() && h.veth_peer == l.veth_peer) {
+      if (auto p = have.find(l.veth_peer); p != have.end()) {
+        const Link& g = *p->second;
+        LinkChange gc;
+        gc.name = g.name;
+        if (l.veth_peer_mtu && l.veth_peer_mtu != g.mtu) gc.mtu = l.veth_peer_mtu;
+        if (l.veth_peer_mac && l.veth_peer_mac != g.mac) gc.mac = l.veth_peer_mac;
+        if (g.alias != d.owner_alias) gc.alias = d.owner_alias;
+        if (gc.mtu || gc.mac || gc.alias) {
+          b.Line('~', "link", g.name, ChangeText(gc, &g));
+          b.One(fmt::format("change link `{}`", g.name), {OpKind::SetLink, gc}, {{OpKind::SetLink, Undo(gc, g)}});
+        }
+      }
     }
   }
   create_pending();

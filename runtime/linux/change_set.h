@@ -20,6 +20,7 @@ struct LinkChange {
   std::optional<net::MacAddress> mac;
   std::optional<bool> up;
   std::optional<bool> isolated;  ///< bridge port isolation, set after any change of master
+  std::optional<std::string> alias;  ///< IFLA_IFALIAS (the marker of a veth's guest end)
 };
 
 enum class OpKind : uint8_t {

@@ -12,6 +12,8 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
+#include <sys/random.h>
+
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -107,7 +109,20 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* er
   ifm->ifi_change = IFF_UP;
   r.PutStr(IFLA_IFNAME, l.name);
   if (l.mtu) r.PutU32(IFLA_MTU, l.mtu);
-  if (l.mac) r.Put(IFLA_ADDRESS, l.mac->bytes.data(), 6);
+  if (l.mac) {
+    r.Put(IFLA_ADDRESS, l.mac->bytes.data(), 6);
+  } else if (l.kind == "bridge") {
+    // A bridge without a set MAC takes its lowest port's, and every change of
+    // it (a port deleted or added) flushes the bridge's neighbours, the
+    // permanent ones too: a rollback that deleted and recreated a VM port
+    // lost them. A MAC given at creation stays (NET_ADDR_SET): a random,
+    // locally administered unicast one, as the kernel would pick.
+    std::array<uint8_t, 6> mac{};
+    if (getrandom(mac.data(), mac.size(), 0) == static_cast<ssize_t>(mac.size())) {
+      mac[0] = static_cast<uint8_t>((mac[0] & 0xfe) | 0x02);
+      r.Put(IFLA_ADDRESS, mac.data(), mac.size());
+    }
+  }
   if (!l.master.empty()) {
     int m = idx.Get(l.master);
     if (!m) {
@@ -306,6 +321,7 @@ bool Build(const Op& op, Indexes& idx, Requests* out, std::string* error) {
       r.PutStr(IFLA_IFNAME, c.name);
       if (c.mtu) r.PutU32(IFLA_MTU, *c.mtu);
       if (c.mac) r.Put(IFLA_ADDRESS, c.mac->bytes.data(), 6);
+      if (c.alias) r.PutStr(IFLA_IFALIAS, *c.alias);
       if (c.master) {
         int m = 0;
         if (!c.master->empty() && !(m = dev_index(*c.master))) return false;

@@ -257,6 +257,7 @@ std::string EncodeOp(const Op& op) {
       const auto& c = std::get<LinkChange>(op.object);
       add(c.name, c.mtu ? fmt::format("{}", *c.mtu) : "-", c.master ? "=" + *c.master : "-",
           c.mac ? MacStr(*c.mac) : "-", c.up ? (*c.up ? "1" : "0") : "-", c.isolated ? (*c.isolated ? "1" : "0") : "-");
+      if (c.alias) add("a", *c.alias);  // optional part, after a tag
       break;
     }
     case OpKind::AddAddress:
@@ -348,6 +349,7 @@ std::optional<Op> DecodeFields(Fields& f) {
       if (s != "0" && s != "1") return std::nullopt;
       c.isolated = s == "1";
     }
+    if (f.Tag("a")) c.alias = f.Str();
     return Op{OpKind::SetLink, c};
   }
   for (OpKind k : {OpKind::AddAddress, OpKind::DelAddress}) {

@@ -238,9 +238,12 @@ neighbours:
 qdiscs:
   - {dev: nd-br1, kind: htb, default_class: 2, classes: [{minor: 1, rate_bps: 1000}, {minor: 2, parent: 1, rate_bps: 800}]}
 )");
-  LinkChange change{"nd-br1", 1500u, std::string(""), std::nullopt, true, false};
+  LinkChange change{"nd-br1", 1500u, std::string(""), std::nullopt, true, false, std::nullopt};
+  LinkChange guest_end{"nd-p1g", std::nullopt, std::nullopt, netdsl::net::ParseMac("00:1d:d8:b7:1c:00"), std::nullopt,
+                       std::nullopt, std::string("netdsl|x%")};
   std::vector<Op> ops = {
       {OpKind::CreateLink, s.links[0]},   {OpKind::DeleteLink, s.links[1]}, {OpKind::SetLink, change},
+      {OpKind::SetLink, guest_end},
       {OpKind::AddAddress, s.addresses[0]}, {OpKind::DelRoute, s.routes[0]}, {OpKind::AddFdb, s.fdb[0]},
       {OpKind::DelNeighbour, s.neighbours[0]}, {OpKind::ReplaceQdisc, s.qdiscs[0]},
       {OpKind::RestoreNft, std::string("bridge netdsl\ntable bridge netdsl {\n\tcomment \"a|b%c\"\n}\n")},
@@ -255,6 +258,11 @@ qdiscs:
     CHECK(Describe(*back) == Describe(op));
   }
   CHECK(!DecodeOp("frobnicate|x").has_value());
+  // The guest end's marker survives the journal (a tagged optional part).
+  auto back = DecodeOp(EncodeOp({OpKind::SetLink, guest_end}));
+  REQUIRE(back.has_value());
+  CHECK(std::get<LinkChange>(back->object).alias == std::optional<std::string>("netdsl|x%"));
+  CHECK(!std::get<LinkChange>(DecodeOp(EncodeOp({OpKind::SetLink, change}))->object).alias);
 }
 
 TEST_CASE("journal lines of the bulk kinds: exact text, escaped names, same as the general encoding") {
