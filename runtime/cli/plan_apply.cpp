@@ -58,6 +58,7 @@ struct Options {
   bool json = false;
   bool dry_run = false;
   bool discard_journal = false;
+  std::string host_override;  ///< `--host-override NAME`
   bool stats = false;
   std::optional<std::chrono::milliseconds> confirm_within;  ///< apply: confirm or revert
   std::vector<Probe> probes;                                ///< apply: `--probe`
@@ -69,11 +70,13 @@ struct Options {
 int Usage(const Options& o, const std::string& problem) {
   std::fprintf(stderr, "netdsl %s: error: %s\n", o.command.c_str(), io::TerminalText(problem).c_str());
   if (o.command == "plan")
-    std::fprintf(stderr, "usage: netdsl plan DIR/hosts/NAME/linux.yaml [--netns NS] [--json] [--stats]\n");
+    std::fprintf(stderr,
+                 "usage: netdsl plan DIR/hosts/NAME/linux.yaml [--netns NS] [--json] [--stats] [--host-override NAME]\n");
   else
     std::fprintf(stderr,
                  "usage: netdsl apply DIR/hosts/NAME/linux.yaml [--netns NS] [--dry-run] [--stats]\n"
-                 "                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes] [--discard-journal]\n");
+                 "                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes] [--discard-journal]\n"
+                 "                    [--host-override NAME]\n");
   return 64;
 }
 
@@ -87,6 +90,7 @@ int ParseArgs(int argc, char** argv, Options* o) {
                   o->command == "plan" ? "[--json] " : "[--dry-run] ");
       if (o->command == "apply")
         std::printf("                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes] [--discard-journal]\n");
+      std::printf("                    [--host-override NAME]\n");
       return 0;
     }
     if (a == "--netns" || a.rfind("--netns=", 0) == 0) {
@@ -115,6 +119,10 @@ int ParseArgs(int argc, char** argv, Options* o) {
       o->probes.push_back(*p);
     } else if (a == "--no-probes" && o->command == "apply") {
       o->no_probes = true;
+    } else if (a == "--host-override" || a.rfind("--host-override=", 0) == 0) {
+      if (a == "--host-override" && i + 1 >= argc) return Usage(*o, "`--host-override` needs the plan's host name");
+      o->host_override = a == "--host-override" ? argv[++i] : a.substr(16);
+      if (o->host_override.empty()) return Usage(*o, "`--host-override \"\"` names no host; give the plan's host name");
     } else if (a == "--discard-journal" && o->command == "apply") {
       o->discard_journal = true;
     } else if (a == "--stats") {
@@ -265,7 +273,7 @@ int PlanMain(int argc, char** argv) {
   NetlinkKernel kernel;
   if (!Prepare(o, &desired, &kernel)) return 1;
   TerminalReport report(o, false);
-  PlanResult r = Plan(kernel, desired, Target(o), report);
+  PlanResult r = Plan(kernel, desired, Target(o), report, o.host_override);
   if (!r.read_ok) {
     Error(o, r.error);
     return 1;
@@ -332,6 +340,7 @@ int ApplyMain(int argc, char** argv) {
   options.target = Target(o);
   options.dry_run = o.dry_run;
   options.discard_journal = o.discard_journal;
+  options.host_override = o.host_override;
   options.faults = {EnvStep("NETDSL_FAULT_AT_STEP"), EnvStep("NETDSL_KILL_AT_STEP"), EnvStep("NETDSL_PAUSE_AT_STEP"),
                     EnvStep("NETDSL_STOP_AT_STEP"), EnvStep("NETDSL_DROP_OP")};
   TerminalReport report(o, isatty(STDERR_FILENO));

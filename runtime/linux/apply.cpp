@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "runtime/linux/executor.h"  // IsBulkStep
+#include "runtime/linux/host_record.h"
 #include "runtime/linux/journal.h"
 #include "runtime/linux/management.h"
 #include "runtime/linux/read_back.h"
@@ -75,6 +76,7 @@ std::string JournalReplayProblem(const LoadedJournal& journal, const NetnsIdenti
 
 std::string ApplyTarget::LockPath() const { return fmt::format("{}/{}.lock", state_dir, netns_id.Key()); }
 std::string ApplyTarget::JournalPath() const { return fmt::format("{}/{}.journal", state_dir, netns_id.Key()); }
+std::string ApplyTarget::HostRecordPath() const { return fmt::format("{}/{}.host", state_dir, netns_id.Key()); }
 
 bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, bool discard_damaged, ApplyReport& report) {
   const std::string path = target.JournalPath();
@@ -144,9 +146,12 @@ bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, bool discard_
   return true;
 }
 
-PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& target, ApplyReport& report) {
+PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& target, ApplyReport& report,
+                const std::string& host_override) {
   PlanResult r;
   r.journal_path = target.JournalPath();
+  std::string recorded;
+  if (!LoadHostRecord(target.HostRecordPath(), &recorded, &r.error)) return r;
   HostState actual;
   // The host's settings netdsl moved onto its switches: theirs, not netdsl's (management.h).
   if (!LoadHosted(target.Key(), &actual.hosted, &r.error)) return r;
@@ -154,6 +159,9 @@ PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& tar
   report.Phase("read");
   r.read_ok = true;
   r.changes = Diff(desired, actual);
+  if (std::string wrong = WrongHostProblem(recorded, desired.host, host_override, target.HostRecordPath());
+      !wrong.empty())
+    r.changes.conflicts.insert(r.changes.conflicts.begin(), wrong);
   report.Phase("diff");
   LoadedJournal j = LoadJournal(r.journal_path);
   if (j.status == LoadedJournal::Status::kDamaged) {
@@ -195,6 +203,26 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
                        ? j.error
                        : fmt::format("an interrupted apply left `{}`; a real apply rolls it back first", journal_path));
   }
+
+  // Which host this is: never another host's plan by mistake (host_record.h).
+  std::string recorded;
+  if (!LoadHostRecord(o.target.HostRecordPath(), &recorded, &err)) {
+    report.Error(err);
+    report.Note("nothing was changed");
+    return result;
+  }
+  if (std::string wrong = WrongHostProblem(recorded, desired.host, o.host_override, o.target.HostRecordPath());
+      !wrong.empty()) {
+    report.Error(wrong);
+    report.Note("nothing was changed");
+    return result;
+  }
+  auto record_host = [&] {
+    if (o.dry_run || recorded == desired.host) return;
+    std::string e;
+    if (!SaveHostRecord(o.target.HostRecordPath(), desired.host, &e))
+      report.Warning(fmt::format("{}; the next plan for another host is not refused", e));
+  };
 
   // Feature detection before any change.
   std::vector<std::string> features;
@@ -239,6 +267,7 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
   }
   if (cs.steps.empty()) {
     result.outcome = ApplyOutcome::kInSync;
+    record_host();
     return result;
   }
   if (o.dry_run) {
@@ -366,6 +395,7 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
   if (commit == CommitAction::kRemoveJournal) journal.Finish();
   else journal.Keep();
   result.outcome = ApplyOutcome::kApplied;
+  record_host();
   return result;
 }
 

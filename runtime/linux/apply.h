@@ -35,6 +35,8 @@ struct ApplyTarget {
   std::string Key() const { return netns_id.Key(); }
   std::string LockPath() const;
   std::string JournalPath() const;
+  /// Which fabric host this namespace is (host_record.h).
+  std::string HostRecordPath() const;
 };
 
 /// Test-only fault injection (docs/runtime.md, "Test-only hooks"); 0 = off.
@@ -53,6 +55,9 @@ struct ApplyOptions {
   /// (`JOURNAL.discarded-TIME`) instead of stopping the apply: its undo is
   /// lost, and the apply converges the host to the plan as it finds it.
   bool discard_journal = false;
+  /// `--host-override NAME`: apply a plan for NAME (the plan's host) where
+  /// another host's plan was applied last (host_record.h).
+  std::string host_override;
   ApplyFaults faults;
 };
 
@@ -169,7 +174,8 @@ struct PlanResult {
 };
 
 /// Reads and diffs without changing anything and without the lock.
-PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& target, ApplyReport& report);
+PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& target, ApplyReport& report,
+                const std::string& host_override = "");
 
 /// Rolls back the leftover journal of an interrupted apply, if any (the
 /// caller holds the lock): only a journal of this namespace and this boot

@@ -26,7 +26,7 @@ for feature in vrf bond gretap vlan; do
     [[ $rc -eq 0 ]] || fail "apply needing $feature failed on a kernel that has it: $out"
     "$NETDSL" plan "$yaml" --netns "$ns" >/dev/null || fail "plan not in sync after applying $feature"
     # Back to empty for the next feature.
-    printf 'format: 1\nhost: h\n' >"$NETDSL_STATE_DIR/empty.yaml"
+    printf 'format: 1\nhost: host01\n' >"$NETDSL_STATE_DIR/empty.yaml"
     "$NETDSL" apply "$NETDSL_STATE_DIR/empty.yaml" --netns "$ns" >/dev/null
   else
     [[ -z ${NETDSL_IN_VM:-} ]] || fail "the VM's kernel ($NETDSL_VM_KERNEL) lacks \`$feature\`: module loading is broken"

@@ -37,7 +37,7 @@ after=$(foreign)
 # A plan that would create a link whose name a non-owned link already has.
 cat >"$NETDSL_STATE_DIR/conflict.yaml" <<'YAML'
 format: 1
-host: h
+host: host01
 links:
   - {name: nd-foreign, kind: bridge, mtu: 1500}
 YAML

@@ -85,6 +85,33 @@ TEST_CASE("apply converges, commits, and a second apply is in sync") {
   CHECK(report.errors.empty());
 }
 
+TEST_CASE("another host's plan is refused where a host was applied, unless --host-override names it") {
+  TempStateDir dir;
+  FakeKernel k;
+  Collect report;
+  REQUIRE(Apply(k, Plan(kPlan), dir.Options(), ApplyHooks(), report).outcome == ApplyOutcome::kApplied);
+  HostState other;
+  std::vector<std::string> errors;
+  REQUIRE(ReadPlan("format: 1\nhost: h2\n" + std::string(kPlan), "other.yaml", &other, &errors));
+  ApplyOptions o = dir.Options();
+  ApplyResult r = Apply(k, other, o, ApplyHooks(), report);
+  CHECK(r.ExitCode() == 1);
+  REQUIRE_FALSE(report.errors.empty());
+  CHECK(report.errors.back().find("this machine is fabric host `h`") != std::string::npos);
+  CHECK(report.errors.back().find("--host-override h2") != std::string::npos);
+  PlanResult p = ::Plan(k, other, o.target, report);
+  REQUIRE(p.read_ok);
+  CHECK_FALSE(p.changes.conflicts.empty());
+  o.host_override = "h3";  // must name the plan's host
+  CHECK(Apply(k, other, o, ApplyHooks(), report).ExitCode() == 1);
+  CHECK(report.errors.back().find("does not name the plan's host") != std::string::npos);
+  o.host_override = "h2";
+  CHECK(Apply(k, other, o, ApplyHooks(), report).outcome == ApplyOutcome::kInSync);
+  // h2 is now the record: h's plan is the wrong one.
+  CHECK(Apply(k, Plan(kPlan), dir.Options(), ApplyHooks(), report).ExitCode() == 1);
+  CHECK(::Plan(k, other, o.target, report).changes.conflicts.empty());
+}
+
 TEST_CASE("a failed step rolls every executed step back") {
   TempStateDir dir;
   FakeKernel k;
