@@ -190,7 +190,8 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* er
     out->AddAfterLast(a, fmt::format("mark link `{}` as owned", name));
   }
   // Bridge port flags exist once the link is a port (its master's slave data).
-  if (l.isolated) out->Add(BridgePortIsolation(l.name, true), false, fmt::format("isolate bridge port `{}`", l.name));
+  // Like the marker, only on a link this create made.
+  if (l.isolated) out->AddAfterLast(BridgePortIsolation(l.name, true), fmt::format("isolate bridge port `{}`", l.name));
   return true;
 }
 

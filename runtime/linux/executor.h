@@ -22,10 +22,11 @@ struct PreparedOps {
   NlBatch batch;
   std::vector<Info> info;
   std::vector<size_t> owner;  ///< request -> operation
-  /// The ownership markers of created links (IFLA_IFALIAS, which the kernel
-  /// takes only on an existing link): sent after `batch`, each only when
-  /// the create it follows succeeded, so that a create that finds its name
-  /// (or its veth peer's name) taken never marks the other party's link.
+  /// Requests on links this step creates: their ownership markers
+  /// (IFLA_IFALIAS, which the kernel takes only on an existing link) and
+  /// bridge port flags. Sent after `batch`, each only when the create it
+  /// follows succeeded, so that a create that finds its name (or its veth
+  /// peer's name) taken never marks or changes the other party's link.
   NlBatch marks;
   std::vector<size_t> mark_after;  ///< mark -> the create request in `batch`
   std::vector<std::string> mark_what;
