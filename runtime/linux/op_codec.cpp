@@ -66,6 +66,9 @@ class Fields {
     ok_ = false;  // fewer fields than the kind has
     return empty_;
   }
+  /// Whether a field is left (a trailing field added later: lines written
+  /// before it end earlier).
+  bool More() const { return i_ < f_.size(); }
   /// Consumes the next field if it is `tag` (an optional part's marker);
   /// at the end of the line there is simply no optional part.
   bool Tag(const char* tag) {
@@ -321,7 +324,7 @@ std::optional<Op> DecodeFields(Fields& f) {
     l.veth_peer_mtu = f.Num();
     l.alias = f.Str();
     l.up = f.Num();
-    l.isolated = f.Num();
+    l.isolated = f.More() && f.Num();  // absent in lines written before the field: not isolated
     return Op{k, l};
   }
   if (kind_is(OpKind::SetLink)) {

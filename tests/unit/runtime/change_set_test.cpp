@@ -205,7 +205,11 @@ TEST_CASE("bridge port isolation: repaired in place, set again after a change of
     REQUIRE(back.has_value());
     CHECK(EncodeOp(*back) == line);
   }
-  auto old = DecodeOp("create-link|nd-stale|bridge|0||||0||0|0||4789|0|0|0|||0|||0|netdsl|1");
+  // (the line of an isolated port without its last field; a hand-written line
+  // lacked a field, which the journal's strict decoder rightly refuses)
+  std::string before_field = EncodeOp(Op{OpKind::CreateLink, Desired(want).links[2]});
+  before_field.erase(before_field.rfind('|'));
+  auto old = DecodeOp(before_field);
   REQUIRE(old.has_value());
   CHECK_FALSE(std::get<Boxed<Link>>(old->object)->isolated);
   auto created = DecodeOp(EncodeOp(Op{OpKind::CreateLink, Desired(want).links[2]}));
