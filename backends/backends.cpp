@@ -15,7 +15,7 @@ using fabric::Platform;
 
 const std::array<Backend, 3> kBackends = {{
     {"tables", {Platform::Linux, Platform::HyperV}, EmitTablesHost, nullptr, nullptr},
-    {"linux", {Platform::Linux}, EmitLinuxHost, nullptr, nullptr},
+    {"linux", {Platform::Linux}, EmitLinuxHost, nullptr, ValidateLinux},
     {"powershell", {Platform::HyperV}, EmitPowerShellHost, EmitPowerShellFabric, nullptr},
 }};
 

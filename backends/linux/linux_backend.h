@@ -10,6 +10,13 @@
 #include "compiler/lower/host_ir.h"
 #include "llvm/Support/Error.h"
 
+namespace netdsl {
+class DiagnosticEngine;
+namespace alloc {
+struct AllocatedFabric;
+}
+}  // namespace netdsl
+
 namespace netdsl::backends {
 
 /// Both Linux artifacts of one host.
@@ -26,6 +33,11 @@ llvm::Expected<LinuxArtifacts> EmitLinux(const ir::HostIr& host);
 
 /// The backend row's host emitter: `linux.yaml` and `linux.batch` (EmitLinux).
 llvm::Expected<std::vector<Artifact>> EmitLinuxHost(const ir::HostIr& host);
+
+/// The backend row's `validate`: what EmitLinux would refuse for this fabric
+/// (derived interface names that clash on a host, port ids too large for a tc
+/// class), as diagnostics with source locations (ND3100-).
+void ValidateLinux(const alloc::AllocatedFabric& fabric, DiagnosticEngine& diags);
 
 /// Empty when `host` can be emitted; otherwise the message EmitLinux fails with.
 std::string CheckLinuxHostIr(const ir::HostIr& host);

@@ -1,8 +1,11 @@
-// `netdslc check`: parse and validate, print diagnostics (text, JSON, SARIF).
+// `netdslc check`: every validation `build` runs, without writing anything:
+// parse, sema, netdsl.lock (when present) and allocation, and the backends'
+// own rules; print diagnostics (text, JSON, SARIF).
 #include <cstring>
 
 #include "compiler/driver/command.h"
 #include "compiler/driver/support_frontend.h"
+#include "compiler/pipeline/pipeline.h"
 #include "compiler/syntax/ast_dump.h"
 #include "compiler/syntax/parse.h"
 #include "llvm/Support/raw_ostream.h"
@@ -14,7 +17,9 @@ constexpr const char* kUsage =
     "usage: netdslc check FILE... [--diagnostics=text|json|sarif] [-Werror] [--verify-diagnostics]\n"
     "       netdslc check --list-diagnostics\n"
     "\n"
-    "Parses and validates FILEs and everything they import.\n"
+    "Parses and validates FILEs and everything they import, with every check `build`\n"
+    "runs: netdsl.lock beside the first FILE (when present) against the source,\n"
+    "allocation from the pools, and what a backend would refuse. Writes nothing.\n"
     "  --diagnostics=FORMAT    text (default, on stderr), json or sarif (SARIF 2.1.0, on stdout)\n"
     "  -Werror                 treat warnings as errors\n"
     "  --verify-diagnostics    compare diagnostics with `// expected-error {{...}}` comments\n"
@@ -59,8 +64,10 @@ int CheckMain(int argc, char** argv) {
     ast::Program program = ParseFiles(options, diags);
     DumpAst(program, sources, llvm::outs());
     llvm::outs().flush();
-  } else {
+  } else if (options.parse_only) {
     RunFrontend(options, diags);
+  } else if (auto compiled = RunCompile(options, diags)) {
+    pipeline::ValidateBackends(*compiled, diags);
   }
   return FinishDiagnostics(options, diags);
 }

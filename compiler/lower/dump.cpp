@@ -145,7 +145,10 @@ std::string DumpHostIr(const ir::HostIr& h, bool with_provenance) {
   }
   for (const auto& n : h.nat_rules) {
     o << "  nat vm_network=" << Q(n.vm_network) << " rdid=" << n.rdid << " external=" << n.external_ip.ToString()
-      << " pool=" << Q(n.external_pool) << " inside=[";
+      << " pool=" << Q(n.external_pool);
+    if (!n.external_switch.empty())
+      o << " on=" << Q(n.external_switch) << "/" << int(n.external_prefix_length) << " vlan=" << n.external_vlan;
+    o << " inside=[";
     for (size_t i = 0; i < n.inside_prefixes.size(); ++i) o << (i ? "," : "") << n.inside_prefixes[i].ToString();
     o << "]\n";
   }
@@ -323,6 +326,9 @@ std::string HostIrHash(const ir::HostIr& h) {
     x.U(n.rdid);
     x.Ip(n.external_ip);
     x.S(n.external_pool);
+    x.S(n.external_switch);
+    x.U(n.external_prefix_length);
+    x.U(n.external_vlan);
     x.List(n.inside_prefixes, [&](const net::Prefix& p) { x.Pfx(p); });
   });
   return x.Finish();

@@ -402,7 +402,15 @@ void HostLowering::LowerRoutesAndNat() {
     nat.vm_network = net.name;
     nat.rdid = a_.rdid[n];
     nat.external_ip = *a_.gateway_external_ip[n];
-    nat.external_pool = f_.ip_pools[net.gateway->external_pool].name;
+    const auto& pool = f_.ip_pools[net.gateway->external_pool];
+    nat.external_pool = pool.name;
+    // The external address lives on the switch carrying the pool's site (as a
+    // provider address does); without one the backend assigns no address.
+    nat.external_switch = SwitchName(pool.site != kNone ? SwitchForSite(pool.site) : kNone);
+    if (!nat.external_switch.empty()) {
+      nat.external_prefix_length = pool.subnet.length;
+      nat.external_vlan = SiteVlanAndLength(pool.site, nat.external_ip).first;
+    }
     // Only subnets of the external address's family can be translated to it.
     for (uint32_t s : net.vm_subnets)
       if (f_.vm_subnets[s].prefix.address.family == nat.external_ip.family)

@@ -1,6 +1,7 @@
 // Logical switches and their virtual ports, and the rules that tie hosts,
 // uplink port profiles, sites and port profiles together through a switch.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "compiler/sema/checker.h"
@@ -94,9 +95,33 @@ void Checker::ResolveSwitches() {
 }
 
 void Checker::CheckSwitchRules() {
-  // Switch-local rules: teaming on no_team, minimum bandwidth mode, SR-IOV.
+  // Switch-local rules: teaming on no_team, SET's teaming, minimum bandwidth mode, SR-IOV.
   for (uint32_t s = 0; s < f_.logical_switches.size(); ++s) {
     const model::LogicalSwitch& ls = f_.logical_switches[s];
+    // Switch Embedded Teaming (Hyper-V, Windows Server 2016 and later) is
+    // switch independent only and balances by Hyper-V port or dynamically;
+    // VMM offers nothing else for it. hyperv.ps1 would throw on the host
+    // while Linux built an 802.3ad bond, so say it here.
+    if (ls.uplink_mode == model::UplinkMode::EmbeddedTeam)
+      for (uint32_t u : ls.uplinks) {
+        const model::UplinkPortProfile& up = f_.uplink_port_profiles[u];
+        const Props& teaming = upp_teaming_props_[u];
+        if (!up.teaming || !teaming.block) continue;
+        if (up.teaming->mode != model::TeamingMode::SwitchIndependent)
+          diags_.Report(DiagKind::EmbeddedTeamMode, KeyRange(*teaming.block, "mode"),
+                        "uplink port profile `" + up.name + "` teams with `mode = " +
+                            (up.teaming->mode == model::TeamingMode::Lacp ? "lacp" : "static") +
+                            "`, but logical switch `" + ls.name +
+                            "` uses switch embedded teaming, which is switch independent only; set `mode = "
+                            "switch_independent` or `uplink_mode = team`")
+              .Note(KeyRange(*ls_props_[s].block, "uplink_mode"), "logical switch `" + ls.name + "` uplink mode set here");
+        if (up.teaming->load_balancing == model::LoadBalancing::AddressHash)
+          diags_.Report(DiagKind::EmbeddedTeamLoadBalancing, KeyRange(*teaming.block, "load_balancing"),
+                        "uplink port profile `" + up.name + "` balances by `address_hash`, but logical switch `" + ls.name +
+                            "` uses switch embedded teaming, which balances by `hyperv_port` or `dynamic` only; use "
+                            "`dynamic` (it also hashes transport ports) or `uplink_mode = team`")
+              .Note(KeyRange(*ls_props_[s].block, "uplink_mode"), "logical switch `" + ls.name + "` uplink mode set here");
+      }
     if (ls.uplink_mode == model::UplinkMode::NoTeam)
       for (uint32_t u : ls.uplinks)
         if (const ast::Block* teaming = upp_teaming_props_[u].block)
@@ -162,6 +187,23 @@ void Checker::CheckSwitchRules() {
                           f_.logical_networks[st.logical_network].name + "`, but the host is in none of the site's host groups")
             .Note(st.name_range, "site `" + st.name + "` scoped here");
       }
+      // Without a team a host binds a logical switch to one network adapter:
+      // an external Hyper-V switch has one adapter unless it teams (VMM's
+      // "No Uplink Team"). Linux would bridge the NICs together.
+      if (ls.uplink_mode == model::UplinkMode::NoTeam)
+        for (uint32_t j = 0; j < i; ++j) {
+          const model::HostNic& other = host.nics[j];
+          if (other.logical_switch != nic.logical_switch) continue;
+          if (reported.insert({nb, kNone - 2}).second)
+            diags_.Report(DiagKind::NoTeamSeveralNics, KeyRange(*nb, "switch"),
+                          "NICs `" + other.name + "` and `" + nic.name + "` of host `" + host.name +
+                              "` are both bound to logical switch `" + ls.name +
+                              "`, which has no uplink team (`uplink_mode = no_team`), so a host binds it to one network "
+                              "adapter; bind one NIC, use one switch per NIC, or team them (`uplink_mode = team` or "
+                              "`embedded_team`)")
+                .Note(KeyRange(*host_nic_props_[h][j].block, "switch"), "NIC `" + other.name + "` bound here");
+          break;
+        }
       // Team members of one switch share one uplink port profile (it defines the team).
       if (ls.uplink_mode != model::UplinkMode::NoTeam)
         for (uint32_t j = 0; j < i; ++j) {
@@ -177,6 +219,41 @@ void Checker::CheckSwitchRules() {
                 .Note(KeyRange(*host_nic_props_[h][j].block, "uplink"), "NIC `" + other.name + "` uplink here");
           break;
         }
+    }
+  }
+
+  // One tagged VLAN on a host's switch is one broadcast domain: it belongs to
+  // one logical network (the Linux backend would put a provider address and
+  // a VLAN-isolated VM subnet into one VLAN device; a tenant on the underlay).
+  for (uint32_t h = 0; h < f_.hosts.size(); ++h) {
+    const model::Host& host = f_.hosts[h];
+    struct Use {
+      uint32_t ln, site;
+      llvm::SMRange subnet;
+    };
+    std::map<std::pair<uint32_t, uint16_t>, Use> used;  // (switch, vlan) → first use
+    for (uint32_t i = 0; i < host.nics.size(); ++i) {
+      const model::HostNic& nic = host.nics[i];
+      if (nic.logical_switch == kNone || nic.uplink_profile == kNone) continue;
+      const ast::Block* nb = host_nic_props_[h][i].block;
+      for (uint32_t site : f_.uplink_port_profiles[nic.uplink_profile].sites) {
+        const model::Site& st = f_.sites[site];
+        if (st.logical_network == kNone) continue;
+        for (const model::SiteSubnet& ss : st.subnets) {
+          if (ss.vlan == 0) continue;
+          auto [it, first] = used.emplace(std::make_pair(nic.logical_switch, ss.vlan), Use{st.logical_network, site, ss.range});
+          if (first || it->second.ln == st.logical_network) continue;
+          if (!reported.insert({nb, kNone - 3 - ss.vlan}).second) continue;
+          const model::Site& other = f_.sites[it->second.site];
+          diags_.Report(DiagKind::VlanOfTwoLogicalNetworks, KeyRange(*nb, "uplink"),
+                        "logical switch `" + f_.logical_switches[nic.logical_switch].name + "` on host `" + host.name +
+                            "` carries VLAN " + std::to_string(ss.vlan) + " for site `" + st.name + "` of logical network `" +
+                            f_.logical_networks[st.logical_network].name + "` and for site `" + other.name +
+                            "` of logical network `" + f_.logical_networks[other.logical_network].name +
+                            "`; one VLAN is one broadcast domain, give the sites different VLANs")
+              .Note(it->second.subnet, "VLAN " + std::to_string(ss.vlan) + " of site `" + other.name + "` here");
+        }
+      }
     }
   }
 

@@ -2,6 +2,8 @@
 // network's virtualization, VSIDs and RDIDs, overlapping CA space within one
 // routing domain, and the gateway's host and external pool.
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "compiler/sema/checker.h"
 #include "compiler/sema/overlap.h"
@@ -170,6 +172,12 @@ void Checker::ResolveVmNetworks() {
 void Checker::CheckVmNetworkRules() {
   // Isolation against the logical network's virtualization.
   std::vector<uint32_t> first_plain(f_.logical_networks.size(), kNone);
+  std::map<std::tuple<uint32_t, net::Prefix, uint16_t>, uint32_t> vlan_pairs;  // (ln, prefix, vlan) → VM subnet
+  std::vector<std::vector<uint32_t>> flat_networks_by_ln(f_.logical_networks.size());  // isolation none
+  for (uint32_t n = 0; n < f_.vm_networks.size(); ++n)
+    if (f_.vm_networks[n].logical_network != kNone && isolation_ok_[n] &&
+        f_.vm_networks[n].isolation == model::Isolation::None)
+      flat_networks_by_ln[f_.vm_networks[n].logical_network].push_back(n);
   for (uint32_t n = 0; n < f_.vm_networks.size(); ++n) {
     const model::VmNetwork& vmn = f_.vm_networks[n];
     const Props& props = vm_network_props_[n];
@@ -225,6 +233,30 @@ void Checker::CheckVmNetworkRules() {
         for (uint32_t site : ln.sites)
           for (const model::SiteSubnet& ss : f_.sites[site].subnets)
             if (ss.prefix == vs.prefix && ss.vlan == vs.vlan) found = true;
+        if (found) {
+          // One VLAN is one broadcast domain: one VM subnet on it (VMM's
+          // VLAN-based independent networks), and no VM network that uses
+          // the logical network directly places NICs there.
+          auto [it, first] = vlan_pairs.emplace(std::make_tuple(vmn.logical_network, vs.prefix, vs.vlan), s);
+          if (!first) {
+            const model::VmSubnet& other = f_.vm_subnets[it->second];
+            diags_.Report(DiagKind::VlanPairShared, vs.name_range,
+                          "VM subnet `" + vs.name + "` of VM network `" + vmn.name + "` uses `" + vs.prefix.ToString() +
+                              "` on VLAN " + std::to_string(vs.vlan) + ", which VM subnet `" + other.name +
+                              "` of VM network `" + f_.vm_networks[other.vm_network].name +
+                              "` already uses; one VLAN is one broadcast domain, give each VM subnet its own")
+                .Note(other.name_range, "VM subnet `" + other.name + "` defined here");
+          }
+          for (uint32_t p : ln.ip_pools)
+            if (f_.ip_pools[p].subnet == vs.prefix)
+              for (uint32_t m : flat_networks_by_ln[vmn.logical_network])
+                diags_.Report(DiagKind::VlanPairShared, vs.name_range,
+                              "VM subnet `" + vs.name + "` of VM network `" + vmn.name + "` uses `" + vs.prefix.ToString() +
+                                  "` on VLAN " + std::to_string(vs.vlan) + ", where VM network `" + f_.vm_networks[m].name +
+                                  "` (no isolation) places NICs from ip_pool `" + f_.ip_pools[p].name +
+                                  "`; the two would share one broadcast domain")
+                    .Note(f_.vm_networks[m].name_range, "VM network `" + f_.vm_networks[m].name + "` defined here");
+        }
         if (!found)
           diags_.Report(DiagKind::VlanNotInSite, vs.name_range,
                         "VM subnet `" + vs.name + "` (`" + vs.prefix.ToString() + "`, VLAN " + std::to_string(vs.vlan) +
