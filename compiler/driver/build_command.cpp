@@ -45,7 +45,8 @@ constexpr std::string_view kUsage =
     "                   DIR is replaced; isolation, loop, agreement and port-handover\n"
     "                   findings fail the build, reachability gaps are warnings\n"
     "                   (-Werror: errors); docs/verify.md)\n"
-    "  --stats          print the time each phase took to stderr\n";
+    "  --stats          print the time each phase took to stderr\n"
+    "  --imports-anywhere  let imports leave the first FILE's directory tree (trusted sources only)\n";
 
 /// `build` verifies its artifacts unless `--no-verify` (COORDINATION.md,
 /// docs/verify.md "In build").

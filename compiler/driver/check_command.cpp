@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "allocation from the pools, and what a backend would refuse. Writes nothing.\n"
     "  --diagnostics=FORMAT    text (default, on stderr), json or sarif (SARIF 2.1.0, on stdout)\n"
     "  -Werror                 treat warnings as errors\n"
+    "  --imports-anywhere      let imports leave the root file's directory tree (trusted sources only)\n"
     "  --verify-diagnostics    compare diagnostics with `// expected-error {{...}}` comments\n"
     "  --list-diagnostics      print every diagnostic code, name and summary\n"
     "  --parse-only            stop after parsing (no semantic checks)\n"

@@ -66,6 +66,10 @@ std::optional<int> ParseFrontendOptions(int argc, char** argv, std::string_view 
       out.parse_only = true;
       continue;
     }
+    if (arg == "--imports-anywhere") {
+      out.imports_anywhere = true;
+      continue;
+    }
     if (extra) {
       std::string error;
       int before = i;
@@ -85,6 +89,7 @@ std::optional<int> ParseFrontendOptions(int argc, char** argv, std::string_view 
 pipeline::CompileOptions CompileOptionsFor(const FrontendOptions& options) {
   pipeline::CompileOptions compile;
   compile.files = options.files;
+  compile.imports_anywhere = options.imports_anywhere;
   return compile;
 }
 

@@ -22,6 +22,7 @@ struct FrontendOptions {
   bool werror = false;                     ///< -Werror
   bool verify_diagnostics = false;         ///< --verify-diagnostics (see VerifyDiagnostics)
   bool parse_only = false;                 ///< --parse-only: stop after the parse stage (tests)
+  bool imports_anywhere = false;           ///< --imports-anywhere (ND0062 off)
 };
 
 /// Handles a command-specific option at argv[i] (e.g. `-o DIR`); may advance `i`

@@ -21,7 +21,9 @@ std::string DefaultLockPath(const std::string& root_file) {
 }
 
 ast::Program ParseSources(const CompileOptions& options, DiagnosticEngine& diags) {
-  return Parse(options.files, diags);
+  ParseOptions parse;
+  parse.imports_anywhere = options.imports_anywhere;
+  return Parse(options.files, diags, parse);
 }
 
 std::optional<model::Fabric> Frontend(const CompileOptions& options, DiagnosticEngine& diags) {

@@ -23,6 +23,8 @@ struct CompileOptions {
   std::vector<std::string> files;  ///< root first; imports are followed
   /// netdsl.lock to read; "" = `netdsl.lock` beside the root file.
   std::string lock_path;
+  /// Imports may leave the root file's directory tree (`--imports-anywhere`).
+  bool imports_anywhere = false;
 };
 
 /// The lock beside the root file: `DIR/netdsl.lock` for `DIR/NAME.netdsl`.

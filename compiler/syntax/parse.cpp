@@ -752,15 +752,29 @@ void ParseBufferInto(DiagnosticEngine& diags, unsigned buffer_id, ast::File& fil
 /// Loads files depth-first, detecting import cycles.
 class Loader {
  public:
-  explicit Loader(DiagnosticEngine& diags) : diags_(diags) {}
+  Loader(DiagnosticEngine& diags, const ParseOptions& options) : diags_(diags), options_(options) {}
 
   void Load(const std::string& path, const ast::Import* from) {
     llvm::SmallString<256> key;
     if (llvm::sys::fs::real_path(path, key)) {
       key = path;
       llvm::sys::fs::make_absolute(key);
+      llvm::sys::path::remove_dots(key, /*remove_dot_dot=*/true);
     }
     std::string id(key.str());
+    if (!from) {
+      // A root file: its directory (symbolic links resolved) confines its imports.
+      llvm::SmallString<256> dir(llvm::sys::path::parent_path(id));
+      root_dir_ = std::string(dir.str());
+      root_path_ = path;
+    } else if (!options_.imports_anywhere && !Within(id, root_dir_)) {
+      diags_.Report(DiagKind::ImportOutsideRoot, from->range,
+                    "import `" + from->path + "` resolves to `" + id + "`, outside `" + root_dir_ +
+                        "`, the directory of the root file `" + root_path_ +
+                        "`; imports stay within the root file's directory tree (pass `--imports-anywhere` to allow "
+                        "this one, for sources you trust)");
+      return;
+    }
     for (size_t i = 0; i < stack_.size(); ++i) {
       if (stack_[i].id != id) continue;
       // `from` closes a cycle that starts at stack_[i].
@@ -819,12 +833,20 @@ class Loader {
   ast::Program Take() { return std::move(program_); }
 
  private:
+  /// True when `path` is `dir` or below it (both absolute, without dots).
+  static bool Within(llvm::StringRef path, llvm::StringRef dir) {
+    if (dir.empty() || !path.startswith(dir)) return false;
+    return path.size() == dir.size() || dir.endswith("/") || path[dir.size()] == '/';
+  }
+
   struct Frame {
     std::string id;
     std::string path;
     llvm::SMRange imported_at;  ///< the import string that brought this file in
   };
   DiagnosticEngine& diags_;
+  const ParseOptions& options_;
+  std::string root_dir_, root_path_;  ///< of the root file being loaded
   std::vector<Frame> stack_;
   std::set<std::string> done_;
   ast::Program program_;
@@ -832,8 +854,9 @@ class Loader {
 
 }  // namespace
 
-ast::Program Parse(const std::vector<std::string>& root_paths, DiagnosticEngine& diags) {
-  Loader loader(diags);
+ast::Program Parse(const std::vector<std::string>& root_paths, DiagnosticEngine& diags,
+                   const ParseOptions& options) {
+  Loader loader(diags, options);
   for (const auto& p : root_paths) loader.Load(p, nullptr);
   return loader.Take();
 }
