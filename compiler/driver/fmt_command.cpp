@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -21,9 +22,12 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: netdslc fmt [--check] FILE...\n"
+    "       netdslc fmt [--check] -\n"
     "\n"
     "Rewrites FILEs in the canonical layout (2-space indent, one property per line,\n"
-    "comments kept). Files with syntax errors are left alone and reported.\n"
+    "comments kept, LF line endings). Files with syntax errors are left alone and\n"
+    "reported. `-` reads the standard input and writes the formatted text to the\n"
+    "standard output (for editors); on errors it writes nothing there.\n"
     "  --check    change nothing; list the files that would change and exit 1 if any\n"
     "exit status: 0 ok, 1 errors or (with --check) files that would change, 64 usage error\n";
 
@@ -88,6 +92,8 @@ int FmtMain(int argc, char** argv) {
       return kExitOk;
     } else if (!only_files && arg == "--check") {
       check = true;
+    } else if (!only_files && arg == "-") {
+      files.push_back(arg);
     } else if (!only_files && arg.size() > 1 && arg[0] == '-') {
       llvm::errs() << "netdslc fmt: error: unknown option `" << arg << "`\n" << kUsage;
       return kExitUsage;
@@ -99,16 +105,23 @@ int FmtMain(int argc, char** argv) {
     llvm::errs() << "netdslc fmt: error: no input files; give at least one .netdsl file\n" << kUsage;
     return kExitUsage;
   }
+  const bool from_stdin = std::find(files.begin(), files.end(), "-") != files.end() && !only_files;
+  if (from_stdin && files.size() > 1) {
+    llvm::errs() << "netdslc fmt: error: `-` (the standard input) cannot be combined with files\n" << kUsage;
+    return kExitUsage;
+  }
 
   int status = kExitOk;
   for (const auto& path : files) {
     llvm::SourceMgr sources;
     DiagnosticEngine diags(sources);
-    auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/true);
+    auto buffer = from_stdin ? llvm::MemoryBuffer::getSTDIN()
+                             : llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/true);
     std::error_code ec = buffer ? std::error_code() : buffer.getError();
-    if (!ec && llvm::sys::fs::is_directory(path)) ec = std::make_error_code(std::errc::is_a_directory);
+    if (!ec && !from_stdin && llvm::sys::fs::is_directory(path)) ec = std::make_error_code(std::errc::is_a_directory);
     if (ec) {
-      diags.Report(DiagKind::FileNotReadable, llvm::SMRange(), "cannot read `" + path + "`: " + ec.message());
+      diags.Report(DiagKind::FileNotReadable, llvm::SMRange(),
+                   "cannot read `" + std::string(from_stdin ? "<stdin>" : path) + "`: " + ec.message());
       diags.Emit(DiagFormat::Text, llvm::errs(), false);
       status = kExitErrors;
       continue;
@@ -118,7 +131,7 @@ int FmtMain(int argc, char** argv) {
     ParseBuffer(id, diags);
     if (diags.HasErrors()) {
       diags.Emit(DiagFormat::Text, llvm::errs(), false);
-      llvm::errs() << "netdslc fmt: `" << path << "` has syntax errors; not formatted\n";
+      llvm::errs() << "netdslc fmt: `" << (from_stdin ? "<stdin>" : path) << "` has syntax errors; not formatted\n";
       status = kExitErrors;
       continue;
     }
@@ -127,6 +140,10 @@ int FmtMain(int argc, char** argv) {
       llvm::errs() << "netdslc fmt: internal error: formatting `" << path
                    << "` would change its tokens; the file was left alone (please report this)\n";
       status = kExitErrors;
+      continue;
+    }
+    if (from_stdin && !check) {
+      llvm::outs() << *formatted;
       continue;
     }
     if (*formatted == original) continue;

@@ -188,7 +188,20 @@ class Formatter {
 
 }  // namespace
 
-std::optional<std::string> FormatSource(std::string_view text) {
+std::optional<std::string> FormatSource(std::string_view input) {
+  // Line endings become LF: CRLF and a lone CR (old Mac files, which the
+  // parser accepts) both end a line, and the layout below counts LFs.
+  std::string normalized;
+  normalized.reserve(input.size());
+  for (size_t i = 0; i < input.size(); ++i) {
+    if (input[i] != '\r') {
+      normalized += input[i];
+      continue;
+    }
+    normalized += '\n';
+    if (i + 1 < input.size() && input[i + 1] == '\n') ++i;
+  }
+  std::string_view text = normalized;
   // A UTF-8 byte order mark is dropped; the lexer treats it as whitespace.
   Formatter f(text);
   std::string out = f.Format();

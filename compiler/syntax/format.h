@@ -9,7 +9,8 @@
 
 namespace netdsl {
 
-/// Formats `text`, which must parse without errors. Returns std::nullopt only
+/// Formats `text`, which must parse without errors; the result ends lines
+/// with LF whatever `text` used (CRLF, CR). Returns std::nullopt only
 /// if the formatted tokens would differ from the input's (a bug; the caller
 /// must then leave the file alone).
 std::optional<std::string> FormatSource(std::string_view text);
