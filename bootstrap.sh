@@ -45,7 +45,7 @@ if [[ -d ../shared/tools/pscheck && ! -d "$BUILD/pscheck/node_modules" ]]; then
   mkdir -p "$BUILD/pscheck"
   cp ../shared/tools/pscheck/package.json "$BUILD/pscheck/"
   (cd "$BUILD/pscheck" && npm install --no-audit --no-fund --loglevel=error >/dev/null) ||
-    echo "bootstrap: npm install for pscheck failed; PowerShell checks will be skipped" >&2
+    echo "bootstrap: npm install for pscheck failed; the PowerShell checks (fixture `pscheck`) will fail until it works" >&2
 fi
 
 case "$job" in

@@ -2,9 +2,6 @@
 // (dependency order, look-up-before-create, confirm-before-change), hostile names.
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -436,29 +433,4 @@ TEST_CASE("hostile names stay inside single-quoted strings") {
   CHECK(host_strings.count(names[4]) == 1);                   // VM
   CHECK(host_strings.count(names[5]) == 1);                   // NIC with a newline
   CHECK(host_strings.count(ps::EscapeWildcard(names[4])) == 1);  // VM as a -VMName pattern
-}
-
-// Not a check by itself: writes the scripts for the `unit.powershell.pscheck`
-// CTest (which runs pscheck over them) when NETDSL_PS_OUT names a directory.
-TEST_CASE("write scripts for pscheck") {
-  const char* dir = std::getenv("NETDSL_PS_OUT");
-  if (!dir) return;
-  namespace fs = std::filesystem;
-  auto write = [&](const std::string& name, const std::string& text) {
-    std::ofstream out(fs::path(dir) / name, std::ios::binary);
-    out << text;
-    REQUIRE(out.good());
-  };
-  write("seed-fabric.ps1", EmitFabricScript(testing::SeedDemoFabric()));
-  write("seed-host02-hyperv.ps1", EmitHyperVScript(testing::SeedDemoHost02()));
-  write("seed-gateway-hyperv.ps1", EmitHyperVScript(testing::SeedDemoGateway()));
-  write("hostile-fabric.ps1", EmitFabricScript(testing::HostileFabric()));
-  write("hostile-hyperv.ps1", EmitHyperVScript(testing::HostileHost()));
-  ir::HostIr set = testing::SeedDemoGateway();
-  set.switches[0].uplink_mode = model::UplinkMode::EmbeddedTeam;
-  set.switches[0].teaming = model::UplinkPortProfile::Teaming{model::TeamingMode::SwitchIndependent,
-                                                               model::LoadBalancing::HyperVPort};
-  write("set-hyperv.ps1", EmitHyperVScript(set));
-  write("variant-fabric.ps1", EmitFabricScript(testing::VariantFabric()));
-  write("variant-hyperv.ps1", EmitHyperVScript(testing::VariantHost()));
 }
