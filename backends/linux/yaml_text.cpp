@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "common/io/bidi.h"
+
 namespace netdsl::backends::linux_backend {
 
 namespace {
@@ -164,8 +166,9 @@ void AppendDoubleQuoted(std::string& out, std::string_view text) {
     }
     // C1 controls and NBSP, line/paragraph separators (line breaks to YAML 1.1),
     // the byte order mark and the two non-characters YAML does not allow raw.
+    // Bidi controls too: a reviewer must not see the text reordered (Trojan Source).
     if (code_point <= 0xA0 || code_point == 0x2028 || code_point == 0x2029 || code_point == 0xFEFF ||
-        code_point == 0xFFFE || code_point == 0xFFFF)
+        code_point == 0xFFFE || code_point == 0xFFFF || io::IsBidiControl(code_point))
       AppendEscape(out, code_point);
     else
       out.append(text, i, length);

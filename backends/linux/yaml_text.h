@@ -20,7 +20,7 @@ bool IsPlainYamlSafe(std::string_view text);
 
 /// Appends `text` as a double-quoted YAML scalar: `\"`, `\\`, `\n` `\t` `\r`
 /// `\b` `\f`, other C0 controls, DEL and U+0080..U+00A0 as `\xNN`, U+2028,
-/// U+2029, U+FEFF and non-characters as `\uNNNN`/`\UNNNNNNNN`, other valid
+/// U+2029, U+FEFF, bidi controls and non-characters as `\uNNNN`/`\UNNNNNNNN`, other valid
 /// UTF-8 as is; a byte that is not part of valid UTF-8 becomes U+FFFD (a YAML
 /// stream is Unicode text, so such a byte cannot be carried).
 void AppendDoubleQuoted(std::string& out, std::string_view text);

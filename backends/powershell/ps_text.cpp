@@ -4,11 +4,14 @@
 #include <climits>
 #include <cstdio>
 
+#include "common/io/bidi.h"
+
 namespace netdsl::backends::ps {
 
-std::string Quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
+namespace {
+
+/// `text` (no bidi control in it) as one single-quoted string.
+void AppendSingleQuoted(std::string& out, std::string_view text) {
   out += '\'';
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -30,6 +33,31 @@ std::string Quote(std::string_view text) {
     out += c;
   }
   out += '\'';
+}
+
+}  // namespace
+
+std::string Quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  size_t bidi = io::FindBidiControl(text);
+  if (bidi == std::string_view::npos) {
+    AppendSingleQuoted(out, text);
+    return out;
+  }
+  // A bidi control never appears raw in the script: the string is built from
+  // its pieces, each control as `[char]0xNNNN`.
+  out += '(';
+  size_t from = 0;
+  for (; bidi != std::string_view::npos; bidi = io::FindBidiControl(text, from)) {
+    AppendSingleQuoted(out, text.substr(from, bidi - from));
+    char code[32];
+    std::snprintf(code, sizeof code, " + [char]0x%04X + ", unsigned(io::BidiControlAt(text, bidi)));
+    out += code;
+    from = bidi + 3;
+  }
+  AppendSingleQuoted(out, text.substr(from));
+  out += ')';
   return out;
 }
 
@@ -57,7 +85,12 @@ std::string CommentText(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7F) {
+    if (uint32_t bidi = io::BidiControlAt(text, i)) {
+      char code[16];
+      std::snprintf(code, sizeof code, "<U+%04X>", unsigned(bidi));
+      out += code;
+      i += 2;
+    } else if (c < 0x20 || c == 0x7F) {
       out += '?';
     } else if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x85) {
       out += '?';

@@ -15,6 +15,9 @@ namespace netdsl::backends::ps {
 /// `text` as a PowerShell single-quoted string: `'` and the typographic quotes
 /// U+2018–U+201B (which PowerShell also reads as single quotes) are doubled;
 /// every other character stands for itself, so nothing is ever interpolated.
+/// Text with a Unicode bidi control (U+202A–U+202E, U+2066–U+2069) becomes an
+/// expression, `('a' + [char]0x202E + 'b')`, so that no control reaches the
+/// script raw (a reviewer would see the text reordered).
 std::string Quote(std::string_view text);
 
 /// `@('a', 'b')` with every element quoted; `@()` when empty.
@@ -27,7 +30,8 @@ std::string VariableArray(const std::vector<std::string>& variables);
 std::string Bool(bool value);
 
 /// `text` made safe for the rest of a `#` comment line: control characters and
-/// Unicode line separators (U+0085, U+2028, U+2029) become `?`.
+/// Unicode line separators (U+0085, U+2028, U+2029) become `?`, bidi controls
+/// their visible code (`<U+202E>`).
 std::string CommentText(std::string_view text);
 
 /// `text` with the wildcard metacharacters `*?[]` escaped with a backtick, for

@@ -8,6 +8,7 @@
 #include <optional>
 #include <tuple>
 
+#include "common/io/bidi.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include "llvm/Support/JSON.h"
@@ -90,6 +91,36 @@ std::string UriEscape(llvm::StringRef path) {
   return out;
 }
 
+/// `text` with every Unicode bidi control replaced by its visible code
+/// (`<U+202E>`): a message naming a hostile object must not reorder on a
+/// terminal or in a CI annotation.
+std::string WithoutBidiControls(std::string text) {
+  size_t at = io::FindBidiControl(text);
+  if (at == std::string::npos) return text;
+  std::string out;
+  size_t from = 0;
+  for (; at != std::string::npos; at = io::FindBidiControl(text, from)) {
+    char code[16];
+    std::snprintf(code, sizeof code, "<U+%04X>", unsigned(io::BidiControlAt(text, at)));
+    out.append(text, from, at - from);
+    out += code;
+    from = at + 3;
+  }
+  out.append(text, from, std::string::npos);
+  return out;
+}
+
+/// The source line of a text diagnostic with each bidi control shown as `???`
+/// (three bytes for three, so that columns, carets and ranges stay aligned).
+llvm::SMDiagnostic WithPrintableLine(const llvm::SourceMgr& sm, const llvm::SMDiagnostic& d) {
+  std::string line = d.getLineContents().str();
+  size_t at = io::FindBidiControl(line);
+  if (at == std::string::npos) return d;
+  for (; at != std::string::npos; at = io::FindBidiControl(line, at + 3)) line.replace(at, 3, "???");
+  return llvm::SMDiagnostic(sm, d.getLoc(), d.getFilename(), d.getLineNo(), d.getColumnNo(), d.getKind(),
+                            d.getMessage(), line, d.getRanges(), d.getFixIts());
+}
+
 }  // namespace
 
 const DiagKindInfo& Info(DiagKind kind) { return kInfos[size_t(kind)]; }
@@ -119,6 +150,8 @@ DiagBuilder DiagnosticEngine::Report(DiagKind kind, llvm::SMRange range, std::st
 }
 
 void DiagnosticEngine::Commit(Diagnostic d) {
+  d.message = WithoutBidiControls(std::move(d.message));
+  for (auto& n : d.notes) n.message = WithoutBidiControls(std::move(n.message));
   std::lock_guard<std::mutex> lock(mu_);
   diags_.push_back(std::move(d));
 }
@@ -204,7 +237,7 @@ void DiagnosticEngine::Emit(DiagFormat format, llvm::raw_ostream& os, bool color
         if (range.End.isValid() && range.End != range.Start) ranges.push_back(range);
         llvm::SMDiagnostic diag =
             sources_.GetMessage(range.Start, ToSourceMgrKind(sev), label + ": " + message, ranges, fixits);
-        diag.print(nullptr, os, color, /*ShowKindLabel=*/false);
+        WithPrintableLine(sources_, diag).print(nullptr, os, color, /*ShowKindLabel=*/false);
       };
       for (const auto& d : diags) {
         std::vector<llvm::SMFixIt> fixits;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/io/atomic_file.h"
+#include "common/io/bidi.h"
 #include "compiler/driver/command.h"
 #include "compiler/driver/support_frontend.h"
 #include "compiler/sema/model.h"
@@ -27,11 +28,21 @@ using model::kNone;
 
 /// A DOT double-quoted string: `"` and `\` escaped, control characters dropped
 /// to spaces, so names with quotes, spaces or backslashes stay one token and
-/// never turn into DOT escapes such as `\N` or `\l`.
+/// never turn into DOT escapes such as `\N` or `\l`; Unicode bidi controls
+/// become their visible code (`<U+202E>`), so neither the DOT text nor the
+/// rendered graph shows a name reordered.
 std::string DotString(std::string_view s) {
   std::string out = "\"";
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
     unsigned char u = static_cast<unsigned char>(c);
+    if (uint32_t bidi = io::BidiControlAt(s, i)) {
+      char code[16];
+      std::snprintf(code, sizeof code, "<U+%04X>", unsigned(bidi));
+      out += code;
+      i += 2;
+      continue;
+    }
     if (c == '"' || c == '\\') out.push_back('\\');
     out.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
   }

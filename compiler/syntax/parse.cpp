@@ -14,6 +14,7 @@
 #include "NetDslLexer.h"
 #include "NetDslParser.h"
 #include "antlr4-runtime.h"
+#include "common/io/bidi.h"
 #include "compiler/syntax/lexer.h"
 #include "compiler/syntax/literals.h"
 #include "compiler/syntax/source_scan.h"
@@ -707,6 +708,20 @@ void ParseBufferInto(DiagnosticEngine& diags, unsigned buffer_id, ast::File& fil
     sanitized.assign(text);
     syntax::BlankInvalidUtf8(sanitized);
     text = sanitized;
+  }
+
+  // Bidi controls anywhere (strings, comments): a reader of the source, and of
+  // every artifact a name reaches, would see text reordered (Trojan Source,
+  // CVE-2021-42574). Refused like rustc's `text_direction_codepoint_*` lints.
+  for (size_t at = io::FindBidiControl(text); at != std::string_view::npos; at = io::FindBidiControl(text, at + 3)) {
+    uint32_t code_point = io::BidiControlAt(text, at);
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", unsigned(code_point));
+    llvm::SMLoc l = llvm::SMLoc::getFromPointer(sm_start + at);
+    diags.Report(DiagKind::BidiControl, llvm::SMRange(l, llvm::SMLoc::getFromPointer(l.getPointer() + 3)),
+                 std::string("Unicode bidirectional control ") + code + " (" +
+                     std::string(io::BidiControlName(code_point)) +
+                     ") makes this line display in another order than it is read; remove it");
   }
 
   std::vector<syntax::Chunk> chunks = syntax::SplitTopLevel(text, kChunkBytes, kMaxNesting);

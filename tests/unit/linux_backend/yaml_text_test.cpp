@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/linux/names.h"
 #include "backends/linux/yaml_text.h"
 
 using namespace netdsl::backends::linux_backend;
@@ -124,6 +125,17 @@ TEST_CASE("double-quoted escapes") {
   CHECK(DoubleQuoted("\xed\xa0\x80").find("\xed") == std::string::npos);
   YAML::Node n = YAML::Load("k: " + DoubleQuoted("a\xffz"));
   CHECK(n["k"].as<std::string>() == "a\xef\xbf\xbdz");
+}
+
+TEST_CASE("bidi controls are escaped and read back as the same text") {
+  // U+202E and U+2066 (Trojan Source): a reviewer of linux.yaml sees the escape, never a reordered line.
+  const std::string text = "a\xe2\x80\xae" "b\xe2\x81\xa6" "c";
+  CHECK(DoubleQuoted(text) == "\"a\\u202eb\\u2066c\"");
+  CHECK(Scalar(text) == DoubleQuoted(text));
+  YAML::Node n = YAML::Load("k: " + DoubleQuoted(text));
+  CHECK(n["k"].as<std::string>() == text);
+  // Batch and nft comments percent-encode every byte outside [A-Za-z0-9._-].
+  CHECK(netdsl::backends::linux_backend::CommentText(text) == "a%E2%80%AEb%E2%81%A6c");
 }
 
 TEST_CASE("the plain-or-quoted choice") {

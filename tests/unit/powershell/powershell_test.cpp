@@ -128,6 +128,29 @@ TEST_CASE("quote doubles every PowerShell single-quote character") {
   CHECK(ps::Quote("\xE2\x80") == "'\xE2\x80'");
 }
 
+TEST_CASE("bidi controls never reach a script raw: strings become expressions, comments show the code") {
+  // U+202E RIGHT-TO-LEFT OVERRIDE and U+2066 LEFT-TO-RIGHT ISOLATE (Trojan Source).
+  CHECK(ps::Quote("a\xE2\x80\xAE" "b") == "('a' + [char]0x202E + 'b')");
+  CHECK(ps::Quote("\xE2\x80\xAE" "x'\xE2\x81\xA6") == "('' + [char]0x202E + 'x''' + [char]0x2066 + '')");
+  CHECK(ps::Quote("\xE2\x81\xA9\xE2\x80\xAA") == "('' + [char]0x2069 + '' + [char]0x202A + '')");
+  // The quote characters next to a control are still doubled.
+  CHECK(ps::Quote("\xE2\x80\x99\xE2\x80\xAE") == "('\xE2\x80\x99\xE2\x80\x99' + [char]0x202E + '')");
+  CHECK(ps::CommentText("vm\xE2\x80\xAE" "evil\xE2\x81\xA7") == "vm<U+202E>evil<U+2067>");
+  // A script for a host whose names carry controls: none raw, every one as [char].
+  ir::HostIr host = testing::SeedDemoHost02();
+  host.ports[0].vm = "win\xE2\x80\xAEserver";
+  host.lookup_records[0].vm = host.ports[0].vm;
+  host.switches[0].name = "sw\xE2\x81\xA6itch";
+  host.ports[0].switch_name = host.switches[0].name;
+  const std::string script = EmitHyperVScript(host);
+  for (const char* control : {"\xE2\x80\xAA", "\xE2\x80\xAB", "\xE2\x80\xAC", "\xE2\x80\xAD", "\xE2\x80\xAE",
+                              "\xE2\x81\xA6", "\xE2\x81\xA7", "\xE2\x81\xA8", "\xE2\x81\xA9"})
+    CHECK(script.find(control) == std::string::npos);
+  Find(script, "$switchName = ('sw' + [char]0x2066 + 'itch')");
+  Find(script, "Get-VMNetworkAdapter -VMName ('win' + [char]0x202E + 'server')");
+  Find(script, "# win<U+202E>server/nic0 on host02");
+}
+
 TEST_CASE("quoted strings decode back to the original text") {
   for (const std::string& name : testing::HostileNames()) {
     Lexed lexed = Lex(ps::Quote(name));

@@ -42,6 +42,17 @@ int main(int argc, char** argv) {
   write("set-hyperv.ps1", EmitHyperVScript(set));
   write("variant-fabric.ps1", EmitFabricScript(testing::VariantFabric()));
   write("variant-hyperv.ps1", EmitHyperVScript(testing::VariantHost()));
+  // Names with Unicode bidi controls: quoted as `('a' + [char]0x202E + 'b')` expressions.
+  ir::HostIr bidi = testing::SeedDemoHost02();
+  bidi.ports[0].vm = "win\xE2\x80\xAEserver";
+  bidi.lookup_records[0].vm = bidi.ports[0].vm;
+  bidi.switches[0].name = "sw\xE2\x81\xA6itch";
+  bidi.ports[0].switch_name = bidi.switches[0].name;
+  write("bidi-hyperv.ps1", EmitHyperVScript(bidi));
+  alloc::AllocatedFabric bidi_fabric = testing::SeedDemoFabric();
+  bidi_fabric.fabric.port_classifications[0].description = "tenant \xE2\x80\xAE" "adapters";
+  bidi_fabric.fabric.logical_switches[0].name = "test \xE2\x81\xA7switch";
+  write("bidi-fabric.ps1", EmitFabricScript(bidi_fabric));
   std::printf("%d\n", written);
   return 0;
 }
