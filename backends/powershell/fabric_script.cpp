@@ -25,6 +25,12 @@ std::string Var(std::string_view prefix, size_t index) {
 
 std::string Int(int64_t v) { return std::to_string(v); }
 
+/// ` -Description '...'` when the source gives one; "" otherwise (an object
+/// without a description in the source keeps whatever VMM has).
+std::string Desc(const std::string& description) {
+  return description.empty() ? std::string() : " -Description " + Quote(description);
+}
+
 /// Emits the fabric script; one method per kind of object, called in dependency order.
 class FabricEmitter {
  public:
@@ -95,15 +101,21 @@ class FabricEmitter {
       if (g.parent == model::kNone) {
         Lookup(var, "Get-SCVMHostGroup -Name " + Quote(g.name), kind, g.name);
         CreateBranch(var, kind, g.name);
-        w_.Line(var + " = New-SCVMHostGroup -Name " + Quote(g.name));
+        w_.Line(var + " = New-SCVMHostGroup -Name " + Quote(g.name) + Desc(g.description));
       } else {
         const std::string parent = Var("hg", g.parent);
         LookupUnder(var, parent, "Get-SCVMHostGroup -ParentHostGroup " + parent + " -Name " + Quote(g.name), kind,
                     g.name);
         CreateBranch(var, kind, g.name);
-        w_.Line(var + " = New-SCVMHostGroup -Name " + Quote(g.name) + " -ParentHostGroup " + parent);
+        w_.Line(var + " = New-SCVMHostGroup -Name " + Quote(g.name) + Desc(g.description) + " -ParentHostGroup " +
+                parent);
       }
       w_.Close();
+      if (!g.description.empty()) {
+        w_.Reopen("} else {");
+        UpdateIf("Test-NdDiffers " + var + " 'Description' " + Quote(g.description), kind, g.name,
+                 {"Set-SCVMHostGroup -VMHostGroup " + var + Desc(g.description)});
+      }
       w_.Close();
       w_.EndObject(kind, g.name);
     }
@@ -123,15 +135,18 @@ class FabricEmitter {
     w_.BeginObject(kind, ln.name);
     Lookup(var, "Get-SCLogicalNetwork -Name " + Quote(ln.name), kind, ln.name);
     CreateBranch(var, kind, ln.name);
-    w_.Line(var + " = New-SCLogicalNetwork -Name " + Quote(ln.name) + " -EnableNetworkVirtualization " + Bool(nv) +
-            " -UseGRE " + Bool(nv) + " -LogicalNetworkDefinitionIsolation " + Bool(isolated) + " -IsPVLAN $false");
+    w_.Line(var + " = New-SCLogicalNetwork -Name " + Quote(ln.name) + Desc(ln.description) +
+            " -EnableNetworkVirtualization " + Bool(nv) + " -UseGRE " + Bool(nv) +
+            " -LogicalNetworkDefinitionIsolation " + Bool(isolated) + " -IsPVLAN $false");
     w_.Close();
     w_.Reopen("} else {");
-    UpdateIf(Either({"Test-NdDiffers " + var + " 'NetworkVirtualizationEnabled' " + Bool(nv),
-                     "Test-NdDiffers " + var + " 'IsLogicalNetworkDefinitionIsolated' " + Bool(isolated)}),
-             kind, ln.name,
-             {"Set-SCLogicalNetwork -LogicalNetwork " + var + " -EnableNetworkVirtualization " + Bool(nv) +
-              " -UseGRE " + Bool(nv) + " -LogicalNetworkDefinitionIsolation " + Bool(isolated)});
+    std::vector<std::string> conditions = {
+        "Test-NdDiffers " + var + " 'NetworkVirtualizationEnabled' " + Bool(nv),
+        "Test-NdDiffers " + var + " 'IsLogicalNetworkDefinitionIsolated' " + Bool(isolated)};
+    if (!ln.description.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(ln.description));
+    UpdateIf(Either(conditions), kind, ln.name,
+             {"Set-SCLogicalNetwork -LogicalNetwork " + var + Desc(ln.description) + " -EnableNetworkVirtualization " +
+              Bool(nv) + " -UseGRE " + Bool(nv) + " -LogicalNetworkDefinitionIsolation " + Bool(isolated)});
     w_.Close();
     w_.EndObject(kind, ln.name);
     // Children by their owner index (every object exactly once, in source order).
@@ -150,6 +165,8 @@ class FabricEmitter {
     const std::string var = Var("site", i), kind = "logical network definition";
     const std::string ln = Var("ln", s.logical_network);
     w_.BeginObject(kind, s.name);
+    // VMM keeps no description on a logical network definition (no -Description).
+    if (!s.description.empty()) w_.Comment("description (not kept by VMM): " + s.description);
     LookupUnder(var, ln, "Get-SCLogicalNetworkDefinition -LogicalNetwork " + ln + " -Name " + Quote(s.name), kind,
                 s.name);
     std::vector<std::string> subnet_vlans, keys, groups;
@@ -198,15 +215,19 @@ class FabricEmitter {
     std::vector<std::string> dns;
     for (const net::IpAddress& a : p.dns) dns.push_back(a.ToString());
     const std::string reserved = JoinAddresses(p.reserved), vips = JoinAddresses(p.vips);
-    std::string values = " -IPAddressRangeStart " + Quote(p.range_first.ToString()) + " -IPAddressRangeEnd " +
-                         Quote(p.range_last.ToString());
+    std::string values = Desc(p.description) + " -IPAddressRangeStart " + Quote(p.range_first.ToString()) +
+                         " -IPAddressRangeEnd " + Quote(p.range_last.ToString());
     if (!dns.empty()) values += " -DNSServer " + QuoteArray(dns);
     if (!reserved.empty()) values += " -IPAddressReservedSet " + Quote(reserved);
     if (!vips.empty()) values += " -VIPAddressSet " + Quote(vips);
+    // The default gateway is an object New-SCDefaultGateway makes (metric automatic, as the console does).
+    const std::string gateway = p.gateway ? p.gateway->ToString() : std::string();
+    if (p.gateway) values += " -DefaultGateway $defaultGateways";
 
     w_.BeginObject(kind, p.name);
     LookupUnder(var, parent, "Get-SCStaticIPAddressPool" + parent_param + parent + " -Name " + Quote(p.name), kind,
                 p.name);
+    if (p.gateway) w_.Line("$defaultGateways = @((New-SCDefaultGateway -IPAddress " + Quote(gateway) + " -Automatic))");
     CreateBranch(var, kind, p.name);
     w_.Line(var + " = New-SCStaticIPAddressPool -Name " + Quote(p.name) + parent_param + parent + " -Subnet " +
             Quote(p.subnet.ToString()) + values);
@@ -223,21 +244,11 @@ class FabricEmitter {
     if (!dns.empty()) conditions.push_back("Test-NdDiffers " + var + " 'DNSServers' " + QuoteArray(dns));
     if (!reserved.empty()) conditions.push_back("Test-NdDiffers " + var + " 'IPAddressReservedSet' " + Quote(reserved));
     if (!vips.empty()) conditions.push_back("Test-NdDiffers " + var + " 'VIPAddressSet' " + Quote(vips));
+    if (!p.description.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(p.description));
+    if (p.gateway) conditions.push_back("Test-NdGatewaysDiffer " + var + " " + QuoteArray({gateway}));
     UpdateIf(Either(conditions), kind, p.name,
              {"Set-SCStaticIPAddressPool -StaticIPAddressPool " + var + values});
     w_.Close();
-    if (p.gateway) {
-      // New-SCDefaultGateway is not in the checked cmdlet schema: report, never guess.
-      const std::string gw = p.gateway->ToString();
-      w_.Line("$gateways = @(Get-NdValue " + var + " 'DefaultGateways' | Where-Object { $null -ne $_ } | "
-              "ForEach-Object { [string](Get-NdValue $_ 'IPAddress') })");
-      w_.Open("if ($null -ne " + var + " -and $gateways -notcontains " + Quote(gw) + ") {");
-      w_.Line("Write-Warning ('static IP address pool ''{0}'': default gateway {1} is not set; "
-              "New-SCDefaultGateway is outside the cmdlet schema netdsl checks against, so add it in the "
-              "VMM console or with New-SCDefaultGateway' -f " +
-              Quote(p.name) + ", " + Quote(gw) + ")");
-      w_.Close();
-    }
     w_.EndObject(kind, p.name);
   }
 
@@ -256,15 +267,16 @@ class FabricEmitter {
     }
     Lookup(var, "Get-SCMACAddressPool -Name " + Quote(m.name), kind, m.name);
     CreateBranch(var, kind, m.name);
-    w_.Line(var + " = New-SCMACAddressPool -Name " + Quote(m.name) + " -MACAddressRangeStart " + Quote(first) +
-            " -MACAddressRangeEnd " + Quote(last) + " -VMHostGroup " + VariableArray(groups));
+    w_.Line(var + " = New-SCMACAddressPool -Name " + Quote(m.name) + Desc(m.description) + " -MACAddressRangeStart " +
+            Quote(first) + " -MACAddressRangeEnd " + Quote(last) + " -VMHostGroup " + VariableArray(groups));
     w_.Close();
     w_.Reopen("} else {");
-    UpdateIf(Either({"Test-NdDiffers " + var + " 'MACAddressRangeStart' " + Quote(first),
-                     "Test-NdDiffers " + var + " 'MACAddressRangeEnd' " + Quote(last)}),
-             kind, m.name,
-             {"Set-SCMACAddressPool -MACAddressPool " + var + " -MACAddressRangeStart " + Quote(first) +
-              " -MACAddressRangeEnd " + Quote(last)});
+    std::vector<std::string> conditions = {"Test-NdDiffers " + var + " 'MACAddressRangeStart' " + Quote(first),
+                                           "Test-NdDiffers " + var + " 'MACAddressRangeEnd' " + Quote(last)};
+    if (!m.description.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(m.description));
+    UpdateIf(Either(conditions), kind, m.name,
+             {"Set-SCMACAddressPool -MACAddressPool " + var + Desc(m.description) + " -MACAddressRangeStart " +
+              Quote(first) + " -MACAddressRangeEnd " + Quote(last)});
     w_.Close();
     w_.EndObject(kind, m.name);
   }
@@ -297,6 +309,8 @@ class FabricEmitter {
         {"EnableVmq", Bool(p.offload.vmq)},
         {"EnableIPsecOffload", Bool(p.offload.ipsec_offload)},
         {"EnableIov", Bool(p.offload.sriov)},
+        {"AllowTeaming", Bool(p.security.guest_teaming)},
+        {"EnableVrss", Bool(p.offload.vrss)},
     };
     if (p.bandwidth.minimum_weight) settings.push_back({"MinimumBandwidthWeight", Int(*p.bandwidth.minimum_weight)});
     if (p.bandwidth.minimum_absolute)
@@ -332,21 +346,24 @@ class FabricEmitter {
     const std::string lb = Quote(ps::VmmLoadBalancing(teaming.load_balancing));
     std::vector<std::string> defs;
     for (uint32_t s : u.sites) defs.push_back(Var("site", s));
-    std::string desc = u.description.empty() ? "" : " -Description " + Quote(u.description);
+    std::string desc = Desc(u.description);
+    const std::string nv = Bool(UplinkNetworkVirtualization(u));
     w_.BeginObject(kind, u.name);
     Lookup(var, "Get-SCNativeUplinkPortProfile -Name " + Quote(u.name), kind, u.name);
     w_.Line("$definitions = @(" + VariableArray(defs) + " | Where-Object { $null -ne $_ })");
     CreateBranch(var, kind, u.name);
     w_.Line(var + " = New-SCNativeUplinkPortProfile -Name " + Quote(u.name) + desc +
-            " -LogicalNetworkDefinition $definitions -LBFOTeamMode " + mode + " -LBFOLoadBalancingAlgorithm " + lb);
+            " -LogicalNetworkDefinition $definitions -EnableNetworkVirtualization " + nv + " -LBFOTeamMode " + mode +
+            " -LBFOLoadBalancingAlgorithm " + lb);
     w_.Close();
     w_.Reopen("} else {");
     std::vector<std::string> conditions = {"Test-NdDiffers " + var + " 'LBFOTeamMode' " + mode,
-                                           "Test-NdDiffers " + var + " 'LBFOLoadBalancingAlgorithm' " + lb};
+                                           "Test-NdDiffers " + var + " 'LBFOLoadBalancingAlgorithm' " + lb,
+                                           "Test-NdDiffers " + var + " 'EnableNetworkVirtualization' " + nv};
     if (!desc.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(u.description));
     UpdateIf(Either(conditions), kind, u.name,
-             {"Set-SCNativeUplinkPortProfile -NativeUplinkPortProfile " + var + desc + " -LBFOTeamMode " + mode +
-              " -LBFOLoadBalancingAlgorithm " + lb});
+             {"Set-SCNativeUplinkPortProfile -NativeUplinkPortProfile " + var + desc + " -EnableNetworkVirtualization " +
+              nv + " -LBFOTeamMode " + mode + " -LBFOLoadBalancingAlgorithm " + lb});
     w_.Line("$add = @(Select-NdMissing $definitions (Get-NdValue " + var + " 'LogicalNetworkDefinitions'))");
     w_.Line("$remove = @(Select-NdMissing (Get-NdValue " + var + " 'LogicalNetworkDefinitions') $definitions)");
     UpdateIf("$add.Count -gt 0", kind, u.name,
@@ -358,12 +375,23 @@ class FabricEmitter {
     w_.EndObject(kind, u.name);
   }
 
+  /// The uplink profile's "enable network virtualization": as written, else on
+  /// when a site it carries belongs to a logical network with network virtualization.
+  bool UplinkNetworkVirtualization(const model::UplinkPortProfile& u) const {
+    if (u.network_virtualization) return *u.network_virtualization;
+    for (uint32_t s : u.sites)
+      if (s < f_.sites.size() && f_.sites[s].logical_network < f_.logical_networks.size() &&
+          f_.logical_networks[f_.sites[s].logical_network].network_virtualization)
+        return true;
+    return false;
+  }
+
   void LogicalSwitch(size_t i) {
     const model::LogicalSwitch& s = f_.logical_switches[i];
     const std::string var = Var("ls", i), kind = "logical switch";
     const std::string mode = Quote(ps::VmmUplinkMode(s.uplink_mode));
     const std::string bw = Quote(ps::VmmBandwidthMode(s.minimum_bandwidth_mode));
-    std::string desc = s.description.empty() ? "" : " -Description " + Quote(s.description);
+    std::string desc = Desc(s.description);
     w_.BeginObject(kind, s.name);
     Lookup(var, "Get-SCLogicalSwitch -Name " + Quote(s.name), kind, s.name);
     CreateBranch(var, kind, s.name);
@@ -384,6 +412,19 @@ class FabricEmitter {
              {"Set-SCLogicalSwitch -LogicalSwitch " + var + desc + " -SwitchUplinkMode " + mode +
               " -MinimumBandwidthMode " + bw});
     w_.Close();
+    if (!s.extensions.empty()) {
+      // Extension objects come from Get-SCVirtualSwitchExtension, which is not in
+      // the cmdlet schema: report what is missing, never guess (hyperv.ps1 enables them on the host).
+      std::vector<std::string> names(s.extensions.begin(), s.extensions.end());
+      w_.Line("$extensions = @(Get-NdNames (Get-NdValue " + var + " 'VirtualSwitchExtensions'))");
+      w_.Line("$missing = @(" + QuoteArray(names) + " | Where-Object { $extensions -notcontains $_ })");
+      w_.Open("if ($null -ne " + var + " -and $missing.Count -gt 0) {");
+      w_.Line("Write-Warning ('logical switch ''{0}'': switch extension(s) {1} are not on the switch in VMM; "
+              "Get-SCVirtualSwitchExtension is outside the cmdlet schema netdsl checks against, so add them in the "
+              "switch''s Extensions page (hyperv.ps1 enables them on each host)' -f " +
+              Quote(s.name) + ", ($missing -join ', '))");
+      w_.Close();
+    }
     w_.EndObject(kind, s.name);
 
     for (size_t u = 0; u < s.uplinks.size(); ++u) {
@@ -422,13 +463,15 @@ class FabricEmitter {
                   "Get-SCVirtualNetworkAdapterPortProfileSet -LogicalSwitch " + var + " -Name " + Quote(vp.name),
                   set_kind, vp.name);
       CreateBranch(set, set_kind, vp.name);
-      w_.Line(set + " = New-SCVirtualNetworkAdapterPortProfileSet -Name " + Quote(vp.name) + " -LogicalSwitch " + var +
-              " -PortClassification " + pc + profile);
+      w_.Line(set + " = New-SCVirtualNetworkAdapterPortProfileSet -Name " + Quote(vp.name) + Desc(vp.description) +
+              " -LogicalSwitch " + var + " -PortClassification " + pc + profile);
       w_.Close();
       w_.Reopen("} else {");
+      if (!vp.description.empty())
+        condition = "(" + condition + ") -or (Test-NdDiffers " + set + " 'Description' " + Quote(vp.description) + ")";
       UpdateIf(condition, set_kind, vp.name,
                {"Set-SCVirtualNetworkAdapterPortProfileSet -VirtualNetworkAdapterPortProfileSet " + set +
-                " -PortClassification " + pc + profile});
+                Desc(vp.description) + " -PortClassification " + pc + profile});
       w_.Close();
       w_.EndObject(set_kind, vp.name);
     }
@@ -467,7 +510,7 @@ class FabricEmitter {
     w_.BeginObject(kind, n.name);
     Lookup(var, "Get-SCVMNetwork -Name " + Quote(n.name), kind, n.name);
     CreateBranch(var, kind, n.name);
-    w_.Line(var + " = New-SCVMNetwork -Name " + Quote(n.name) + params);
+    w_.Line(var + " = New-SCVMNetwork -Name " + Quote(n.name) + Desc(n.description) + params);
     w_.Close();
     w_.Reopen("} else {");
     w_.Open("if (Test-NdNamesDiffer " + var + " 'LogicalNetwork' " + QuoteArray({ln_name}) + ") {");
@@ -480,6 +523,9 @@ class FabricEmitter {
             "when it is created: remove the VM network in VMM and run the script again' -f (Get-NdValue " +
             var + " 'IsolationType'), " + isolation + ")");
     w_.Close();
+    if (!n.description.empty())
+      UpdateIf("Test-NdDiffers " + var + " 'Description' " + Quote(n.description), kind, n.name,
+               {"Set-SCVMNetwork -VMNetwork " + var + Desc(n.description)});
     w_.Close();
     w_.EndObject(kind, n.name);
 
@@ -504,8 +550,8 @@ class FabricEmitter {
     w_.Line("$subnetVlans = @(New-SCSubnetVLan -Subnet " + Quote(s.prefix.ToString()) + " -VLanID " + Int(vlan_id) +
             ")");
     CreateBranch(var, kind, s.name);
-    std::string create = var + " = New-SCVMSubnet -Name " + Quote(s.name) + " -VMNetwork " + vmn +
-                         " -SubnetVLan $subnetVlans";
+    std::string create = var + " = New-SCVMSubnet -Name " + Quote(s.name) + Desc(s.description) + " -VMNetwork " +
+                         vmn + " -SubnetVLan $subnetVlans";
     if (vlan) {
       uint32_t site = SiteForVlan(n.logical_network, vlan_id);
       if (site != model::kNone) create += " -LogicalNetworkDefinition " + Var("site", site);
@@ -525,6 +571,9 @@ class FabricEmitter {
     UpdateIf("Test-NdSubnetVlansDiffer " + var + " 'SubnetVLans' " +
                  QuoteArray({SubnetVlanKey(s.prefix, vlan_id)}),
              kind, s.name, {"Set-SCVMSubnet -VMSubnet " + var + " -SubnetVLan $subnetVlans"});
+    if (!s.description.empty())
+      UpdateIf("Test-NdDiffers " + var + " 'Description' " + Quote(s.description), kind, s.name,
+               {"Set-SCVMSubnet -VMSubnet " + var + Desc(s.description)});
     w_.Close();
     w_.EndObject(kind, s.name);
   }
@@ -578,6 +627,9 @@ class FabricEmitter {
     w_.Open("if ($null -eq $vmHost) {");
     w_.Line("throw 'the host is not managed by VMM: add it (Add-SCVMHost) and run the script again'");
     w_.Close();
+    if (!h.description.empty())
+      UpdateIf("Test-NdDiffers $vmHost 'Description' " + Quote(h.description), kind, h.name,
+               {"Set-SCVMHost -VMHost $vmHost" + Desc(h.description)});
     for (uint32_t sw : switches) w_.Line(DeployVar(sw) + " = @()");
     std::vector<size_t> bound(f_.logical_switches.size(), 0);
     for (const model::HostNic& nic : h.nics) {
@@ -601,6 +653,10 @@ class FabricEmitter {
       UpdateIf("Test-NdNamesDiffer $adapter 'UplinkPortProfileSet' " + QuoteArray({profile}), "host network adapter",
                h.name + "/" + nic.name,
                {"Set-SCVMHostNetworkAdapter -VMHostNetworkAdapter $adapter -UplinkPortProfileSet " + set});
+      if (!nic.description.empty())
+        UpdateIf("Test-NdDiffers $adapter 'Description' " + Quote(nic.description), "host network adapter",
+                 h.name + "/" + nic.name,
+                 {"Set-SCVMHostNetworkAdapter -VMHostNetworkAdapter $adapter" + Desc(nic.description)});
       // A switch without teaming is deployed over one adapter (as in hyperv.ps1).
       if (ls.uplink_mode != model::UplinkMode::NoTeam || bound[nic.logical_switch]++ == 0)
         w_.Line(DeployVar(nic.logical_switch) + " += $adapter");

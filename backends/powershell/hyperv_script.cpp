@@ -220,6 +220,19 @@ class HyperVEmitter {
                 {"Set-VMSwitchTeam -VMSwitch $switch -LoadBalancingAlgorithm " + lb + " | Out-Null"});
       w_.Close();
     }
+    // Switch extensions (a logical switch's `extensions`): enabled by object, so no name is a pattern.
+    for (const std::string& ext : s.extensions) {
+      w_.Line("$extension = $null");
+      w_.Line("if ($null -ne $switch) { $extension = Select-NdOne (Get-VMSwitchExtension -VMSwitch $switch | "
+              "Where-Object { $_.Name -eq " + Quote(ext) + " }) 'switch extension' " + Quote(ext) + " }");
+      w_.Open("if ($null -ne $switch -and $null -eq $extension) {");
+      w_.Line("throw ('the host has no switch extension ''{0}'' on this switch: install it, or remove it from "
+              "`extensions`' -f " + Quote(ext) + ")");
+      w_.Reopen("} elseif ($null -ne $extension -and -not [bool](Get-NdValue $extension 'Enabled')) {");
+      Confirmed("enable", "switch extension", s.name + "/" + ext,
+                {"Enable-VMSwitchExtension -VMSwitchExtension $extension | Out-Null"});
+      w_.Close();
+    }
     w_.EndObject(kind, s.name);
   }
 
@@ -304,6 +317,7 @@ class HyperVEmitter {
         {"DhcpGuard", OnOff(policy.dhcp_guard)},
         {"RouterGuard", OnOff(policy.router_guard)},
         {"IeeePriorityTag", OnOff(policy.ieee_priority_tagging)},
+        {"AllowTeaming", OnOff(policy.guest_teaming)},
         {"VmqWeight", policy.vmq ? "100" : "0"},
         {"IovWeight", policy.sriov ? "100" : "0"},
     };
@@ -313,6 +327,8 @@ class HyperVEmitter {
       conditions += (conditions.empty() ? "" : " -or ") + std::string("(Test-NdDiffers $adapter '") + param + "' " +
                     value + ")";
     }
+    params += " -VrssEnabled " + Bool(policy.vrss);
+    conditions += " -or (Test-NdDiffers $adapter 'VrssEnabled' " + Bool(policy.vrss) + ")";
     // The adapter reports the SA count as IPsecOffloadMaxSA.
     const std::string sa = policy.ipsec_offload ? "512" : "0";
     params += " -IPsecOffloadMaximumSecurityAssociation " + sa;

@@ -127,6 +127,17 @@ function Test-NdSubnetVlansDiffer {
   $actual = @($Object.PSObject.Properties[$Property].Value | Where-Object { $null -ne $_ } | ForEach-Object { '{0}@{1}' -f $_.Subnet, $_.VLanID })
   return ((ConvertTo-NdComparable $actual) -ne (ConvertTo-NdComparable $Desired))
 }
+
+# $true when a static IP pool's default gateways (their addresses) differ from $Desired.
+function Test-NdGatewaysDiffer {
+  param($Object, [string[]]$Desired)
+  if ($null -eq $Object.PSObject.Properties['DefaultGateways']) {
+    Write-Warning 'cannot compare property DefaultGateways; it is left as it is'
+    return $false
+  }
+  $actual = @($Object.PSObject.Properties['DefaultGateways'].Value | Where-Object { $null -ne $_ } | ForEach-Object { [string](Get-NdValue $_ 'IPAddress') })
+  return ((ConvertTo-NdComparable $actual) -ne (ConvertTo-NdComparable $Desired))
+}
 )PS";
 
 void ScriptWriter::Prologue(std::string_view title, std::string_view extra_params, std::string_view extra_helpers) {

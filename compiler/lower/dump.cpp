@@ -88,6 +88,11 @@ std::string DumpHostIr(const ir::HostIr& h, bool with_provenance) {
       << " sriov=" << B(sw.sriov) << " minimum_bandwidth_mode=" << Name(sw.minimum_bandwidth_mode) << " teaming=";
     if (sw.teaming) o << Name(sw.teaming->mode) << "/" << Name(sw.teaming->load_balancing);
     else o << "-";
+    if (!sw.extensions.empty()) {
+      o << " extensions=[";
+      for (size_t i = 0; i < sw.extensions.size(); ++i) o << (i ? "," : "") << Q(sw.extensions[i]);
+      o << "]";
+    }
     o << "\n";
     for (const auto& up : sw.uplinks) {
       o << "    uplink " << Q(up.nic) << " profile=" << Q(up.profile) << " vlans=[";
@@ -125,7 +130,10 @@ std::string DumpHostIr(const ir::HostIr& h, bool with_provenance) {
       << " ieee_priority_tagging=" << B(p.ieee_priority_tagging) << " minimum_weight=";
     if (p.minimum_weight) o << *p.minimum_weight;
     else o << "-";
-    o << " minimum_absolute=" << Bw(p.minimum_absolute) << " maximum=" << Bw(p.maximum) << "\n";
+    o << " minimum_absolute=" << Bw(p.minimum_absolute) << " maximum=" << Bw(p.maximum);
+    if (p.guest_teaming) o << " guest_teaming=true";
+    if (p.vrss) o << " vrss=true";
+    o << "\n";
   }
   for (const auto& p : h.ports)
     o << "  port " << p.id << " vm=" << Q(p.vm) << " nic=" << Q(p.nic) << " ifname=" << p.ifname
@@ -233,6 +241,7 @@ std::string HostIrHash(const ir::HostIr& h) {
       x.S(up.profile);
       x.List(up.vlans, [&](uint16_t v) { x.U(v); });
     });
+    x.List(sw.extensions, [&](const std::string& e) { x.S(e); });
   });
   if (const auto& m = h.management) {  // only when declared: other hosts keep their hashes
     x.S("management");
@@ -277,7 +286,7 @@ std::string HostIrHash(const ir::HostIr& h) {
   x.List(h.policies, [&](const ir::PortPolicy& p) {
     x.S(p.profile);
     for (bool b : {p.vmq, p.ipsec_offload, p.sriov, p.mac_spoofing, p.dhcp_guard, p.router_guard,
-                   p.guest_specified_ip, p.ieee_priority_tagging})
+                   p.guest_specified_ip, p.ieee_priority_tagging, p.guest_teaming, p.vrss})
       x.U(b);
     x.Opt(p.minimum_weight, [&](uint32_t w) { x.U(w); });
     x.Opt(p.minimum_absolute, [&](uint64_t b) { x.U(b); });

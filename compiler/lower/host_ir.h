@@ -40,6 +40,7 @@ struct Switch {
   MinimumBandwidthMode minimum_bandwidth_mode = MinimumBandwidthMode::Weight;
   std::optional<Teaming> teaming;
   std::vector<Uplink> uplinks;  ///< in host NIC source order
+  std::vector<std::string> extensions;  ///< virtual switch extensions to enable, in source order
 };
 
 /// This host's provider address on a virtualized logical network.
@@ -84,6 +85,7 @@ struct PortPolicy {
   bool vmq = true, ipsec_offload = false, sriov = false;
   bool mac_spoofing = false, dhcp_guard = false, router_guard = false;
   bool guest_specified_ip = false, ieee_priority_tagging = false;
+  bool guest_teaming = false, vrss = false;
   std::optional<uint32_t> minimum_weight;
   std::optional<net::BitsPerSecond> minimum_absolute;
   std::optional<net::BitsPerSecond> maximum;

@@ -162,6 +162,7 @@ void HostLowering::LowerSwitches() {
       sw.uplink_mode = ls.uplink_mode;
       sw.sriov = ls.sriov;
       sw.minimum_bandwidth_mode = ls.minimum_bandwidth_mode;
+      sw.extensions = ls.extensions;
     }
     ir::Uplink up;
     up.nic = nic.name;
@@ -332,6 +333,8 @@ void HostLowering::LowerPorts() {
           policy.router_guard = pp.security.router_guard;
           policy.guest_specified_ip = pp.security.guest_specified_ip;
           policy.ieee_priority_tagging = pp.security.ieee_priority_tagging;
+          policy.guest_teaming = pp.security.guest_teaming;
+          policy.vrss = pp.offload.vrss;
           policy.minimum_weight = pp.bandwidth.minimum_weight;
           policy.minimum_absolute = pp.bandwidth.minimum_absolute;
           policy.maximum = pp.bandwidth.maximum;

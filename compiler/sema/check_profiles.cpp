@@ -44,6 +44,7 @@ void Checker::DeclarePortProfile(const ast::Block& block) {
       pp.offload.vmq = Bool(cp.Get("vmq"), pp.offload.vmq);
       pp.offload.ipsec_offload = Bool(cp.Get("ipsec_offload"), pp.offload.ipsec_offload);
       pp.offload.sriov = Bool(cp.Get("sriov"), pp.offload.sriov);
+      pp.offload.vrss = Bool(cp.Get("vrss"), pp.offload.vrss);
     } else if (child.kind == "security" && !security_seen) {
       security_seen = true;
       auto& s = pp.security;
@@ -52,6 +53,7 @@ void Checker::DeclarePortProfile(const ast::Block& block) {
       s.router_guard = Bool(cp.Get("router_guard"), s.router_guard);
       s.guest_specified_ip = Bool(cp.Get("guest_specified_ip"), s.guest_specified_ip);
       s.ieee_priority_tagging = Bool(cp.Get("ieee_priority_tagging"), s.ieee_priority_tagging);
+      s.guest_teaming = Bool(cp.Get("guest_teaming"), s.guest_teaming);
     } else if (child.kind == "bandwidth" && !bandwidth.block) {
       bandwidth = cp;
       auto& b = pp.bandwidth;
@@ -93,6 +95,7 @@ void Checker::DeclareUplinkProfile(const ast::Block& block) {
   up.name = block.label->text;
   up.name_range = block.label->range;
   up.description = Text(props.Get("description"));
+  if (const ast::Value* v = props.Get("network_virtualization")) up.network_virtualization = v->boolean;
   if (!Declare(uplink_profiles_, up.name, id, up.name_range, "uplink port profile", "",
                [&](uint32_t e) { return f_.uplink_port_profiles[e].name_range; }))
     return;

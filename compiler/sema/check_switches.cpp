@@ -17,6 +17,8 @@ void Checker::DeclareSwitch(const ast::Block& block) {
   ls.name_range = block.label->range;
   ls.description = Text(props.Get("description"));
   ls.sriov = Bool(props.Get("sriov"), false);
+  if (const ast::Value* list = props.Get("extensions"))
+    for (const ast::Value& e : list->items) ls.extensions.push_back(e.text);
   if (const ast::Value* v = props.Get("uplink_mode")) {
     if (v->text == "team") ls.uplink_mode = model::UplinkMode::Team;
     else if (v->text == "embedded_team") ls.uplink_mode = model::UplinkMode::EmbeddedTeam;

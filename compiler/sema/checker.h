@@ -82,6 +82,8 @@ class Checker {
   void ResolveProfiles();
   void ResolveSwitches();
   void ResolveVms();
+  /// `description` of every object that has one (the model's Declared::description).
+  void ReadDescriptions();
   // ---- Phase 3: cross-object rules ----------------------------------------
   void CheckNetworkRules();
   void CheckPoolRules();

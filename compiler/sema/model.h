@@ -21,6 +21,7 @@ inline constexpr uint32_t kNone = UINT32_MAX;
 struct Declared {
   std::string name;         ///< as written (SCVMM names may contain spaces)
   llvm::SMRange name_range;
+  std::string description;  ///< `description = "...";` ("" when not written)
 };
 
 using fabric::Isolation;
@@ -127,20 +128,19 @@ struct VmNetwork : Declared {
   std::optional<Gateway> gateway;
 };
 
-struct PortClassification : Declared {
-  std::string description;
-};
+struct PortClassification : Declared {};
 
 struct PortProfile : Declared {
-  std::string description;
   struct Offload {
     bool vmq = true, ipsec_offload = false, sriov = false;
+    bool vrss = false;  ///< virtual receive side scaling
   } offload;
   struct Security {
     bool mac_spoofing = false;  ///< true = allowed
     bool dhcp_guard = false, router_guard = false;
     bool guest_specified_ip = false;   ///< guest may use addresses other than its CA
     bool ieee_priority_tagging = false;
+    bool guest_teaming = false;  ///< the guest may team this adapter with others
   } security;
   struct Bandwidth {
     std::optional<uint32_t> minimum_weight;           ///< 0-100
@@ -150,10 +150,12 @@ struct PortProfile : Declared {
 };
 
 struct UplinkPortProfile : Declared {
-  std::string description;
   std::vector<uint32_t> sites;
   using Teaming = fabric::Teaming;
   std::optional<Teaming> teaming;  ///< absent: VMM defaults (switch independent, host default)
+  /// Hyper-V network virtualization on adapters using this profile; absent:
+  /// on when a carried site's logical network has network virtualization.
+  std::optional<bool> network_virtualization;
 };
 
 struct VirtualPort : Declared {
@@ -162,12 +164,13 @@ struct VirtualPort : Declared {
 };
 
 struct LogicalSwitch : Declared {
-  std::string description;
   bool sriov = false;
   UplinkMode uplink_mode = UplinkMode::NoTeam;
   MinimumBandwidthMode minimum_bandwidth_mode = MinimumBandwidthMode::Weight;
   std::vector<uint32_t> uplinks;  ///< UplinkPortProfile ids
   std::vector<VirtualPort> virtual_ports;
+  /// Virtual switch extensions enabled on the switch, by name, in source order.
+  std::vector<std::string> extensions;
 };
 
 struct VmNic {

@@ -23,6 +23,7 @@ std::optional<model::Fabric> Check(const ast::Program& program, DiagnosticEngine
   c.ResolveProfiles();
   c.ResolveSwitches();
   c.ResolveVms();
+  c.ReadDescriptions();
   c.ComputeReach();
   c.CheckNetworkRules();
   c.CheckPoolRules();
@@ -73,6 +74,26 @@ std::vector<std::string_view> NameTable::Names() const {
   for (const auto& [name, id] : map_) out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+void Checker::ReadDescriptions() {
+  // Every props vector is parallel to its model vector (pushed together).
+  auto read = [&](auto& objects, const std::vector<Props>& props) {
+    for (size_t i = 0; i < objects.size() && i < props.size(); ++i)
+      objects[i].description = Text(props[i].Get("description"));
+  };
+  read(f_.host_groups, host_group_props_);
+  read(f_.hosts, host_props_);
+  for (size_t h = 0; h < f_.hosts.size() && h < host_nic_props_.size(); ++h) read(f_.hosts[h].nics, host_nic_props_[h]);
+  read(f_.logical_networks, ln_props_);
+  read(f_.sites, site_props_);
+  read(f_.ip_pools, pool_props_);
+  read(f_.mac_pools, mac_pool_props_);
+  read(f_.vm_networks, vm_network_props_);
+  read(f_.vm_subnets, vm_subnet_props_);
+  read(f_.vms, vm_props_);
+  for (size_t s = 0; s < f_.logical_switches.size() && s < virtual_port_props_.size(); ++s)
+    read(f_.logical_switches[s].virtual_ports, virtual_port_props_[s]);
 }
 
 void Checker::DeclareAll(const ast::Program& program) {

@@ -26,7 +26,7 @@ inline model::Fabric MakeFabric(const std::vector<std::pair<std::string, uint32_
     model::Host h;
     h.name = name;
     h.host_group = 0;
-    h.nics.push_back({{"eth0", {}}, 0, 0});
+    h.nics.push_back({{"eth0", {}, ""}, 0, 0});
     f.hosts.push_back(h);
   }
   model::LogicalNetwork ln;

@@ -321,6 +321,22 @@ alloc::AllocatedFabric VariantFabric() {
   ls.description = "embedded";
   ls.uplink_mode = model::UplinkMode::EmbeddedTeam;
   ls.minimum_bandwidth_mode = model::MinimumBandwidthMode::Absolute;
+  ls.extensions = {"Microsoft Windows Filtering Platform"};
+  ls.virtual_ports[0].description = "tenant port";
+  // Descriptions on every kind that has one, guest teaming and vRSS, an
+  // uplink profile with network virtualization turned off on purpose.
+  f.host_groups[2].description = "rack one";
+  f.hosts[1].description = "second host";
+  f.hosts[1].nics[0].description = "first cable";
+  f.logical_networks[2].description = "datacenter LN";
+  f.sites[2].description = "no VMM property";
+  f.ip_pools[3].description = "dc addresses";
+  f.mac_pools[0].description = "all MACs";
+  f.vm_networks[2].description = "vlan tenants";
+  f.vm_subnets[2].description = "vlan 11";
+  pp.security.guest_teaming = true;
+  pp.offload.vrss = true;
+  f.uplink_port_profiles[1].network_virtualization = false;
   return af;
 }
 
@@ -336,6 +352,9 @@ ir::HostIr VariantHost() {
   h.policies[0].sriov = true;
   h.policies[0].mac_spoofing = true;
   h.ports[0].vlan = 11;
+  h.policies[0].guest_teaming = true;
+  h.policies[0].vrss = true;
+  h.switches[0].extensions = {"Microsoft Windows Filtering Platform"};
   return h;
 }
 

@@ -265,7 +265,8 @@ TEST_CASE("fabric script: the seed demo's values as VMM spells them") {
   Find(script, "-EnableGuestIPNetworkVirtualizationUpdates $true");
   Find(script, "-MinimumBandwidthWeight 1 -MaximumBandwidth 1000");
   Find(script, "-LBFOTeamMode 'SwitchIndependent' -LBFOLoadBalancingAlgorithm 'HyperVPort'");
-  Find(script, "New-SCNativeUplinkPortProfile -Name 'inbound' -LogicalNetworkDefinition $definitions -LBFOTeamMode "
+  Find(script, "New-SCNativeUplinkPortProfile -Name 'inbound' -LogicalNetworkDefinition $definitions "
+               "-EnableNetworkVirtualization $true -LBFOTeamMode "
                "'SwitchIndependent' -LBFOLoadBalancingAlgorithm 'HostDefault'");
   Find(script, "-EnableSriov $true -SwitchUplinkMode 'Team' -MinimumBandwidthMode 'Weight'");
   Find(script, "-EnableSriov $false -SwitchUplinkMode 'NoTeam'");
@@ -323,7 +324,7 @@ TEST_CASE("hyper-v script: switch, team, adapter policy, NetWNV records and rout
                            "$interface.ifIndex -PrefixLength 24");
   CHECK(sw < pa);
   Find(script, "Set-VMNetworkAdapter -VMNetworkAdapter $adapter -MacAddressSpoofing 'Off' -DhcpGuard 'On' "
-               "-RouterGuard 'On' -IeeePriorityTag 'Off' -VmqWeight 100 -IovWeight 0 "
+               "-RouterGuard 'On' -IeeePriorityTag 'Off' -AllowTeaming 'Off' -VmqWeight 100 -IovWeight 0 -VrssEnabled $false "
                "-IPsecOffloadMaximumSecurityAssociation 512 -VirtualSubnetId 5001 -MinimumBandwidthWeight 1 "
                "-MaximumBandwidth 1000000000");
   Find(script, "-StaticMacAddress '001DD8B71C00'");
@@ -372,30 +373,90 @@ TEST_CASE("fabric script: nested groups, VLAN isolation, reserved/VIPs, absolute
   const std::string script = EmitFabricScript(testing::VariantFabric());
   // A nested group is looked up and created under its parent, after it.
   size_t parent = Find(script, "$hg0 = New-SCVMHostGroup -Name 'Lenovo'");
-  size_t child = Find(script, "$hg2 = New-SCVMHostGroup -Name 'Rack 1' -ParentHostGroup $hg0");
+  size_t child = Find(script, "$hg2 = New-SCVMHostGroup -Name 'Rack 1' -Description 'rack one' -ParentHostGroup $hg0");
   CHECK(parent < child);
   Find(script, "Get-SCVMHostGroup -ParentHostGroup $hg0 -Name 'Rack 1'");
   // VLAN-isolated VM networks need isolated definitions and a site per VLAN.
-  Find(script, "New-SCLogicalNetwork -Name 'Datacenter' -EnableNetworkVirtualization $false -UseGRE $false "
+  Find(script, "New-SCLogicalNetwork -Name 'Datacenter' -Description 'datacenter LN' -EnableNetworkVirtualization $false -UseGRE $false "
                "-LogicalNetworkDefinitionIsolation $true");
   Find(script, "@((New-SCSubnetVLan -Subnet '10.10.0.0/24' -VLanID 10), (New-SCSubnetVLan -Subnet '10.10.1.0/24' "
                "-VLanID 11))");
   Find(script, "Test-NdSubnetVlansDiffer $site2 'SubnetVLans' @('10.10.0.0/24@10', '10.10.1.0/24@11')");
-  Find(script, "New-SCVMNetwork -Name 'vlan net' -LogicalNetwork $ln2 -IsolationType 'VLANNetwork'");
+  Find(script, "New-SCVMNetwork -Name 'vlan net' -Description 'vlan tenants' -LogicalNetwork $ln2 -IsolationType 'VLANNetwork'");
   Find(script, "$subnetVlans = @(New-SCSubnetVLan -Subnet '10.10.1.0/24' -VLanID 11)");
-  Find(script, "New-SCVMSubnet -Name 'v11' -VMNetwork $vmn2 -SubnetVLan $subnetVlans -LogicalNetworkDefinition $site2");
+  Find(script, "New-SCVMSubnet -Name 'v11' -Description 'vlan 11' -VMNetwork $vmn2 -SubnetVLan $subnetVlans -LogicalNetworkDefinition $site2");
   Find(script, "-IPAddressReservedSet '10.10.0.11,10.10.0.12' -VIPAddressSet '10.10.0.90'");
   Find(script, "(Test-NdDiffers $pool3 'IPAddressReservedSet' '10.10.0.11,10.10.0.12')");
   // Bandwidth in Mbps, rounded up; descriptions are set and compared.
   Find(script, "-Description 'absolute' -AllowMacAddressSpoofing $false");
   Find(script, "-MinimumBandwidthAbsolute 100 -MaximumBandwidth 2");
   CHECK(script.find("-MinimumBandwidthWeight") == std::string::npos);
-  Find(script, "-Description 'lacp uplinks' -LogicalNetworkDefinition $definitions -LBFOTeamMode 'Lacp' "
+  Find(script, "-Description 'lacp uplinks' -LogicalNetworkDefinition $definitions -EnableNetworkVirtualization $true "
+               "-LBFOTeamMode 'Lacp' "
                "-LBFOLoadBalancingAlgorithm 'TransportPorts'");
   Find(script, "$definitions = @(@($site0, $site1, $site2) | Where-Object { $null -ne $_ })");
   Find(script, "New-SCLogicalSwitch -Name 'test logical switch' -Description 'embedded' -EnableSriov $true "
                "-SwitchUplinkMode 'EmbeddedTeam' -MinimumBandwidthMode 'Absolute'");
   Find(script, "(Test-NdDiffers $ls0 'Description' 'embedded')");
+}
+
+TEST_CASE("fabric script: descriptions, uplink network virtualization, guest teaming, vRSS, extensions, gateways") {
+  const std::string script = EmitFabricScript(testing::VariantFabric());
+  // Every object whose cmdlet takes -Description gets it when created and is updated when it differs.
+  Find(script, "$hg2 = New-SCVMHostGroup -Name 'Rack 1' -Description 'rack one' -ParentHostGroup $hg0");
+  Find(script, "Set-SCVMHostGroup -VMHostGroup $hg2 -Description 'rack one'");
+  Find(script, "New-SCLogicalNetwork -Name 'Datacenter' -Description 'datacenter LN' -EnableNetworkVirtualization");
+  Find(script, "(Test-NdDiffers $ln2 'Description' 'datacenter LN')");
+  Find(script, "# description (not kept by VMM): no VMM property");
+  Find(script, "New-SCStaticIPAddressPool -Name 'dc pool' -LogicalNetworkDefinition $site2 -Subnet '10.10.0.0/24' "
+               "-Description 'dc addresses' -IPAddressRangeStart");
+  Find(script, "(Test-NdDiffers $pool3 'Description' 'dc addresses')");
+  Find(script, "New-SCMACAddressPool -Name 'default' -Description 'all MACs' -MACAddressRangeStart");
+  Find(script, "New-SCVMNetwork -Name 'vlan net' -Description 'vlan tenants' -LogicalNetwork $ln2");
+  Find(script, "Set-SCVMNetwork -VMNetwork $vmn2 -Description 'vlan tenants'");
+  Find(script, "New-SCVMSubnet -Name 'v11' -Description 'vlan 11' -VMNetwork $vmn2");
+  Find(script, "Set-SCVMSubnet -VMSubnet $vms2 -Description 'vlan 11'");
+  Find(script, "New-SCVirtualNetworkAdapterPortProfileSet -Name 'Tenant' -Description 'tenant port' -LogicalSwitch $ls0");
+  Find(script, "Set-SCVMHost -VMHost $vmHost -Description 'second host'");
+  Find(script, "Set-SCVMHostNetworkAdapter -VMHostNetworkAdapter $adapter -Description 'first cable'");
+  // No description in the source: none is set, so VMM keeps its own.
+  CHECK(script.find("New-SCVMHostGroup -Name 'Lenovo' -Description") == std::string::npos);
+  CHECK(script.find("Set-SCVMHostGroup -VMHostGroup $hg0") == std::string::npos);
+  // Uplink profiles: network virtualization as written, else from the logical networks they carry.
+  Find(script, "New-SCNativeUplinkPortProfile -Name 'inbound' -LogicalNetworkDefinition $definitions "
+               "-EnableNetworkVirtualization $false");
+  Find(script, "(Test-NdDiffers $upp1 'EnableNetworkVirtualization' $false)");
+  Find(script, "New-SCNativeUplinkPortProfile -Name 'outbound' -LogicalNetworkDefinition $definitions "
+               "-EnableNetworkVirtualization $false");
+  // Guest teaming and vRSS on the port profile, set and compared.
+  Find(script, "-EnableIov $false -AllowTeaming $true -EnableVrss $true -MinimumBandwidthAbsolute 100");
+  Find(script, "(Test-NdDiffers $pp0 'AllowTeaming' $true) -or (Test-NdDiffers $pp0 'EnableVrss' $true)");
+  // Switch extensions: VMM cannot be told (no Get-SCVirtualSwitchExtension in the schema), so it is reported.
+  Find(script, "$missing = @(@('Microsoft Windows Filtering Platform') | Where-Object { $extensions -notcontains $_ })");
+  Find(script, "switch extension(s) {1} are not on the switch in VMM");
+  // Pool default gateways through New-SCDefaultGateway, compared by address.
+  const std::string seed = EmitFabricScript(testing::SeedDemoFabric());
+  size_t gw = Find(seed, "$defaultGateways = @((New-SCDefaultGateway -IPAddress '192.168.10.1' -Automatic))");
+  size_t pool = Find(seed, "-DNSServer @('192.168.10.1') -DefaultGateway $defaultGateways\n");
+  CHECK(gw < pool);
+  Find(seed, "-or (Test-NdGatewaysDiffer $pool0 @('192.168.10.1'))) {");
+  Find(seed, "Set-SCStaticIPAddressPool -StaticIPAddressPool $pool0 -IPAddressRangeStart '192.168.10.40' "
+             "-IPAddressRangeEnd '192.168.10.50' -DNSServer @('192.168.10.1') -DefaultGateway $defaultGateways");
+  CHECK(seed.find("default gateway {1} is not set") == std::string::npos);
+  // A pool without a gateway has none.
+  CHECK(seed.find("-Name 'PA pool' -LogicalNetworkDefinition $site1 -Subnet '192.168.0.0/24' -IPAddressRangeStart "
+                  "'192.168.0.10' -IPAddressRangeEnd '192.168.0.250'\n") != std::string::npos);
+}
+
+TEST_CASE("hyper-v script: guest teaming, vRSS and switch extensions") {
+  const std::string script = EmitHyperVScript(testing::VariantHost());
+  Find(script, "-IeeePriorityTag 'Off' -AllowTeaming 'On' -VmqWeight 100 -IovWeight 100 -VrssEnabled $true ");
+  Find(script, "(Test-NdDiffers $adapter 'AllowTeaming' 'On')");
+  Find(script, "(Test-NdDiffers $adapter 'VrssEnabled' $true)");
+  Find(script, "$extension = Select-NdOne (Get-VMSwitchExtension -VMSwitch $switch | Where-Object { $_.Name -eq "
+               "'Microsoft Windows Filtering Platform' }) 'switch extension' 'Microsoft Windows Filtering Platform'");
+  Find(script, "Enable-VMSwitchExtension -VMSwitchExtension $extension | Out-Null");
+  CHECK(EmitHyperVScript(testing::SeedDemoHost02()).find("Enable-VMSwitchExtension") == std::string::npos);
 }
 
 TEST_CASE("fabric script: a host NIC on an uplink its switch does not list stops instead of using an unset set") {
