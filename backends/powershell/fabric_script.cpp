@@ -48,7 +48,9 @@ class FabricEmitter {
     for (size_t i = 0; i < f_.uplink_port_profiles.size(); ++i) UplinkPortProfile(i);
     for (size_t i = 0; i < f_.logical_switches.size(); ++i) LogicalSwitch(i);
     for (size_t i = 0; i < f_.vm_networks.size(); ++i) VmNetwork(i);
-    for (size_t i = 0; i < f_.hosts.size(); ++i) HostAdapters(i);
+    // VMM manages the Hyper-V hosts; Linux hosts get linux.yaml instead.
+    for (size_t i = 0; i < f_.hosts.size(); ++i)
+      if (f_.hosts[i].platform == model::Platform::HyperV) HostAdapters(i);
     w_.Epilogue("fabric");
     return w_.Finish();
   }

@@ -30,26 +30,45 @@ std::string RoutingDomainGuid(uint32_t rdid) {
 
 // NetWNV records are many per host (one per CA on the host's VSIDs), so each
 // is one call of a helper that converges it; the helpers hold no source text.
-constexpr std::string_view kNetWnvHelpers = R"PS(# Converges one lookup record: the CA of a VM NIC in a virtual subnet -> its
-# host's PA and its MAC. A record that differs is replaced (NetWNV cannot
-# change a record's MAC address in place).
+// netdsl owns a lookup record it created (Context 'netdsl') and a customer
+// route in a routing domain of its own (the 6e64736c GUIDs below); after the
+// last Sync call, Remove-NdStale* remove the owned ones this script no longer
+// declares, so a VM removed from the source leaves no record behind, as on Linux.
+constexpr std::string_view kNetWnvHelpers = R"PS(# What this run declares (keys), so that stale owned records can be removed.
+$script:NdLookupKeys = @{}
+$script:NdRouteKeys = @{}
+
+# Converges one lookup record: the CA of a VM NIC in a virtual subnet -> its
+# host's PA and its MAC. netdsl creates records with Context 'netdsl'; one that
+# differs is replaced (NetWNV cannot change a record's MAC address in place).
+# A record another tool created is never replaced: equal, it is left alone;
+# different, the script stops.
 function Sync-NdLookupRecord {
   param([string]$CustomerAddress, [uint32]$VirtualSubnetID, [string]$MACAddress, [string]$ProviderAddress,
         [string]$CustomerID, [string]$VMName = '')
   $name = '{0}/{1}' -f $VirtualSubnetID, $CustomerAddress
+  $script:NdLookupKeys[$name] = $true
   try {
     $record = Select-NdOne (Get-NetVirtualizationLookupRecord -CustomerAddress $CustomerAddress -VirtualSubnetID $VirtualSubnetID -ErrorAction SilentlyContinue) 'lookup record' $name
     $action = 'create'
     if ($null -ne $record) {
-      if (-not ((Test-NdDiffers $record 'ProviderAddress' $ProviderAddress) -or (Test-NdDiffers $record 'MACAddress' $MACAddress))) { return }
+      $differs = (Test-NdDiffers $record 'ProviderAddress' $ProviderAddress) -or (Test-NdDiffers $record 'MACAddress' $MACAddress)
+      if ([string](Get-NdValue $record 'Context') -ne 'netdsl') {
+        if (-not $differs) {
+          Write-Warning ('lookup record {0}: another tool created it (context ''{1}''); it matches the source, so it is left as it is' -f $name, (Get-NdValue $record 'Context'))
+          return
+        }
+        throw ('another tool created this record (context ''{0}''), with provider address {1} and MAC {2}; netdsl replaces only records it created: remove it, or take the VM out of the source' -f (Get-NdValue $record 'Context'), (Get-NdValue $record 'ProviderAddress'), (Get-NdValue $record 'MACAddress'))
+      }
+      if (-not $differs) { return }
       $action = 'replace'
     }
     if (-not (Confirm-NdChange $action 'lookup record' $name)) { return }
     if ($null -ne $record) { Remove-NetVirtualizationLookupRecord -InputObject $record }
     if ($VMName -ne '') {
-      New-NetVirtualizationLookupRecord -CustomerAddress $CustomerAddress -VirtualSubnetID $VirtualSubnetID -MACAddress $MACAddress -ProviderAddress $ProviderAddress -Rule 'TranslationMethodEncap' -CustomerID $CustomerID -VMName $VMName | Out-Null
+      New-NetVirtualizationLookupRecord -CustomerAddress $CustomerAddress -VirtualSubnetID $VirtualSubnetID -MACAddress $MACAddress -ProviderAddress $ProviderAddress -Rule 'TranslationMethodEncap' -CustomerID $CustomerID -Context 'netdsl' -VMName $VMName | Out-Null
     } else {
-      New-NetVirtualizationLookupRecord -CustomerAddress $CustomerAddress -VirtualSubnetID $VirtualSubnetID -MACAddress $MACAddress -ProviderAddress $ProviderAddress -Rule 'TranslationMethodEncap' -CustomerID $CustomerID | Out-Null
+      New-NetVirtualizationLookupRecord -CustomerAddress $CustomerAddress -VirtualSubnetID $VirtualSubnetID -MACAddress $MACAddress -ProviderAddress $ProviderAddress -Rule 'TranslationMethodEncap' -CustomerID $CustomerID -Context 'netdsl' | Out-Null
     }
   } catch {
     throw ('{0} ''{1}'': {2}' -f 'lookup record', $name, $_.Exception.Message)
@@ -60,6 +79,7 @@ function Sync-NdLookupRecord {
 function Sync-NdCustomerRoute {
   param([string]$RoutingDomainID, [uint32]$VirtualSubnetID, [string]$DestinationPrefix, [string]$NextHop)
   $name = '{0} {1}' -f $RoutingDomainID, $DestinationPrefix
+  $script:NdRouteKeys[$name.ToLowerInvariant()] = $true
   try {
     $route = Select-NdOne (Get-NetVirtualizationCustomerRoute -RoutingDomainID $RoutingDomainID -DestinationPrefix $DestinationPrefix -ErrorAction SilentlyContinue) 'customer route' $name
     $action = 'create'
@@ -72,6 +92,26 @@ function Sync-NdCustomerRoute {
     New-NetVirtualizationCustomerRoute -RoutingDomainID $RoutingDomainID -VirtualSubnetID $VirtualSubnetID -DestinationPrefix $DestinationPrefix -NextHop $NextHop | Out-Null
   } catch {
     throw ('{0} ''{1}'': {2}' -f 'customer route', $name, $_.Exception.Message)
+  }
+}
+
+# Removes the lookup records netdsl created (Context 'netdsl') that this run did not declare.
+function Remove-NdStaleLookupRecords {
+  $owned = @(Get-NetVirtualizationLookupRecord -ErrorAction SilentlyContinue | Where-Object { [string](Get-NdValue $_ 'Context') -eq 'netdsl' })
+  foreach ($record in $owned) {
+    $name = '{0}/{1}' -f $record.VirtualSubnetID, $record.CustomerAddress
+    if ($script:NdLookupKeys.ContainsKey($name)) { continue }
+    if (Confirm-NdChange 'remove' 'lookup record' $name) { Remove-NetVirtualizationLookupRecord -InputObject $record }
+  }
+}
+
+# Removes the customer routes in netdsl's routing domains ({6e64736c-0000-4000-8000-...}) that this run did not declare.
+function Remove-NdStaleCustomerRoutes {
+  $owned = @(Get-NetVirtualizationCustomerRoute -ErrorAction SilentlyContinue | Where-Object { [string](Get-NdValue $_ 'RoutingDomainID') -match '^\{?6e64736c-0000-4000-8000-[0-9a-f]{12}\}?$' })
+  foreach ($route in $owned) {
+    $name = '{0} {1}' -f $route.RoutingDomainID, $route.DestinationPrefix
+    if ($script:NdRouteKeys.ContainsKey($name.ToLowerInvariant())) { continue }
+    if (Confirm-NdChange 'remove' 'customer route' $name) { Remove-NetVirtualizationCustomerRoute -InputObject $route }
   }
 }
 )PS";
@@ -91,6 +131,7 @@ class HyperVEmitter {
     for (const ir::Port& p : h_.ports) Port(p);
     for (const ir::LookupRecord& r : h_.lookup_records) LookupRecord(r);
     for (const ir::CustomerRoute& r : h_.customer_routes) CustomerRoute(r);
+    Removals();
     for (const ir::NatRule& n : h_.nat_rules) Nat(n);
     w_.Epilogue("host");
     return w_.Finish();
@@ -401,6 +442,14 @@ class HyperVEmitter {
     w_.Line("Sync-NdCustomerRoute -RoutingDomainID " + Quote(RoutingDomainGuid(r.rdid)) + " -VirtualSubnetID " +
             Int(vsid) + " -DestinationPrefix " + Quote(r.prefix.ToString()) + " -NextHop " + Quote(next_hop) +
             "  # routing domain " + std::to_string(r.rdid));
+  }
+
+  /// After every Sync call: the owned NetWNV state this host no longer has goes.
+  void Removals() {
+    w_.Line("");
+    w_.Comment("lookup records and customer routes netdsl created that the source no longer has");
+    w_.Line("Remove-NdStaleLookupRecords");
+    w_.Line("Remove-NdStaleCustomerRoutes");
   }
 
   void Nat(const ir::NatRule& n) {

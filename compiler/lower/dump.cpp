@@ -82,6 +82,7 @@ std::string DumpHostIr(const ir::HostIr& h, bool with_provenance) {
     o << "  source_hash " << h.source_hash << "\n";
   }
   o << "  underlay_mtu " << h.underlay_mtu << "\n";
+  o << "  platform " << (h.platform == ir::Platform::HyperV ? "hyperv" : "linux") << "\n";
   for (const auto& sw : h.switches) {
     o << "  switch " << Q(sw.name) << " bridge=" << sw.bridge_ifname
       << " bond=" << (sw.bond_ifname.empty() ? "-" : sw.bond_ifname) << " uplink_mode=" << Name(sw.uplink_mode)
@@ -223,6 +224,7 @@ std::string HostIrHash(const ir::HostIr& h) {
   x.S("netdsl host ir v1");
   x.S(h.host);
   x.S(h.host_group);
+  x.U(uint64_t(h.platform));
   x.U(h.underlay_mtu);
   auto ip = [&](const net::IpAddress& a) { x.Ip(a); };
   x.List(h.switches, [&](const ir::Switch& sw) {

@@ -16,6 +16,7 @@ namespace netdsl::ir {
 using fabric::Isolation;
 using fabric::LoadBalancing;
 using fabric::MinimumBandwidthMode;
+using fabric::Platform;
 using fabric::Teaming;
 using fabric::TeamingMode;
 using fabric::UplinkMode;
@@ -169,6 +170,9 @@ struct Management {
 struct HostIr {
   std::string host;
   std::string host_group;
+  /// What the host runs; decides which backends' host artifacts it gets
+  /// (backends/backend.h, pipeline Serves()).
+  Platform platform = Platform::Linux;
   uint32_t underlay_mtu = 1500;
   std::vector<Switch> switches;                  ///< by name
   std::vector<ProviderAddress> provider_addresses;  ///< by logical network

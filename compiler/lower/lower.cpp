@@ -115,6 +115,7 @@ ir::HostIr HostLowering::Run() {
   ir_.host = h.name;
   ir_.host_group = h.host_group == kNone ? std::string() : f_.host_groups[h.host_group].name;
   ir_.underlay_mtu = h.mtu;
+  ir_.platform = h.platform;
   ir_.source_hash = index_.source_hash;
   ir_.generation = 1;
   for (const auto& nic : h.nics) {

@@ -41,11 +41,16 @@ struct HostResult {
   std::string io_error;  ///< writing an artifact failed
 };
 
-/// Today every host gets every selected backend's host artifacts; once the IR
-/// says what a host runs (ir::HostIr::platform), this is where it decides.
-bool Serves(const backends::Backend& backend, const ir::HostIr& host) {
-  (void)host;
-  return true;
+/// A host gets the host artifacts of the backends whose row lists its platform
+/// (tables: both; linux: Linux; powershell: Hyper-V).
+bool Serves(const backends::Backend& backend, const ir::HostIr& host) { return backend.platforms.Has(host.platform); }
+
+/// A backend's fabric artifacts (scvmm/fabric.ps1) exist when it serves a host
+/// of the fabric: a fabric without a Hyper-V host has no VMM script.
+bool ServesAnyHost(const backends::Backend& backend, const model::Fabric& f) {
+  for (const model::Host& h : f.hosts)
+    if (backend.platforms.Has(h.platform)) return true;
+  return false;
 }
 
 /// Test hook: NETDSL_TEST_REFUSE=BACKEND:HOST makes that backend refuse that
@@ -196,7 +201,7 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
 
   if (writing) {
     for (const backends::Backend* backend : options.backends) {
-      if (!backend->emit_fabric) continue;
+      if (!backend->emit_fabric || !ServesAnyHost(*backend, f)) continue;
       llvm::Expected<std::vector<backends::Artifact>> fabric_artifacts = [&] {
         try {
           return backend->emit_fabric(compiled.fabric);

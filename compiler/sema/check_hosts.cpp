@@ -1,6 +1,7 @@
 // Host groups, hosts (with name-range expansion) and host NICs; which logical
 // networks each host reaches through its switches.
 #include <algorithm>
+#include <string_view>
 
 #include "compiler/sema/checker.h"
 
@@ -46,6 +47,31 @@ std::string InterfaceNameProblem(const std::string& name) {
   return "";
 }
 
+/// Why a host NIC name cannot be a Windows network adapter (connection) name,
+/// or "": what `Rename-NetAdapter` and the Network Connections folder accept —
+/// 1 to 255 UTF-16 code units, no control characters or tabs, none of
+/// `\ / : * ? < > |`, no leading or trailing space. Quotes of every kind, `$`,
+/// backticks and spaces inside are fine (`"Ethernet 2"`): the PowerShell
+/// backend quotes every name.
+std::string WindowsAdapterNameProblem(const std::string& name) {
+  size_t utf16 = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(name[i]);
+    if ((c & 0xC0) != 0x80) utf16 += c >= 0xF0 ? 2 : 1;  // a lead byte; 4-byte sequences are surrogate pairs
+    if (c < 0x20 || c == 0x7F) return c == '\t' ? "contains a tab" : "contains a control character";
+    if (c == 0xC2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) < 0xA0)
+      return "contains a control character";
+    if (c == 0xE2 && i + 2 < name.size() && static_cast<unsigned char>(name[i + 1]) == 0x80 &&
+        (static_cast<unsigned char>(name[i + 2]) == 0xA8 || static_cast<unsigned char>(name[i + 2]) == 0xA9))
+      return "contains a line separator";
+    if (std::string_view("\\/:*?<>|").find(char(c)) != std::string_view::npos)
+      return "contains `" + std::string(1, char(c)) + "`; Windows does not allow \\ / : * ? < > | in an adapter name";
+  }
+  if (utf16 > 255) return "is " + std::to_string(utf16) + " characters long; Windows allows at most 255";
+  if (name.front() == ' ' || name.back() == ' ') return "starts or ends with a space, which Windows does not keep";
+  return "";
+}
+
 }  // namespace
 
 void Checker::DeclareHostGroup(const ast::Block& block, uint32_t parent) {
@@ -58,6 +84,11 @@ void Checker::DeclareHostGroup(const ast::Block& block, uint32_t parent) {
   }
   g.parent = parent;
   g.management_inherit = props.Get("management") != nullptr;
+  // `platform` here, else the enclosing group's.
+  if (const ast::Value* v = props.Get("platform"))
+    g.platform = v->text == "hyperv" ? model::Platform::HyperV : model::Platform::Linux;
+  else if (parent != kNone)
+    g.platform = f_.host_groups[parent].platform;
   f_.host_groups.push_back(g);
   host_group_props_.push_back(props);
   host_group_children_.emplace_back();
@@ -110,6 +141,12 @@ void Checker::DeclareHost(const ast::Block& block, uint32_t group) {
   model::Host proto;
   proto.host_group = group;
   if (mtu) proto.mtu = (uint32_t)*mtu;
+  // The host's platform: its own, else its group's (inherited), else Linux.
+  const bool platform_said = props.Get("platform") || (group != kNone && f_.host_groups[group].platform);
+  if (const ast::Value* v = props.Get("platform"))
+    proto.platform = v->text == "hyperv" ? model::Platform::HyperV : model::Platform::Linux;
+  else if (group != kNone && f_.host_groups[group].platform)
+    proto.platform = *f_.host_groups[group].platform;
   std::vector<Props> nic_props;
   NameTable nic_names;
   Props management;  // the `management { }` block, if any (block nullptr = none)
@@ -128,9 +165,19 @@ void Checker::DeclareHost(const ast::Block& block, uint32_t group) {
     if (!Declare(nic_names, nic_name, nic_id, child.label->range, "NIC", " in " + Describe(props),
                  [&](uint32_t e) { return proto.nics[e].name_range; }))
       continue;
-    if (std::string problem = InterfaceNameProblem(nic_name); !problem.empty())
+    // NIC names follow the host's platform: Linux interface names, or Windows adapter names.
+    if (proto.platform == model::Platform::Linux) {
+      if (std::string problem = InterfaceNameProblem(nic_name); !problem.empty())
+        diags_.Report(DiagKind::InvalidInterfaceName, child.label->range,
+                      "host NIC name `" + nic_name + "` becomes a Linux interface name but " + problem +
+                          (platform_said ? std::string()
+                                         : "; the host is a Linux host because neither it nor its host groups say "
+                                           "`platform`: write `platform = hyperv;` for a Hyper-V host"));
+    } else if (std::string problem = WindowsAdapterNameProblem(nic_name); !problem.empty()) {
       diags_.Report(DiagKind::InvalidInterfaceName, child.label->range,
-                    "host NIC name `" + nic_name + "` becomes a Linux interface name but " + problem);
+                    "host NIC name `" + nic_name + "` of a Hyper-V host is a Windows network adapter name but " +
+                        problem);
+    }
     if (np.Present("uplink") && !np.Present("switch"))
       diags_.Report(DiagKind::MissingRequiredProperty, child.label->range,
                     "host NIC `" + nic_name + "` has an `uplink` but no `switch`; add `switch = ...;`");

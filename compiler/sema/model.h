@@ -27,6 +27,7 @@ struct Declared {
 using fabric::Isolation;
 using fabric::LoadBalancing;
 using fabric::MinimumBandwidthMode;
+using fabric::Platform;
 using fabric::TeamingMode;
 using fabric::UplinkMode;
 
@@ -35,6 +36,8 @@ struct HostGroup : Declared {
   std::vector<uint32_t> hosts;
   /// `management = inherit;` on the group: the default of its hosts and nested groups.
   bool management_inherit = false;
+  /// `platform` written on this group or the nearest enclosing group that has one.
+  std::optional<Platform> platform;
 };
 
 /// A physical NIC of a host bound to a logical switch through an uplink profile.
@@ -60,6 +63,9 @@ struct Management {
 
 struct Host : Declared {
   uint32_t host_group = kNone;
+  /// What the host runs: its own `platform`, else its group's (nested groups
+  /// inherit), else Linux (docs/powershell.md says why).
+  Platform platform = Platform::Linux;
   std::vector<HostNic> nics;
   std::optional<Management> management;
   /// Underlay (PA side) MTU; 1500 unless set with `mtu = N;` on the host.

@@ -10,13 +10,16 @@ namespace {
 
 using VT = ValueType;
 
+/// `platform = hyperv | linux;` on a host or a host group (inherited; default linux).
+KeySpec PlatformKey() { return {"platform", VT::Enum, false, {"hyperv", "linux"}}; }
+
 const std::vector<BlockSpec>& Table() {
   static const std::vector<BlockSpec> table = {
       // Top level.
       {"host_group", "", LabelRule::Name,
-       {{"description", VT::Text}, {"management", VT::Enum, false, {"inherit"}}}, false, false, "host group"},
+       {{"description", VT::Text}, {"management", VT::Enum, false, {"inherit"}}, PlatformKey()}, false, false, "host group"},
       {"host", "", LabelRule::Name,
-       {{"description", VT::Text}, {"mtu", VT::Integer}, {"management", VT::Enum, false, {"inherit"}}}, false, true,
+       {{"description", VT::Text}, {"mtu", VT::Integer}, {"management", VT::Enum, false, {"inherit"}}, PlatformKey()}, false, true,
        "host"},
       {"logical_network", "", LabelRule::Name,
        {{"description", VT::Text}, {"network_virtualization", VT::Bool}}, false, false, "logical network"},
@@ -45,9 +48,9 @@ const std::vector<BlockSpec>& Table() {
 
       // Host groups and hosts.
       {"host_group", "host_group", LabelRule::Name,
-       {{"description", VT::Text}, {"management", VT::Enum, false, {"inherit"}}}, false, false, "host group"},
+       {{"description", VT::Text}, {"management", VT::Enum, false, {"inherit"}}, PlatformKey()}, false, false, "host group"},
       {"host", "host_group", LabelRule::Name,
-       {{"description", VT::Text}, {"mtu", VT::Integer}, {"management", VT::Enum, false, {"inherit"}}}, false, true,
+       {{"description", VT::Text}, {"mtu", VT::Integer}, {"management", VT::Enum, false, {"inherit"}}, PlatformKey()}, false, true,
        "host"},
       {"nic", "host", LabelRule::Name,
        {{"description", VT::Text}, {"switch", VT::Name}, {"uplink", VT::Name}}, false, false, "host NIC"},

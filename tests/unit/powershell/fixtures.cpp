@@ -41,6 +41,7 @@ alloc::AllocatedFabric SeedDemoFabric() {
   auto host = [](const char* name, uint32_t group, std::vector<model::HostNic> nics) {
     model::Host h = Named<model::Host>(name);
     h.host_group = group;
+    h.platform = model::Platform::HyperV;  // the article's hosts run Hyper-V
     h.nics = std::move(nics);
     return h;
   };
@@ -181,6 +182,7 @@ ir::HostIr SeedDemoHost02() {
   ir::HostIr h;
   h.host = "host02";
   h.host_group = "Lenovo";
+  h.platform = ir::Platform::HyperV;
   h.source_hash = std::string(64, 'a');
   ir::Switch sw;
   sw.name = "test logical switch";
@@ -251,6 +253,7 @@ ir::HostIr SeedDemoGateway() {
   ir::HostIr h;
   h.host = "gateway";
   h.host_group = "Gateways";
+  h.platform = ir::Platform::HyperV;
   h.source_hash = std::string(64, 'a');
   ir::Switch sw;
   sw.name = "gateway switch";

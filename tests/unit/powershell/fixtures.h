@@ -11,7 +11,8 @@
 namespace netdsl::testing {
 
 /// The seed demo (examples/seed-demo/fabric.netdsl) as sema + alloc would
-/// produce it: VSIDs 5001 (web) and 6001 (db), RDID 1, PAs .10/.11/.12.
+/// produce it with every host `platform = hyperv`: VSIDs 5001 (web) and 6001
+/// (db), RDID 1, PAs .10/.11/.12.
 alloc::AllocatedFabric SeedDemoFabric();
 
 /// host02's IR (the host with winserver10) and the gateway's IR.

@@ -331,7 +331,7 @@ TEST_CASE("hyper-v script: switch, team, adapter policy, NetWNV records and rout
   Find(script, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $adapter -Untagged");
   // One converging helper call per NetWNV record; the helpers look up, compare and replace.
   Find(script, "function Sync-NdLookupRecord {");
-  Find(script, "-Rule 'TranslationMethodEncap' -CustomerID $CustomerID -VMName $VMName");
+  Find(script, "-Rule 'TranslationMethodEncap' -CustomerID $CustomerID -Context 'netdsl' -VMName $VMName");
   Find(script, "Remove-NetVirtualizationLookupRecord -InputObject $record");
   Find(script, "\n  Sync-NdLookupRecord -CustomerAddress '10.0.1.10' -VirtualSubnetID 5001 -MACAddress "
                "'001DD8B71C00' -ProviderAddress '192.168.0.11' -CustomerID "
@@ -344,6 +344,33 @@ TEST_CASE("hyper-v script: switch, team, adapter policy, NetWNV records and rout
   remote.lookup_records[0].local = false;
   const std::string remote_script = EmitHyperVScript(remote);
   Find(remote_script, "-CustomerID '{6e64736c-0000-4000-8000-000000000001}'  # winserver10/nic0 on host02\n");
+}
+
+TEST_CASE("hyper-v script: owned NetWNV state is marked, and what the source no longer has is removed") {
+  const std::string script = EmitHyperVScript(testing::SeedDemoHost02());
+  // Records netdsl creates carry its mark; routes are owned through netdsl's routing domain GUIDs.
+  Find(script, "-Rule 'TranslationMethodEncap' -CustomerID $CustomerID -Context 'netdsl' -VMName $VMName");
+  Find(script, "-Rule 'TranslationMethodEncap' -CustomerID $CustomerID -Context 'netdsl' | Out-Null");
+  Find(script, "Where-Object { [string](Get-NdValue $_ 'Context') -eq 'netdsl' }");
+  Find(script, "-match '^\\{?6e64736c-0000-4000-8000-[0-9a-f]{12}\\}?$'");
+  // A record another tool made is never replaced or removed.
+  size_t foreign = Find(script, "if ([string](Get-NdValue $record 'Context') -ne 'netdsl') {");
+  CHECK(script.find("throw ('another tool created this record", foreign) < script.find("$action = 'replace'", foreign));
+  // The removals run once, after the last Sync call of the script body.
+  const size_t records = Find(script, "\n  Remove-NdStaleLookupRecords\n");
+  const size_t routes = Find(script, "\n  Remove-NdStaleCustomerRoutes\n");
+  CHECK(script.rfind("\n  Sync-Nd") < records);
+  CHECK(records < routes);
+  // A host with nothing left on a virtual subnet still removes what it had.
+  ir::HostIr empty = testing::SeedDemoHost02();
+  empty.ports.clear();
+  empty.lookup_records.clear();
+  empty.customer_routes.clear();
+  empty.segments.clear();
+  const std::string bare = EmitHyperVScript(empty);
+  CHECK(bare.find("\n  Sync-NdLookupRecord ") == std::string::npos);
+  Find(bare, "\n  Remove-NdStaleLookupRecords\n");
+  Find(bare, "\n  Remove-NdStaleCustomerRoutes\n");
 }
 
 TEST_CASE("hyper-v script: embedded teaming and a no-team switch with two NICs") {
@@ -457,6 +484,15 @@ TEST_CASE("hyper-v script: guest teaming, vRSS and switch extensions") {
                "'Microsoft Windows Filtering Platform' }) 'switch extension' 'Microsoft Windows Filtering Platform'");
   Find(script, "Enable-VMSwitchExtension -VMSwitchExtension $extension | Out-Null");
   CHECK(EmitHyperVScript(testing::SeedDemoHost02()).find("Enable-VMSwitchExtension") == std::string::npos);
+}
+
+TEST_CASE("fabric script: only Hyper-V hosts are bound and deployed through VMM") {
+  alloc::AllocatedFabric af = testing::SeedDemoFabric();
+  af.fabric.hosts[0].platform = model::Platform::Linux;  // host01 runs Linux: linux.yaml, not VMM
+  const std::string script = EmitFabricScript(af);
+  CHECK(script.find("Get-SCVMHost -ComputerName 'host01'") == std::string::npos);
+  Find(script, "Get-SCVMHost -ComputerName 'host02'");
+  Find(script, "Get-SCVMHost -ComputerName 'gateway'");
 }
 
 TEST_CASE("fabric script: a host NIC on an uplink its switch does not list stops instead of using an unset set") {
