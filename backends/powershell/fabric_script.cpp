@@ -669,12 +669,31 @@ class FabricEmitter {
       const std::string vname = h.name + "/" + name;
       w_.Line("$virtualSwitch = Select-NdOne (Get-SCVirtualNetwork -VMHost $vmHost -Name " + Quote(name) + ") " +
               Quote(vkind) + " " + Quote(vname));
+      // The switch that carries the host's management NIC gets VMM's management
+      // adapter ("Create a virtual network adapter for host management use"),
+      // named after the switch as hyperv.ps1's is; VMM gives it the physical
+      // NIC's settings, and the declared VLAN.
+      const bool management = h.management && h.management->nic != model::kNone &&
+                              h.nics[h.management->nic].logical_switch == sw;
+      std::string mgmt;
+      if (management) {
+        mgmt = " -CreateManagementAdapter -ManagementAdapterName " + Quote(name);
+        if (h.management->vlan) mgmt += " -ManagementAdapterVLanId " + std::to_string(h.management->vlan);
+      }
       w_.Open("if ($null -eq $virtualSwitch) {");
       w_.Open("if (Confirm-NdChange 'create' " + Quote(vkind) + " " + Quote(vname) + ") {");
       w_.Line("New-SCVirtualNetwork -VMHost $vmHost -LogicalSwitch " + ls + " -VMHostNetworkAdapters " + deploy +
-              " | Out-Null");
+              mgmt + " | Out-Null");
       w_.Close();
       w_.Reopen("} else {");
+      if (management) {
+        // VMM adds a management adapter only when it deploys the switch.
+        w_.Open("if (@(Get-SCVirtualNetworkAdapter -VMHost $vmHost | Where-Object { $_.Name -eq " + Quote(name) +
+                " }).Count -eq 0) {");
+        w_.Line("Write-Warning ('virtual switch ''{0}'' on host ''{1}'' has no management adapter ''{0}''; VMM "
+                "creates one only when it deploys the switch' -f " + Quote(name) + ", " + Quote(h.name) + ")");
+        w_.Close();
+      }
       w_.Line("$add = @(Select-NdMissing " + deploy + " (Get-NdValue $virtualSwitch 'VMHostNetworkAdapters'))");
       UpdateIf("$add.Count -gt 0", vkind, vname,
                {"Set-SCVirtualNetwork -VirtualNetwork $virtualSwitch -LogicalSwitch " + ls +

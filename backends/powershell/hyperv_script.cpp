@@ -233,6 +233,11 @@ class HyperVEmitter {
     w_.Line("$switchName = " + Quote(s.name));
     w_.Line("$switch = Select-NdOne (Get-VMSwitch | Where-Object { $_.Name -eq $switchName }) " + Quote(kind) +
             " $switchName");
+    // The management OS shares the switch that carries the host's management
+    // adapter (a host vNIC named after the switch, onto which Windows moves the
+    // NIC's IP settings), and no other switch once the host declares one.
+    const bool management = h_.management && h_.management->switch_name == s.name;
+    if (h_.management) extra += " -AllowManagementOS " + Bool(management);
     w_.Open("if ($null -eq $switch) {");
     Confirmed("create", kind, s.name,
               {"$switch = New-VMSwitch -Name $switchName -NetAdapterName " + QuoteArray(adapters) +
@@ -248,6 +253,19 @@ class HyperVEmitter {
     w_.Line("throw 'its minimum bandwidth mode differs from the source, and the mode can only be chosen when a "
             "switch is created: remove the switch (Remove-VMSwitch) and run the script again'");
     w_.Close();
+    if (management) {
+      w_.Open("if (Test-NdDiffers $switch 'AllowManagementOS' $true) {");
+      Confirmed("add the management adapter to", kind, s.name,
+                {"Set-VMSwitch -VMSwitch $switch -AllowManagementOS $true"});
+      w_.Close();
+    } else if (h_.management) {
+      // Taking a host vNIC away can cut the host off: say so, never do it.
+      w_.Open("if ([bool](Get-NdValue $switch 'AllowManagementOS')) {");
+      w_.Line("Write-Warning ('virtual switch ''{0}'' shares its uplink with the management OS, but the source puts "
+              "the management adapter on switch ''{1}''; once the host is reachable there, run Set-VMSwitch -Name "
+              "''{0}'' -AllowManagementOS $false' -f $switchName, " + Quote(h_.management->switch_name) + ")");
+      w_.Close();
+    }
     w_.Close();
     if (s.uplink_mode == ir::UplinkMode::EmbeddedTeam &&
         teaming.load_balancing != ir::LoadBalancing::HostDefault) {
@@ -275,6 +293,73 @@ class HyperVEmitter {
       w_.Close();
     }
     w_.EndObject(kind, s.name);
+    if (management) Management(*h_.management);
+  }
+
+  /// The host vNIC of the management OS on the management switch (created by
+  /// -AllowManagementOS, named after the switch): its VLAN, and unless the
+  /// NIC's settings are inherited, the declared address and default route.
+  /// Addresses and routes the source does not declare are reported, never
+  /// removed (the session running the script may depend on them).
+  void Management(const ir::Management& m) {
+    const std::string kind = "management adapter", name = m.switch_name;
+    const std::string alias = "vEthernet (" + m.switch_name + ")";
+    w_.BeginObject(kind, name);
+    w_.Line("$managementName = " + Quote(m.switch_name));
+    w_.Line("$management = $null");
+    w_.Line("if ($null -ne $switch) { $management = Select-NdOne (Get-VMNetworkAdapter -ManagementOS | "
+            "Where-Object { $_.SwitchName -eq $managementName -and $_.Name -eq $managementName }) " + Quote(kind) +
+            " $managementName }");
+    w_.Open("if ($null -ne $switch -and $null -eq $management -and -not $script:NdDryRun) {");
+    w_.Line("throw ('virtual switch ''{0}'' has no management OS adapter named ''{0}''; the source puts the "
+            "management adapter of NIC ''{1}'' there' -f $managementName, " + Quote(m.nic) + ")");
+    w_.Close();
+    w_.Open("if ($null -ne $management) {");
+    w_.Line("$vlan = Get-VMNetworkAdapterVlan -VMNetworkAdapter $management");
+    if (m.vlan) {
+      w_.Open("if ((Test-NdDiffers $vlan 'OperationMode' 'Access') -or (Test-NdDiffers $vlan 'AccessVlanId' " +
+              Int(m.vlan) + ")) {");
+      Confirmed("set VLAN of", kind, name,
+                {"Set-VMNetworkAdapterVlan -VMNetworkAdapter $management -Access -VlanId " + Int(m.vlan)});
+    } else {
+      w_.Open("if (Test-NdDiffers $vlan 'OperationMode' 'Untagged') {");
+      Confirmed("set VLAN of", kind, name, {"Set-VMNetworkAdapterVlan -VMNetworkAdapter $management -Untagged"});
+    }
+    w_.Close();
+    w_.Close();
+    if (!m.inherit && m.address) {
+      const std::string ip = m.address->ToString(), family = m.address->IsV4() ? "'IPv4'" : "'IPv6'";
+      const std::string address = ip + "/" + std::to_string(m.prefix_length);
+      w_.Line("$interfaceName = " + Quote(alias));
+      w_.Line("$interface = Select-NdOne (Get-NetAdapter -Name " + Quote(EscapeWildcard(alias)) +
+              " -ErrorAction SilentlyContinue) 'network adapter' $interfaceName");
+      w_.Open("if ($null -ne $interface) {");
+      w_.Line("$addresses = @(Get-NetIPAddress -InterfaceIndex $interface.ifIndex -AddressFamily " + family +
+              " -ErrorAction SilentlyContinue | Where-Object { [string](Get-NdValue $_ 'PrefixOrigin') -ne 'WellKnown' })");
+      w_.Open("if (@($addresses | Where-Object { [string]$_.IPAddress -eq " + Quote(ip) + " -and [int]$_.PrefixLength -eq " +
+              Int(m.prefix_length) + " }).Count -eq 0) {");
+      Confirmed("add address " + address + " to", kind, name,
+                {"New-NetIPAddress -InterfaceIndex $interface.ifIndex -IPAddress " + Quote(ip) + " -PrefixLength " +
+                 Int(m.prefix_length) + " | Out-Null"});
+      w_.Close();
+      w_.Open("foreach ($other in @($addresses | Where-Object { [string]$_.IPAddress -ne " + Quote(ip) + " })) {");
+      w_.Line("Write-Warning ('management adapter ''{0}'' also has address {1}, which the source does not declare; it "
+              "is left as it is (remove it once the host answers at " + address + ")' -f $managementName, "
+              "$other.IPAddress)");
+      w_.Close();
+      if (m.gateway) {
+        const std::string gw = m.gateway->ToString(), def = m.address->IsV4() ? "0.0.0.0/0" : "::/0";
+        w_.Open("if (@(Get-NetRoute -InterfaceIndex $interface.ifIndex -DestinationPrefix " + Quote(def) +
+                " -ErrorAction SilentlyContinue | Where-Object { [string]$_.NextHop -eq " + Quote(gw) +
+                " }).Count -eq 0) {");
+        Confirmed("add default route via " + gw + " to", kind, name,
+                  {"New-NetRoute -InterfaceIndex $interface.ifIndex -DestinationPrefix " + Quote(def) + " -NextHop " +
+                   Quote(gw) + " | Out-Null"});
+        w_.Close();
+      }
+      w_.Close();
+    }
+    w_.EndObject(kind, name);
   }
 
   void ProviderAddress(const ir::ProviderAddress& pa) {

@@ -340,6 +340,10 @@ alloc::AllocatedFabric VariantFabric() {
   pp.security.guest_teaming = true;
   pp.offload.vrss = true;
   f.uplink_port_profiles[1].network_virtualization = false;
+  // host02's management adapter, inherited and untagged.
+  model::Management management;
+  management.nic = 0;
+  f.hosts[1].management = management;
   return af;
 }
 
@@ -358,6 +362,15 @@ ir::HostIr VariantHost() {
   h.policies[0].guest_teaming = true;
   h.policies[0].vrss = true;
   h.switches[0].extensions = {"Microsoft Windows Filtering Platform"};
+  // An untagged IPv6 management address on the only switch.
+  ir::Management management;
+  management.nic = "Ethernet";
+  management.switch_name = h.switches[0].name;
+  management.inherit = false;
+  management.address = Ip("2001:db8::20");
+  management.prefix_length = 64;
+  management.gateway = Ip("2001:db8::1");
+  h.management = management;
   return h;
 }
 
@@ -406,6 +419,11 @@ alloc::AllocatedFabric HostileFabric() {
   rename(f.vms);
   f.port_classifications[0].description = names[0] + names[2] + names[6];
   f.logical_switches[0].description = names[1];
+  // host02's one cable carries management too, inherited, on VLAN 12.
+  model::Management management;
+  management.nic = 0;
+  management.vlan = 12;
+  f.hosts[1].management = management;
   return af;
 }
 
@@ -428,6 +446,16 @@ ir::HostIr HostileHost() {
   nat.external_ip = net::IpAddress::V4(0xC0A80A28u);
   nat.external_pool = names[7];
   h.nat_rules = {nat};
+  // The management adapter on the (hostile) switch, with a declared address.
+  ir::Management management;
+  management.nic = names[8];
+  management.switch_name = names[0];
+  management.inherit = false;
+  management.address = Ip("192.168.0.20");
+  management.prefix_length = 24;
+  management.gateway = Ip("192.168.0.1");
+  management.vlan = 12;
+  h.management = management;
   return h;
 }
 

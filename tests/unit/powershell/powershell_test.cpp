@@ -495,6 +495,83 @@ TEST_CASE("fabric script: only Hyper-V hosts are bound and deployed through VMM"
   Find(script, "Get-SCVMHost -ComputerName 'gateway'");
 }
 
+TEST_CASE("hyper-v script: the management adapter on the switch that carries it") {
+  const std::string script = EmitHyperVScript(testing::HostileHost());
+  const std::string sw = ps::Quote(testing::HostileNames()[0]);
+  // The switch shares its uplink with the management OS, created so or set later.
+  const size_t create = Find(script, "-MinimumBandwidthMode 'Weight' -AllowManagementOS $true\n");
+  const size_t allow = Find(script, "Set-VMSwitch -VMSwitch $switch -AllowManagementOS $true\n");
+  // Its host vNIC: found by exact name on that switch, then VLAN, address, default route.
+  const size_t block = Find(script, "$managementName = " + sw + "\n");
+  Find(script, "Get-VMNetworkAdapter -ManagementOS | Where-Object { $_.SwitchName -eq $managementName -and $_.Name -eq "
+               "$managementName })");
+  const size_t vlan = Find(script, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $management -Access -VlanId 12\n");
+  Find(script, "Get-NetAdapter -Name " + ps::Quote(ps::EscapeWildcard("vEthernet (" + testing::HostileNames()[0] + ")")));
+  Find(script, "Get-NetIPAddress -InterfaceIndex $interface.ifIndex -AddressFamily 'IPv4'");
+  const size_t address =
+      Find(script, "New-NetIPAddress -InterfaceIndex $interface.ifIndex -IPAddress '192.168.0.20' -PrefixLength 24 |");
+  const size_t route = Find(script, "New-NetRoute -InterfaceIndex $interface.ifIndex -DestinationPrefix '0.0.0.0/0' "
+                                    "-NextHop '192.168.0.1' |");
+  CHECK(create < allow);
+  CHECK(allow < block);
+  CHECK(block < vlan);
+  CHECK(vlan < address);
+  CHECK(address < route);
+  CHECK(route < script.find("New-NetVirtualizationProviderAddress"));
+  // Nothing the host has is taken away: other addresses are reported, never removed.
+  CHECK(script.find("Remove-NetIPAddress") == std::string::npos);
+  CHECK(script.find("Remove-NetRoute") == std::string::npos);
+  Find(script, "also has address {1}, which the source does not declare");
+
+  // IPv6, untagged.
+  const std::string v6 = EmitHyperVScript(testing::VariantHost());
+  Find(v6, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $management -Untagged\n");
+  Find(v6, "-AddressFamily 'IPv6'");
+  Find(v6, "-IPAddress '2001:db8::20' -PrefixLength 64 |");
+  Find(v6, "-DestinationPrefix '::/0' -NextHop '2001:db8::1' |");
+
+  // Inherited settings: only the VLAN is set; Windows moves the NIC's address onto the vNIC.
+  ir::HostIr inherit = testing::HostileHost();
+  inherit.management->inherit = true;
+  inherit.management->address.reset();
+  inherit.management->gateway.reset();
+  const std::string inherited = EmitHyperVScript(inherit);
+  Find(inherited, "-AllowManagementOS $true\n");
+  Find(inherited, "Set-VMNetworkAdapterVlan -VMNetworkAdapter $management -Access -VlanId 12\n");
+  CHECK(inherited.find("New-NetIPAddress") == std::string::npos);
+  CHECK(inherited.find("New-NetRoute") == std::string::npos);
+
+  // A second switch of a host with management elsewhere: no host vNIC, and an
+  // existing one is reported, not removed.
+  ir::HostIr two = testing::HostileHost();
+  ir::Switch storage = two.switches[0];
+  storage.name = "storage";
+  storage.uplink_mode = ir::UplinkMode::NoTeam;
+  storage.uplinks[0].nic = "Ethernet 2";
+  two.switches.push_back(storage);
+  const std::string both = EmitHyperVScript(two);
+  const size_t second = Find(both, "$switchName = 'storage'");
+  Find(both.substr(second), "-NetAdapterName @('Ethernet 2') -EnableIov $true -MinimumBandwidthMode 'Weight' "
+                            "-AllowManagementOS $false\n");
+  Find(both.substr(second), "the source puts the management adapter on switch ''{1}''");
+  CHECK(both.find("Set-VMSwitch -VMSwitch $switch -AllowManagementOS $false") == std::string::npos);
+
+  // A host that declares no management keeps Windows' default.
+  CHECK(EmitHyperVScript(testing::SeedDemoHost02()).find("AllowManagementOS") == std::string::npos);
+}
+
+TEST_CASE("fabric script: VMM creates the management adapter when it deploys the switch") {
+  const std::string script = EmitFabricScript(testing::HostileFabric());
+  const std::string sw = ps::Quote(testing::HostileFabric().fabric.logical_switches[0].name);
+  const size_t deploy = Find(script, "-VMHostNetworkAdapters $deploy0 -CreateManagementAdapter -ManagementAdapterName " +
+                                         sw + " -ManagementAdapterVLanId 12 | Out-Null\n");
+  // Only host02 declares one: one management adapter in the whole script.
+  CHECK(script.find("-CreateManagementAdapter", script.find("-CreateManagementAdapter", deploy) + 1) == std::string::npos);
+  CHECK(script.rfind("Get-SCVMHost -ComputerName", deploy) > script.find("Get-SCVMHost -ComputerName"));
+  Find(script, "VMM creates one only when it deploys the switch");
+  CHECK(EmitFabricScript(testing::SeedDemoFabric()).find("-CreateManagementAdapter") == std::string::npos);
+}
+
 TEST_CASE("fabric script: a host NIC on an uplink its switch does not list stops instead of using an unset set") {
   alloc::AllocatedFabric af = testing::SeedDemoFabric();
   af.fabric.hosts[0].nics[0].uplink_profile = 1;  // `inbound` is not an uplink of `test logical switch`
