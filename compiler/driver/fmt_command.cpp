@@ -24,10 +24,11 @@ constexpr const char* kUsage =
     "usage: netdslc fmt [--check] FILE...\n"
     "       netdslc fmt [--check] -\n"
     "\n"
-    "Rewrites FILEs in the canonical layout (2-space indent, one property per line,\n"
-    "comments kept, LF line endings). Files with syntax errors are left alone and\n"
-    "reported. `-` reads the standard input and writes the formatted text to the\n"
-    "standard output (for editors); on errors it writes nothing there.\n"
+    "Rewrites FILEs in the canonical layout (2-space indent, one property per line\n"
+    "except in blocks written on one line, comments kept, LF line endings). Files\n"
+    "with syntax errors are left alone and reported. `-` reads the standard input\n"
+    "and writes the formatted text to the standard output (for editors); on errors\n"
+    "it writes nothing there.\n"
     "  --check    change nothing; list the files that would change and exit 1 if any\n"
     "exit status: 0 ok, 1 errors or (with --check) files that would change, 64 usage error\n";
 

@@ -138,6 +138,13 @@ class Formatter {
           in_statement_ = in_property_ = continuation_ = false;
           return;
         }
+        // A block written on one line (no comment inside) stays on one line.
+        if (size_t close = OneLineBlockEnd(i); close != 0 && WriteInline(i + 1, close)) {
+          skip_until_ = close;
+          EndLine();
+          in_statement_ = in_property_ = continuation_ = false;
+          return;
+        }
         ++indent_;
         EndLine();
         after_open_ = true;
@@ -152,14 +159,55 @@ class Formatter {
     }
   }
 
+  /// The index of the `}` closing the `{` at `open` when both are on one
+  /// source line with no comment between them; 0 otherwise.
+  size_t OneLineBlockEnd(size_t open) const {
+    int depth = 0;
+    for (size_t k = open; k < toks_.size(); ++k) {
+      const Tok& t = toks_[k];
+      if (t.line_begin != toks_[open].line_begin || IsComment(t.type)) return 0;
+      if (t.type == NetDslLexer::kLBrace) ++depth;
+      if (t.type == NetDslLexer::kRBrace && --depth == 0) return k;
+    }
+    return 0;
+  }
+  /// Writes tokens [first, close] (the body and its `}`) on the current line:
+  /// `{ a = 1; b { c = 2; } }`, with the usual spacing inside, unless the
+  /// line would grow beyond kMaxInlineColumns (a minified file is laid out).
+  bool WriteInline(size_t first, size_t close) {
+    constexpr size_t kMaxInlineColumns = 160;
+    size_t line_start = out_.rfind('\n');
+    size_t column = out_.size() - (line_start == std::string::npos ? 0 : line_start + 1);
+    size_t width = 0;
+    for (size_t k = first; k <= close; ++k) width += toks_[k].end - toks_[k].begin + 1;
+    if (column + width > kMaxInlineColumns) return false;
+    bool property = false;
+    for (size_t k = first; k <= close; ++k) {
+      size_t ty = toks_[k].type;
+      bool space = true;
+      if (ty == NetDslLexer::kSemi || ty == NetDslLexer::kComma || ty == NetDslLexer::kRBrack ||
+          ty == NetDslLexer::kDotDot)
+        space = false;
+      if (prev_ == NetDslLexer::kLBrack || prev_ == NetDslLexer::kDotDot) space = false;
+      if (ty == NetDslLexer::kLBrack && !property) space = false;  // rack1-h[01..40]
+      if (ty == NetDslLexer::kRBrace && prev_ == NetDslLexer::kLBrace) space = false;  // `{}`
+      if (space) out_ += ' ';
+      Write(k);
+      if (ty == NetDslLexer::kAssign) property = true;
+      if (ty == NetDslLexer::kSemi || ty == NetDslLexer::kLBrace || ty == NetDslLexer::kRBrace) property = false;
+    }
+    return true;
+  }
+
  public:
-  /// Tokens consumed by lookahead (the `}` of `{}`) are skipped by the driver loop.
+  /// Tokens consumed by lookahead (the `}` of `{}`, a one-line block's body)
+  /// are skipped by the driver loop.
   bool Skip(size_t i) {
     if (pending_skip_ && i == skip_index_) {
       --pending_skip_;
       return true;
     }
-    return false;
+    return skip_until_ != 0 && i <= skip_until_;
   }
 
   std::string Format() {
@@ -184,6 +232,7 @@ class Formatter {
   size_t prev_ = 0;
   unsigned pending_skip_ = 0;
   size_t skip_index_ = 0;
+  size_t skip_until_ = 0;  ///< last token of the one-line block just written
 };
 
 }  // namespace
