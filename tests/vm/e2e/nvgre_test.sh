@@ -16,49 +16,20 @@
 #  4. Control: with the gretaps' isolation turned off by hand (netdsl's NVGRE
 #     mapping before split horizon), the same broadcast loops and check 1 sees it.
 source "$(dirname "$0")/lib.sh"
-NETDSLC=${NETDSLC:-}
-HERE=$(cd "$(dirname "$0")" && pwd)
-[[ -x $NETDSLC ]] || skip "netdslc is not built"
-python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
 command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
 command -v busybox >/dev/null || skip "busybox (arping) is not installed"
 mkns probe
 err=$(ip -n "$P-probe" link add ndq-gre type gretap key 1 2>&1) || kernel_lacks "gretap" "$err"
 
-mkdir -p "$NETDSL_STATE_DIR/src"
-cp "$HERE/fabrics/nvgre.netdsl" "$NETDSL_STATE_DIR/src/fabric.netdsl"
-out=$NETDSL_STATE_DIR/out
-"$NETDSLC" build "$NETDSL_STATE_DIR/src/fabric.netdsl" -o "$out" >/dev/null || fail "netdslc build failed"
-vms=$(python3 "$HERE/../../e2e/fabric_vms.py" "$out") || fail "cannot read the VM NICs of the built fabric"
-
+fabric_build nvgre
 # The underlay: a switch namespace whose bridge counts GRE by key.
-mkns sw
-ip -n "$P-sw" link add br0 type bridge
-ip -n "$P-sw" link set br0 up
-i=0
-for h in host01 host02 host03; do
-  i=$((i + 1))
-  mkns "$h"
-  ip netns exec "$P-$h" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip link add "${P}u$i" netns "$P-$h" type veth peer name "port$i" netns "$P-sw"
-  ip -n "$P-$h" link set "${P}u$i" name Ethernet
-  ip -n "$P-$h" link set Ethernet up
-  ip -n "$P-sw" link set "port$i" master br0 up
-done
-for h in host01 host02 host03; do
-  o=$("$NETDSL" apply "$out/hosts/$h/linux.yaml" --netns "$P-$h" 2>&1) || fail "apply on $h failed: $o"
-  expect_rc 0 "$NETDSL" plan "$out/hosts/$h/linux.yaml" --netns "$P-$h"
-done
+underlay_switch --no-ipv6 Ethernet host01 host02 host03
+fabric_apply host01 host02 host03
 
 declare -A seg_of ca_of mac_of host_of
 while IFS=$'\t' read -r host port guest mac ca bridge; do
   vm="vm-$host-$port"
-  mkns "$vm"
-  ip netns exec "$P-$vm" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip -n "$P-$host" link set "$guest" netns "$P-$vm"
-  ip -n "$P-$vm" link set "$guest" name eth0
-  ip -n "$P-$vm" addr add "$ca/24" dev eth0
-  ip -n "$P-$vm" link set eth0 up
+  vm_attach --no-ipv6 "$host" "$guest" "$vm" "$ca/24"
   seg_of[$vm]=$bridge ca_of[$vm]=$ca mac_of[$vm]=$mac host_of[$vm]=$host
 done <<<"$vms"
 ((${#seg_of[@]} == 8)) || fail "expected 8 VM NICs, got ${#seg_of[@]}"

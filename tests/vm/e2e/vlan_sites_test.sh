@@ -7,34 +7,13 @@
 # VXLAN only inside VLAN 20, the campus frames only inside VLAN 30, and no
 # untagged IP (but the hosts' own IGMP reports, counted apart), ARP or IPv6.
 source "$(dirname "$0")/lib.sh"
-NETDSLC=${NETDSLC:-}
-HERE=$(cd "$(dirname "$0")" && pwd)
-[[ -x $NETDSLC ]] || skip "netdslc is not built"
-python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
 command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
 mkns probe
 ip -n "$P-probe" link add ndq-br type bridge
 err=$(ip -n "$P-probe" link add link ndq-br name ndq-vlan type vlan id 2 2>&1) || kernel_lacks "802.1Q" "$err"
 
-mkdir -p "$NETDSL_STATE_DIR/src"
-cp "$HERE/fabrics/vlan-sites.netdsl" "$NETDSL_STATE_DIR/src/fabric.netdsl"
-out=$NETDSL_STATE_DIR/out
-"$NETDSLC" build "$NETDSL_STATE_DIR/src/fabric.netdsl" -o "$out" >/dev/null || fail "netdslc build failed"
-vms=$(python3 "$HERE/../../e2e/fabric_vms.py" "$out") || fail "cannot read the VM NICs of the built fabric"
-
-mkns sw
-ip -n "$P-sw" link add br0 type bridge
-ip -n "$P-sw" link set br0 up
-i=0
-for h in node1 node2; do
-  i=$((i + 1))
-  mkns "$h"
-  ip netns exec "$P-$h" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip link add "${P}u$i" netns "$P-$h" type veth peer name "port$i" netns "$P-sw"
-  ip -n "$P-$h" link set "${P}u$i" name eth0
-  ip -n "$P-$h" link set eth0 up
-  ip -n "$P-sw" link set "port$i" master br0 up
-done
+fabric_build vlan-sites
+underlay_switch --no-ipv6 eth0 node1 node2
 [[ -z ${NETDSL_IN_VM:-} ]] || sysctl -qw net.netfilter.nf_log_all_netns=1 2>/dev/null || true
 ip netns exec "$P-sw" nft -f - <<'EOF2' || fail "nft counters in the switch"
 table bridge wire {
@@ -50,9 +29,8 @@ table bridge wire {
   }
 }
 EOF2
+fabric_apply node1 node2
 for h in node1 node2; do
-  o=$("$NETDSL" apply "$out/hosts/$h/linux.yaml" --netns "$P-$h" 2>&1) || fail "apply on $h failed: $o"
-  expect_rc 0 "$NETDSL" plan "$out/hosts/$h/linux.yaml" --netns "$P-$h" >/dev/null
   pa_dev=$(python3 -c 'import sys, yaml; p = yaml.safe_load(open(sys.argv[1])); print(p["addresses"][0]["dev"])' "$out/hosts/$h/linux.yaml")
   ip -n "$P-$h" -d -o link show "$pa_dev" | grep -q 'vlan protocol 802.1Q id 20 ' || fail "$h: the PA is not on a VLAN 20 device: $(ip -n "$P-$h" -d -o link show "$pa_dev")"
 done
@@ -60,11 +38,7 @@ done
 declare -A seg_of ca_of
 while IFS=$'\t' read -r host port guest mac ca bridge; do
   vm="vm-$host-$port"
-  mkns "$vm"
-  ip netns exec "$P-$vm" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  ip -n "$P-$host" link set "$guest" netns "$P-$vm"
-  ip -n "$P-$vm" addr add "$ca/24" dev "$guest"
-  ip -n "$P-$vm" link set "$guest" up
+  vm_attach --no-ipv6 "$host" "$guest" "$vm" "$ca/24"
   seg_of[$vm]=$bridge ca_of[$vm]=$ca
 done <<<"$vms"
 ((${#seg_of[@]} == 4)) || fail "expected 4 VM NICs, got ${#seg_of[@]}"
