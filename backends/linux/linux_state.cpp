@@ -318,8 +318,10 @@ class Builder {
       AddLink(kBridges, bridge);
       Feature("bridge");
       segment_bridge_[seg.vsid] = seg.bridge_ifname;
-      if (vrf != vrfs_.end() && seg.gateway)
+      if (vrf != vrfs_.end() && seg.gateway) {
         AddAddress(seg.bridge_ifname, *seg.gateway, seg.prefix.length);
+        routed_bridge_[seg.vsid] = seg.bridge_ifname;
+      }
 
       if (seg.isolation == ir::Isolation::Vlan) {
         SiteVlan* site = NeedVlan(seg.switch_name, seg.vlan, what);
@@ -604,16 +606,24 @@ class Builder {
   }
 
   /// Remote VM NICs: static FDB entries and flood entries on vxlan devices;
-  /// permanent neighbour entries on the tunnel that leads to the NIC's host.
+  /// permanent neighbour entries on the tunnel that leads to the NIC's host,
+  /// and on the subnet's bridge where this host routes the subnet. (A routing
+  /// host that resolved a remote VM by ARP never got the answer: the VM's
+  /// host routes the subnet too, with the same anycast gateway MAC, and keeps
+  /// the reply addressed to that MAC for itself.)
   void MapRemoteNics() {
     for (const ir::Segment& seg : ir_.segments) {
       bool vxlan = seg.isolation == ir::Isolation::Vxlan;
       if (!vxlan && seg.isolation != ir::Isolation::Nvgre) continue;
+      auto routed = routed_bridge_.find(seg.vsid);
       for (const ir::LookupRecord& rec : ir_.lookup_records) {
         if (rec.vsid != seg.vsid || rec.local || rec.pa == seg.local_pa) continue;
         std::string dev = vxlan ? seg.tunnel_ifname : GretapName(seg.vsid, rec.pa);
         if (vxlan) state_.fdb.push_back({.dev = dev, .mac = rec.mac, .dst = rec.pa});
-        if (rec.ca != net::IpAddress{}) state_.neighbours.push_back({.dev = dev, .address = rec.ca, .mac = rec.mac});
+        if (rec.ca == net::IpAddress{}) continue;
+        state_.neighbours.push_back({.dev = dev, .address = rec.ca, .mac = rec.mac});
+        if (routed != routed_bridge_.end())
+          state_.neighbours.push_back({.dev = routed->second, .address = rec.ca, .mac = rec.mac});
       }
       if (vxlan)
         for (const net::IpAddress& pa : RemotePas(seg))
@@ -771,6 +781,7 @@ class Builder {
   std::map<std::pair<std::string, uint16_t>, SiteVlan> vlans_;
   std::map<uint32_t, Vrf> vrfs_;
   std::map<uint32_t, std::string> segment_bridge_;  ///< vsid → bridge its ports join
+  std::map<uint32_t, std::string> routed_bridge_;   ///< vsid → its bridge, where this host routes it (gateway address)
 };
 
 }  // namespace
