@@ -58,6 +58,7 @@ struct Options {
   bool json = false;
   bool dry_run = false;
   bool discard_journal = false;
+  bool allow_disruptive = false;  ///< apply: recreate links (ChangeSet::disruptive)
   std::string host_override;  ///< `--host-override NAME`
   bool stats = false;
   std::optional<std::chrono::milliseconds> confirm_within;  ///< apply: confirm or revert
@@ -76,7 +77,7 @@ int Usage(const Options& o, const std::string& problem) {
     std::fprintf(stderr,
                  "usage: netdsl apply DIR/hosts/NAME/linux.yaml [--netns NS] [--dry-run] [--stats]\n"
                  "                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes] [--discard-journal]\n"
-                 "                    [--host-override NAME]\n");
+                 "                    [--allow-disruptive] [--host-override NAME]\n");
   return 64;
 }
 
@@ -90,7 +91,7 @@ int ParseArgs(int argc, char** argv, Options* o) {
                   o->command == "plan" ? "[--json] " : "[--dry-run] ");
       if (o->command == "apply")
         std::printf("                    [--confirm-within DURATION] [--probe ADDR[:PORT]]... [--no-probes] [--discard-journal]\n");
-      std::printf("                    [--host-override NAME]\n");
+      std::printf("                    %s[--host-override NAME]\n", o->command == "apply" ? "[--allow-disruptive] " : "");
       return 0;
     }
     if (a == "--netns" || a.rfind("--netns=", 0) == 0) {
@@ -123,6 +124,8 @@ int ParseArgs(int argc, char** argv, Options* o) {
       if (a == "--host-override" && i + 1 >= argc) return Usage(*o, "`--host-override` needs the plan's host name");
       o->host_override = a == "--host-override" ? argv[++i] : a.substr(16);
       if (o->host_override.empty()) return Usage(*o, "`--host-override \"\"` names no host; give the plan's host name");
+    } else if (a == "--allow-disruptive" && o->command == "apply") {
+      o->allow_disruptive = true;
     } else if (a == "--discard-journal" && o->command == "apply") {
       o->discard_journal = true;
     } else if (a == "--stats") {
@@ -194,8 +197,9 @@ void PrintLines(const ChangeSet& cs, FILE* out) {
                     : l.action == '-' ? "\033[31m"
                     : l.action == '>' ? "\033[36m"
                                       : "\033[33m";
-    std::fprintf(out, "  %s%c %s %s%s%s%s\n", c, l.action, l.object.c_str(), io::TerminalText(l.name).c_str(),
-                 l.detail.empty() ? "" : ": ", io::TerminalText(l.detail).c_str(), color ? "\033[0m" : "");
+    std::fprintf(out, "  %s%c %s %s%s%s%s%s\n", c, l.action, l.object.c_str(), io::TerminalText(l.name).c_str(),
+                 l.detail.empty() ? "" : ": ", io::TerminalText(l.detail).c_str(), l.disruptive ? " [disruptive]" : "",
+                 color ? "\033[0m" : "");
   }
 }
 
@@ -248,10 +252,16 @@ void PrintPlanJson(const Options& o, const HostState& desired, const PlanResult&
   for (size_t i = 0; i < cs.lines.size(); ++i) {
     const PlanLine& l = cs.lines[i];
     const char* action = l.action == '+' ? "create" : l.action == '-' ? "delete" : l.action == '>' ? "move" : "modify";
-    s += fmt::format("{}\n    {{\"action\": \"{}\", \"object\": \"{}\", \"name\": {}, \"detail\": {}}}", i ? "," : "",
-                     action, l.object, io::JsonString(l.name), io::JsonString(l.detail));
+    s += fmt::format("{}\n    {{\"action\": \"{}\", \"object\": \"{}\", \"name\": {}, \"detail\": {}, \"disruptive\": {}}}",
+                     i ? "," : "", action, l.object, io::JsonString(l.name), io::JsonString(l.detail),
+                     l.disruptive ? "true" : "false");
   }
   s += cs.lines.empty() ? "],\n" : "\n  ],\n";
+  s += "  \"disruptive\": [";
+  for (size_t i = 0; i < cs.disruptive.size(); ++i)
+    s += fmt::format("{}{{\"link\": {}, \"reason\": {}}}", i ? ", " : "", io::JsonString(cs.disruptive[i].link),
+                     io::JsonString(cs.disruptive[i].reason));
+  s += "],\n";
   auto list = [&](const char* key, const std::vector<std::string>& v) {
     s += fmt::format("  \"{}\": [", key);
     for (size_t i = 0; i < v.size(); ++i) s += fmt::format("{}{}", i ? ", " : "", io::JsonString(v[i]));
@@ -311,6 +321,11 @@ int PlanMain(int argc, char** argv) {
         std::printf("%s: %zu change%s pending\n", Where(o, desired).c_str(), cs.lines.size(),
                     cs.lines.size() == 1 ? "" : "s");
         PrintLines(cs, stdout);
+        if (!cs.disruptive.empty())
+          std::printf("%zu link%s recreated (marked [disruptive]: the kernel cannot change %s in place); apply needs "
+                      "`--allow-disruptive`\n",
+                      cs.disruptive.size(), cs.disruptive.size() == 1 ? "" : "s",
+                      cs.disruptive.size() == 1 ? "it" : "them");
       }
     }
   }
@@ -341,6 +356,7 @@ int ApplyMain(int argc, char** argv) {
   options.dry_run = o.dry_run;
   options.discard_journal = o.discard_journal;
   options.host_override = o.host_override;
+  options.allow_disruptive = o.allow_disruptive;
   options.faults = {EnvStep("NETDSL_FAULT_AT_STEP"), EnvStep("NETDSL_KILL_AT_STEP"), EnvStep("NETDSL_PAUSE_AT_STEP"),
                     EnvStep("NETDSL_STOP_AT_STEP"), EnvStep("NETDSL_DROP_OP")};
   TerminalReport report(o, isatty(STDERR_FILENO));

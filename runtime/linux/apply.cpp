@@ -2,6 +2,7 @@
 // journaled steps → verify → hooks → commit or roll back.
 #include "runtime/linux/apply.h"
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <future>
@@ -146,6 +147,19 @@ bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, bool discard_
   return true;
 }
 
+std::string DisruptiveRefusal(const ChangeSet& cs) {
+  if (cs.disruptive.empty()) return "";
+  const size_t n = cs.disruptive.size(), shown = std::min<size_t>(n, 20);
+  std::string list;
+  for (size_t i = 0; i < shown; ++i)
+    list += fmt::format("{}`{}` ({})", i ? ", " : "", cs.disruptive[i].link, cs.disruptive[i].reason);
+  if (n > shown) list += fmt::format(", and {} more (`netdsl plan` lists them)", n - shown);
+  return fmt::format("the plan recreates {} link{} the kernel cannot change in place (each goes down and is created "
+                     "again; a VM port's guest end is a new device): {}. Run apply with `--allow-disruptive` to "
+                     "recreate {}",
+                     n, Plural(n), list, n == 1 ? "it" : "them");
+}
+
 PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& target, ApplyReport& report,
                 const std::string& host_override) {
   PlanResult r;
@@ -269,6 +283,16 @@ ApplyResult Apply(Kernel& kernel, const HostState& desired, const ApplyOptions& 
     result.outcome = ApplyOutcome::kInSync;
     record_host();
     return result;
+  }
+  // Recreations take links down: only when asked for (nothing changed yet).
+  if (std::string why = DisruptiveRefusal(cs); !why.empty() && !o.allow_disruptive) {
+    if (o.dry_run) {
+      report.Warning(why);
+    } else {
+      report.Error(why);
+      report.Note("nothing was changed");
+      return result;
+    }
   }
   if (o.dry_run) {
     result.outcome = ApplyOutcome::kDryRun;

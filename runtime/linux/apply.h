@@ -58,6 +58,9 @@ struct ApplyOptions {
   /// `--host-override NAME`: apply a plan for NAME (the plan's host) where
   /// another host's plan was applied last (host_record.h).
   std::string host_override;
+  /// `--allow-disruptive`: recreate links the kernel cannot change in place
+  /// (ChangeSet::disruptive); without it such a plan is refused unchanged.
+  bool allow_disruptive = false;
   ApplyFaults faults;
 };
 
@@ -127,7 +130,7 @@ enum class ApplyOutcome : uint8_t {
   kInSync,          ///< nothing to do, nothing changed
   kDryRun,          ///< changes found, none made (`--dry-run`)
   kApplied,         ///< converged and committed
-  kRefused,         ///< stopped before any change (conflict, lock, missing feature, hook, ...)
+  kRefused,         ///< stopped before any change (conflict, lock, missing feature, disruptive, hook, ...)
   kRolledBack,      ///< a change failed and was undone: the host is as it was
   kRollbackFailed,  ///< a change failed and its undo failed too: the journal is kept
 };
@@ -172,6 +175,10 @@ struct PlanResult {
   std::string journal_error;       ///< the journal cannot be read: why, and the way out
   std::string journal_path;
 };
+
+/// Why `apply` refuses `changes` without `--allow-disruptive`: the links it
+/// recreates, with their reasons, and the way out ("" = none recreated).
+std::string DisruptiveRefusal(const ChangeSet& changes);
 
 /// Reads and diffs without changing anything and without the lock.
 PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& target, ApplyReport& report,

@@ -169,6 +169,10 @@ class Builder {
     ++cs_->changes;
     if (lines()) cs_->lines.push_back({action, object, std::move(name), std::move(detail)});
   }
+  /// Marks the last line as a disruptive change (PlanLine::disruptive).
+  void MarkDisruptive() {
+    if (lines()) cs_->lines.back().disruptive = true;
+  }
   /// A line of a bulk object, formatted only when lines are built.
   template <typename Fn>
   void LazyLine(char action, const char* object, Fn format) {
@@ -501,6 +505,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
       if (l->kind == "veth" && !l->veth_peer.empty() && gone.count(l->veth_peer) && l->veth_peer < l->name) continue;
       if (recreate_reason.count(l->name)) {
         b.Line('-', "link", l->name, fmt::format("recreated: {}", recreate_reason[l->name]));
+        b.MarkDisruptive();
+        cs.disruptive.push_back({l->name, recreate_reason[l->name]});
       } else {
         b.Line('-', "link", l->name, LinkText(*l));
       }
@@ -547,6 +553,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     auto it = have.find(l.name);
     if (it == have.end() || gone.count(l.name)) {
       b.Line('+', "link", l.name, LinkText(l));
+      if (recreate_reason.count(l.name)) b.MarkDisruptive();
       creations.push_back(&l);
       continue;
     }

@@ -77,6 +77,18 @@ struct PlanLine {
   std::string object;  ///< "link", "address", "route", "fdb", "neighbour", "qdisc", "nftables", "adopted"
   std::string name;
   std::string detail;
+  /// The kernel cannot make this change in place: the link goes down and is
+  /// recreated (both its `-` and its `+` line are marked).
+  bool disruptive = false;
+};
+
+/// A link the change set recreates (deletes and creates again) because the
+/// kernel cannot change it in place: whatever uses it loses it for a moment
+/// (a VM port's guest end is a new device). `apply` refuses these unless
+/// `--allow-disruptive`.
+struct Disruption {
+  std::string link;
+  std::string reason;  ///< "vxlan local 192.168.0.10 -> 192.168.0.20"
 };
 
 struct ChangeSet {
@@ -85,6 +97,8 @@ struct ChangeSet {
   std::vector<Step> steps;
   std::vector<std::string> conflicts;  ///< errors: netdsl refuses to proceed
   std::vector<std::string> warnings;   ///< objects with the prefix that netdsl leaves alone
+  /// The links recreated, in plan order (also when the lines are not built).
+  std::vector<Disruption> disruptive;
   /// The record of hosted objects once the change is applied (management.h);
   /// written when the apply commits.
   std::vector<HostedObject> hosted_after;

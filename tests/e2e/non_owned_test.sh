@@ -29,7 +29,7 @@ grep -q "link \`nd-foreign\` has the \`nd\` prefix but not the \`netdsl\` alias;
   fail "no not-owned warning: $out"
 expect_rc 0 "$NETDSL" plan "$FIXTURES/basic.yaml" --netns "$ns" >/dev/null 2>&1
 # Switching to another plan deletes owned objects only.
-expect_rc 0 "$NETDSL" apply "$FIXTURES/basic-v2.yaml" --netns "$ns" >/dev/null 2>&1
+expect_rc 0 "$NETDSL" apply "$FIXTURES/basic-v2.yaml" --netns "$ns" --allow-disruptive >/dev/null 2>&1
 after=$(foreign)
 [[ "$before" == "$after" ]] ||
   { diff <(echo "$before") <(echo "$after") || true; fail "non-owned objects changed"; }

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 mkns h
 ns=$P-h
 
-steps_of() { "$NETDSL" apply "$@" --netns "$ns" --dry-run | sed -nE 's/.* in ([0-9]+) steps?$/\1/p'; }
+steps_of() { "$NETDSL" apply --allow-disruptive "$@" --netns "$ns" --dry-run | sed -nE 's/.* in ([0-9]+) steps?$/\1/p'; }
 
 # check_every_step PLAN [APPLY OPTION...]
 check_every_step() {
@@ -18,7 +18,7 @@ check_every_step() {
   [[ -n $n && $n -gt 3 ]] || fail "expected a multi-step change set for $yaml, got '$n'"
   before=$(dump "$ns")
   for k in $(seq 1 "$n"); do
-    err=$(NETDSL_FAULT_AT_STEP=$k "$NETDSL" apply "$yaml" --netns "$ns" "$@" 2>&1) && fail "apply with a fault at step $k succeeded"
+    err=$(NETDSL_FAULT_AT_STEP=$k "$NETDSL" apply --allow-disruptive "$yaml" --netns "$ns" "$@" 2>&1) && fail "apply with a fault at step $k succeeded"
     grep -q "error: step $k/$n (" <<<"$err" || fail "the error does not name step $k: $err"
     grep -q "rolled back $k step" <<<"$err" || fail "no rollback reported at step $k: $err"
     after=$(dump "$ns")
@@ -32,15 +32,15 @@ check_every_step() {
 }
 
 check_every_step "$FIXTURES/basic.yaml"
-expect_rc 0 "$NETDSL" apply "$FIXTURES/basic.yaml" --netns "$ns" >/dev/null
+expect_rc 0 "$NETDSL" apply --allow-disruptive "$FIXTURES/basic.yaml" --netns "$ns" >/dev/null
 check_every_step "$FIXTURES/basic-v2.yaml"
-expect_rc 0 "$NETDSL" apply "$FIXTURES/basic-v2.yaml" --netns "$ns" >/dev/null
+expect_rc 0 "$NETDSL" apply --allow-disruptive "$FIXTURES/basic-v2.yaml" --netns "$ns" >/dev/null
 expect_rc 0 "$NETDSL" plan "$FIXTURES/basic-v2.yaml" --netns "$ns" >/dev/null
 check_every_step "$FIXTURES/basic.yaml"
 # htb classes with parents, a second (nat) nft table: from basic-v2 and back
 # (qos-nat.yaml is host gw01's plan: the namespace changes hosts, on purpose).
 check_every_step "$FIXTURES/qos-nat.yaml" --host-override gw01
-expect_rc 0 "$NETDSL" apply "$FIXTURES/qos-nat.yaml" --netns "$ns" --host-override gw01 >/dev/null
+expect_rc 0 "$NETDSL" apply --allow-disruptive "$FIXTURES/qos-nat.yaml" --netns "$ns" --host-override gw01 >/dev/null
 expect_rc 0 "$NETDSL" plan "$FIXTURES/qos-nat.yaml" --netns "$ns" >/dev/null
 check_every_step "$FIXTURES/basic-v2.yaml" --host-override host01
 echo "PASS"

@@ -112,6 +112,35 @@ TEST_CASE("another host's plan is refused where a host was applied, unless --hos
   CHECK(::Plan(k, other, o.target, report).changes.conflicts.empty());
 }
 
+TEST_CASE("a recreation is refused without --allow-disruptive: nothing changed, no journal") {
+  TempStateDir dir;
+  FakeKernel k;
+  Collect report;
+  REQUIRE(Apply(k, Plan(kPlan), dir.Options(), ApplyHooks(), report).outcome == ApplyOutcome::kApplied);
+  std::string v2 = kPlan;
+  v2.replace(v2.find("id: 1,"), 6, "id: 2,");
+  HostState d = Plan(v2);
+  const std::vector<Link> before = k.state.links;
+  ApplyOptions o = dir.Options();
+  ApplyResult r = Apply(k, d, o, ApplyHooks(), report);
+  CHECK(r.outcome == ApplyOutcome::kRefused);
+  CHECK(r.ExitCode() == 1);
+  CHECK(r.steps_run == 0);
+  REQUIRE_FALSE(report.errors.empty());
+  CHECK(report.errors.back().find("`nd-vx1` (vxlan id 1 -> 2)") != std::string::npos);
+  CHECK(report.errors.back().find("--allow-disruptive") != std::string::npos);
+  CHECK(report.notes.back() == "nothing was changed");
+  CHECK(k.state.links == before);
+  CHECK_FALSE(dir.HasJournal());
+  o.dry_run = true;  // a dry run shows it and warns
+  CHECK(Apply(k, d, o, ApplyHooks(), report).outcome == ApplyOutcome::kDryRun);
+  CHECK(report.warnings.back().find("--allow-disruptive") != std::string::npos);
+  o.dry_run = false;
+  o.allow_disruptive = true;
+  CHECK(Apply(k, d, o, ApplyHooks(), report).outcome == ApplyOutcome::kApplied);
+  CHECK(Changes(k, d) == 0);
+}
+
 TEST_CASE("a failed step rolls every executed step back") {
   TempStateDir dir;
   FakeKernel k;

@@ -81,6 +81,20 @@ TEST_CASE("an immutable attribute recreates the link and what lives on it") {
                          "+ fdb nd-vx1: 00:00:00:00:00:00 dst 192.168.0.11",
                          "+ fdb nd-vx1: 00:1d:d8:b7:1c:05 dst 192.168.0.11",
                      });
+  // Disruptive: both lines of the recreation are marked, nothing else.
+  std::vector<std::string> marked;
+  for (const PlanLine& l : cs.lines)
+    if (l.disruptive) marked.push_back(std::string(1, l.action) + " " + l.name);
+  CHECK(marked == std::vector<std::string>{"- nd-vx1", "+ nd-vx1"});
+  REQUIRE(cs.disruptive.size() == 1);
+  CHECK(cs.disruptive[0].link == "nd-vx1");
+  CHECK(cs.disruptive[0].reason == "vxlan id 1 -> 2");
+  // Also when only the count of lines is built (apply).
+  CHECK(Diff(Desired(desired), Current(kBase), 4096, PlanText::kCount).disruptive.size() == 1);
+  // An in-place change is not disruptive.
+  std::string mtu = kBase;
+  mtu.replace(mtu.find("mtu: 1450"), 9, "mtu: 1400");
+  CHECK(Diff(Desired(mtu), Current(kBase)).disruptive.empty());
 }
 
 TEST_CASE("deletions run children first; their inverses recreate masters first") {
