@@ -64,7 +64,6 @@ def main():
         for j in (1, 2):
             out = os.path.join(work, 'out-j%d' % j)
             shutil.rmtree(out, ignore_errors=True)
-            lock = os.path.join(work, 'netdsl.lock')
             rows.append(('build -j%d (all targets)' % j,
                          [a.netdslc, 'build', src, '-o', out, '-j', str(j), '--no-verify']))
     if a.verify or a.only_verify:

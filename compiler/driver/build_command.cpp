@@ -24,17 +24,20 @@ namespace {
 
 constexpr std::string_view kUsage =
     "usage: netdslc build FILE... -o DIR [--target=all|tables|linux|powershell] [--host=NAME...]\n"
-    "                     [--locked] [-j N] [--dump=ir] [--diagnostics=text|json|sarif] [-Werror]\n"
+    "                     [--lock PATH] [--locked] [-j N] [--dump=ir] [--diagnostics=text|json|sarif]\n"
+    "                     [-Werror]\n"
     "\n"
-    "Checks the fabric, allocates what the source leaves open (recorded in netdsl.lock\n"
-    "beside the first FILE), and writes DIR/manifest.json, DIR/hosts/NAME/{tables.ndt,\n"
+    "Checks the fabric, allocates what the source leaves open (recorded in the lock,\n"
+    "NAME.lock beside the first FILE NAME.netdsl), and writes DIR/manifest.json, DIR/hosts/NAME/{tables.ndt,\n"
     "linux.yaml,linux.batch,hyperv.ps1} and DIR/scvmm/fabric.ps1. DIR is replaced as a\n"
     "whole only when every artifact was produced.\n"
     "\n"
     "  -o DIR           output directory (may be omitted with --dump=ir: nothing is written)\n"
     "  --target=T       all (default), tables, linux or powershell; repeat or comma-separate\n"
     "  --host=NAME      build only these hosts (repeatable)\n"
-    "  --locked         fail instead of changing netdsl.lock (for CI)\n"
+    "  --lock PATH      the lock to read and write (default: NAME.lock beside NAME.netdsl;\n"
+    "                   a legacy netdsl.lock there is moved to it, docs/lock.md)\n"
+    "  --locked         fail instead of changing the lock (for CI)\n"
     "  -j N             lower and emit hosts on N threads (default: number of CPUs)\n"
     "  --dump=ir        print every selected host's IR to stdout\n"
     "  --verify         verify strictly: every finding of `netdslc verify` fails the build,\n"
@@ -69,6 +72,7 @@ struct BuildFlags {
   std::vector<std::string> targets;  ///< backend names; empty = all
   std::vector<std::string> hosts;
   bool locked = false;
+  FrontendOptions* frontend = nullptr;  ///< where --lock goes
   unsigned jobs = 0;
   bool dump_ir = false;
   bool stats = false;
@@ -133,6 +137,7 @@ bool HandleOption(BuildFlags& b, int argc, char** argv, int& i, std::string& err
     b.locked = true;
     return true;
   }
+  if (TakeLockOption(argc, argv, i, *b.frontend, error)) return true;
   if (arg == "--stats") {
     b.stats = true;
     return true;
@@ -190,6 +195,7 @@ bool HandleOption(BuildFlags& b, int argc, char** argv, int& i, std::string& err
 int BuildMain(int argc, char** argv) {
   FrontendOptions options;
   BuildFlags b;
+  b.frontend = &options;
   if (auto exit = ParseFrontendOptions(argc, argv, kUsage, options,
                                        [&](int ac, char** av, int& i, std::string& error) {
                                          return HandleOption(b, ac, av, i, error);
@@ -254,6 +260,7 @@ int BuildMain(int argc, char** argv) {
 
   pipeline::BuildResult result;
   llvm::Error error = pipeline::Build(*compiled, build, diags, result);
+  if (!error && !diags.HasErrors() && !b.output.empty()) NoteLegacyLock("build", *compiled, !result.migrated_lock_from.empty());
   std::fwrite(result.ir_dump.data(), 1, result.ir_dump.size(), stdout);
   std::fflush(stdout);
   if (error) diags.Report(DiagKind::OutputNotWritable, llvm::SMRange(), llvm::toString(std::move(error)));
@@ -263,5 +270,5 @@ int BuildMain(int argc, char** argv) {
 }  // namespace
 }  // namespace netdsl::driver
 
-NETDSL_COMMAND("build", "check, allocate (netdsl.lock) and write every host's artifacts",
+NETDSL_COMMAND("build", "check, allocate (the lock) and write every host's artifacts",
                netdsl::driver::BuildMain);

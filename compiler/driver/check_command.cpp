@@ -1,5 +1,5 @@
 // `netdslc check`: every validation `build` runs, without writing anything:
-// parse, sema, netdsl.lock (when present) and allocation, and the backends'
+// parse, sema, the lock (when present) and allocation, and the backends'
 // own rules; print diagnostics (text, JSON, SARIF).
 #include <cstring>
 
@@ -14,12 +14,15 @@ namespace netdsl::driver {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: netdslc check FILE... [--diagnostics=text|json|sarif] [-Werror] [--verify-diagnostics]\n"
+    "usage: netdslc check FILE... [--lock PATH] [--diagnostics=text|json|sarif] [-Werror]\n"
+    "                     [--verify-diagnostics]\n"
     "       netdslc check --list-diagnostics\n"
     "\n"
     "Parses and validates FILEs and everything they import, with every check `build`\n"
-    "runs: netdsl.lock beside the first FILE (when present) against the source,\n"
-    "allocation from the pools, and what a backend would refuse. Writes nothing.\n"
+    "runs: the lock (when present) against the source, allocation from the pools,\n"
+    "and what a backend would refuse. Writes nothing.\n"
+    "  --lock PATH             the lock to read (default: NAME.lock beside the first FILE\n"
+    "                          NAME.netdsl, or a legacy netdsl.lock there; docs/lock.md)\n"
     "  --diagnostics=FORMAT    text (default, on stderr), json or sarif (SARIF 2.1.0, on stdout)\n"
     "  -Werror                 treat warnings as errors\n"
     "  --imports-anywhere      let imports leave the root file's directory tree (trusted sources only)\n"
@@ -49,12 +52,12 @@ int CheckMain(int argc, char** argv) {
     }
   FrontendOptions options;
   bool dump_ast = false;
-  auto extra = [&](int, char** av, int& i, std::string&) {
+  auto extra = [&](int ac, char** av, int& i, std::string& error) {
     if (!std::strcmp(av[i], "--dump-ast")) {
       dump_ast = true;
       return true;
     }
-    return false;
+    return TakeLockOption(ac, av, i, options, error);
   };
   if (auto exit = ParseFrontendOptions(argc, argv, kUsage, options, extra)) return *exit;
   if (dump_ast) options.parse_only = true;
@@ -68,6 +71,7 @@ int CheckMain(int argc, char** argv) {
   } else if (options.parse_only) {
     RunFrontend(options, diags);
   } else if (auto compiled = RunCompile(options, diags)) {
+    NoteLegacyLock("check", *compiled, false);
     pipeline::ValidateBackends(*compiled, diags);
   }
   return FinishDiagnostics(options, diags);

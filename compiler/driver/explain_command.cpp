@@ -1,6 +1,6 @@
 // `netdslc explain FILE… --from VM[:NIC] --to ADDRESS [--dst-mac MAC]`: the path
 // a packet takes, hop by hop, answered from the source — frontend, allocation
-// (reading netdsl.lock, never writing it) and lowering of the VM's host — by
+// (reading the lock, never writing it) and lowering of the VM's host — by
 // walking the per-host IR. It prints the same hops and verdict as
 // `netdsl tables trace` on that host's built image, which walks the binary
 // tables instead; tests check the two against each other.
@@ -24,12 +24,13 @@ namespace {
 constexpr const char* kUsage =
     "usage: netdslc explain FILE... --from VM[:NIC] --to ADDRESS [--dst-mac MAC] [--src-mac MAC]\n"
     "                       [--packet data|dhcp-offer|router-advertisement]\n"
-    "                       [--diagnostics=text|json|sarif] [-Werror]\n"
+    "                       [--lock PATH] [--diagnostics=text|json|sarif] [-Werror]\n"
     "\n"
     "Follows one packet from a VM NIC to ADDRESS through what the VM's host receives\n"
     "(its ports, VM subnets, lookup records, customer routes, NAT), naming every entry\n"
     "used, as `netdsl tables trace` does on the host's built table image. Reads\n"
-    "netdsl.lock beside the first FILE but never writes it.\n"
+    "the lock (NAME.lock beside the first FILE NAME.netdsl, or --lock PATH) but\n"
+    "never writes it.\n"
     "exit status: 0 delivered or forwarded, 1 dropped or errors, 64 usage error\n";
 
 std::string Quote(const std::string& s) { return "`" + s + "`"; }
@@ -310,7 +311,9 @@ int Finish(const FrontendOptions& options, DiagnosticEngine& diags, const Explan
 
 int ExplainMain(int argc, char** argv) {
   std::string from, to, dst_mac_text, src_mac_text, kind_text = "data";
+  FrontendOptions options;
   auto extra = [&](int ac, char** av, int& i, std::string& error) {
+    if (TakeLockOption(ac, av, i, options, error)) return true;
     for (auto [flag, into] : {std::pair<const char*, std::string*>{"--from", &from}, {"--to", &to}, {"--dst-mac", &dst_mac_text},
                                 {"--src-mac", &src_mac_text}, {"--packet", &kind_text}}) {
       size_t n = std::strlen(flag);
@@ -329,7 +332,6 @@ int ExplainMain(int argc, char** argv) {
     }
     return false;
   };
-  FrontendOptions options;
   if (auto exit = ParseFrontendOptions(argc, argv, kUsage, options, extra)) return *exit;
   if (from.empty() || to.empty()) return UsageError("`--from VM[:NIC]` and `--to ADDRESS` are required");
   std::optional<net::IpAddress> dst = net::ParseIp(to);
@@ -350,6 +352,7 @@ int ExplainMain(int argc, char** argv) {
   DiagnosticEngine diags(sources);
   auto compiled = RunCompile(options, diags);
   if (!compiled || diags.HasErrors()) return Finish(options, diags, nullptr);
+  NoteLegacyLock("explain", *compiled, false);
   const alloc::AllocatedFabric* allocated = &compiled->fabric;
   // What `--from` names is checked against the fabric: a diagnostic, so that
   // --diagnostics=json|sarif carry it (issue 11, defect 7).

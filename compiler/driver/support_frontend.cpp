@@ -86,9 +86,38 @@ std::optional<int> ParseFrontendOptions(int argc, char** argv, std::string_view 
   return std::nullopt;
 }
 
+bool TakeLockOption(int argc, char** argv, int& i, FrontendOptions& out, std::string& error) {
+  std::string_view arg = argv[i];
+  if (arg.rfind("--lock=", 0) == 0) {
+    out.lock_path = std::string(arg.substr(7));
+  } else if (arg == "--lock") {
+    if (i + 1 >= argc) {
+      error = "`--lock` needs a path";
+      return true;
+    }
+    out.lock_path = argv[++i];
+  } else {
+    return false;
+  }
+  if (out.lock_path.empty()) error = "`--lock` needs a path";
+  return true;
+}
+
+void NoteLegacyLock(std::string_view command, const pipeline::Compiled& compiled, bool moved) {
+  if (compiled.legacy_lock_path.empty()) return;
+  llvm::errs() << "netdslc " << command << ": note: ";
+  if (moved)
+    llvm::errs() << "moved " << compiled.legacy_lock_path << " to " << compiled.lock_path
+                 << ": each root file has its own lock now; commit the rename\n";
+  else
+    llvm::errs() << "read " << compiled.legacy_lock_path << ", this fabric's lock from before each root file had "
+                 << "its own; `netdslc build` without --locked moves it to " << compiled.lock_path << "\n";
+}
+
 pipeline::CompileOptions CompileOptionsFor(const FrontendOptions& options) {
   pipeline::CompileOptions compile;
   compile.files = options.files;
+  compile.lock_path = options.lock_path;
   compile.imports_anywhere = options.imports_anywhere;
   return compile;
 }

@@ -23,6 +23,7 @@ struct FrontendOptions {
   bool verify_diagnostics = false;         ///< --verify-diagnostics (see VerifyDiagnostics)
   bool parse_only = false;                 ///< --parse-only: stop after the parse stage (tests)
   bool imports_anywhere = false;           ///< --imports-anywhere (ND0062 off)
+  std::string lock_path;                   ///< --lock PATH (commands that read the lock)
 };
 
 /// Handles a command-specific option at argv[i] (e.g. `-o DIR`); may advance `i`
@@ -38,6 +39,14 @@ using ExtraOptionHandler = std::function<bool(int argc, char** argv, int& i, std
 std::optional<int> ParseFrontendOptions(int argc, char** argv, std::string_view usage, FrontendOptions& out,
                                         const ExtraOptionHandler& extra = {});
 
+/// `--lock PATH` / `--lock=PATH` at argv[i], for the commands that read the
+/// lock (check, build, explain): call it from their ExtraOptionHandler.
+bool TakeLockOption(int argc, char** argv, int& i, FrontendOptions& out, std::string& error);
+
+/// Tells the user, on stderr, that `compiled` read the directory's legacy
+/// netdsl.lock, and whether it was moved to the root file's own lock.
+void NoteLegacyLock(std::string_view command, const pipeline::Compiled& compiled, bool moved);
+
 /// The pipeline's options for these command-line options.
 pipeline::CompileOptions CompileOptionsFor(const FrontendOptions& options);
 
@@ -49,7 +58,7 @@ ast::Program ParseFiles(const FrontendOptions& options, DiagnosticEngine& diags)
 /// (and not with `parse_only`, which stops after parsing).
 std::optional<model::Fabric> RunFrontend(const FrontendOptions& options, DiagnosticEngine& diags);
 
-/// pipeline::Compile (frontend, netdsl.lock, allocation) with these options.
+/// pipeline::Compile (frontend, the lock, allocation) with these options.
 std::optional<pipeline::Compiled> RunCompile(const FrontendOptions& options, DiagnosticEngine& diags);
 
 /// Prints the diagnostics in `options.format` (text to stderr with a summary

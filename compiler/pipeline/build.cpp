@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,6 +17,8 @@
 #include "compiler/pipeline/previous_output.h"
 
 namespace netdsl::pipeline {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -230,7 +233,9 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
   std::string new_lock_text = alloc::PrintLockFile(new_lock);
   phase("fabric artifacts + lock");
   const bool have_lock = compiled.previous_lock.has_value();
-  bool lock_changes = !have_lock || new_lock_text != compiled.previous_lock_text;
+  // A lock read from the legacy netdsl.lock moves to the root file's own lock.
+  const bool migrating = !compiled.legacy_lock_path.empty();
+  bool lock_changes = !have_lock || migrating || new_lock_text != compiled.previous_lock_text;
 
   // --locked compares content, not bytes: comments or a hand-reformatted lock are fine.
   if (options.locked) {
@@ -266,7 +271,12 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
   if (!writing) return llvm::Error::success();
   std::string error;
   // The lock as it is on disk after this build.
-  InputRecord lock_record{"netdsl.lock", io::Sha256Hex(lock_changes ? new_lock_text : compiled.previous_lock_text)};
+  const std::string& lock_on_disk = migrating && !lock_changes ? compiled.legacy_lock_path : compiled.lock_path;
+  std::error_code rel_ec;
+  fs::path lock_rel = fs::path(lock_on_disk).lexically_relative(compiled.root_dir.empty() ? fs::path(".") : fs::path(compiled.root_dir));
+  if (lock_rel.empty() || *lock_rel.begin() == "..") lock_rel = fs::absolute(lock_on_disk, rel_ec);
+  InputRecord lock_record{lock_rel.generic_string(),
+                          io::Sha256Hex(lock_changes ? new_lock_text : compiled.previous_lock_text)};
 
   // Hosts this build did not select (`--host`) keep what they had; fabric
   // artifacts no selected backend wrote (`--target`) are kept when they were
@@ -328,6 +338,15 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
   if (options.before_commit && !options.before_commit(out->staging(), diags)) return llvm::Error::success();
   if (lock_changes && !io::WriteFileAtomic(compiled.lock_path, new_lock_text, &error)) return Failure(error);
   if (!out->Commit(&error)) return Failure(error);
+  // Only once the new lock is on disk: a crash before leaves the legacy lock
+  // to migrate again, a crash after leaves both (NAME.lock wins).
+  if (lock_changes && migrating) {
+    std::error_code ec;
+    if (!fs::remove(compiled.legacy_lock_path, ec) || ec)
+      return Failure("wrote " + compiled.lock_path + " but cannot remove " + compiled.legacy_lock_path + ": " +
+                     (ec ? ec.message() : std::string("it is gone")));
+    result.migrated_lock_from = compiled.legacy_lock_path;
+  }
   phase("write lock + commit");
   return llvm::Error::success();
 }

@@ -38,6 +38,8 @@ struct BuildOptions {
 
 struct BuildResult {
   std::string ir_dump;  ///< with BuildOptions::dump_ir
+  /// The legacy netdsl.lock this build moved to Compiled::lock_path ("" = none).
+  std::string migrated_lock_from;
 };
 
 /// Validates the backends, lowers and emits the selected hosts, then writes

@@ -16,8 +16,16 @@ namespace netdsl::pipeline {
 namespace fs = std::filesystem;
 
 std::string DefaultLockPath(const std::string& root_file) {
-  fs::path root_dir = fs::path(root_file).parent_path();
-  return (root_dir.empty() ? fs::path("netdsl.lock") : root_dir / "netdsl.lock").string();
+  fs::path root(root_file);
+  std::string name = root.filename().string();
+  constexpr std::string_view kExt = ".netdsl";
+  if (name.size() > kExt.size() && name.compare(name.size() - kExt.size(), kExt.size(), kExt) == 0)
+    name.resize(name.size() - kExt.size());
+  return (root.parent_path() / (name + ".lock")).string();
+}
+
+std::string LegacyLockPath(const std::string& root_file) {
+  return (fs::path(root_file).parent_path() / "netdsl.lock").string();
 }
 
 ast::Program ParseSources(const CompileOptions& options, DiagnosticEngine& diags) {
@@ -70,16 +78,44 @@ std::optional<Compiled> Compile(const CompileOptions& options, DiagnosticEngine&
   if (!fabric) return std::nullopt;
 
   Compiled c;
+  c.root_dir = fs::path(options.files.front()).parent_path().string();
   c.lock_path = options.lock_path.empty() ? DefaultLockPath(options.files.front()) : options.lock_path;
   std::error_code ec;
-  if (fs::exists(c.lock_path, ec)) {
+  std::string read_path = c.lock_path;
+  // Migration (docs/lock.md "Where the lock lives"): without --lock, a root
+  // file with no NAME.lock reads the directory's legacy netdsl.lock, but only
+  // when that lock is this fabric's: every host it records is a host of this
+  // source. Another root file's lock is refused, never read or released.
+  if (options.lock_path.empty() && !fs::exists(c.lock_path, ec)) {
+    std::string legacy = LegacyLockPath(options.files.front());
+    if (legacy != c.lock_path && fs::exists(legacy, ec)) {
+      read_path = legacy;
+      c.legacy_lock_path = legacy;
+    }
+  }
+  if (fs::exists(read_path, ec)) {
     std::string error;
-    if (!io::ReadFile(c.lock_path, &c.previous_lock_text, &error)) {
+    if (!io::ReadFile(read_path, &c.previous_lock_text, &error)) {
       diags.Report(DiagKind::FileNotReadable, llvm::SMRange(), error);
       return std::nullopt;
     }
-    c.previous_lock = alloc::ParseLockFile(c.previous_lock_text, c.lock_path, diags);
+    c.previous_lock = alloc::ParseLockFile(c.previous_lock_text, read_path, diags);
     if (!c.previous_lock) return std::nullopt;
+  }
+  if (!c.legacy_lock_path.empty()) {
+    std::set<std::string> declared;
+    for (const auto& host : fabric->hosts) declared.insert("host " + alloc::QuoteName(host.name));
+    for (const auto& [key, host] : c.previous_lock->hosts) {
+      if (declared.count(key)) continue;
+      diags
+          .Report(DiagKind::LockOfAnotherFabric, host.range,
+                  c.legacy_lock_path + " records `" + key + "`, which " + options.files.front() +
+                      " does not declare: it is the lock of another root file in this directory")
+          .Note({}, "this fabric's lock is " + c.lock_path +
+                        "; if " + c.legacy_lock_path + " is really this fabric's (a host was removed), rename it to " +
+                        c.lock_path + " or pass --lock " + c.legacy_lock_path);
+      return std::nullopt;
+    }
   }
 
   // Inputs for the manifest and the source hash (read before allocation moves the model).

@@ -21,14 +21,19 @@ namespace netdsl::pipeline {
 
 struct CompileOptions {
   std::vector<std::string> files;  ///< root first; imports are followed
-  /// netdsl.lock to read; "" = `netdsl.lock` beside the root file.
+  /// The lock to read (and for `build`, write): `--lock PATH`; "" = the root
+  /// file's own lock, DefaultLockPath (migrating a legacy netdsl.lock, see Compile).
   std::string lock_path;
   /// Imports may leave the root file's directory tree (`--imports-anywhere`).
   bool imports_anywhere = false;
 };
 
-/// The lock beside the root file: `DIR/netdsl.lock` for `DIR/NAME.netdsl`.
+/// The root file's lock: `DIR/NAME.lock` for `DIR/NAME.netdsl` (for a root
+/// file not ending in `.netdsl`, its whole name + `.lock`).
 std::string DefaultLockPath(const std::string& root_file);
+
+/// Where netdslc before the per-root lock kept it: `DIR/netdsl.lock`.
+std::string LegacyLockPath(const std::string& root_file);
 
 /// Parses every file (and its imports) into `diags.sources()`; returns the AST
 /// even when there were errors (check diags.HasErrors()).
@@ -44,14 +49,20 @@ struct Compiled {
   /// sha256 hex over the inputs and the allocations (not the per-host generations).
   std::string source_hash;
   std::vector<InputRecord> inputs;  ///< for the manifest, paths relative to the root's directory
-  std::string lock_path;
-  /// The lock read from `lock_path`; absent when there was none.
+  std::string root_dir;   ///< the root file's directory ("" = the working directory)
+  std::string lock_path;  ///< the lock `build` writes
+  /// Set when the previous lock was read from the directory's legacy
+  /// netdsl.lock (no NAME.lock yet, no --lock): `build` writes `lock_path`
+  /// and then removes this file (unless --locked, which writes nothing).
+  std::string legacy_lock_path;
+  /// The lock read from `lock_path` (or `legacy_lock_path`); absent when there was none.
   std::optional<alloc::LockFile> previous_lock;
   std::string previous_lock_text;
 };
 
-/// Frontend, then reads the lock (when present), hashes the inputs and
-/// allocates. Reports everything into `diags` (an unreadable lock is ND0001)
+/// Frontend, then reads the lock (when present; a legacy netdsl.lock only
+/// when every host it records is declared by this source, else ND2006),
+/// hashes the inputs and allocates. Reports everything into `diags` (an unreadable lock is ND0001)
 /// and returns nothing after any error.
 std::optional<Compiled> Compile(const CompileOptions& options, DiagnosticEngine& diags);
 

@@ -14,7 +14,7 @@ example=$SRC/examples/two-tenants-vxlan/fabric.netdsl
 command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
 python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
 
-# Build a copy: netdslc writes netdsl.lock beside the root file.
+# Build a copy: netdslc writes fabric.lock beside the root file.
 cp -r "$(dirname "$example")" "$NETDSL_STATE_DIR/src"
 out=$NETDSL_STATE_DIR/out
 "$NETDSLC" build "$NETDSL_STATE_DIR/src/fabric.netdsl" -o "$out" >/dev/null || fail "netdslc build failed"

@@ -42,7 +42,7 @@ out=$NETDSL_STATE_DIR/out
 
 # port NAME: "ifname mac" of VM NAME's port in the built linux.yaml of node1.
 port() {
-  python3 - "$out/hosts/node1/linux.yaml" "$1" "$src/netdsl.lock" <<'PY'
+  python3 - "$out/hosts/node1/linux.yaml" "$1" "$src/fabric.lock" <<'PY'
 import re, sys, yaml
 plan = yaml.safe_load(open(sys.argv[1]))
 lock = open(sys.argv[3]).read()

@@ -21,7 +21,7 @@ command -v ping >/dev/null || fail "\`ping\` (iputils-ping) is missing"
 
 fleet_install_debs
 cp -r "$FLEET_SRC/examples/two-tenants-vxlan" "$WORK/src"
-rm -f "$WORK/src/netdsl.lock"
+rm -f "$WORK/src/fabric.lock"
 "$NETDSLC" build "$WORK/src/fabric.netdsl" -o "$WORK/out" >/dev/null || fail "netdslc build failed"
 mapfile -t hosts < <(python3 -c 'import json,sys; [print(h["name"]) for h in json.load(open(sys.argv[1]))["hosts"]]' "$WORK/out/manifest.json")
 [[ ${hosts[*]} == "node1 node2 node3" ]] || fail "expected hosts node1..3 in the manifest, got: ${hosts[*]}"

@@ -63,19 +63,30 @@ std::optional<pipeline::Compiled> CompileSeed(const SeedDemo& seed, DiagnosticEn
 
 }  // namespace
 
-TEST_CASE("Compile hashes the inputs and reads the lock beside the root file") {
+TEST_CASE("Compile hashes the inputs and reads the root file's own lock") {
   SeedDemo seed;
   llvm::SourceMgr sm;
   DiagnosticEngine diags(sm);
   auto c = CompileSeed(seed, diags);
   REQUIRE(c);
-  CHECK(c->lock_path == (seed.dir / "netdsl.lock").string());
+  CHECK(c->lock_path == (seed.dir / "fabric.lock").string());
   CHECK(!c->previous_lock);
   REQUIRE(c->inputs.size() == 1);
   CHECK(c->inputs[0].path == "fabric.netdsl");
   CHECK(c->source_hash.size() == 64);
   CHECK(c->fabric.fabric.hosts.size() == 3);
   CHECK(pipeline::NextGeneration(*c, "host02", "whatever") == 1);
+}
+
+TEST_CASE("each root file has its own lock: NAME.lock beside NAME.netdsl") {
+  CHECK(pipeline::DefaultLockPath("/src/fabric.netdsl") == "/src/fabric.lock");
+  CHECK(pipeline::DefaultLockPath("prod.netdsl") == "prod.lock");
+  CHECK(pipeline::DefaultLockPath("dir/a.b.netdsl") == "dir/a.b.lock");
+  // Not ending in .netdsl: the whole name + .lock, never the file itself.
+  CHECK(pipeline::DefaultLockPath("dir/fabric") == "dir/fabric.lock");
+  CHECK(pipeline::DefaultLockPath("dir/.netdsl") == "dir/.netdsl.lock");
+  CHECK(pipeline::LegacyLockPath("/src/fabric.netdsl") == "/src/netdsl.lock");
+  CHECK(pipeline::LegacyLockPath("fabric.netdsl") == "netdsl.lock");
 }
 
 TEST_CASE("Build runs the backend rows it is given and writes the manifest and the lock") {
@@ -100,7 +111,7 @@ TEST_CASE("Build runs the backend rows it is given and writes the manifest and t
   std::string manifest = Read(seed.dir / "out/manifest.json");
   CHECK(manifest.find("\"path\": \"hosts/host01/echo.txt\"") != std::string::npos);
   CHECK(manifest.find("\"path\": \"fabric/echo.txt\"") != std::string::npos);
-  std::string lock = Read(seed.dir / "netdsl.lock");
+  std::string lock = Read(seed.dir / "fabric.lock");
   CHECK(lock.find("host host02: {generation: 1") != std::string::npos);
 
   // The next compile reads that lock: same IR, same generation.
@@ -131,7 +142,7 @@ TEST_CASE("a backend refusal is ND3001 at the host and nothing is written") {
   CHECK(d.message == "host `host02`: no");
   CHECK(d.range.isValid());
   CHECK(!fs::exists(seed.dir / "out"));
-  CHECK(!fs::exists(seed.dir / "netdsl.lock"));
+  CHECK(!fs::exists(seed.dir / "fabric.lock"));
   for (const auto& entry : fs::directory_iterator(seed.dir))
     CHECK(entry.path().filename().string().find("staging") == std::string::npos);
 }
@@ -154,7 +165,7 @@ TEST_CASE("before_commit runs on the staged artifacts and can stop the build") {
   REQUIRE(!pipeline::Build(*c, options, diags, result));
   CHECK(seen == "host01 0\n");
   CHECK(!fs::exists(seed.dir / "out"));
-  CHECK(!fs::exists(seed.dir / "netdsl.lock"));
+  CHECK(!fs::exists(seed.dir / "fabric.lock"));
 }
 
 TEST_CASE("NextLock updates built hosts, keeps the others and drops hosts that are gone") {
