@@ -29,6 +29,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Time windows a test chooses (confirm deadlines, how long to wait for a
+# watchdog) are `scaled N`: N times NETDSL_TEST_TIME_SCALE (default 1 on this
+# machine, 4 in the VM: tests/vm/vm-run sets NETDSL_IN_VM, and processes there
+# start 10-40x slower, so that a 2 s window closed before the next command ran).
+TIME_SCALE=${NETDSL_TEST_TIME_SCALE:-1}
+[[ -n ${NETDSL_IN_VM:-} && -z ${NETDSL_TEST_TIME_SCALE:-} ]] && TIME_SCALE=4
+[[ $TIME_SCALE =~ ^[1-9][0-9]*$ ]] || { echo "NETDSL_TEST_TIME_SCALE=$TIME_SCALE: a positive integer expected" >&2; exit 1; }
+scaled() { echo $(($1 * TIME_SCALE)); }
+
 # mkns NAME: creates namespace $P-NAME (recorded for cleanup) with lo up.
 mkns() {
   ip netns add "$P-$1"

@@ -29,12 +29,23 @@ grep -qE '> route table 254 0\.0\.0\.0/0: dev eth0 -> nd-sw-[0-9a-f]+ via 10\.0\
 grep -qE '^  - (address|route|neighbour|qdisc) ' <<<"$out" && fail "plan deletes something of eth0's: $out"
 
 # Apply while watching the routing table: the default route is replaced, never deleted.
+# (Polled, not slept: a marker route, added and deleted, shows that the
+# monitor listens, and the moved default route that it has seen the apply.)
 ip -n "$HOST" monitor route >"$NETDSL_STATE_DIR/monitor" 2>&1 &
 monitor=$!
 LISTENERS+=($monitor)
-sleep 0.3
+for ((i = 0; i < 600; i++)); do
+  ip -n "$HOST" route add 192.0.2.77/32 dev lo
+  ip -n "$HOST" route del 192.0.2.77/32 dev lo
+  grep -q '192\.0\.2\.77 dev lo' "$NETDSL_STATE_DIR/monitor" && break
+  sleep 0.1
+done
+grep -q '192\.0\.2\.77 dev lo' "$NETDSL_STATE_DIR/monitor" || fail "ip monitor saw nothing in 60 s"
 expect_rc 0 "$NETDSL" apply "$inherit" --netns "$HOST"
-sleep 0.3
+for ((i = 0; i < 600; i++)); do
+  grep -qE '^default via 10\.0\.0\.1 dev nd-sw' "$NETDSL_STATE_DIR/monitor" && break
+  sleep 0.1
+done
 kill "$monitor"
 if grep -E '^Deleted .*default' "$NETDSL_STATE_DIR/monitor"; then fail "the default route was deleted during the apply"; fi
 grep -qE '^default via 10\.0\.0\.1 dev nd-sw' "$NETDSL_STATE_DIR/monitor" || {
