@@ -530,6 +530,7 @@ class Builder {
       veth.veth_peer_mac = port.mac;
       veth.veth_peer_mtu = port.mtu;
       veth.comment = "vm " + VmNicText(port);
+      veth.identity = PortIdentity(port.vm, port.nic);
       AddLink(kVeths, veth);
       Feature("veth");
 

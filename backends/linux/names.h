@@ -27,6 +27,16 @@ std::string CommentText(std::string_view text);
 /// `text` quoted for a diagnostic: printable ASCII kept, others `\xNN`.
 std::string QuoteForMessage(std::string_view text);
 
+/// The identity of VM `vm`'s NIC `nic` on its port (linux.yaml
+/// `links[].identity`, recorded by the runtime in the port's ownership
+/// marker): `vm VM/NIC` as netdsl.lock keys it (fabric::VmNicIdentity), with
+/// C0 and C1 controls, DEL and `%` as `%XX` (C1 as the %XX of both UTF-8
+/// bytes), and anything longer than 256 bytes cut to 240 bytes (never inside
+/// a `%XX` or a UTF-8 sequence) + `~` + 12 hex digits of the whole
+/// identity's sha256. Deterministic; distinct NICs get distinct identities
+/// unless sha256 collides on 48 bits.
+std::string PortIdentity(std::string_view vm, std::string_view nic);
+
 /// `digits` lowercase hex digits of FNV-1a 32 over `text`: stable derived-name suffixes.
 std::string ShortHash(std::string_view text, int digits);
 

@@ -29,11 +29,11 @@ size_t ChangeSet::operation_count() const {
 namespace {
 
 bool Owned(const Link& l, const HostState& d) {
-  return l.name.rfind(d.owner_prefix, 0) == 0 && l.alias == d.owner_alias;
+  return l.name.rfind(d.owner_prefix, 0) == 0 && IsOwnerMarker(l.alias, d.owner_alias);
 }
 
-/// Why an existing link cannot be changed in place to match `want`, or "".
-std::string NeedsRecreate(const Link& want, const Link& have) {
+/// Why an existing owned link cannot be changed in place to match `want`, or "".
+std::string NeedsRecreate(const Link& want, const Link& have, const std::string& owner_alias) {
   if (want.kind != have.kind) return fmt::format("kind {} -> {}", have.kind.empty() ? "?" : have.kind, want.kind);
   if (want.kind == "vxlan") {
     if (want.vxlan_id != have.vxlan_id) return fmt::format("vxlan id {} -> {}", have.vxlan_id, want.vxlan_id);
@@ -60,6 +60,11 @@ std::string NeedsRecreate(const Link& want, const Link& have) {
   } else if (want.kind == "veth") {
     if (!have.veth_peer_elsewhere && have.veth_peer != want.veth_peer)
       return fmt::format("veth peer {} -> {}", have.veth_peer.empty() ? "?" : have.veth_peer, want.veth_peer);
+    // Another VM NIC's port under the same name: a new device, never the old
+    // VM's (a marker without identity, from before identities, gets it in place).
+    if (std::string_view had = MarkerIdentity(have.alias, owner_alias);
+        !had.empty() && !want.identity.empty() && have.alias != OwnerMarker(owner_alias, want.identity))
+      return fmt::format("identity `{}` -> `{}`", had, want.identity);
   }
   return "";
 }
@@ -334,7 +339,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     auto w = want.find(l.name);
     if (w == want.end()) {
       remove.push_back(&l);
-    } else if (std::string why = NeedsRecreate(*w->second, l); !why.empty()) {
+    } else if (std::string why = NeedsRecreate(*w->second, l, d.owner_alias); !why.empty()) {
       remove.push_back(&l);
       recreate_reason[l.name] = why;
     }
@@ -536,7 +541,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
       for (const Link* l : creations) {
         if (depth[l->name] != level) continue;
         Link spec = *l;
-        spec.alias = d.owner_alias;
+        spec.alias = OwnerMarker(d.owner_alias, l->identity);
         if (first.empty()) first = l->name;
         ops.push_back({OpKind::CreateLink, spec});
         inv.push_back({OpKind::DeleteLink, spec});
@@ -567,7 +572,9 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     if (l.master != cur_master) c.master = l.master;
     if (!h.up) c.up = true;
     if (l.isolated != (c.master ? false : h.isolated)) c.isolated = l.isolated;
-    if (c.mtu || c.mac || c.master || c.up || c.isolated) {
+    const std::string marker = OwnerMarker(d.owner_alias, l.identity);
+    if (h.alias != marker) c.alias = marker;  // a VM port's identity recorded in place, or the marker repaired
+    if (c.mtu || c.mac || c.master || c.up || c.isolated || c.alias) {
       LinkChange u = Undo(c, h);
       if (c.master && cur_master != h.master) u.master = "";  // was released by an earlier step
       b.Line('~', "link", l.name, ChangeText(c, &h));
@@ -582,7 +589,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
         gc.name = g.name;
         if (l.veth_peer_mtu && l.veth_peer_mtu != g.mtu) gc.mtu = l.veth_peer_mtu;
         if (l.veth_peer_mac && l.veth_peer_mac != g.mac) gc.mac = l.veth_peer_mac;
-        if (g.alias != d.owner_alias) gc.alias = d.owner_alias;
+        if (g.alias != marker) gc.alias = marker;
         if (gc.mtu || gc.mac || gc.alias) {
           b.Line('~', "link", g.name, ChangeText(gc, &g));
           b.One(fmt::format("change link `{}`", g.name), {OpKind::SetLink, gc}, {{OpKind::SetLink, Undo(gc, g)}});

@@ -23,6 +23,37 @@ std::vector<std::pair<std::string, std::string>> NeededFeatures(const HostState&
   return {need.begin(), need.end()};
 }
 
+namespace {
+uint64_t Fnv1a64(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+}  // namespace
+
+std::string OwnerMarker(std::string_view owner_alias, std::string_view identity) {
+  std::string m(owner_alias);
+  if (identity.empty()) return m;
+  constexpr size_t kMaxMarker = 255;  // IFALIASZ - 1
+  m += ' ';
+  if (m.size() + identity.size() <= kMaxMarker) return m.append(identity);
+  const size_t keep = kMaxMarker - m.size() - 17;  // owner_alias is at most 64 bytes (plan_reader)
+  return m.append(identity.substr(0, keep)) + fmt::format("~{:016x}", Fnv1a64(identity));
+}
+
+bool IsOwnerMarker(std::string_view alias, std::string_view owner_alias) {
+  return alias.substr(0, owner_alias.size()) == owner_alias &&
+         (alias.size() == owner_alias.size() || (alias.size() > owner_alias.size() + 1 && alias[owner_alias.size()] == ' '));
+}
+
+std::string_view MarkerIdentity(std::string_view alias, std::string_view owner_alias) {
+  return IsOwnerMarker(alias, owner_alias) && alias.size() > owner_alias.size() ? alias.substr(owner_alias.size() + 1)
+                                                                              : std::string_view();
+}
+
 std::string NftFingerprint(const NftTable& t) {
   // FNV-1a over the canonical text, fed piece by piece (no text is built:
   // a host's table has thousands of rules).

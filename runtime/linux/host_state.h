@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/linux_yaml/schema.h"
@@ -62,6 +63,17 @@ const std::vector<std::string>& KnownFeatures();
 /// Features the plan's objects need (union with `requires:`), each with the
 /// first object that needs it, e.g. {"vrf", "link `nd-vrf1001`"}.
 std::vector<std::pair<std::string, std::string>> NeededFeatures(const HostState& desired);
+
+/// netdsl's ownership marker (IFLA_IFALIAS) of a link: the owner alias, and
+/// for a VM port the VM NIC it belongs to, after a space: `netdsl vm
+/// web01/nic0` (`links[].identity`; docs/runtime.md "What netdsl owns"). The
+/// kernel keeps at most 255 bytes: a longer marker keeps a prefix of the
+/// identity and `~` + 16 hex digits of the whole identity's FNV-1a 64 hash.
+std::string OwnerMarker(std::string_view owner_alias, std::string_view identity);
+/// Whether `alias` is a marker of `owner_alias`, with or without an identity.
+bool IsOwnerMarker(std::string_view alias, std::string_view owner_alias);
+/// The identity part of a marker of `owner_alias` ("" = none).
+std::string_view MarkerIdentity(std::string_view alias, std::string_view owner_alias);
 
 /// Fingerprint of the desired nftables table (hex FNV-1a 64 of its canonical text).
 std::string NftFingerprint(const NftTable& table);

@@ -550,7 +550,7 @@ Devices OwnedDevices(const HostState& desired, const HostState& actual) {
   }
   for (const HostedObject& h : actual.hosted) exact.insert(h.dev);
   for (const Link& l : actual.links) {
-    bool owned = l.name.rfind(desired.owner_prefix, 0) == 0 && l.alias == desired.owner_alias;
+    bool owned = l.name.rfind(desired.owner_prefix, 0) == 0 && IsOwnerMarker(l.alias, desired.owner_alias);
     if (owned || adopted.count(l.name)) d.names[l.ifindex] = l.name;
     if (owned && l.kind == "vxlan") d.vxlan.insert(l.ifindex);
     if ((owned || adopted.count(l.name)) && exact.count(l.name)) d.exact.insert(l.ifindex);

@@ -48,3 +48,38 @@ TEST_CASE("messages quote non-printable bytes") {
   CHECK(QuoteForMessage("a\nb") == "`a\\x0ab`");
   CHECK(QuoteForMessage("x`y") == "`x\\x60y`");
 }
+
+TEST_CASE("port identity: `vm VM/NIC`, controls and `%` as %XX, long ones cut with a sha256 suffix") {
+  CHECK(PortIdentity("web01", "nic0") == "vm web01/nic0");
+  CHECK(PortIdentity("web 01", "nic0") == "vm \"web 01\"/nic0");  // netdsl.lock's key (fabric::VmNicIdentity)
+  CHECK(PortIdentity("a\tb", "n") == "vm \"a%09b\"/n");
+  CHECK(PortIdentity("a\x7f", "n") == "vm \"a%7F\"/n");
+  CHECK(PortIdentity("100%", "n") == "vm \"100%25\"/n");
+  CHECK(PortIdentity("a\xc2\x85z", "n") == "vm \"a%C2%85z\"/n");  // U+0085 NEL (C1)
+  CHECK(PortIdentity("\xc3\xa9t\xc3\xa9", "n") == "vm \"\xc3\xa9t\xc3\xa9\"/n");  // other UTF-8 kept
+  // A `%` of the input and an escaped control stay distinct.
+  CHECK(PortIdentity("a%09b", "n") != PortIdentity("a\tb", "n"));
+  // Long: 240 bytes + `~` + 12 hex; two names that share the first 240 bytes differ.
+  std::string long_vm(300, 'v');
+  std::string a = PortIdentity(long_vm + "a", "n"), b = PortIdentity(long_vm + "b", "n");
+  CHECK(a.size() == 253);
+  CHECK(a.substr(0, 240) == ("vm " + long_vm).substr(0, 240));
+  CHECK(a[240] == '~');
+  CHECK(a.find_first_not_of("0123456789abcdef", 241) == std::string::npos);
+  CHECK(a != b);
+  CHECK(a == PortIdentity(long_vm + "a", "n"));  // deterministic
+  // Never cut inside a %XX or a UTF-8 sequence.
+  std::string tabs(200, '\t');
+  std::string t = PortIdentity(tabs, "n");
+  CHECK(t.size() <= 253);
+  CHECK(t.substr(t.find('~') - 3, 1) == "%");
+  std::string accents;
+  for (int i = 0; i < 200; ++i) accents += "\xc3\xa9";
+  std::string u = PortIdentity("x" + accents, "n");
+  size_t cut = u.find('~');
+  CHECK((static_cast<unsigned char>(u[cut - 1]) == 0xa9));
+  // Exactly 256 bytes is kept whole.
+  std::string fits(256 - std::string("vm /n").size(), 'w');
+  CHECK(PortIdentity(fits, "n").size() == 256);
+  CHECK(PortIdentity(fits, "n").find('~') == std::string::npos);
+}

@@ -385,3 +385,66 @@ TEST_CASE("object keys: every field counts, the first position of a key wins, th
   absent.dev = "nd-other";
   CHECK(index.Find(KeyOf(absent)) == -1);
 }
+
+TEST_CASE("a VM port's identity is in its marker: another identity recreates it, none yet records it in place") {
+  const char* port = R"(links:
+  - {name: nd-br1, kind: bridge, mtu: 1450}
+  - {name: nd-br2, kind: bridge, mtu: 1450}
+  - name: nd-p1
+    kind: veth
+    master: nd-br1
+    identity: "vm a/nic0"
+    veth: {peer: nd-p1g}
+)";
+  CHECK(OwnerMarker("netdsl", "vm a/nic0") == "netdsl vm a/nic0");
+  CHECK(OwnerMarker("netdsl", "") == "netdsl");
+  CHECK(IsOwnerMarker("netdsl vm a/nic0", "netdsl"));
+  CHECK(IsOwnerMarker("netdsl", "netdsl"));
+  CHECK_FALSE(IsOwnerMarker("netdslx", "netdsl"));
+  CHECK_FALSE(IsOwnerMarker("netdsl ", "netdsl"));
+  CHECK(MarkerIdentity("netdsl vm a/nic0", "netdsl") == "vm a/nic0");
+  // The kernel keeps 255 bytes of an alias.
+  std::string long_id(256, 'x');
+  std::string m = OwnerMarker("netdsl", long_id);
+  CHECK(m.size() == 255);
+  CHECK(m != OwnerMarker("netdsl", std::string(255, 'x') + "y"));
+
+  HostState desired = Desired(port);
+  HostState same = Current(port);
+  for (Link& l : same.links)
+    if (l.name == "nd-p1") l.alias = "netdsl vm a/nic0";
+  same.links.push_back(same.links.back());
+  same.links.back().name = "nd-p1g";
+  same.links.back().veth_peer = "nd-p1";
+  same.links.back().master = "";
+  same.links.back().identity = "";
+  CHECK(Lines(Diff(desired, same)).empty());
+
+  // Another VM NIC under the same port name, also on another bridge: recreated, not moved.
+  std::string other = port;
+  other.replace(other.find("vm a/nic0"), 9, "vm b/nic0");
+  other.replace(other.find("master: nd-br1"), 14, "master: nd-br2");
+  ChangeSet cs = Diff(Desired(other), same);
+  REQUIRE(cs.disruptive.size() == 1);
+  CHECK(cs.disruptive[0].link == "nd-p1");
+  CHECK(cs.disruptive[0].reason == "identity `vm a/nic0` -> `vm b/nic0`");
+  bool created = false;
+  for (const Step& s : cs.steps)
+    for (const Op& op : s.ops) {
+      CHECK(op.kind != OpKind::SetLink);  // no move
+      if (op.kind == OpKind::CreateLink) {
+        created = true;
+        CHECK(std::get<Boxed<Link>>(op.object)->alias == "netdsl vm b/nic0");
+      }
+    }
+  CHECK(created);
+
+  // A marker from before identities: recorded in place on both ends, not disruptive.
+  HostState old = same;
+  for (Link& l : old.links)
+    if (l.name == "nd-p1" || l.name == "nd-p1g") l.alias = "netdsl";
+  ChangeSet rec = Diff(desired, old);
+  CHECK(rec.disruptive.empty());
+  CHECK(Lines(rec) == std::vector<std::string>{"~ link nd-p1: alias `netdsl` -> `netdsl vm a/nic0`",
+                                               "~ link nd-p1g: alias `netdsl` -> `netdsl vm a/nic0`"});
+}
