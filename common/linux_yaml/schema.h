@@ -130,7 +130,11 @@ struct Link {
   SourceLoc loc;
 
   // Kernel side (the runtime's actual state; never in linux.yaml).
+  /// The link's index; on a link netdsl creates, the index it asks the
+  /// kernel for (journaled before the create is sent; 0 = the kernel picks).
   int ifindex = 0;
+  int veth_peer_ifindex = 0;  ///< the same for a veth's guest end
+  uint32_t group = 0;         ///< IFLA_GROUP; netdsl's own (OwnerGroup) on links it creates
   bool up = false;
   std::string alias;                 ///< IFLA_IFALIAS
   bool veth_peer_elsewhere = false;  ///< the peer lives in another namespace

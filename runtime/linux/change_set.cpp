@@ -517,6 +517,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
       }
       Link restore = *l;
       if (restore.kind == "veth" && restore.veth_peer.empty()) restore.veth_peer = l->name + "g";
+      restore.ifindex = restore.veth_peer_ifindex = 0;  // an undo takes whatever index the kernel gives
       b.One(fmt::format("delete link `{}`", l->name), {OpKind::DeleteLink, *l}, {{OpKind::CreateLink, restore}});
     }
   }
@@ -525,6 +526,11 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   // step after its master or lower link, whose index its request needs): one
   // send for a host's 100 tenant bridges instead of a journaled step each.
   std::vector<const Link*> creations;
+  // Each create asks for an index above every index in use, journaled with
+  // its undo before it is sent: the undo deletes that index only (ownership
+  // proven in the creating request, with OwnerGroup).
+  int next_index = 1;
+  for (const Link& l : a.links) next_index = std::max(next_index, l.ifindex + 1);
   auto create_pending = [&] {
     std::map<std::string, int> depth;
     int deepest = 0;
@@ -542,6 +548,9 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
         if (depth[l->name] != level) continue;
         Link spec = *l;
         spec.alias = OwnerMarker(d.owner_alias, l->identity);
+        spec.group = OwnerGroup(d.owner_alias);
+        spec.ifindex = next_index++;
+        if (spec.kind == "veth" && !spec.veth_peer.empty()) spec.veth_peer_ifindex = next_index++;
         if (first.empty()) first = l->name;
         ops.push_back({OpKind::CreateLink, spec});
         inv.push_back({OpKind::DeleteLink, spec});

@@ -14,8 +14,11 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string_view>
@@ -38,6 +41,7 @@ uint8_t IndexOf(const std::array<std::string_view, N>& names, const std::string&
 struct LinkOwner {
   int ifindex = 0;    ///< 0 = no such link
   std::string alias;  ///< IFLA_IFALIAS
+  uint32_t group = 0;  ///< IFLA_GROUP
 };
 
 /// Name → ifindex, cached for one step (links do not change within a bulk step).
@@ -107,7 +111,11 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* er
   ifm->ifi_family = AF_UNSPEC;
   ifm->ifi_flags = IFF_UP;
   ifm->ifi_change = IFF_UP;
+  // The index journaled with the undo (0: the kernel picks; an undo's create)
+  // and netdsl's group: ownership proven by the creating request itself.
+  ifm->ifi_index = l.ifindex;
   r.PutStr(IFLA_IFNAME, l.name);
+  if (l.group) r.PutU32(IFLA_GROUP, l.group);
   if (l.mtu) r.PutU32(IFLA_MTU, l.mtu);
   if (l.mac) {
     r.Put(IFLA_ADDRESS, l.mac->bytes.data(), 6);
@@ -167,9 +175,10 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* er
     if (l.gretap_remote) PutIp(r, IFLA_GRE_REMOTE, *l.gretap_remote);
   } else if (l.kind == "veth") {
     void* peer = r.NestStart(VETH_INFO_PEER);
-    auto* pifm = static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)));
-    (void)pifm;  // zeroed by PutExtra
+    auto* pifm = static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)));  // zeroed by PutExtra
+    pifm->ifi_index = l.veth_peer_ifindex;  // honoured when the host end's index is given too
     r.PutStr(IFLA_IFNAME, l.veth_peer);
+    if (l.group) r.PutU32(IFLA_GROUP, l.group);
     if (l.veth_peer_mac) r.Put(IFLA_ADDRESS, l.veth_peer_mac->bytes.data(), 6);
     if (l.veth_peer_mtu) r.PutU32(IFLA_MTU, l.veth_peer_mtu);
     r.NestEnd(peer);
@@ -298,10 +307,20 @@ bool Build(const Op& op, Indexes& idx, Requests* out, std::string* error) {
         auto it = idx.owners->find(l.name);
         if (it != idx.owners->end() && it->second.ifindex) {
           const std::string& want = l.alias.empty() ? std::string("netdsl") : l.alias;
-          if (it->second.alias != want) {
+          const LinkOwner& now = it->second;
+          // With a known index (the one read, or the one a create asked for
+          // and journaled) only that link; it is ours with the marker, or,
+          // killed between its create and its marker, with netdsl's group
+          // at the index the create asked for.
+          bool same_index = !l.ifindex || now.ifindex == l.ifindex;
+          bool ours = now.alias == want || (l.ifindex && l.group && now.group == l.group);
+          if (!same_index || !ours) {
             if (idx.tolerant) return true;  // not ours (any more): nothing of ours to undo
-            *error = fmt::format("{}: the link is not netdsl's (its alias is `{}`, not `{}`); not deleted",
-                                 Describe(op), it->second.alias, want);
+            *error = !same_index
+                         ? fmt::format("{}: the link is not the one netdsl knows (index {}, not {}); not deleted",
+                                       Describe(op), now.ifindex, l.ifindex)
+                         : fmt::format("{}: the link is not netdsl's (its alias is `{}`, not `{}`); not deleted",
+                                       Describe(op), now.alias, want);
             return false;
           }
           ifm->ifi_index = it->second.ifindex;
@@ -489,8 +508,20 @@ bool Run(Netlink& nl, const std::vector<Op>& ops, PreparedOps& p, bool tolerant,
   std::vector<NlFailure> failures = nl.Execute(p.batch);
   std::string mark_error;
   if (!p.marks.empty()) {
+    // Test-only (docs/runtime.md "Test-only hooks"): die between the
+    // creates and their markers, the window the creating request's group
+    // and journaled index cover.
+    static const bool kill_before_marks = [] {
+      const char* v = std::getenv("NETDSL_KILL_BEFORE_MARKS");
+      return v && *v == '1';
+    }();
+    auto grouped = [](const Op& op) {
+      return op.kind == OpKind::CreateLink && std::get<Boxed<Link>>(op.object)->group;
+    };  // an apply's creates, not the feature probe's
+    if (kill_before_marks && std::any_of(ops.begin(), ops.end(), grouped)) raise(SIGKILL);
     // Mark every link this step did create, even when another request
-    // failed: the rollback deletes only marked links.
+    // failed: the rollback deletes only marked links (or those at the index
+    // the create asked for, with netdsl's group).
     std::vector<bool> failed(p.batch.size(), false);
     for (const NlFailure& f : failures) failed[f.index] = true;
     NlBatch marks;
@@ -553,6 +584,7 @@ std::map<std::string, LinkOwner> LookUpOwners(Netlink& nl, const std::vector<Op>
     const nlattr* tb[IFLA_MAX + 1];
     ParseAttrs(nlh, sizeof(ifinfomsg), tb, IFLA_MAX);
     if (tb[IFLA_IFALIAS]) o.alias = mnl_attr_get_str(tb[IFLA_IFALIAS]);
+    if (tb[IFLA_GROUP]) o.group = mnl_attr_get_u32(tb[IFLA_GROUP]);
   });
   return owners;
 }

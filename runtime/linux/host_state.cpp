@@ -34,6 +34,11 @@ uint64_t Fnv1a64(std::string_view s) {
 }
 }  // namespace
 
+uint32_t OwnerGroup(std::string_view owner_alias) {
+  uint64_t h = Fnv1a64(owner_alias);
+  return (static_cast<uint32_t>(h ^ (h >> 32)) & 0x7fffffffu) | 0x40000000u;  // positive in `ip link` too
+}
+
 std::string OwnerMarker(std::string_view owner_alias, std::string_view identity) {
   std::string m(owner_alias);
   if (identity.empty()) return m;

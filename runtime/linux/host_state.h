@@ -75,6 +75,14 @@ bool IsOwnerMarker(std::string_view alias, std::string_view owner_alias);
 /// The identity part of a marker of `owner_alias` ("" = none).
 std::string_view MarkerIdentity(std::string_view alias, std::string_view owner_alias);
 
+/// The device group (IFLA_GROUP) netdsl gives the links it creates, in the
+/// creating request itself (the kernel ignores IFLA_IFALIAS there): with the
+/// ifindex the request asked for, it proves a link is the one netdsl
+/// created even before its marker was set (docs/runtime.md "Ownership").
+/// Between 2^30 and 2^31: above the small numbers operators use, and shown
+/// as a positive number by `ip link`.
+uint32_t OwnerGroup(std::string_view owner_alias);
+
 /// Fingerprint of the desired nftables table (hex FNV-1a 64 of its canonical text).
 std::string NftFingerprint(const NftTable& table);
 

@@ -254,6 +254,9 @@ std::string EncodeOp(const Op& op) {
           l.vlan_link, l.vlan_id, l.vxlan_id, IpText(l.vxlan_local), l.vxlan_dstport, int(l.vxlan_learning),
           int(l.vxlan_ttl), l.gretap_key, IpText(l.gretap_local), IpText(l.gretap_remote), l.vrf_table, l.veth_peer, MacText(l.veth_peer_mac),
           l.veth_peer_mtu, l.alias, int(l.up), int(l.isolated));
+      // Optional part, after a tag: the index a create asks for (and the
+      // index a delete requires), its guest end's, and the device group.
+      if (l.ifindex || l.veth_peer_ifindex || l.group) add("i", l.ifindex, l.veth_peer_ifindex, l.group);
       break;
     }
     case OpKind::SetLink: {
@@ -325,6 +328,11 @@ std::optional<Op> DecodeFields(Fields& f) {
     l.alias = f.Str();
     l.up = f.Num();
     l.isolated = f.More() && f.Num();  // absent in lines written before the field: not isolated
+    if (f.Tag("i")) {
+      l.ifindex = static_cast<int>(f.Num());
+      l.veth_peer_ifindex = static_cast<int>(f.Num());
+      l.group = static_cast<uint32_t>(f.Num());
+    }
     return Op{k, l};
   }
   if (kind_is(OpKind::SetLink)) {

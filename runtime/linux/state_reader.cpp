@@ -123,6 +123,7 @@ bool ReadLinks(Netlink& nl, HostState* s, std::string* error) {
     if (tb[IFLA_IFNAME]) l.name = mnl_attr_get_str(tb[IFLA_IFNAME]);
     if (tb[IFLA_MTU]) l.mtu = mnl_attr_get_u32(tb[IFLA_MTU]);
     if (tb[IFLA_IFALIAS]) l.alias = mnl_attr_get_str(tb[IFLA_IFALIAS]);
+    if (tb[IFLA_GROUP]) l.group = mnl_attr_get_u32(tb[IFLA_GROUP]);
     l.mac = MacFromAttr(tb[IFLA_ADDRESS]);
     if (tb[IFLA_MASTER]) r.master_index = mnl_attr_get_u32(tb[IFLA_MASTER]);
     if (tb[IFLA_LINK]) r.link_index = mnl_attr_get_u32(tb[IFLA_LINK]);

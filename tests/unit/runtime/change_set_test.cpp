@@ -448,3 +448,44 @@ TEST_CASE("a VM port's identity is in its marker: another identity recreates it,
   CHECK(Lines(rec) == std::vector<std::string>{"~ link nd-p1: alias `netdsl` -> `netdsl vm a/nic0`",
                                                "~ link nd-p1g: alias `netdsl` -> `netdsl vm a/nic0`"});
 }
+
+TEST_CASE("a create asks for an index above those in use and carries netdsl's group; both are journaled") {
+  HostState actual = Current("links:\n  - {name: nd-br1, kind: bridge, mtu: 1450}\n");
+  actual.links[0].ifindex = 41;
+  ChangeSet cs = Diff(Desired(R"(links:
+  - {name: nd-br1, kind: bridge, mtu: 1450}
+  - {name: nd-br2, kind: bridge, mtu: 1450}
+  - name: nd-p1
+    kind: veth
+    master: nd-br2
+    veth: {peer: nd-p1g}
+)"),
+                      actual);
+  std::vector<const Link*> created;
+  for (const Step& s : cs.steps)
+    for (const Op& op : s.ops)
+      if (op.kind == OpKind::CreateLink) created.push_back(&*std::get<Boxed<Link>>(op.object));
+  REQUIRE(created.size() == 2);
+  CHECK(created[0]->ifindex == 42);
+  CHECK(created[1]->ifindex == 43);
+  CHECK(created[1]->veth_peer_ifindex == 44);
+  CHECK(created[0]->group == OwnerGroup("netdsl"));
+  CHECK(OwnerGroup("netdsl") >= (1u << 30));
+  CHECK(OwnerGroup("netdsl") < (1u << 31));
+  // The undo (journaled before the create is sent) names the same index and group.
+  for (const Step& s : cs.steps)
+    for (const Op& inv : s.inverse)
+      if (inv.kind == OpKind::DeleteLink) {
+        std::optional<Op> back = DecodeOp(EncodeOp(inv));
+        REQUIRE(back);
+        const Link& l = *std::get<Boxed<Link>>(back->object);
+        CHECK(l.ifindex == std::get<Boxed<Link>>(inv.object)->ifindex);
+        CHECK(l.ifindex >= 42);
+        CHECK(l.group == OwnerGroup("netdsl"));
+      }
+  // A line written before the field decodes with no index (the old rule: the marker).
+  std::string line = EncodeOp(cs.steps[0].inverse[0]);
+  std::optional<Op> old = DecodeOp(line.substr(0, line.find("|i|")));
+  REQUIRE(old);
+  CHECK(std::get<Boxed<Link>>(old->object)->ifindex == 0);
+}
