@@ -37,6 +37,7 @@ std::string RoutingDomainGuid(uint32_t rdid) {
 constexpr std::string_view kNetWnvHelpers = R"PS(# What this run declares (keys), so that stale owned records can be removed.
 $script:NdLookupKeys = @{}
 $script:NdRouteKeys = @{}
+$script:NdNatKeys = @{}
 
 # Converges one lookup record: the CA of a VM NIC in a virtual subnet -> its
 # host's PA and its MAC. netdsl creates records with Context 'netdsl'; one that
@@ -95,6 +96,20 @@ function Sync-NdCustomerRoute {
   }
 }
 
+# Removes the NetNat objects netdsl created that this run did not declare. Owned
+# means both marks: the name netdsl gives (netdsl-rd<RDID>) and an internal
+# routing domain of netdsl's ({6e64736c-0000-4000-8000-...}); any other NAT is
+# never touched.
+function Remove-NdStaleNats {
+  $owned = @(Get-NetNat -ErrorAction SilentlyContinue | Where-Object {
+    ([string](Get-NdValue $_ 'Name') -match '^netdsl-rd[0-9]+$') -and
+    ([string](Get-NdValue $_ 'InternalRoutingDomainId') -match '^\{?6e64736c-0000-4000-8000-[0-9a-f]{12}\}?$') })
+  foreach ($nat in $owned) {
+    if ($script:NdNatKeys.ContainsKey([string]$nat.Name)) { continue }
+    if (Confirm-NdChange 'remove' 'NAT' ([string]$nat.Name)) { Remove-NetNat -InputObject $nat -Confirm:$false }
+  }
+}
+
 # Removes the lookup records netdsl created (Context 'netdsl') that this run did not declare.
 function Remove-NdStaleLookupRecords {
   $owned = @(Get-NetVirtualizationLookupRecord -ErrorAction SilentlyContinue | Where-Object { [string](Get-NdValue $_ 'Context') -eq 'netdsl' })
@@ -131,8 +146,8 @@ class HyperVEmitter {
     for (const ir::Port& p : h_.ports) Port(p);
     for (const ir::LookupRecord& r : h_.lookup_records) LookupRecord(r);
     for (const ir::CustomerRoute& r : h_.customer_routes) CustomerRoute(r);
-    Removals();
     for (const ir::NatRule& n : h_.nat_rules) Nat(n);
+    Removals();
     w_.Epilogue("host");
     return w_.Finish();
   }
@@ -529,22 +544,106 @@ class HyperVEmitter {
             "  # routing domain " + std::to_string(r.rdid));
   }
 
-  /// After every Sync call: the owned NetWNV state this host no longer has goes.
+  /// After every Sync call and NAT: the owned state this host no longer has goes.
   void Removals() {
     w_.Line("");
-    w_.Comment("lookup records and customer routes netdsl created that the source no longer has");
+    w_.Comment("lookup records, customer routes and NATs netdsl created that the source no longer has");
     w_.Line("Remove-NdStaleLookupRecords");
     w_.Line("Remove-NdStaleCustomerRoutes");
+    w_.Line("Remove-NdStaleNats");
   }
 
+  /// NAT for one VM network on its gateway host, as the Linux backend does it:
+  /// the routing domain's traffic leaves through the external address. A
+  /// NetNat in the routing domain (`-InternalRoutingDomainId`, the multi-tenant
+  /// NAT of a Windows gateway) with the external address added to it, and the
+  /// address itself on a host vNIC of the switch carrying the external pool's
+  /// site. The NetNat is netdsl's by its name and routing domain; after the
+  /// last one, Remove-NdStaleNats removes the owned ones the source dropped.
   void Nat(const ir::NatRule& n) {
-    // NAT itself (NetNat, RRAS) is outside the cmdlet schema netdsl checks against.
+    const std::string kind = "NAT", name = "netdsl-rd" + std::to_string(n.rdid);
+    const std::string ip = n.external_ip.ToString();
     w_.Line("");
     w_.Comment("NAT for VM network " + n.vm_network + " (routing domain " + std::to_string(n.rdid) +
-               ") through external address " + n.external_ip.ToString());
-    w_.Line("Write-Warning ('VM network ''{0}'': this host is its NAT gateway on external address {1}; NAT is "
-            "configured by VMM (Add-SCNATConnection in scvmm/fabric.ps1), not by this script' -f " +
-            Quote(n.vm_network) + ", " + Quote(n.external_ip.ToString()) + ")");
+               ") through external address " + ip + " from pool " + n.external_pool);
+    w_.BeginObject(kind, name);
+    w_.Line("$natName = " + Quote(name));
+    w_.Line("$script:NdNatKeys[$natName] = $true");
+    if (!n.external_ip.IsV4()) {
+      // NetNat translates IPv4 only; say so instead of pretending.
+      w_.Line("throw ('VM network ''{0}'': NetNat translates IPv4 only, and its external address {1} is IPv6' -f " +
+              Quote(n.vm_network) + ", " + Quote(ip) + ")");
+      w_.EndObject(kind, name);
+      return;
+    }
+    if (!n.external_switch.empty()) NatAddress(n);
+    const std::string rd = Quote(RoutingDomainGuid(n.rdid));
+    w_.Line("$nat = Select-NdOne (Get-NetNat -ErrorAction SilentlyContinue | Where-Object { $_.Name -eq $natName }) " +
+            Quote(kind) + " $natName");
+    w_.Open("if ($null -eq $nat) {");
+    Confirmed("create", kind, name, {"$nat = New-NetNat -Name $natName -InternalRoutingDomainId " + rd});
+    w_.Reopen("} elseif (Test-NdDiffers $nat 'InternalRoutingDomainId' " + rd + ") {");
+    // The routing domain is chosen at creation; the name says the NAT is netdsl's.
+    Confirmed("replace", kind, name,
+              {"Remove-NetNat -InputObject $nat -Confirm:$false",
+               "$nat = New-NetNat -Name $natName -InternalRoutingDomainId " + rd});
+    w_.Close();
+    w_.Open("if ($null -ne $nat) {");
+    w_.Line("$external = @(Get-NetNatExternalAddress -NatName $natName -ErrorAction SilentlyContinue)");
+    w_.Open("if (@($external | Where-Object { [string]$_.IPAddress -eq " + Quote(ip) + " }).Count -eq 0) {");
+    Confirmed("add external address " + ip + " to", kind, name,
+              {"Add-NetNatExternalAddress -NatName $natName -IPAddress " + Quote(ip) + " | Out-Null"});
+    w_.Close();
+    // The NAT is netdsl's, so are its external addresses: the source has one.
+    w_.Open("foreach ($other in @($external | Where-Object { [string]$_.IPAddress -ne " + Quote(ip) + " })) {");
+    w_.Open("if (Confirm-NdChange ('remove external address {0} from' -f $other.IPAddress) " + Quote(kind) +
+            " $natName) {");
+    w_.Line("Remove-NetNatExternalAddress -InputObject $other -Confirm:$false");
+    w_.Close();
+    w_.Close();
+    w_.Close();
+    w_.EndObject(kind, name);
+  }
+
+  /// The external address on the host: a management OS vNIC named
+  /// `netdsl NAT SWITCH` on the external switch (the switch's uplink NIC
+  /// carries no address once Hyper-V binds it), on the site's VLAN.
+  void NatAddress(const ir::NatRule& n) {
+    const std::string kind = "NAT adapter", vnic = "netdsl NAT " + n.external_switch;
+    const std::string ip = n.external_ip.ToString();
+    w_.Line("$natSwitchName = " + Quote(n.external_switch));
+    w_.Line("$natAdapterName = " + Quote(vnic));
+    w_.Line("$natAdapter = Select-NdOne (Get-VMNetworkAdapter -ManagementOS | Where-Object { $_.SwitchName -eq "
+            "$natSwitchName -and $_.Name -eq $natAdapterName }) " + Quote(kind) + " $natAdapterName");
+    w_.Open("if ($null -eq $natAdapter) {");
+    Confirmed("create", kind, vnic,
+              {"$natAdapter = Add-VMNetworkAdapter -ManagementOS -Name $natAdapterName -SwitchName $natSwitchName "
+               "-Passthru"});
+    w_.Close();
+    w_.Open("if ($null -ne $natAdapter) {");
+    w_.Line("$vlan = Get-VMNetworkAdapterVlan -VMNetworkAdapter $natAdapter");
+    if (n.external_vlan) {
+      w_.Open("if ((Test-NdDiffers $vlan 'OperationMode' 'Access') -or (Test-NdDiffers $vlan 'AccessVlanId' " +
+              Int(n.external_vlan) + ")) {");
+      Confirmed("set VLAN of", kind, vnic,
+                {"Set-VMNetworkAdapterVlan -VMNetworkAdapter $natAdapter -Access -VlanId " + Int(n.external_vlan)});
+    } else {
+      w_.Open("if (Test-NdDiffers $vlan 'OperationMode' 'Untagged') {");
+      Confirmed("set VLAN of", kind, vnic, {"Set-VMNetworkAdapterVlan -VMNetworkAdapter $natAdapter -Untagged"});
+    }
+    w_.Close();
+    w_.Close();
+    const std::string alias = "vEthernet (" + vnic + ")";
+    w_.Line("$interfaceName = " + Quote(alias));
+    w_.Line("$interface = Select-NdOne (Get-NetAdapter -Name " + Quote(EscapeWildcard(alias)) +
+            " -ErrorAction SilentlyContinue) 'network adapter' $interfaceName");
+    w_.Open("if ($null -ne $interface -and @(Get-NetIPAddress -InterfaceIndex $interface.ifIndex -AddressFamily 'IPv4' "
+            "-ErrorAction SilentlyContinue | Where-Object { [string]$_.IPAddress -eq " + Quote(ip) +
+            " }).Count -eq 0) {");
+    Confirmed("add address " + ip + "/" + std::to_string(n.external_prefix_length) + " to", kind, vnic,
+              {"New-NetIPAddress -InterfaceIndex $interface.ifIndex -IPAddress " + Quote(ip) + " -PrefixLength " +
+               Int(n.external_prefix_length) + " | Out-Null"});
+    w_.Close();
   }
 
   const ir::HostIr& h_;
