@@ -62,10 +62,8 @@ enum class VerifyMode : uint8_t {
 /// What the default leaves a warning: the artifacts do less than the fabric
 /// promises, but nothing they do crosses a tenant, loops or moves a port.
 /// Reported, so that CI annotates them, and -Werror fails on them. Bridged
-/// uplinks (ND4007) too, until `check` refuses a `no_team` switch on several
-/// NICs of a host (issue 11 defect 5): the seed demo and multi-site have it.
-const std::vector<DiagKind> kWarnByDefault = {DiagKind::VerifyUnreachable, DiagKind::VerifyFloodMissing,
-                                              DiagKind::VerifyUplinksBridged};
+/// uplinks (ND4007) are an error: `check` refuses their source (ND1509).
+const std::vector<DiagKind> kWarnByDefault = {DiagKind::VerifyUnreachable, DiagKind::VerifyFloodMissing};
 
 struct BuildFlags {
   std::string output;
