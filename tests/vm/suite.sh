@@ -30,6 +30,15 @@ run_one() {
   esac
 }
 
+# Load the kernel modules the tests use first: loading ip_gre gives EVERY
+# namespace, existing ones too, its fallback devices (gre0, gretap0,
+# erspan0), and a test comparing a namespace's state before and after (a
+# dump in kill_recovery) must not see another test's first gretap appear in
+# it midway. Loaded up front, they are there from each namespace's start.
+for m in ${NDVM_SUITE_MODULES:-bridge veth vxlan bonding 8021q vrf ip_gre dummy}; do
+  modprobe "$m" || echo "suite: modprobe $m failed"
+done
+
 start=$(date +%s%N)
 for spec in "$@"; do
   while (($(jobs -pr | wc -l) >= jobs)); do wait -n; done
