@@ -107,6 +107,34 @@ void LinkAdd(Batch& batch, const Link& link) {
 void NftTableCommands(Batch& batch, const NftTable& table) {
   const std::string_view family = table.family, name = table.table;
   batch.Line({"nft add table ", family, " ", name});
+  for (const NftSet& set : table.sets) {
+    batch.Line({"nft add set ", family, " ", name, " ", set.name, " '{ type ", set.type, "; }'"});
+    // Elements in bounded lines (the shell's and nft's limits are far away).
+    constexpr size_t kPerLine = 256;
+    for (size_t at = 0; at < set.elements.size(); at += kPerLine) {
+      std::string& line = batch.Start();
+      line += "nft add element ";
+      line += family;
+      line += ' ';
+      line += name;
+      line += ' ';
+      line += set.name;
+      line += " '{ ";
+      for (size_t i = at; i < set.elements.size() && i < at + kPerLine; ++i) {
+        if (i != at) line += ", ";
+        const std::vector<std::string>& element = set.elements[i];
+        for (size_t k = 0; k < element.size(); ++k) {
+          if (k) line += " . ";
+          // The first part is an ifname: quoted as nft wants it (safe alphabet).
+          if (k == 0) line += '"';
+          line += element[k];
+          if (k == 0) line += '"';
+        }
+      }
+      line += " }'";
+      batch.End();
+    }
+  }
   for (const NftChain& chain : table.chains)
     batch.Line({"nft add chain ", family, " ", name, " ", chain.name, " '{ type ", chain.type, " hook ", chain.hook,
                 " priority ", Dec(chain.priority), "; policy ", chain.policy, "; }'"});
@@ -122,9 +150,10 @@ void NftTableCommands(Batch& batch, const NftTable& table) {
 /// A generous guess at the text size, so the string grows once or not at all.
 size_t EstimateSize(const LinuxState& state) {
   size_t rules = state.nft.rules.size() + state.nft_nat.rules.size();
-  size_t classes = 0;
+  size_t classes = 0, elements = 0;
   for (const Qdisc& q : state.qdiscs) classes += q.classes.size();
-  return 1024 + 240 * state.links.size() + 128 * state.adopted.size() + 64 * state.addresses.size() +
+  for (const NftSet& set : state.nft.sets) elements += set.elements.size();
+  return 1024 + 40 * elements + 240 * state.links.size() + 128 * state.adopted.size() + 64 * state.addresses.size() +
          80 * state.routes.size() + 96 * state.fdb.size() + 96 * state.neighbours.size() +
          96 * state.qdiscs.size() + 160 * classes + 200 * rules;
 }

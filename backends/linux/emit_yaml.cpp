@@ -168,6 +168,29 @@ void EmitNftTable(std::string& out, std::string_view key, const NftTable& table)
   Key(out, 2, "table");
   AppendYamlScalar(out, table.table);
   out += '\n';
+  // `sets:` only when there are some (a NAT table has none): a block map by
+  // name, each element one scalar in nft's own notation, `PART . PART`.
+  if (!table.sets.empty()) {
+    Indent(out, 2);
+    out += "sets:\n";
+    for (const NftSet& set : table.sets) {
+      Indent(out, 4);
+      out += set.name;  // a safe name (checked like an ifname by the reader)
+      out += ":\n";
+      Key(out, 6, "type");
+      AppendYamlScalar(out, set.type);
+      out += '\n';
+      ListKey(out, 6, "elements", set.elements.empty());
+      for (const std::vector<std::string>& element : set.elements) {
+        Indent(out, 8);
+        out += "- ";
+        std::string text;
+        for (size_t i = 0; i < element.size(); ++i) (text += i ? " . " : "") += element[i];
+        AppendYamlScalar(out, text);
+        out += '\n';
+      }
+    }
+  }
   ListKey(out, 2, "chains", table.chains.empty());
   for (const NftChain& chain : table.chains) {
     FlowMap map = FlowItem(out, 4);
@@ -186,9 +209,10 @@ void EmitNftTable(std::string& out, std::string_view key, const NftTable& table)
 /// A generous guess at the text size, so the string grows once or not at all.
 size_t EstimateSize(const LinuxState& state) {
   size_t rules = state.nft.rules.size() + state.nft_nat.rules.size();
-  size_t classes = 0;
+  size_t classes = 0, elements = 0;
   for (const Qdisc& q : state.qdiscs) classes += q.classes.size();
-  return 512 + 160 * state.links.size() + 64 * state.adopted.size() + 64 * state.addresses.size() +
+  for (const NftSet& set : state.nft.sets) elements += set.elements.size();
+  return 512 + 40 * elements + 160 * state.links.size() + 64 * state.adopted.size() + 64 * state.addresses.size() +
          80 * state.routes.size() + 80 * state.fdb.size() + 80 * state.neighbours.size() +
          96 * state.qdiscs.size() + 64 * classes + 160 * rules;
 }

@@ -24,6 +24,7 @@ using linux_yaml::Management;
 using linux_yaml::Neighbour;
 using linux_yaml::NftChain;
 using linux_yaml::NftRule;
+using linux_yaml::NftSet;
 using linux_yaml::NftTable;
 using linux_yaml::Qdisc;
 using linux_yaml::Route;

@@ -278,6 +278,21 @@ struct NftChain {
   bool operator==(const NftChain&) const = default;
 };
 
+/// `nftables*.sets[].type`: what a port guard set is keyed by (a port's
+/// host-end ifname, alone or with the one source it may use).
+inline constexpr std::array<std::string_view, 4> kNftSetTypes = {"ifname", "ifname . ether_addr",
+                                                                "ifname . ipv4_addr", "ifname . ipv6_addr"};
+
+/// `nftables*.sets[]`: a named set of the table that rules use as `@name`.
+struct NftSet {
+  std::string name;
+  std::string type;  ///< kNftSetTypes
+  /// One entry per element, one part per component of `type`, canonical text
+  /// (ifname, lowercase MAC, address as net::IpAddress::ToString); sorted.
+  std::vector<std::vector<std::string>> elements;
+  bool operator==(const NftSet&) const = default;
+};
+
 /// `nftables*.rules[]`.
 struct NftRule {
   std::string chain;
@@ -292,6 +307,7 @@ struct NftTable {
   bool present = false;  ///< the key is in the document (the writer: the table has rules)
   std::string family = "bridge";
   std::string table = "netdsl";
+  std::vector<NftSet> sets;    ///< by name
   std::vector<NftChain> chains;
   std::vector<NftRule> rules;  ///< in evaluation order
   SourceLoc loc;

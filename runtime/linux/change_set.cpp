@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 #include <tuple>
@@ -725,21 +726,84 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     const NftTable& w = *want_t;
     const NftTable& h = *have_t;
     if (!w.present) continue;
-    bool same = h.present && h.fingerprint == w.fingerprint && h.chains.size() == w.chains.size() &&
-                h.rules.size() == w.rules.size();
-    for (size_t i = 0; same && i < w.chains.size(); ++i)
-      same = h.chains[i].name == w.chains[i].name && h.chains[i].hook == w.chains[i].hook &&
-             h.chains[i].type == w.chains[i].type && h.chains[i].policy == w.chains[i].policy;
-    // The kernel lists rules chain by chain; order matters only within a chain.
-    auto per_chain = [](const NftTable& t) {
-      std::map<std::string, std::vector<std::string>> m;
-      for (const NftRule& r : t.rules) m[r.chain].push_back(r.comment);
-      return m;
+    // What differs, chain by chain, rule by rule (by comment: the kernel's
+    // rule text is its own) and set element by set element: one plan line
+    // each, all applied as one atomic replacement of the table.
+    size_t before = cs.changes;
+    const std::string table = w.table;
+    if (!h.present) b.Line('+', "nftables", fmt::format("{} {}", w.family, w.table));
+    std::map<std::string, const NftChain*> have_chains, want_chains;
+    for (const NftChain& c : h.chains) have_chains[c.name] = &c;
+    for (const NftChain& c : w.chains) want_chains[c.name] = &c;
+    auto chain_text = [](const NftChain& c) {
+      return fmt::format("type {} hook {} priority {} policy {}", c.type, c.hook, c.priority, c.policy);
     };
-    same = same && per_chain(h) == per_chain(w);
-    if (same) continue;
-    b.Line(h.present ? '~' : '+', "nftables", fmt::format("{} {}", w.family, w.table),
-           fmt::format("{} chains, {} rules", w.chains.size(), w.rules.size()));
+    for (const auto& [name, c] : have_chains)
+      if (!want_chains.count(name)) b.Line('-', "nft chain", table + "/" + name, chain_text(*c));
+    for (const auto& [name, c] : want_chains) {
+      auto it = have_chains.find(name);
+      if (it == have_chains.end()) b.Line('+', "nft chain", table + "/" + name, chain_text(*c));
+      else if (chain_text(*it->second) != chain_text(*c))
+        b.Line('~', "nft chain", table + "/" + name, fmt::format("{} -> {}", chain_text(*it->second), chain_text(*c)));
+    }
+    std::map<std::string, const NftSet*> have_sets, want_sets;
+    for (const NftSet& st : h.sets) have_sets[st.name] = &st;
+    for (const NftSet& st : w.sets) want_sets[st.name] = &st;
+    auto element_text = [](const std::vector<std::string>& e) {
+      std::string text;
+      for (size_t i = 0; i < e.size(); ++i) (text += i ? " . " : "") += e[i];
+      return text;
+    };
+    static const NftSet kNoSet;
+    for (const auto& [name, st] : have_sets)
+      if (!want_sets.count(name)) b.Line('-', "nft set", table + "/" + name, st->type);
+    for (const auto& [name, st] : want_sets) {
+      auto it = have_sets.find(name);
+      const NftSet& had = it == have_sets.end() ? kNoSet : *it->second;
+      if (it == have_sets.end()) b.Line('+', "nft set", table + "/" + name, st->type);
+      else if (had.type != st->type) b.Line('~', "nft set", table + "/" + name, had.type + " -> " + st->type);
+      // Both sides are sorted (the readers sort them).
+      std::vector<std::vector<std::string>> gone, added;
+      std::set_difference(had.elements.begin(), had.elements.end(), st->elements.begin(), st->elements.end(),
+                          std::back_inserter(gone));
+      std::set_difference(st->elements.begin(), st->elements.end(), had.elements.begin(), had.elements.end(),
+                          std::back_inserter(added));
+      for (const auto& e : gone) b.LazyLine('-', "nft element", [&] { return std::pair{table + "/" + name, element_text(e)}; });
+      for (const auto& e : added) b.LazyLine('+', "nft element", [&] { return std::pair{table + "/" + name, element_text(e)}; });
+    }
+    for (const auto& [name, st] : have_sets)
+      if (!want_sets.count(name))
+        for (const auto& e : st->elements)
+          b.LazyLine('-', "nft element", [&] { return std::pair{table + "/" + name, element_text(e)}; });
+    // Rules: the kernel lists them chain by chain; order matters only within a chain.
+    std::map<std::string, std::vector<const NftRule*>> have_rules, want_rules;
+    for (const NftRule& r : h.rules) have_rules[r.chain].push_back(&r);
+    for (const NftRule& r : w.rules) want_rules[r.chain].push_back(&r);
+    std::set<std::string> rule_chains;
+    for (const auto& [c, _] : have_rules) rule_chains.insert(c);
+    for (const auto& [c, _] : want_rules) rule_chains.insert(c);
+    for (const std::string& chain : rule_chains) {
+      std::multiset<std::string> had, want;
+      for (const NftRule* r : have_rules[chain]) had.insert(r->comment);
+      for (const NftRule* r : want_rules[chain]) want.insert(r->comment);
+      for (const NftRule* r : have_rules[chain])
+        if (auto it = want.find(r->comment); it != want.end()) want.erase(it);
+        else b.Line('-', "nft rule", table + "/" + chain, r->comment.empty() ? "(no comment)" : r->comment);
+      for (const NftRule* r : want_rules[chain])
+        if (auto it = had.find(r->comment); it != had.end()) had.erase(it);
+        else b.Line('+', "nft rule", table + "/" + chain, r->rule + (r->comment.empty() ? "" : "  # " + r->comment));
+      if (cs.changes == before && h.present) {
+        std::vector<std::string> a_order, w_order;
+        for (const NftRule* r : have_rules[chain]) a_order.push_back(r->comment);
+        for (const NftRule* r : want_rules[chain]) w_order.push_back(r->comment);
+        if (a_order != w_order) b.Line('~', "nft rule", table + "/" + chain, "order");
+      }
+    }
+    // Same chains, sets and rule comments, but the kernel table's fingerprint
+    // differs: a rule's text changed (or the table was edited by hand).
+    if (cs.changes == before && h.present && h.fingerprint != w.fingerprint)
+      b.Line('~', "nftables", fmt::format("{} {}", w.family, w.table), "rule text (same comments)");
+    if (cs.changes == before) continue;
     std::string saved = w.family + " " + w.table + "\n" + (h.present ? NftListTable(w.family, w.table) : "");
     b.One(fmt::format("replace nftables table `{}`", w.table), {OpKind::ReplaceNft, w},
           {{OpKind::RestoreNft, saved}});

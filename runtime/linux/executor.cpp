@@ -273,6 +273,26 @@ void BuildQdisc(const Qdisc& q, int ifindex, Requests* out) {
 std::string NftText(const NftTable& t) {
   std::string s = fmt::format("table {0} {1}\ndelete table {0} {1}\ntable {0} {1} {{\n  comment \"netdsl {2}\"\n",
                               t.family, t.table, t.fingerprint.empty() ? NftFingerprint(t) : t.fingerprint);
+  // Sets first: rules refer to them. Names, types and parts were checked by
+  // the plan reader (safe alphabet, typed parts); ifnames are quoted.
+  for (const NftSet& set : t.sets) {
+    s += fmt::format("  set {} {{ type {};", set.name, set.type);
+    if (!set.elements.empty()) {
+      s += " elements = { ";
+      for (size_t i = 0; i < set.elements.size(); ++i) {
+        if (i) s += ", ";
+        const std::vector<std::string>& e = set.elements[i];
+        for (size_t k = 0; k < e.size(); ++k) {
+          if (k) s += " . ";
+          if (k == 0) s += '"';
+          s += e[k];
+          if (k == 0) s += '"';
+        }
+      }
+      s += " }";
+    }
+    s += " }\n";
+  }
   for (const NftChain& c : t.chains)
     s += fmt::format("  chain {} {{ type {} hook {} priority {}; policy {}; }}\n", c.name, c.type, c.hook,
                      c.priority, c.policy);

@@ -70,6 +70,13 @@ std::string NftFingerprint(const NftTable& t) {
     }
   };
   feed(t.family), feed("\n"), feed(t.table), feed("\n");
+  for (const NftSet& set : t.sets) {
+    feed("set "), feed(set.name), feed("\t"), feed(set.type), feed("\n");
+    for (const std::vector<std::string>& e : set.elements) {
+      for (const std::string& part : e) feed(part), feed("\t");
+      feed("\n");
+    }
+  }
   for (const NftChain& c : t.chains)
     feed(fmt::format("chain {} {} {} {} {}\n", c.name, c.type, c.hook, c.priority, c.policy));
   for (const NftRule& r : t.rules)

@@ -27,6 +27,7 @@ using linux_yaml::Neighbour;
 using linux_yaml::NeighbourAttrs;
 using linux_yaml::NftChain;
 using linux_yaml::NftRule;
+using linux_yaml::NftSet;
 using linux_yaml::NftTable;
 using linux_yaml::Qdisc;
 using linux_yaml::Route;

@@ -282,6 +282,10 @@ bool IsValidIdentity(std::string_view s) {
   return true;
 }
 
+bool IsIfnameChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+}
+
 template <size_t N>
 bool OneOf(const std::array<std::string_view, N>& table, std::string_view value) {
   return linux_yaml::IndexIn(table, value) >= 0;
@@ -382,17 +386,129 @@ void ReadLink(Reader& r, const N& n, const std::string& kp, HostState* out) {
 }
 
 /// `nftables` (bridge family, filter chains) or `nftables_nat` (ip family, nat chains).
+/// One element of a port guard set, `PART . PART` in nft's notation: each
+/// part checked against its type and kept in canonical text.
+bool ParseNftElement(std::string_view text, std::string_view type, std::vector<std::string>* parts,
+                     std::string* why) {
+  std::vector<std::string_view> types, values;
+  auto split = [](std::string_view s, std::vector<std::string_view>& out) {
+    for (size_t at = 0;;) {
+      size_t dot = s.find(" . ", at);
+      out.push_back(s.substr(at, dot == std::string_view::npos ? std::string_view::npos : dot - at));
+      if (dot == std::string_view::npos) return;
+      at = dot + 3;
+    }
+  };
+  split(type, types);
+  split(text, values);
+  if (values.size() != types.size()) {
+    *why = fmt::format("has {} part{}, its set's type `{}` {}", values.size(), values.size() == 1 ? "" : "s", type,
+                       types.size());
+    return false;
+  }
+  for (size_t i = 0; i < types.size(); ++i) {
+    std::string_view t = types[i], v = values[i];
+    if (t == "ifname") {
+      if (!IsValidIfname(std::string(v))) {
+        *why = fmt::format("part `{}` is not an interface name of 1..15 characters of [A-Za-z0-9._-]", v);
+        return false;
+      }
+      parts->emplace_back(v);
+    } else if (t == "ether_addr") {
+      auto mac = net::ParseMac(v);
+      if (!mac) {
+        *why = fmt::format("part `{}` is not a MAC address", v);
+        return false;
+      }
+      parts->push_back(mac->ToString());
+    } else {
+      auto ip = net::ParseIp(v);
+      if (!ip || ip->IsV4() != (t == "ipv4_addr")) {
+        *why = fmt::format("part `{}` is not an {} address", v, t == "ipv4_addr" ? "IPv4" : "IPv6");
+        return false;
+      }
+      parts->push_back(ip->ToString());
+    }
+  }
+  return true;
+}
+
+/// `nftables*.sets`: a map from set name to `{type, elements}`.
+template <typename N>
+void ReadNftSets(Reader& r, const N& sets, const std::string& kp, NftTable* t) {
+  if (!sets.IsMap()) {
+    r.Fail(sets, fmt::format("`{}` must be a mapping from set name to `{{type, elements}}`", kp));
+    return;
+  }
+  std::set<std::string> names;
+  for (const auto& entry : sets) {
+    const N& key = entry.first;
+    const N& value = entry.second;
+    if (!key.IsScalar()) {
+      r.Fail(key, fmt::format("`{}` has a non-scalar key", kp));
+      continue;
+    }
+    NftSet set;
+    set.name = std::string(key.Scalar());
+    std::string skp = kp + "." + set.name;
+    if (!IsValidIfname(set.name)) {  // the same safe alphabet keeps names out of nft syntax
+      r.Fail(key, fmt::format("`{}` set name `{}` must be 1..15 characters of [A-Za-z0-9._-]", kp, set.name));
+      continue;
+    }
+    if (!names.insert(set.name).second) {
+      r.Fail(key, fmt::format("`{}` set `{}` is declared twice", kp, set.name));
+      continue;
+    }
+    if (!r.Map(value, skp, {"type", "elements"})) continue;
+    r.Str(value, "type", skp, &set.type, true);
+    if (!OneOf(linux_yaml::kNftSetTypes, set.type)) {
+      std::string list;
+      for (std::string_view a : linux_yaml::kNftSetTypes) list += fmt::format("{}`{}`", list.empty() ? "" : ", ", a);
+      r.Fail(value["type"], fmt::format("`{}.type` is `{}`; expected one of {}", skp, set.type, list));
+      continue;
+    }
+    N elements = value["elements"];
+    if (elements.IsDefined() && !elements.IsNull() && !elements.IsSequence()) {
+      r.Fail(elements, fmt::format("`{}.elements` must be a list", skp));
+      continue;
+    }
+    if (elements.IsSequence()) {
+      size_t i = 0;
+      for (const auto& item : elements) {
+        const N& e = item;
+        std::string ekp = fmt::format("{}.elements[{}]", skp, i++);
+        std::vector<std::string> parts;
+        std::string why;
+        if (!e.IsScalar()) {
+          r.Fail(e, fmt::format("`{}` must be a scalar `PART . PART`", ekp));
+          continue;
+        }
+        if (!ParseNftElement(e.Scalar(), set.type, &parts, &why)) {
+          r.Fail(e, fmt::format("`{}` `{}` {}", ekp, e.Scalar(), why));
+          continue;
+        }
+        set.elements.push_back(std::move(parts));
+      }
+    }
+    std::sort(set.elements.begin(), set.elements.end());
+    if (std::adjacent_find(set.elements.begin(), set.elements.end()) != set.elements.end())
+      r.Fail(elements, fmt::format("`{}.elements` lists an element twice", skp));
+    t->sets.push_back(std::move(set));
+  }
+}
+
 template <typename N>
 void ReadNft(Reader& r, const N& n, const std::string& kp, NftTable* table, bool nat) {
   NftTable& t = *table;
   t.loc = r.Loc(n);
-  if (!r.Map(n, kp, {"family", "table", "chains", "rules"})) return;
+  if (!r.Map(n, kp, {"family", "table", "sets", "chains", "rules"})) return;
   t.present = true;
   r.Str(n, "family", kp, &t.family, true);
   r.Str(n, "table", kp, &t.table, true);
   const char* want_family = nat ? "ip" : "bridge";
   if (t.family != want_family)
     r.Fail(n["family"], fmt::format("`{}.family` must be `{}`, not `{}`", kp, want_family, t.family));
+  if (N sets = n["sets"]; sets.IsDefined() && !sets.IsNull()) ReadNftSets(r, sets, kp + ".sets", &t);
   N chains = n["chains"], rules = n["rules"];
   if (chains.IsDefined() && !chains.IsNull() && !chains.IsSequence())
     r.Fail(chains, fmt::format("`{}.chains` must be a list", kp));
@@ -457,6 +573,17 @@ void ReadNft(Reader& r, const N& n, const std::string& kp, NftTable* table, bool
       t.rules.push_back(std::move(rule));
     }
   }
+  // A rule's `@NAME` must name a set of this table: a missing one would only
+  // fail the apply's transaction.
+  for (const NftRule& rule : t.rules)
+    for (size_t at = rule.rule.find('@'); at != std::string::npos; at = rule.rule.find('@', at + 1)) {
+      size_t end = at + 1;
+      while (end < rule.rule.size() && IsIfnameChar(rule.rule[end])) ++end;
+      std::string_view name = std::string_view(rule.rule).substr(at + 1, end - at - 1);
+      if (std::none_of(t.sets.begin(), t.sets.end(), [&](const NftSet& set) { return set.name == name; }))
+        r.FailAt(t.loc, fmt::format("`{}` rule `{}` uses set `@{}`, which `{}.sets` does not declare", kp, rule.rule,
+                                    name, kp));
+    }
   std::set<std::string> names;
   for (const NftChain& c : t.chains)
     if (!names.insert(c.name).second) r.FailAt(t.loc, fmt::format("`{}` chain `{}` is declared twice", kp, c.name));

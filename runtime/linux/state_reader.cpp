@@ -182,6 +182,31 @@ std::string NftListTable(const std::string& family, const std::string& table) {
 
 namespace {
 
+/// One set element of `nft -j` output (`"nd-p1"`, `{"concat": [...]}`, or
+/// either wrapped in `{"elem": {"val": ...}}`) as canonical parts by the
+/// set's `types`, the way the plan reader keeps them (lowercase MAC,
+/// net::IpAddress text).
+std::vector<std::string> NftElementParts(const YAML::Node& elem, const std::vector<std::string>& types) {
+  YAML::Node e = elem;
+  if (e.IsMap() && e["elem"].IsDefined()) e = e["elem"]["val"];
+  std::vector<std::string> parts;
+  if (e.IsMap() && e["concat"].IsSequence()) {
+    for (const YAML::Node& part : e["concat"]) parts.push_back(part.IsScalar() ? part.as<std::string>() : "?");
+  } else if (e.IsScalar()) {
+    parts.push_back(e.as<std::string>());
+  } else {
+    parts.push_back("?");  // not a shape netdsl writes: differs from every desired element
+  }
+  for (size_t i = 0; i < parts.size() && i < types.size(); ++i) {
+    if (types[i] == "ether_addr") {
+      if (auto mac = net::ParseMac(parts[i])) parts[i] = mac->ToString();
+    } else if (types[i] == "ipv4_addr" || types[i] == "ipv6_addr") {
+      if (auto ip = net::ParseIp(parts[i])) parts[i] = ip->ToString();
+    }
+  }
+  return parts;
+}
+
 /// Fills `t` from `nft -j list table` output; `present` stays false if absent.
 void ReadNft(const NftTable& want, NftTable* t) {
   t->family = want.family;
@@ -214,6 +239,20 @@ void ReadNft(const NftTable& want, NftTable* t) {
         std::string c = tb["comment"].as<std::string>();
         if (c.rfind("netdsl ", 0) == 0) t->fingerprint = c.substr(7);
       }
+    } else if (YAML::Node st = item["set"]; st.IsDefined()) {
+      NftSet set;
+      set.name = st["name"].as<std::string>("");
+      YAML::Node type = st["type"];
+      std::vector<std::string> types;
+      if (type.IsSequence()) {
+        for (const YAML::Node& part : type) types.push_back(part.as<std::string>(""));
+      } else {
+        types.push_back(type.as<std::string>(""));
+      }
+      for (const std::string& part : types) set.type += (set.type.empty() ? "" : " . ") + part;
+      for (const YAML::Node& elem : st["elem"]) set.elements.push_back(NftElementParts(elem, types));
+      std::sort(set.elements.begin(), set.elements.end());
+      t->sets.push_back(std::move(set));
     } else if (YAML::Node ch = item["chain"]; ch.IsDefined()) {
       NftChain c;
       c.name = ch["name"].as<std::string>("");

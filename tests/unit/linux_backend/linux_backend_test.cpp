@@ -409,18 +409,18 @@ TEST_CASE("minimum bandwidth → htb on the bond: classes in proportion to weigh
   }
 }
 
-TEST_CASE("each nft guard appears exactly when the port policy asks for it") {
-  struct Guard { const char* name; std::string rule_part; };
+TEST_CASE("each nft guard appears exactly when the port policy asks for it: one rule per kind, the port in its sets") {
+  struct Guard { const char* name; std::string rule; };
   const std::vector<Guard> guards = {
-      {"mac", "ether saddr != 00:1d:d8:b7:1c:00 drop"},
-      {"mac-arp", "arp saddr ether != 00:1d:d8:b7:1c:00 drop"},
-      {"dhcp", "udp sport 67 drop"},
-      {"dhcp6", "udp sport 547 drop"},
-      {"ra", "icmpv6 type nd-router-advert drop"},
-      {"redirect6", "icmpv6 type nd-redirect drop"},
-      {"redirect4", "icmp type redirect drop"},
-      {"ip", "ip saddr != 0.0.0.0 ip saddr != 10.0.1.10 drop"},
-      {"ip-arp", "arp saddr ip != 0.0.0.0 arp saddr ip != 10.0.1.10 drop"},
+      {"mac", "iifname @mac_guarded iifname . ether saddr != @mac_allowed drop"},
+      {"mac-arp", "iifname @mac_guarded iifname . arp saddr ether != @mac_allowed drop"},
+      {"dhcp", "iifname @dhcp_guarded udp sport 67 drop"},
+      {"dhcp6", "iifname @dhcp_guarded udp sport 547 drop"},
+      {"ra", "iifname @router_guarded icmpv6 type nd-router-advert drop"},
+      {"redirect6", "iifname @router_guarded icmpv6 type nd-redirect drop"},
+      {"redirect4", "iifname @router_guarded icmp type redirect drop"},
+      {"ip", "iifname @ip4_guarded ip saddr != 0.0.0.0 iifname . ip saddr != @ip4_allowed drop"},
+      {"ip-arp", "iifname @ip4_guarded arp saddr ip != 0.0.0.0 iifname . arp saddr ip != @ip4_allowed drop"},
   };
   for (int bits = 0; bits < 16; ++bits) {
     ir::HostIr h = SeedHost02();
@@ -430,25 +430,67 @@ TEST_CASE("each nft guard appears exactly when the port policy asks for it") {
     p.router_guard = bits & 4;
     p.guest_specified_ip = bits & 8;
     std::set<std::string> expected;
-    if (!p.mac_spoofing) expected.insert({"mac", "mac-arp"});
-    if (p.dhcp_guard) expected.insert({"dhcp", "dhcp6"});
-    if (p.router_guard) expected.insert({"ra", "redirect6", "redirect4"});
-    if (!p.guest_specified_ip) expected.insert({"ip", "ip-arp"});
+    std::map<std::string, std::vector<std::string>> expected_sets;
+    if (!p.mac_spoofing) {
+      expected.insert({"mac", "mac-arp"});
+      expected_sets["mac_guarded"] = {"nd-p1"};
+      expected_sets["mac_allowed"] = {"nd-p1 . 00:1d:d8:b7:1c:00"};
+    }
+    if (p.dhcp_guard) expected.insert({"dhcp", "dhcp6"}), expected_sets["dhcp_guarded"] = {"nd-p1"};
+    if (p.router_guard) expected.insert({"ra", "redirect6", "redirect4"}), expected_sets["router_guarded"] = {"nd-p1"};
+    if (!p.guest_specified_ip) {
+      expected.insert({"ip", "ip-arp"});
+      expected_sets["ip4_guarded"] = {"nd-p1"};
+      expected_sets["ip4_allowed"] = {"nd-p1 . 10.0.1.10"};
+    }
     YAML::Node y = YAML::Load(Emit(h).yaml);
     std::multiset<std::string> forward, input;
     for (const YAML::Node& r : y["nftables"]["rules"]) {
       std::string rule = r["rule"].as<std::string>();
-      REQUIRE(rule.rfind("iifname \"nd-p1\" ", 0) == 0);
+      if (r["comment"].as<std::string>().find("guard") == std::string::npos) continue;  // e.g. minimum bandwidth
+      CHECK(rule.find("nd-p1") == std::string::npos);  // ports are in the sets, never in a guard rule
+      bool known = false;
       for (const Guard& g : guards)
-        if (rule == "iifname \"nd-p1\" " + g.rule_part)
+        if (rule == g.rule) {
+          known = true;
           (r["chain"].as<std::string>() == "forward" ? forward : input).insert(g.name);
+        }
+      CHECK_MESSAGE(known, rule);
     }
+    std::map<std::string, std::vector<std::string>> sets;
+    if (y["nftables"]["sets"])
+      for (const auto& entry : y["nftables"]["sets"])
+        sets[entry.first.as<std::string>()] = Strings(entry.second["elements"]);
     CAPTURE(bits);
     CHECK(std::set<std::string>(forward.begin(), forward.end()) == expected);
     CHECK(std::set<std::string>(input.begin(), input.end()) == expected);
     CHECK(forward.size() == expected.size());
     CHECK(input.size() == expected.size());
+    CHECK(sets == expected_sets);
   }
+}
+
+TEST_CASE("many ports: the guard rules do not grow with them, the sets do") {
+  auto guard_rules = [](const YAML::Node& y) {
+    size_t n = 0;
+    for (const YAML::Node& r : y["nftables"]["rules"]) n += r["comment"].as<std::string>().find(" guard") != std::string::npos;
+    return n;
+  };
+  ir::HostIr h = SeedHost02();
+  const size_t before = guard_rules(YAML::Load(Emit(h).yaml));
+  CHECK(before > 0);
+  for (uint32_t i = 2; i <= 200; ++i) {
+    ir::Port port = h.ports[0];
+    port.id = i;
+    port.ifname = "nd-p" + std::to_string(i);
+    port.vm = "vm" + std::to_string(i);
+    port.mac.bytes[5] = static_cast<uint8_t>(i);
+    port.ca.bytes[15] = static_cast<uint8_t>(i);
+    h.ports.push_back(port);
+  }
+  YAML::Node y = YAML::Load(Emit(h).yaml);
+  CHECK(guard_rules(y) == before);
+  CHECK(y["nftables"]["sets"]["mac_allowed"]["elements"].size() == 200);
 }
 
 TEST_CASE("gretap names stay distinct for many remote PAs, IPv4 and IPv6") {
@@ -503,8 +545,10 @@ TEST_CASE("ip guard for an IPv6 CA admits only the unspecified, link-local and i
   bool found = false;
   for (const YAML::Node& r : y["nftables"]["rules"])
     found |= r["rule"].as<std::string>() ==
-             "iifname \"nd-p1\" ip6 saddr != :: ip6 saddr != fe80::/10 ip6 saddr != 2001:db8::10 drop";
+             "iifname @ip6_guarded ip6 saddr != :: ip6 saddr != fe80::/10 iifname . ip6 saddr != @ip6_allowed drop";
   CHECK(found);
+  CHECK(Strings(y["nftables"]["sets"]["ip6_allowed"]["elements"]) == std::vector<std::string>{"nd-p1 . 2001:db8::10"});
+  CHECK(Strings(y["nftables"]["sets"]["ip6_guarded"]["elements"]) == std::vector<std::string>{"nd-p1"});
 }
 
 TEST_CASE("no ports, no nft table; nft rules never carry braces, semicolons or hashes") {

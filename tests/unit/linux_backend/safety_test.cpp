@@ -45,7 +45,8 @@ TEST_CASE("hostile names never break the yaml or the batch") {
     for (const YAML::Node& r : y[table]["rules"]) {
       std::string comment = r["comment"].as<std::string>();
       CHECK(comment.find_first_of("#\n\r\"'\\;`$") == std::string::npos);
-      saw_comment |= comment == "mac spoofing guard a%23b%0Ac%3B%20rm%20-rf%20%2F/n%22i%27c%60%24%28x%29%5C";
+      // Port guard comments name the guard kind only (ports are set elements).
+      saw_comment |= comment == "mac spoofing guard";
     }
   CHECK(saw_comment);
 

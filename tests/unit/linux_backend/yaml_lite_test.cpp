@@ -91,6 +91,14 @@ std::string Text(const runtime::HostState& s) {
   }
   for (const runtime::NftTable* t : {&s.nft, &s.nft_nat}) {
     out += "nft " + std::to_string(t->present) + " " + t->family + " " + t->table + " " + t->fingerprint + loc(t->loc) + "\n";
+    for (const runtime::NftSet& set : t->sets) {
+      out += "  set " + set.name + " " + set.type + "\n";
+      for (const auto& e : set.elements) {
+        out += "   ";
+        for (const std::string& part : e) out += " " + part;
+        out += "\n";
+      }
+    }
     for (const runtime::NftChain& c : t->chains)
       out += "  chain " + c.name + " " + c.type + " " + c.hook + " " + std::to_string(c.priority) + " " + c.policy + "\n";
     for (const runtime::NftRule& r : t->rules) out += "  rule " + r.chain + " " + r.rule + " " + r.comment + "\n";

@@ -1,6 +1,7 @@
 // Unit tests of the strict linux.yaml reader.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/linux/flow_scanner.h"
@@ -134,6 +135,59 @@ TEST_CASE("nft rules and comments cannot break out of their statement") {
   CHECK_FALSE(Read("format: 1\nhost: h\nnftables:\n  family: bridge\n  table: netdsl\n  chains: [{name: f, hook: "
                    "forward, priority: 0}]\n  rules: [{chain: f, rule: drop, comment: 'a\" drop'}]\n",
                    &s, &errors));
+}
+
+namespace {
+
+std::string SetsPlan(const std::string& sets, const std::string& rule = "iifname @g iifname . ether saddr != @a drop") {
+  return "format: 1\nhost: h\nnftables:\n  family: bridge\n  table: netdsl\n  sets:\n" + sets +
+         "  chains: [{name: f, hook: forward, priority: 0}]\n  rules: [{chain: f, rule: \"" + rule + "\"}]\n";
+}
+
+}  // namespace
+
+TEST_CASE("nft sets: typed parts in canonical text, sorted") {
+  HostState s;
+  std::vector<std::string> errors;
+  REQUIRE(Read(SetsPlan("    g:\n      type: ifname\n      elements:\n        - nd-p2\n        - nd-p1\n"
+                        "    a:\n      type: ifname . ether_addr\n      elements:\n        - nd-p1 . 02:4E:44:00:00:0A\n"
+                        "    v6:\n      type: ifname . ipv6_addr\n      elements:\n        - \"nd-p1 . fd00:0::10\"\n"),
+               &s, &errors));
+  CHECK(errors.empty());
+  REQUIRE(s.nft.sets.size() == 3);
+  CHECK(s.nft.sets[0].name == "g");
+  CHECK(s.nft.sets[0].elements == std::vector<std::vector<std::string>>{{"nd-p1"}, {"nd-p2"}});
+  CHECK(s.nft.sets[1].elements == std::vector<std::vector<std::string>>{{"nd-p1", "02:4e:44:00:00:0a"}});
+  CHECK(s.nft.sets[2].elements == std::vector<std::vector<std::string>>{{"nd-p1", "fd00::10"}});
+}
+
+TEST_CASE("nft set elements cannot carry nft syntax or the wrong type") {
+  const std::string g = "    g:\n      type: ifname\n      elements: [nd-p1]\n";
+  for (const char* element : {"nd-p1 . 02:00:00:00:00:zz", "\"nd-p1\\\" } ; flush ruleset ; { \\\"x . 02:00:00:00:00:01\"",
+                              "nd-p1", "nd-p1 . 02:00:00:00:00:01 . 02:00:00:00:00:02", "nd-p1 . 10.0.0.1",
+                              "waytoolongforanifname . 02:00:00:00:00:01"}) {
+    HostState s;
+    std::vector<std::string> errors;
+    CHECK_FALSE(Read(SetsPlan(g + "    a:\n      type: ifname . ether_addr\n      elements:\n        - " + element + "\n"),
+                     &s, &errors));
+    CHECK(!errors.empty());
+  }
+  std::vector<std::string> errors;
+  HostState s;
+  CHECK_FALSE(Read(SetsPlan(g + "    a:\n      type: ifname . ether_addr\n      elements: [\"nd-p1 . 02:00:00:00:00:01\", "
+                                "\"nd-p1 . 02:00:00:00:00:01\"]\n"),
+                   &s, &errors));
+  auto has = [&](const char* what) {
+    return std::any_of(errors.begin(), errors.end(), [&](const std::string& e) { return e.find(what) != std::string::npos; });
+  };
+  CHECK(has("lists an element twice"));
+  errors.clear();
+  CHECK_FALSE(Read(SetsPlan(g + "    a:\n      type: ifname . inet_service\n"), &s, &errors));
+  CHECK(has("`nftables.sets.a.type` is `ifname . inet_service`"));
+  // A rule's @set must be declared: otherwise only the apply's transaction would fail.
+  errors.clear();
+  CHECK_FALSE(Read(SetsPlan(g, "iifname @g iifname . ether saddr != @missing drop"), &s, &errors));
+  CHECK(has("uses set `@missing`"));
 }
 
 TEST_CASE("the fast bulk-list scanner agrees with yaml-cpp, errors and positions included") {
