@@ -74,7 +74,8 @@ struct Step {
 /// One line of `plan` output.
 struct PlanLine {
   char action;         ///< '+' create, '~' modify, '-' delete, '>' move (a NIC's settings onto its switch, or back)
-  std::string object;  ///< "link", "address", "route", "fdb", "neighbour", "qdisc", "nftables", "adopted"
+  std::string object;  ///< "link", "address", "route", "fdb", "neighbour", "qdisc", "nftables",
+                       ///< "nft chain", "nft set", "nft element", "nft rule", "adopted"
   std::string name;
   std::string detail;
   /// The kernel cannot make this change in place: the link goes down and is
