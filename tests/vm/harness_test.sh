@@ -24,14 +24,15 @@ no_qemu_left() {
 
 # 1. Status, output, environment, working directory; a leftover background job.
 rc=0
-out=$(cd "$HERE" && NDVM_PROBE='a b$c' "$VMRUN" --timeout 60 -- bash -c \
-  'echo "out $NDVM_PROBE"; echo err >&2; echo "cwd $PWD"; echo "kernel $(uname -r)"; sleep 1000 & exit 7' 2>"$RUNS/case1.err") || rc=$?
+out=$(cd "$HERE" && NDVM_PROBE='a b$c' KROOT=caller QEMU=caller "$VMRUN" --timeout 60 -- bash -c \
+  'echo "out $NDVM_PROBE"; echo "names $KROOT $QEMU"; echo err >&2; echo "cwd $PWD"; echo "kernel $(uname -r)"; sleep 1000 & exit 7' 2>"$RUNS/case1.err") || rc=$?
 [[ $rc -eq 77 ]] && { echo "$out"; exit 77; }
 # This boot's wall time, for the hard limit of case 4 (scaled to the load).
 boot_wall=$(sed -nE 's/^vm-run: wall ([0-9]+)\..*/\1/p' "$RUNS/case1.err")
 [[ -n $boot_wall ]] || fail "no timing line from vm-run: $(cat "$RUNS/case1.err")"
 [[ $rc -eq 7 ]] || fail "exit status $rc, expected 7: $out"
 grep -qx 'out a b$c' <<<"$out" || fail "output or environment lost: $out"
+grep -qx 'names caller caller' <<<"$out" || fail "the caller's KROOT and QEMU reached the job with vm-run's own values: $out"
 grep -qx 'err' <<<"$out" || fail "stderr lost: $out"
 grep -qx "cwd $HERE" <<<"$out" || fail "working directory lost: $out"
 grep -qE '^kernel 6\.1\.' <<<"$out" || fail "not the 6.1 kernel: $out"
