@@ -15,7 +15,14 @@ set -euo pipefail
 FLEET_SRC=${NETDSL_SRCROOT:?set NETDSL_SRCROOT}
 FLEET_BUILD=${NETDSL_BUILD:?set NETDSL_BUILD}
 
-skip() { echo "SKIP: $*"; exit 77; }
+# Namespaces (mkns NAME = $P-NAME, lo up, DAD off, removed on exit), skip and
+# the root check come from the e2e helpers. Their NETDSL is this build's
+# runtime (the hosts run the one their .deb installed); their state directory
+# is not exported, so that nothing the hosts' sshd starts could inherit it.
+NETDSL=${NETDSL:-$FLEET_BUILD/bin/netdsl}
+source "$FLEET_SRC/tests/e2e/lib.sh"
+export -n NETDSL_STATE_DIR
+
 FLEET_HOSTS=()
 fail() {
   echo "FAIL: $*" >&2
@@ -28,36 +35,26 @@ fail() {
   exit 1
 }
 
-[[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces, sshd)"
-for tool in ip sshd ssh ssh-keygen ansible-playbook cpack dpkg unshare python3; do
+for tool in sshd ssh ssh-keygen ansible-playbook cpack dpkg unshare python3; do
   command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || fail "\`$tool\` is missing (./bootstrap.sh installs it)"
 done
 
 P="ndf$$"
 WORK=$(mktemp -d /tmp/netdsl-fleet.XXXXXX)
-FLEET_NS=()
-FLEET_HOSTS=()
-export NO_COLOR=1
 # ansible-core needs a UTF-8 locale: pin one rather than rely on the shell's.
 export LC_ALL=C.UTF-8
 
 fleet_cleanup() {
   local ns pid
-  # sshd, the sessions and any confirm watchdog live in the namespaces.
-  for ns in "${FLEET_NS[@]}"; do
+  # sshd, the sessions and any confirm watchdog live in the namespaces: they
+  # go first, then the namespaces (the e2e cleanup) and the scratch tree.
+  for ns in "${NAMESPACES[@]}"; do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
   done
-  for ns in "${FLEET_NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  cleanup
   rm -rf "$WORK"
 }
 trap fleet_cleanup EXIT
-
-fleet_mkns() {
-  ip netns add "$1"
-  FLEET_NS+=("$1")
-  ip -n "$1" link set lo up
-  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-}
 
 # fleet_install_debs: the packages packaging.debs built and checked
 # (NETDSL_DEBS, under CTest), or else built here with CPack from this build
@@ -86,11 +83,11 @@ fleet_setup() {
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/id" </dev/null
   cp "$WORK/ssh/id.pub" "$WORK/ssh/authorized_keys"
   : >"$WORK/ssh/known_hosts"
-  fleet_mkns "$P-ctl"
+  mkns ctl
   ip -n "$P-ctl" link add mgmt type bridge
   ip -n "$P-ctl" addr add 198.18.0.1/16 dev mgmt
   ip -n "$P-ctl" link set mgmt up
-  fleet_mkns "$P-sw"
+  mkns sw
   ip -n "$P-sw" link add br0 type bridge
   ip -n "$P-sw" link set br0 up
   local i=0 h
@@ -104,7 +101,7 @@ fleet_setup() {
 fleet_add_host() {
   local h=$1 i=$2 ns=$P-$1 addr
   addr=198.18.$((i / 250)).$((i % 250 + 2))
-  fleet_mkns "$ns"
+  mkns "$h"
   FLEET_HOSTS+=("$h")
   ip link add "${P}u$i" netns "$ns" type veth peer name "u$i" netns "$P-sw"
   ip -n "$ns" link set "${P}u$i" name eth0

@@ -59,7 +59,7 @@ vms=$(python3 "$FLEET_SRC/tests/e2e/fabric_vms.py" "$WORK/out") || fail "cannot 
 declare -A tenant_of ca_of
 while IFS=$'\t' read -r host port guest mac ca tenant; do
   vm="vm-$host-$port"
-  fleet_mkns "$P-$vm"
+  mkns "$vm"
   ip -n "$P-$host" link set "$guest" netns "$P-$vm"
   ip -n "$P-$vm" addr add "$ca/24" dev "$guest"
   ip -n "$P-$vm" link set "$guest" up
