@@ -175,7 +175,11 @@ std::string FormatLinuxBatch(const LinuxState& state) {
   for (const Link& link : state.links)
     if (!link.master.empty()) batch.Line({"ip link set dev ", link.name, " master ", link.master});
   for (const Link& link : state.links)
+    if (!link.veth_peer_master.empty()) batch.Line({"ip link set dev ", link.veth_peer, " master ", link.veth_peer_master});
+  for (const Link& link : state.links)
     if (link.isolated) batch.Line({"ip link set dev ", link.name, " type bridge_slave isolated on"});
+  for (const Link& link : state.links)
+    if (link.forwarding) batch.Line({"sysctl -qw net/ipv4/conf/", link.name, "/forwarding=1"});
   auto is_bond = [&](const std::string& name) {
     for (const Link& link : state.links)
       if (link.name == name) return link.kind == "bond";
@@ -193,6 +197,8 @@ std::string FormatLinuxBatch(const LinuxState& state) {
                                      : "on the switch bridge, the declared address and gateway below replace those of their family)");
   }
   for (const Link& link : state.links) batch.Line({"ip link set dev ", link.name, " up"});
+  for (const Link& link : state.links)
+    if (!link.veth_peer_master.empty()) batch.Line({"ip link set dev ", link.veth_peer, " up"});
   for (const AdoptedNic& nic : state.adopted) batch.Line({"ip link set dev ", nic.name, " up"});
 
   if (!state.addresses.empty()) {

@@ -127,6 +127,7 @@ void EmitLink(std::string& out, const Link& link) {
   if (link.mac) AppendDoubleQuoted(out, MacText(*link.mac));
   else AppendDoubleQuoted(out, "");
   if (link.isolated) out += "\n    isolated: true";
+  if (link.forwarding) out += "\n    forwarding: true";
   out += '\n';
   if (!link.identity.empty()) {
     out += "    identity: ";
@@ -154,6 +155,7 @@ void EmitLink(std::string& out, const Link& link) {
     map.Num("table", link.vrf_table);
   } else if (link.kind == "veth") {
     map.Str("peer", link.veth_peer).Mac("peer_mac", link.veth_peer_mac).Num("peer_mtu", link.veth_peer_mtu);
+    if (!link.veth_peer_master.empty()) map.Str("peer_master", link.veth_peer_master);
   }
   map.End();
   out += '\n';

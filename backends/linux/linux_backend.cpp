@@ -51,7 +51,7 @@ std::string CheckBatchLines(std::string_view batch) {
         return "batch comment line " + std::to_string(line_no) + " contains an unsafe character";
       continue;
     }
-    static constexpr std::string_view kCommands[] = {"ip ", "bridge ", "tc ", "nft "};
+    static constexpr std::string_view kCommands[] = {"ip ", "bridge ", "tc ", "nft ", "sysctl -qw net/ipv4/conf/"};
     bool known = false;
     for (std::string_view command : kCommands) known |= line.substr(0, command.size()) == command;
     if (!known) return "batch line " + std::to_string(line_no) + " does not start with a known command";

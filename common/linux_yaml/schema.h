@@ -102,6 +102,12 @@ struct Link {
   /// e.g. `vm01/nic0` ("" = not a VM port). A different identity on an
   /// existing link means delete and create, never a move.
   std::string identity;
+  /// IPv4 forwarding on this device (`net.ipv4.conf.DEV.forwarding`, set
+  /// through rtnetlink IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF): true = netdsl
+  /// turns it on and keeps it on (the devices of a routing domain, the NAT
+  /// veths); false = netdsl leaves the device's setting alone. Never the
+  /// host-wide `net.ipv4.ip_forward`/`all`. Kernel side: the device's value.
+  bool forwarding = false;
 
   // `bond: {mode, xmit_hash_policy, miimon}`
   std::string bond_mode;              ///< kBondModes
@@ -122,10 +128,14 @@ struct Link {
   std::optional<net::IpAddress> gretap_remote;  ///< point-to-point remote PA
   // `vrf: {table}`
   uint32_t vrf_table = 0;
-  // `veth: {peer, peer_mac, peer_mtu}`: the guest end
+  // `veth: {peer, peer_mac, peer_mtu, peer_master}`: the guest end
   std::string veth_peer;
   std::optional<net::MacAddress> veth_peer_mac;
   uint32_t veth_peer_mtu = 0;
+  /// An owned bridge the peer end is a port of ("" = none; the peer then
+  /// stays in the host namespace, up): a gateway's NAT veth, whose host end
+  /// is in a routing domain's VRF and whose peer is on the external switch.
+  std::string veth_peer_master;
 
   SourceLoc loc;
 

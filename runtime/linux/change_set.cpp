@@ -112,6 +112,8 @@ std::string LinkText(const Link& l) {
   if (l.kind == "vlan") s += fmt::format(", id {} on {}", l.vlan_id, l.vlan_link);
   if (l.kind == "vrf") s += fmt::format(", table {}", l.vrf_table);
   if (l.kind == "veth") s += fmt::format(", peer {}", l.veth_peer);
+  if (!l.veth_peer_master.empty()) s += fmt::format(" on {}", l.veth_peer_master);
+  if (l.forwarding) s += ", forwarding";
   if (l.kind == "bond") s += fmt::format(", mode {}", l.bond_mode);
   return s;
 }
@@ -127,6 +129,7 @@ std::string ChangeText(const LinkChange& c, const Link* before) {
   if (c.up) parts.push_back(*c.up ? "up" : "down");
   if (c.isolated) parts.push_back(*c.isolated ? "isolated" : "not isolated");
   if (c.alias) parts.push_back(fmt::format("alias `{}` -> `{}`", before ? before->alias : "?", *c.alias));
+  if (c.forwarding) parts.push_back(*c.forwarding ? "forwarding on" : "forwarding off");
   std::string s;
   for (const auto& p : parts) s += (s.empty() ? "" : ", ") + p;
   return s;
@@ -143,6 +146,7 @@ LinkChange Undo(const LinkChange& c, const Link& before) {
   // A new master makes a new bridge port, which starts not isolated.
   if (c.isolated || (c.master && before.isolated)) u.isolated = before.isolated;
   if (c.alias) u.alias = before.alias;
+  if (c.forwarding) u.forwarding = before.forwarding;
   return u;
 }
 
@@ -155,7 +159,7 @@ std::vector<const Link*> CreationOrder(const std::vector<const Link*>& links) {
   std::function<void(const Link*)> visit = [&](const Link* l) {
     if (done.count(l->name) || visiting.count(l->name)) return;
     visiting.insert(l->name);
-    for (const std::string& dep : {l->master, l->vlan_link})
+    for (const std::string& dep : {l->master, l->vlan_link, l->veth_peer_master})
       if (auto it = by_name.find(dep); it != by_name.end()) visit(it->second);
     visiting.erase(l->name);
     done.insert(l->name);
@@ -481,9 +485,14 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
   std::map<std::string, std::string> want_master;  // for every link netdsl may enslave
   for (const Link& l : d.links) want_master[l.name] = l.master;
   for (const AdoptedNic& n : d.adopted) want_master[n.name] = n.master;
+  // A desired veth's guest end may be a port of an owned bridge too (a NAT
+  // veth's peer on the external switch): released like any owned port.
+  for (const Link& l : d.links)
+    if (l.kind == "veth" && !l.veth_peer.empty()) want_master[l.veth_peer] = l.veth_peer_master;
   std::set<std::string> released;
   for (const Link& l : a.links) {
-    if (l.master.empty() || peers.count(l.name)) continue;
+    if (l.master.empty()) continue;
+    if (peers.count(l.name) && gone.count(l.veth_peer)) continue;  // deleted with its pair
     auto m = have.find(l.master);
     bool master_owned = m != have.end() && Owned(*m->second, d);
     if (!master_owned || gone.count(l.name)) continue;
@@ -493,7 +502,8 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     // Owned links that stay but move to another master are handled by the set
     // step below, unless their master goes away first (the kernel would
     // release them silently, and a rollback must re-enslave them).
-    if (want.count(l.name) && !gone.count(l.name) && w != want_master.end() && !w->second.empty() &&
+    if ((want.count(l.name) || peers.count(l.name)) && !gone.count(l.name) && w != want_master.end() &&
+        !w->second.empty() &&
         !gone.count(w->second) && w->second != l.master && !gone.count(l.master))
       continue;
     LinkChange c;
@@ -537,7 +547,7 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     int deepest = 0;
     for (const Link* l : creations) {
       int at = 0;
-      for (const std::string& dep : {l->master, l->vlan_link})
+      for (const std::string& dep : {l->master, l->vlan_link, l->veth_peer_master})
         if (auto it = depth.find(dep); it != depth.end()) at = std::max(at, it->second + 1);
       depth[l->name] = at;
       deepest = std::max(deepest, at);
@@ -584,7 +594,9 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
     if (l.isolated != (c.master ? false : h.isolated)) c.isolated = l.isolated;
     const std::string marker = OwnerMarker(d.owner_alias, l.identity);
     if (h.alias != marker) c.alias = marker;  // a VM port's identity recorded in place, or the marker repaired
-    if (c.mtu || c.mac || c.master || c.up || c.isolated || c.alias) {
+    // `forwarding: false` leaves the device's setting alone (schema.h).
+    if (l.forwarding && !h.forwarding) c.forwarding = true;
+    if (c.mtu || c.mac || c.master || c.up || c.isolated || c.alias || c.forwarding) {
       LinkChange u = Undo(c, h);
       if (c.master && cur_master != h.master) u.master = "";  // was released by an earlier step
       b.Line('~', "link", l.name, ChangeText(c, &h));
@@ -600,9 +612,17 @@ ChangeSet Diff(const HostState& d, const HostState& a, size_t bulk, PlanText tex
         if (l.veth_peer_mtu && l.veth_peer_mtu != g.mtu) gc.mtu = l.veth_peer_mtu;
         if (l.veth_peer_mac && l.veth_peer_mac != g.mac) gc.mac = l.veth_peer_mac;
         if (g.alias != marker) gc.alias = marker;
-        if (gc.mtu || gc.mac || gc.alias) {
-          b.Line('~', "link", g.name, ChangeText(gc, &g));
-          b.One(fmt::format("change link `{}`", g.name), {OpKind::SetLink, gc}, {{OpKind::SetLink, Undo(gc, g)}});
+        // A guest end on a bridge (veth.peer_master) is a port there, up.
+        std::string g_master = released.count(g.name) || gone.count(g.master) ? "" : g.master;
+        if (l.veth_peer_master != g_master) gc.master = l.veth_peer_master;
+        if (!l.veth_peer_master.empty() && !g.up) gc.up = true;
+        if (gc.mtu || gc.mac || gc.alias || gc.master || gc.up) {
+          Link now = g;  // as the earlier steps left it
+          now.master = g_master;
+          b.Line('~', "link", g.name, ChangeText(gc, &now));
+          LinkChange gu = Undo(gc, g);
+          if (gc.master && g_master != g.master) gu.master = "";  // was released by an earlier step
+          b.One(fmt::format("change link `{}`", g.name), {OpKind::SetLink, gc}, {{OpKind::SetLink, gu}});
         }
       }
     }

@@ -21,6 +21,7 @@ struct LinkChange {
   std::optional<bool> up;
   std::optional<bool> isolated;  ///< bridge port isolation, set after any change of master
   std::optional<std::string> alias;  ///< IFLA_IFALIAS (the marker of a veth's guest end)
+  std::optional<bool> forwarding;    ///< net.ipv4.conf.NAME.forwarding (IFLA_AF_SPEC/AF_INET)
 };
 
 enum class OpKind : uint8_t {

@@ -7,6 +7,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/if_tunnel.h>
+#include <linux/ip.h>
 #include <linux/neighbour.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -102,6 +103,27 @@ NlRequest BridgePortIsolation(const std::string& name, bool isolated) {
   r.PutU8(IFLA_BRPORT_ISOLATED, isolated ? 1 : 0);
   r.NestEnd(data);
   r.NestEnd(info);
+  return r;
+}
+
+/// Puts the device's IPv4 forwarding (IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF
+/// { IPV4_DEVCONF_FORWARDING }) into a RTM_NEWLINK on an existing link: the
+/// per-device net.ipv4.conf.NAME.forwarding, never the host-wide switch.
+void PutForwarding(NlRequest& r, bool on) {
+  void* spec = r.NestStart(IFLA_AF_SPEC);
+  void* inet = r.NestStart(AF_INET);
+  void* conf = r.NestStart(IFLA_INET_CONF);
+  r.PutU32(IPV4_DEVCONF_FORWARDING, on ? 1 : 0);
+  r.NestEnd(conf);
+  r.NestEnd(inet);
+  r.NestEnd(spec);
+}
+
+NlRequest SetForwarding(const std::string& name, bool on) {
+  NlRequest r(RTM_NEWLINK, 0);
+  static_cast<ifinfomsg*>(r.PutExtra(sizeof(ifinfomsg)))->ifi_family = AF_UNSPEC;
+  r.PutStr(IFLA_IFNAME, name);
+  PutForwarding(r, on);
   return r;
 }
 
@@ -201,6 +223,25 @@ bool BuildLinkCreate(const Link& l, Indexes& idx, Requests* out, std::string* er
   // Bridge port flags exist once the link is a port (its master's slave data).
   // Like the marker, only on a link this create made.
   if (l.isolated) out->AddAfterLast(BridgePortIsolation(l.name, true), fmt::format("isolate bridge port `{}`", l.name));
+  // The guest end as a port of an owned bridge (a NAT veth's peer on the
+  // external switch), up: only on a pair this create made.
+  if (l.kind == "veth" && !l.veth_peer_master.empty()) {
+    int m = idx.Get(l.veth_peer_master);
+    if (!m) {
+      *error = fmt::format("peer master `{}` of `{}` does not exist", l.veth_peer_master, l.name);
+      return false;
+    }
+    NlRequest p(RTM_NEWLINK, 0);
+    auto* pifm = static_cast<ifinfomsg*>(p.PutExtra(sizeof(ifinfomsg)));
+    pifm->ifi_family = AF_UNSPEC;
+    pifm->ifi_flags = IFF_UP;
+    pifm->ifi_change = IFF_UP;
+    p.PutStr(IFLA_IFNAME, l.veth_peer);
+    p.PutU32(IFLA_MASTER, m);
+    out->AddAfterLast(p, fmt::format("put veth peer `{}` on `{}`", l.veth_peer, l.veth_peer_master));
+  }
+  if (l.forwarding)
+    out->AddAfterLast(SetForwarding(l.name, true), fmt::format("enable forwarding on `{}`", l.name));
   return true;
 }
 
@@ -362,6 +403,7 @@ bool Build(const Op& op, Indexes& idx, Requests* out, std::string* error) {
       if (c.mtu) r.PutU32(IFLA_MTU, *c.mtu);
       if (c.mac) r.Put(IFLA_ADDRESS, c.mac->bytes.data(), 6);
       if (c.alias) r.PutStr(IFLA_IFALIAS, *c.alias);
+      if (c.forwarding) PutForwarding(r, *c.forwarding);
       if (c.master) {
         int m = 0;
         if (!c.master->empty() && !(m = dev_index(*c.master))) return false;

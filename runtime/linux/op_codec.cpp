@@ -257,6 +257,8 @@ std::string EncodeOp(const Op& op) {
       // Optional part, after a tag: the index a create asks for (and the
       // index a delete requires), its guest end's, and the device group.
       if (l.ifindex || l.veth_peer_ifindex || l.group) add("i", l.ifindex, l.veth_peer_ifindex, l.group);
+      // Optional part, after a tag: the guest end's bridge and forwarding.
+      if (!l.veth_peer_master.empty() || l.forwarding) add("n", l.veth_peer_master, int(l.forwarding));
       break;
     }
     case OpKind::SetLink: {
@@ -264,6 +266,7 @@ std::string EncodeOp(const Op& op) {
       add(c.name, c.mtu ? fmt::format("{}", *c.mtu) : "-", c.master ? "=" + *c.master : "-",
           c.mac ? MacStr(*c.mac) : "-", c.up ? (*c.up ? "1" : "0") : "-", c.isolated ? (*c.isolated ? "1" : "0") : "-");
       if (c.alias) add("a", *c.alias);  // optional part, after a tag
+      if (c.forwarding) add("f", *c.forwarding ? "1" : "0");
       break;
     }
     case OpKind::AddAddress:
@@ -333,6 +336,10 @@ std::optional<Op> DecodeFields(Fields& f) {
       l.veth_peer_ifindex = static_cast<int>(f.Num());
       l.group = static_cast<uint32_t>(f.Num());
     }
+    if (f.Tag("n")) {  // absent before veth.peer_master and forwarding
+      l.veth_peer_master = f.Str();
+      l.forwarding = f.Num();
+    }
     return Op{k, l};
   }
   if (kind_is(OpKind::SetLink)) {
@@ -361,6 +368,11 @@ std::optional<Op> DecodeFields(Fields& f) {
       c.isolated = s == "1";
     }
     if (f.Tag("a")) c.alias = f.Str();
+    if (f.Tag("f")) {
+      std::string s = f.Str();
+      if (s != "0" && s != "1") return std::nullopt;
+      c.forwarding = s == "1";
+    }
     return Op{OpKind::SetLink, c};
   }
   for (OpKind k : {OpKind::AddAddress, OpKind::DelAddress}) {

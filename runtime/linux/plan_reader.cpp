@@ -295,8 +295,8 @@ template <typename N>
 void ReadLink(Reader& r, const N& n, const std::string& kp, HostState* out) {
   Link l;
   l.loc = r.Loc(n);
-  if (!r.Map(n, kp, {"name", "kind", "mtu", "master", "mac", "isolated", "identity", "bond", "vlan", "vxlan", "gretap",
-                     "vrf", "veth"}))
+  if (!r.Map(n, kp, {"name", "kind", "mtu", "master", "mac", "isolated", "forwarding", "identity", "bond", "vlan",
+                     "vxlan", "gretap", "vrf", "veth"}))
     return;
   r.Str(n, "name", kp, &l.name, true);
   r.Str(n, "kind", kp, &l.kind, true);
@@ -304,6 +304,7 @@ void ReadLink(Reader& r, const N& n, const std::string& kp, HostState* out) {
   r.Str(n, "master", kp, &l.master);
   r.Mac(n, "mac", kp, &l.mac, false);
   r.Bool(n, "isolated", kp, &l.isolated);
+  r.Bool(n, "forwarding", kp, &l.forwarding);
   if (r.Str(n, "identity", kp, &l.identity) && !l.identity.empty()) {
     if (l.kind != "veth")
       r.Fail(n["identity"], fmt::format("`{}.identity` is only allowed on a VM port (`kind: veth`)", kp));
@@ -376,10 +377,11 @@ void ReadLink(Reader& r, const N& n, const std::string& kp, HostState* out) {
   if (l.kind == "veth" && n["veth"].IsDefined()) {
     N v = n["veth"];
     std::string skp = kp + ".veth";
-    if (r.Map(v, skp, {"peer", "peer_mac", "peer_mtu"})) {
+    if (r.Map(v, skp, {"peer", "peer_mac", "peer_mtu", "peer_master"})) {
       r.Str(v, "peer", skp, &l.veth_peer, true);
       r.Mac(v, "peer_mac", skp, &l.veth_peer_mac, false);
       r.Uint(v, "peer_mtu", skp, &l.veth_peer_mtu, 65535);
+      r.Str(v, "peer_master", skp, &l.veth_peer_master);
     }
   }
   out->links.push_back(std::move(l));
@@ -808,6 +810,10 @@ void Validate(Reader& r, HostState* s) {
                                     l.veth_peer, l.name, prefix));
       if (!veth_peers.insert(l.veth_peer).second)
         r.FailAt(l.loc, fmt::format("veth peer `{}` is used twice", l.veth_peer));
+      if (!l.veth_peer_master.empty() &&
+          (!links.count(l.veth_peer_master) || links[l.veth_peer_master]->kind != "bridge"))
+        r.FailAt(l.loc, fmt::format("veth `{}` has `peer_master` `{}`, which is not an owned bridge declared before it",
+                                    l.name, l.veth_peer_master));
     }
     if (l.kind == "vlan" && l.vlan_link == l.name)
       r.FailAt(l.loc, fmt::format("vlan `{}` cannot be its own lower link", l.name));

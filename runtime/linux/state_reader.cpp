@@ -11,6 +11,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/if_tunnel.h>
+#include <linux/ip.h>
 #include <linux/neighbour.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
@@ -106,6 +107,34 @@ void ParseLinkInfo(const nlattr* info, Link* l) {
   }
 }
 
+/// net.ipv4.conf.DEV.forwarding from IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF,
+/// an array of u32 indexed by IPV4_DEVCONF_* - 1.
+bool ForwardingOf(const nlattr* af_spec) {
+  // The nested attributes of `nest` (mnl_attr_for_each_nested, without its void* assignment).
+  auto each = [](const nlattr* nest, auto&& f) {
+    const char* end = static_cast<const char*>(mnl_attr_get_payload(nest)) + mnl_attr_get_payload_len(nest);
+    for (auto* a = static_cast<const nlattr*>(mnl_attr_get_payload(nest));
+         mnl_attr_ok(a, static_cast<int>(end - reinterpret_cast<const char*>(a))); a = mnl_attr_next(a))
+      if (f(a)) return true;
+    return false;
+  };
+  bool on = false;
+  each(af_spec, [&](const nlattr* inet) {
+    if (mnl_attr_get_type(inet) != AF_INET) return false;
+    return each(inet, [&](const nlattr* conf) {
+      if (mnl_attr_get_type(conf) != IFLA_INET_CONF) return false;
+      if (mnl_attr_get_payload_len(conf) >= IPV4_DEVCONF_FORWARDING * sizeof(uint32_t)) {
+        uint32_t v = 0;
+        std::memcpy(&v, static_cast<const char*>(mnl_attr_get_payload(conf)) +
+                            (IPV4_DEVCONF_FORWARDING - 1) * sizeof(uint32_t), sizeof v);
+        on = v != 0;
+      }
+      return true;
+    });
+  });
+  return on;
+}
+
 bool ReadLinks(Netlink& nl, HostState* s, std::string* error) {
   std::vector<RawLink> raw;
   NlRequest req(RTM_GETLINK, 0);
@@ -128,6 +157,7 @@ bool ReadLinks(Netlink& nl, HostState* s, std::string* error) {
     if (tb[IFLA_MASTER]) r.master_index = mnl_attr_get_u32(tb[IFLA_MASTER]);
     if (tb[IFLA_LINK]) r.link_index = mnl_attr_get_u32(tb[IFLA_LINK]);
     if (tb[IFLA_LINKINFO]) ParseLinkInfo(tb[IFLA_LINKINFO], &l);
+    if (tb[IFLA_AF_SPEC]) l.forwarding = ForwardingOf(tb[IFLA_AF_SPEC]);
     if (l.kind == "veth" && tb[IFLA_LINK_NETNSID]) l.veth_peer_elsewhere = true;
     raw.push_back(std::move(r));
   }, error);
@@ -144,6 +174,7 @@ bool ReadLinks(Netlink& nl, HostState* s, std::string* error) {
         if (p.link.ifindex == r.link_index) {
           l.veth_peer_mac = p.link.mac;
           l.veth_peer_mtu = p.link.mtu;
+          if (p.master_index && names.count(p.master_index)) l.veth_peer_master = names[p.master_index];
         }
     }
     if (l.kind == "veth" && r.link_index && !names.count(r.link_index)) l.veth_peer_elsewhere = true;

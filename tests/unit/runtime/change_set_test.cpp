@@ -488,4 +488,88 @@ TEST_CASE("a create asks for an index above those in use and carries netdsl's gr
   std::optional<Op> old = DecodeOp(line.substr(0, line.find("|i|")));
   REQUIRE(old);
   CHECK(std::get<Boxed<Link>>(old->object)->ifindex == 0);
+
+TEST_CASE("a veth's peer on an owned bridge (veth.peer_master): created after the pair, diffed, undone") {
+  const char* want = "links:\n  - {name: nd-ext, kind: bridge}\n  - {name: nd-ext2, kind: bridge}\n"
+                     "  - {name: nd-n7, kind: veth, veth: {peer: nd-n7x, peer_master: nd-ext}}\n";
+  HostState d = Desired(want);
+  REQUIRE(d.links[2].veth_peer_master == "nd-ext");
+  // From nothing: the veth is created one level after its peer's bridge.
+  ChangeSet fresh = Diff(d, HostState{});
+  CHECK(Lines(fresh) == std::vector<std::string>{"+ link nd-ext: bridge", "+ link nd-ext2: bridge",
+                                                 "+ link nd-n7: veth, peer nd-n7x on nd-ext"});
+  REQUIRE(fresh.steps.size() == 2);
+  CHECK(fresh.steps[1].label == "create link `nd-n7`");
+  // The kernel's view: both ends, the peer on nd-ext and up.
+  HostState cur = Current(want);
+  Link peer;
+  peer.name = "nd-n7x";
+  peer.kind = "veth";
+  peer.veth_peer = "nd-n7";
+  peer.master = "nd-ext";
+  peer.up = true;
+  peer.alias = "netdsl";
+  cur.links[2].veth_peer_master.clear();  // kernel side: read from the peer (state_reader)
+  cur.links.push_back(peer);
+  CHECK(Diff(d, cur).steps.empty());
+  // Drift: released by hand, and down.
+  cur.links[3].master.clear();
+  cur.links[3].up = false;
+  ChangeSet cs = Diff(d, cur);
+  CHECK(Lines(cs) == std::vector<std::string>{"~ link nd-n7x: master none -> nd-ext, up"});
+  REQUIRE(cs.steps.size() == 1);
+  CHECK(Describe(cs.steps[0].inverse[0]) == "change link `nd-n7x` (master none -> none, down)");
+  // Moved to another bridge: one change, undone by moving back.
+  cur.links[3].master = "nd-ext2";
+  cur.links[3].up = true;
+  cs = Diff(d, cur);
+  CHECK(Lines(cs) == std::vector<std::string>{"~ link nd-n7x: master nd-ext2 -> nd-ext"});
+  REQUIRE(cs.steps.size() == 1);
+  CHECK(Describe(cs.steps[0].inverse[0]) == "change link `nd-n7x` (master none -> nd-ext2)");
+  // The peer's bridge goes away: the peer is released first (its undo puts it back), then the bridge deleted.
+  const char* without = "links:\n  - {name: nd-ext2, kind: bridge}\n"
+                        "  - {name: nd-n7, kind: veth, veth: {peer: nd-n7x, peer_master: nd-ext2}}\n";
+  cur.links[3].master = "nd-ext";
+  cs = Diff(Desired(without), cur);
+  CHECK(Lines(cs) == std::vector<std::string>{"~ link nd-n7x: master nd-ext -> none", "- link nd-ext: bridge",
+                                              "~ link nd-n7x: master none -> nd-ext2"});
+  // Journal: the create carries the peer's master; a line from before the field has none.
+  Op create{OpKind::CreateLink, d.links[2]};
+  auto back = DecodeOp(EncodeOp(create));
+  REQUIRE(back.has_value());
+  CHECK(std::get<Boxed<Link>>(back->object)->veth_peer_master == "nd-ext");
+  std::string old = EncodeOp(create);
+  CHECK(old.substr(old.size() - 11) == "|n|nd-ext|0");  // the optional part, after its tag
+  old.erase(old.size() - 11);
+  auto before_field = DecodeOp(old);
+  REQUIRE(before_field.has_value());
+  CHECK(std::get<Boxed<Link>>(before_field->object)->veth_peer_master.empty());
+}
+
+TEST_CASE("per-device forwarding: turned on where the plan asks, left alone elsewhere, undone") {
+  const char* want = "links:\n  - {name: nd-br1, kind: bridge, forwarding: true}\n  - {name: nd-br2, kind: bridge}\n";
+  HostState d = Desired(want);
+  CHECK(d.links[0].forwarding);
+  CHECK_FALSE(d.links[1].forwarding);
+  HostState cur = Current(want);
+  cur.links[1].forwarding = true;  // someone else's choice on a device netdsl does not route through: left alone
+  CHECK(Diff(d, cur).steps.empty());
+  cur.links[0].forwarding = false;
+  ChangeSet cs = Diff(d, cur);
+  CHECK(Lines(cs) == std::vector<std::string>{"~ link nd-br1: forwarding on"});
+  REQUIRE(cs.steps.size() == 1);
+  CHECK(Describe(cs.steps[0].ops[0]) == "change link `nd-br1` (forwarding on)");
+  CHECK(Describe(cs.steps[0].inverse[0]) == "change link `nd-br1` (forwarding off)");
+  for (const Op& op : {cs.steps[0].ops[0], cs.steps[0].inverse[0], Op{OpKind::CreateLink, d.links[0]}}) {
+    std::string line = EncodeOp(op);
+    auto back = DecodeOp(line);
+    REQUIRE(back.has_value());
+    CHECK(EncodeOp(*back) == line);
+  }
+  auto created = DecodeOp(EncodeOp(Op{OpKind::CreateLink, d.links[0]}));
+  CHECK(std::get<Boxed<Link>>(created->object)->forwarding);
+  auto change = DecodeOp(EncodeOp(cs.steps[0].inverse[0]));
+  REQUIRE(std::get<LinkChange>(change->object).forwarding.has_value());
+  CHECK_FALSE(*std::get<LinkChange>(change->object).forwarding);
+  CHECK_FALSE(DecodeOp(EncodeOp(cs.steps[0].ops[0]) + "|2").has_value());
 }

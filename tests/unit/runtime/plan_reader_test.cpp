@@ -112,6 +112,32 @@ TEST_CASE("`isolated` is a bridge port flag: only on a link whose master is a br
   CHECK_FALSE(Read("format: 1\nhost: h\nlinks:\n  - {name: nd-br, kind: bridge, isolated: yes please}\n", &fresh, &errors));
 }
 
+TEST_CASE("`veth.peer_master` names an owned bridge declared before the veth; `forwarding` is a flag") {
+  HostState s;
+  std::vector<std::string> errors;
+  CHECK(Read("format: 1\nhost: h\nlinks:\n  - {name: nd-ext, kind: bridge}\n"
+             "  - {name: nd-n7, kind: veth, forwarding: true, veth: {peer: nd-n7x, peer_master: nd-ext}}\n",
+             &s, &errors));
+  REQUIRE(s.links.size() == 2);
+  CHECK(s.links[1].veth_peer_master == "nd-ext");
+  CHECK(s.links[1].forwarding);
+  CHECK_FALSE(s.links[0].forwarding);
+  for (const char* bad : {"  - {name: nd-n7, kind: veth, veth: {peer: nd-n7x, peer_master: nd-ext}}\n"
+                          "  - {name: nd-ext, kind: bridge}\n",
+                          "  - {name: nd-vrf, kind: vrf, vrf: {table: 10}}\n"
+                          "  - {name: nd-n7, kind: veth, veth: {peer: nd-n7x, peer_master: nd-vrf}}\n",
+                          "  - {name: nd-n7, kind: veth, veth: {peer: nd-n7x, peer_master: br0}}\n"}) {
+    errors.clear();
+    HostState fresh;
+    CHECK_FALSE(Read(std::string("format: 1\nhost: h\nlinks:\n") + bad, &fresh, &errors));
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("has `peer_master`") != std::string::npos);
+  }
+  errors.clear();
+  HostState fresh;
+  CHECK_FALSE(Read("format: 1\nhost: h\nlinks:\n  - {name: nd-br, kind: bridge, forwarding: 1x}\n", &fresh, &errors));
+}
+
 TEST_CASE("interface names") {
   CHECK(IsValidIfname("nd-sw-testlog-3"));
   CHECK_FALSE(IsValidIfname("nd-sw-testlog-3f"));  // 16 bytes
