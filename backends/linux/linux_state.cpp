@@ -218,9 +218,15 @@ class Builder {
       NeedVlan(m->switch_name, m->vlan, "the management address");
     for (const ir::ProviderAddress& pa : ir_.provider_addresses)
       if (pa.vlan != 0) NeedVlan(pa.switch_name, pa.vlan, "the provider address on " + QuoteForMessage(pa.logical_network));
-    for (const ir::NatRule& nat : ir_.nat_rules)
-      if (!nat.external_switch.empty() && nat.external_vlan != 0)
-        NeedVlan(nat.external_switch, nat.external_vlan, "the external address of " + QuoteForMessage(nat.vm_network));
+    for (const ir::NatRule& nat : ir_.nat_rules) {
+      if (nat.external_switch.empty() || nat.external_vlan == 0) continue;
+      SiteVlan* site =
+          NeedVlan(nat.external_switch, nat.external_vlan, "the external address of " + QuoteForMessage(nat.vm_network));
+      // The NAT veth's peer is a port of the VLAN's bridge (MapNat).
+      if (site && site->bridge.empty() && NatsOnLinux(nat))
+        site->bridge = std::string(kOwnerPrefix) + "-b" + std::to_string(nat.external_vlan) + "-" +
+                       ShortHash(FindSwitch(nat.external_switch)->bridge_ifname, 4);
+    }
     for (const ir::Port& port : ir_.ports) {
       if (port.vsid != 0 || port.vlan == 0) continue;
       SiteVlan* site = NeedVlan(port.switch_name, port.vlan, "port " + QuoteForMessage(port.vm + "/" + port.nic));
@@ -281,6 +287,7 @@ class Builder {
       vrf.mtu = 65535;  // the largest mtu linux.yaml takes; a vrf's mtu never limits its members
       vrf.vrf_table = table;
       vrf.comment = "routing domain " + std::to_string(rd.rdid) + " of vm network " + CommentText(rd.vm_network);
+      vrf.forwarding = true;  // a routing domain routes (net.ipv4.conf.DEV.forwarding; never the host-wide switch)
       AddLink(kVrfs, vrf);
       Feature("vrf");
       vrfs_[rd.rdid] = {name, vrf.vrf_table};
@@ -309,7 +316,10 @@ class Builder {
       bridge.kind = "bridge";
       bridge.mtu = seg.mtu;
       auto vrf = vrfs_.find(seg.rdid);
-      if (vrf != vrfs_.end()) bridge.master = vrf->second.name;
+      if (vrf != vrfs_.end()) {
+        bridge.master = vrf->second.name;
+        bridge.forwarding = true;  // packets routed in the VRF come in on the bridge
+      }
       // A routing host answers for the subnet's gateway: every host does, with
       // the same MAC (an anycast gateway), so a VM's frames to its gateway stay
       // on its own host and duplicate ARP replies from other hosts agree.
@@ -699,11 +709,12 @@ class Builder {
     }
   }
 
-  /// A VRF table that misses falls through to the main table (which NAT on a
-  /// gateway host relies on). Elsewhere that would hand tenant packets to the
-  /// host's own routing, so packets a VM sends to its routing host must be
-  /// for the domain's subnets on this host (the bridge `input` hook sees them
-  /// before the IP stack does).
+  /// A VRF table that misses falls through to the main table, which would
+  /// hand tenant packets to the host's own routing, so packets a VM sends to
+  /// its routing host must be for the domain's subnets on this host (the
+  /// bridge `input` hook sees them before the IP stack does). Not in a NATed
+  /// domain on its gateway host: there everything else goes out through the
+  /// domain's NAT veth (its VRF table's default route, MapNat).
   void MapRoutingDomainGuards() {
     for (const ir::Port& port : ir_.ports) {
       if (port.vsid == 0 || !vrfs_.count(port.rdid)) continue;
@@ -723,38 +734,87 @@ class Builder {
     }
   }
 
+  /// Whether this host NATs `nat` (IPv4, with somewhere to put the external address).
+  static bool NatsOnLinux(const ir::NatRule& nat) {
+    if (!nat.external_ip.IsV4() || nat.external_switch.empty() || nat.external_prefix_length == 0) return false;
+    return std::any_of(nat.inside_prefixes.begin(), nat.inside_prefixes.end(),
+                       [](const net::Prefix& p) { return p.address.IsV4(); });
+  }
+
+  /// Gateway NAT, per routing domain (docs/linux-backend.md "NAT"): a veth
+  /// `nd-n<rdid>` in the domain's VRF holds the external address, and its
+  /// peer `nd-n<rdid>x` is a port of the external switch's bridge (or its
+  /// site VLAN's bridge). The VRF table's default route leads out through it
+  /// to the external pool's gateway, the SNAT rule matches that device, and a
+  /// raw prerouting chain puts the domain's packets (both directions) in a
+  /// conntrack zone of its own: two tenants with the same CA prefix are both
+  /// NATed on one host, and each reply goes back to its own tenant.
   void MapNat() {
+    std::map<uint16_t, uint32_t> zones;  // conntrack zone → rdid
+    std::vector<NftRule> zone_rules, snat_rules;  // by chain: zones first
     for (const ir::NatRule& nat : ir_.nat_rules) {
-      if (!nat.external_ip.IsV4()) continue;  // ip family only (docs/linux-backend.md)
-      std::vector<std::string> inside;
-      for (const net::Prefix& p : nat.inside_prefixes)
-        if (p.address.IsV4()) inside.push_back(p.Canonical().ToString());
-      if (inside.empty()) continue;
-      if (state_.nft_nat.chains.empty())
+      if (!NatsOnLinux(nat)) continue;  // ip family only (docs/linux-backend.md)
+      std::string what = "the nat of vm network " + QuoteForMessage(nat.vm_network);
+      auto vrf = vrfs_.find(nat.rdid);
+      if (vrf == vrfs_.end()) {
+        Fail(what + " has no routing domain on this host");
+        continue;
+      }
+      // ct zones are 16 bits; zone 0 is the host's own.
+      uint16_t zone = static_cast<uint16_t>(nat.rdid & 0xffff);
+      if (zone == 0 || !zones.emplace(zone, nat.rdid).second) {
+        Fail(what + " (rdid " + std::to_string(nat.rdid) + ") needs conntrack zone " + std::to_string(zone) +
+             (zone == 0 ? ", the host's own" : ", which rdid " + std::to_string(zones[zone]) + " uses too") +
+             " (zone = rdid modulo 65536); give one of them another rdid");
+        continue;
+      }
+      std::string external_bridge = HostAddressDev(nat.external_switch, nat.external_vlan, what);
+      if (external_bridge.empty()) continue;
+      std::string dev = std::string(kOwnerPrefix) + "-n" + std::to_string(nat.rdid);
+      std::string peer = dev + "x";
+      if (!CheckOwned(dev, what) || !CheckOwned(peer, "the external end of " + what)) continue;
+      Link veth;
+      veth.name = dev;
+      veth.kind = "veth";
+      veth.mtu = ir_.underlay_mtu;
+      veth.master = vrf->second.name;
+      veth.forwarding = true;  // replies come in here and are routed into the domain
+      veth.veth_peer = peer;
+      veth.veth_peer_mtu = ir_.underlay_mtu;
+      veth.veth_peer_master = external_bridge;
+      veth.comment = "nat of vm network " + CommentText(nat.vm_network) + " to " + nat.external_ip.ToString();
+      AddLink(kVeths, veth);
+      Feature("veth");
+      AddAddress(dev, nat.external_ip, nat.external_prefix_length);
+      net::Prefix any;
+      any.address.family = nat.external_ip.family;
+      state_.routes.push_back({.table = vrf->second.table, .dst = any, .dev = dev, .via = nat.external_gateway});
+
+      if (state_.nft_nat.chains.empty()) {
+        // "raw": before conntrack (-200) sees the packet.
+        state_.nft_nat.chains.push_back(
+            {.name = "zones", .type = "filter", .hook = "prerouting", .priority = -300, .policy = "accept"});
         state_.nft_nat.chains.push_back(
             {.name = "postrouting", .type = "nat", .hook = "postrouting", .priority = 100, .policy = "accept"});
-      std::string comment = BoundedComment("nat vm network " + CommentText(nat.vm_network));
-      // Traffic between the network's own subnets stays untranslated.
-      std::string inside_dst;
-      for (const std::string& p : inside) inside_dst += " ip daddr != " + p;
-      for (const std::string& p : inside)
-        state_.nft_nat.rules.push_back(
-            {"postrouting", "ip saddr " + p + inside_dst + " snat to " + nat.external_ip.ToString(), comment});
-      Feature("nft-nat");
-      // The host must own the external address to answer ARP for it.
-      if (!nat.external_switch.empty() && nat.external_prefix_length != 0) {
-        std::string dev = HostAddressDev(nat.external_switch, nat.external_vlan,
-                                         "the external address of " + QuoteForMessage(nat.vm_network));
-        if (!dev.empty()) AddAddress(dev, nat.external_ip, nat.external_prefix_length);
       }
-      // Replies, translated back to a CA by conntrack, arrive outside the VRF:
-      // the main table sends the network's subnets into it (route leaking).
-      auto vrf = vrfs_.find(nat.rdid);
-      if (vrf != vrfs_.end())
-        for (const net::Prefix& p : nat.inside_prefixes)
-          if (p.address.IsV4())
-            state_.routes.push_back({.table = kMainTable, .dst = p.Canonical(), .dev = vrf->second.name});
+      std::string comment = BoundedComment("nat vm network " + CommentText(nat.vm_network));
+      std::string set_zone = " ct zone set " + std::to_string(zone);
+      // Every device the domain's packets come in on: its routed bridges and the NAT veth.
+      for (const Link& bridge : links_[kBridges])
+        if (bridge.master == vrf->second.name)
+          zone_rules.push_back({"zones", "iifname \"" + bridge.name + "\"" + set_zone, comment});
+      zone_rules.push_back({"zones", "iifname \"" + dev + "\"" + set_zone, comment});
+      for (const net::Prefix& p : nat.inside_prefixes)
+        if (p.address.IsV4())
+          snat_rules.push_back({"postrouting",
+                                 "oifname \"" + dev + "\" ip saddr " + p.Canonical().ToString() + " snat to " +
+                                     nat.external_ip.ToString(),
+                                 comment});
+      Feature("nft-nat");
     }
+    for (NftRule& r : zone_rules) state_.nft_nat.rules.push_back(std::move(r));
+    for (NftRule& r : snat_rules) state_.nft_nat.rules.push_back(std::move(r));
+    state_.nft_nat.present = !state_.nft_nat.rules.empty();
   }
 
   void Finish() {

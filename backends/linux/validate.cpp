@@ -57,49 +57,49 @@ void CheckDerivedNames(const alloc::AllocatedFabric& af, uint32_t h, DiagnosticE
   }
 }
 
-/// NAT on a Linux gateway host translates replies back to a CA in conntrack
-/// and routes them into the VM network's VRF by the CA prefix, in the host's
-/// main table (docs/linux-backend.md, NAT): two NATed VM networks whose IPv4
-/// CA prefixes overlap cannot share one gateway host (the backend would need
-/// two main-table routes to one prefix, or send one tenant's replies into the
-/// other's VRF).
-void CheckNatPrefixes(const alloc::AllocatedFabric& af, DiagnosticEngine& diags) {
+/// NAT on a Linux gateway host lives in each NATed routing domain's VRF
+/// (docs/linux-backend.md, NAT): the external address on the domain's NAT
+/// veth, the inside subnets on its bridges, one routing table for both, and
+/// a conntrack zone per domain (rdid modulo 65536). So a NATed IPv4 subnet
+/// must not overlap the external pool's subnet (the table would hold two
+/// routes to one prefix), and two domains NATed on one host need distinct,
+/// non-zero zones (zone 0 is the host's own). Overlapping CA prefixes of
+/// different NATed networks are fine: their VRFs and zones keep them apart.
+void CheckNat(const alloc::AllocatedFabric& af, DiagnosticEngine& diags) {
   const model::Fabric& f = af.fabric;
-  struct Inside {
-    net::Prefix prefix;
-    uint32_t subnet;
-  };
-  std::map<uint32_t, std::vector<Inside>> by_gateway;  // host → NATed IPv4 VM subnets, in source order
+  std::map<std::pair<uint32_t, uint16_t>, uint32_t> zones;  // (gateway host, zone) → VM network
   for (uint32_t n = 0; n < f.vm_networks.size(); ++n) {
     const model::VmNetwork& net = f.vm_networks[n];
     if (!net.gateway || !net.gateway->nat || net.gateway->host == kNone) continue;
     const auto& external = af.allocation.gateway_external_ip[n];
     if (!external || !external->IsV4()) continue;  // the backend NATs IPv4 only
-    std::vector<Inside>& seen = by_gateway[net.gateway->host];
-    bool reported = false;
+    const model::IpPool& pool = f.ip_pools[net.gateway->external_pool];
+    const std::string& host = f.hosts[net.gateway->host].name;
     for (uint32_t s : net.vm_subnets) {
       const model::VmSubnet& vs = f.vm_subnets[s];
-      if (!vs.prefix.address.IsV4()) continue;
-      net::Prefix p = vs.prefix.Canonical();
-      for (const Inside& other : seen) {
-        const model::VmSubnet& os = f.vm_subnets[other.subnet];
-        if (reported || os.vm_network == n || !other.prefix.Overlaps(p)) continue;
-        reported = true;
-        const std::string& other_net = f.vm_networks[os.vm_network].name;
-        const std::string& host = f.hosts[net.gateway->host].name;
-        diags.Report(DiagKind::LinuxNatPrefixOverlap, vs.name_range,
-                     "VM subnet `" + vs.name + "` (`" + p.ToString() + "`) of VM network `" + net.name +
-                         "` overlaps VM subnet `" + os.name + "` (`" + other.prefix.ToString() + "`) of VM network `" +
-                         other_net + "`, and both networks are NATed on gateway host `" + host +
-                         "`: a Linux gateway routes NAT replies to their VM network by CA prefix in the host's main "
-                         "table, so it cannot tell the two apart; give one network another gateway host or "
-                         "non-overlapping subnets")
-            .Note(os.name_range, "VM subnet `" + os.name + "` of VM network `" + other_net + "` here")
-            .Note(net.gateway->range, "VM network `" + net.name + "` NATed on `" + host + "` here");
-      }
+      if (!vs.prefix.address.IsV4() || !pool.subnet.address.IsV4() || !vs.prefix.Overlaps(pool.subnet)) continue;
+      diags.Report(DiagKind::LinuxNatPrefixOverlap, vs.name_range,
+                   "VM subnet `" + vs.name + "` (`" + vs.prefix.Canonical().ToString() + "`) of VM network `" +
+                       net.name + "` overlaps the subnet `" + pool.subnet.Canonical().ToString() +
+                       "` of its external pool `" + pool.name + "`: on gateway host `" + host +
+                       "` both are in the network's VRF, whose table cannot route one prefix two ways; give the "
+                       "VM subnet another prefix or the gateway another external pool")
+          .Note(net.gateway->range, "VM network `" + net.name + "` NATed on `" + host + "` here");
+      break;
     }
-    for (uint32_t s : net.vm_subnets)
-      if (f.vm_subnets[s].prefix.address.IsV4()) seen.push_back({f.vm_subnets[s].prefix.Canonical(), s});
+    uint32_t rdid = af.allocation.rdid[n];
+    uint16_t zone = static_cast<uint16_t>(rdid & 0xffff);
+    auto [it, fresh] = zones.emplace(std::make_pair(net.gateway->host, zone), n);
+    if (zone != 0 && fresh) continue;
+    DiagBuilder d = diags.Report(
+        DiagKind::LinuxNatZoneClash, net.gateway->range,
+        "VM network `" + net.name + "` (rdid " + std::to_string(rdid) + ") is NATed on gateway host `" + host +
+            "` in conntrack zone " + std::to_string(zone) + " (the rdid modulo 65536), " +
+            (zone == 0 ? std::string("the host's own zone")
+                       : "which VM network `" + f.vm_networks[it->second].name + "` (rdid " +
+                             std::to_string(af.allocation.rdid[it->second]) + ") NATed there uses too") +
+            ": give it another `rdid`");
+    if (zone != 0) d.Note(f.vm_networks[it->second].gateway->range, "VM network `" + f.vm_networks[it->second].name + "` NATed here");
   }
 }
 
@@ -108,7 +108,7 @@ void CheckNatPrefixes(const alloc::AllocatedFabric& af, DiagnosticEngine& diags)
 void ValidateLinux(const alloc::AllocatedFabric& af, DiagnosticEngine& diags) {
   const model::Fabric& f = af.fabric;
   for (uint32_t h = 0; h < f.hosts.size(); ++h) CheckDerivedNames(af, h, diags);
-  CheckNatPrefixes(af, diags);
+  CheckNat(af, diags);
 
   // Minimum bandwidth: an htb class per guaranteed port, minor 0x10 + port id,
   // on a switch whose uplinks form a bond (docs/linux-backend.md).

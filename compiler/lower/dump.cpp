@@ -157,6 +157,7 @@ std::string DumpHostIr(const ir::HostIr& h, bool with_provenance) {
       << " pool=" << Q(n.external_pool);
     if (!n.external_switch.empty())
       o << " on=" << Q(n.external_switch) << "/" << int(n.external_prefix_length) << " vlan=" << n.external_vlan;
+    if (n.external_gateway) o << " via=" << n.external_gateway->ToString();
     o << " inside=[";
     for (size_t i = 0; i < n.inside_prefixes.size(); ++i) o << (i ? "," : "") << n.inside_prefixes[i].ToString();
     o << "]\n";
@@ -341,6 +342,7 @@ std::string HostIrHash(const ir::HostIr& h) {
     x.U(n.external_prefix_length);
     x.U(n.external_vlan);
     x.List(n.inside_prefixes, [&](const net::Prefix& p) { x.Pfx(p); });
+    x.Opt(n.external_gateway, ip);
   });
   return x.Finish();
 }

@@ -148,6 +148,9 @@ struct NatRule {
   std::string external_switch;
   uint8_t external_prefix_length = 0;
   uint16_t external_vlan = 0;
+  /// The external pool's gateway (of the external address's family): the
+  /// next hop of the routing domain's default route on the gateway host.
+  std::optional<net::IpAddress> external_gateway;
 };
 
 /// The host's management adapter (SPEC §2 `management`): the host's own

@@ -414,6 +414,7 @@ void HostLowering::LowerRoutesAndNat() {
     if (!nat.external_switch.empty()) {
       nat.external_prefix_length = pool.subnet.length;
       nat.external_vlan = SiteVlanAndLength(pool.site, nat.external_ip).first;
+      if (pool.gateway && pool.gateway->family == nat.external_ip.family) nat.external_gateway = pool.gateway;
     }
     // Only subnets of the external address's family can be translated to it.
     for (uint32_t s : net.vm_subnets)

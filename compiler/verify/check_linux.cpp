@@ -4,6 +4,8 @@
 // in the VRF. And the host's VRFs (isolation at layer 3, a): no route, and no
 // fall-through to the main table, leads from one routing domain into another.
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 #include <functional>
 #include <map>
 #include <set>
@@ -142,8 +144,9 @@ class LinuxChecker {
             who + " is in vsid " + std::to_string(port.vsid) + " (bridge " + Q(bridge) + ") in tables.ndt, but " +
                 Q(ifname) + " is " + (l->master.empty() ? "in no bridge" : "in " + Q(l->master)) + " in linux.yaml");
     }
+    // A veth whose peer is on an owned bridge is a routing domain's NAT veth (Nat() checks it).
     for (const Link& l : st_.links)
-      if (l.kind == "veth" && !port_names.count(l.name))
+      if (l.kind == "veth" && !port_names.count(l.name) && l.veth_peer_master.empty())
         Add(DiagKind::VerifyDisagreement, l.loc.line,
             "veth " + Q(l.name) + " (a VM port) in linux.yaml is no port of tables.ndt");
   }
@@ -381,16 +384,143 @@ class LinuxChecker {
     return nullptr;
   }
 
+  /// `iifname "D" ct zone set N` rules of prerouting chains that run before
+  /// conntrack (priority < -200): device → zone.
+  std::map<std::string, uint32_t> CtZones() const {
+    std::map<std::string, uint32_t> zones;
+    std::set<std::string> raw;
+    for (const runtime::NftChain& c : st_.nft_nat.chains)
+      if (c.hook == "prerouting" && c.priority < -200) raw.insert(c.name);
+    for (const runtime::NftRule& r : st_.nft_nat.rules) {
+      if (!raw.count(r.chain)) continue;
+      size_t i = r.rule.find("iifname \""), z = r.rule.find(" ct zone set ");
+      if (i == std::string::npos || z == std::string::npos) continue;
+      size_t b = i + 9, e = r.rule.find('"', b);
+      if (e == std::string::npos) continue;
+      zones[r.rule.substr(b, e - b)] = static_cast<uint32_t>(std::strtoul(r.rule.c_str() + z + 13, nullptr, 10));
+    }
+    return zones;
+  }
+
+  /// Gateway NAT inside each routing domain (docs/verify.md "NAT"): the
+  /// external address is on a device of the domain's VRF that reaches the
+  /// external network (a veth whose peer is on an owned bridge), the VRF
+  /// table leads outbound traffic to it, the SNAT rules match it, and every
+  /// device of the domain puts the domain's packets in a conntrack zone that
+  /// no other NATed domain with overlapping addresses shares.
   void Nat() {
     for (const runtime::NftRule& r : st_.nft_nat.rules) {
-      // `ip saddr P ... snat to X`
+      // `[oifname "D"] ip saddr P ... snat to X`
       size_t s = r.rule.find("ip saddr "), t = r.rule.find("snat to ");
       if (s == std::string::npos || t == std::string::npos) continue;
       size_t b = s + 9, e = r.rule.find(' ', b);
       auto p = net::ParsePrefix(r.rule.substr(b, e - b));
       auto to = net::ParseIp(r.rule.substr(t + 8, r.rule.find(' ', t + 8) - (t + 8)));
-      if (p && to) host_.linux.snat.push_back({p->Canonical(), *to});
+      std::string oif;
+      if (size_t o = r.rule.find("oifname \""); o != std::string::npos && o < s)
+        oif = r.rule.substr(o + 9, r.rule.find('"', o + 9) - (o + 9));
+      if (p && to) host_.linux.snat.push_back({p->Canonical(), *to, oif});
     }
+    const std::map<std::string, uint32_t> zones = CtZones();
+    struct Duty {
+      uint32_t rdid;
+      std::string network;
+      std::vector<net::Prefix> inside;
+      std::optional<uint32_t> zone;  ///< none: some device of the domain has no zone
+      int line;
+    };
+    std::vector<Duty> duties;
+    std::set<std::string> nat_devices;
+    for (const ndt::NatEntry& n : img_.nat()) {
+      net::IpAddress ext = ToIp(n.external_ip);
+      if (!ext.IsV4()) continue;  // the Linux backend translates IPv4 only
+      std::string network = "vm network " + Q(img_.String(n.vm_network)) + " (rdid " + std::to_string(n.rdid) + ")";
+      const runtime::Address* addr = nullptr;
+      for (const runtime::Address& a : st_.addresses)
+        if (a.address == ext) addr = &a;
+      if (!addr) continue;  // reachability reports an external address on no interface
+      const Link* dev = FindLink(addr->dev);
+      int line = addr->loc.line;
+      std::string vrf = VrfOf(addr->dev);
+      const LinuxVrf* domain = nullptr;
+      for (const LinuxVrf& v : host_.linux.vrfs)
+        if (v.rdid == n.rdid) domain = &v;
+      std::string step1 = "1. host " + Q(host_.name) + ": the nat of " + network + " translates to " +
+                          ext.ToString() + ", on " + Q(addr->dev) + " (linux.yaml line " + std::to_string(line) + ")";
+      if (!domain || vrf != domain->name) {
+        Add(DiagKind::VerifyUnreachable, line,
+            "the nat of " + network + " has its external address " + ext.ToString() + " on " + Q(addr->dev) +
+                ", which is " + (vrf.empty() ? "in no vrf" : "in vrf " + Q(vrf)) + ", not in the routing domain's " +
+                (domain ? "vrf " + Q(domain->name) : "vrf (there is none)"),
+            {step1, "2. a reply to " + ext.ToString() + " is translated back and routed " +
+                        (vrf.empty() ? std::string("by the main table") : "by vrf " + Q(vrf)) + ", not by " +
+                        (domain ? "table " + std::to_string(domain->table) : std::string("the routing domain")),
+             "verdict: drop: the reply does not get back into " + network});
+        continue;
+      }
+      nat_devices.insert(addr->dev);
+      if (!dev || dev->kind != "veth" || dev->veth_peer_master.empty())
+        Add(DiagKind::VerifyUnreachable, line,
+            "the nat of " + network + " has its external address on " + Q(addr->dev) +
+                ", which does not reach the external network (not a veth whose peer is on a bridge)",
+            {step1, "verdict: drop: nothing leaves " + Q(addr->dev) + " towards the external network"});
+      bool out = false;
+      for (const LinuxRoute& r : domain->routes) out |= !r.connected && r.dst.length == 0 && r.dev == addr->dev;
+      if (!out)
+        Add(DiagKind::VerifyUnreachable, domain->line,
+            "vrf " + Q(domain->name) + " (table " + std::to_string(domain->table) + ") of " + network +
+                " has no default route through its nat device " + Q(addr->dev),
+            {"1. a port of " + network + " sends to an external address through its gateway",
+             "2. table " + std::to_string(domain->table) + " has no default route to " + Q(addr->dev),
+             "verdict: drop: not translated by the nat to " + ext.ToString()});
+      Duty d{n.rdid, network, {}, std::nullopt, line};
+      for (const ndt::Prefix& p : img_.NatInside(n))
+        if (ToPrefix(p).address.IsV4()) d.inside.push_back(ToPrefix(p).Canonical());
+      // Every device the domain's packets come in on: its bridges and the nat device.
+      std::vector<std::string> devices{addr->dev};
+      for (const Link& l : st_.links)
+        if (l.master == domain->name && l.kind == "bridge") devices.push_back(l.name);
+      bool all = true;
+      std::set<uint32_t> seen;
+      for (const std::string& dv : devices) {
+        auto z = zones.find(dv);
+        if (z == zones.end()) all = false;
+        else seen.insert(z->second);
+      }
+      if (all && seen.size() == 1 && *seen.begin() != 0) d.zone = *seen.begin();
+      for (const SnatRule& r : host_.linux.snat)
+        if (r.to == ext && !r.oif.empty() && r.oif != addr->dev)
+          Add(DiagKind::VerifyUnreachable, line,
+              "the nat of " + network + " translates " + r.source.ToString() + " to " + ext.ToString() +
+                  " only for packets leaving " + Q(r.oif) + ", not its nat device " + Q(addr->dev));
+      duties.push_back(std::move(d));
+    }
+    // Two NATed domains whose addresses overlap must not share conntrack:
+    // a flow of one would match (and be translated back into) the other's.
+    for (size_t i = 0; i < duties.size(); ++i)
+      for (size_t j = i + 1; j < duties.size(); ++j) {
+        const Duty &a = duties[i], &b = duties[j];
+        std::optional<net::Prefix> common;
+        for (const net::Prefix& x : a.inside)
+          for (const net::Prefix& y : b.inside)
+            if (!common && x.Overlaps(y)) common = x.length >= y.length ? x : y;
+        if (!common || (a.zone && b.zone && *a.zone != *b.zone)) continue;
+        auto zone_text = [](const Duty& d) {
+          return d.zone ? "conntrack zone " + std::to_string(*d.zone) : std::string("no conntrack zone of its own");
+        };
+        Add(DiagKind::VerifyIsolation, b.line,
+            b.network + " and " + a.network + " are NATed on host " + Q(host_.name) + " with overlapping addresses (" +
+                common->ToString() + ") and share conntrack (" + zone_text(a) + ", " + zone_text(b) + ")",
+            {"1. " + a.network + " opens a flow from an address in " + common->ToString() + " to an external host",
+             "2. " + b.network + " sends from the same address and port to the same destination",
+             "3. conntrack sees one flow: the second packet takes the first flow's translation",
+             "verdict: delivered into the other routing domain: replies of one tenant reach the other"});
+      }
+    for (const Link& l : st_.links)
+      if (l.kind == "veth" && !l.veth_peer_master.empty() && !nat_devices.count(l.name))
+        Add(DiagKind::VerifyDisagreement, l.loc.line,
+            "veth " + Q(l.name) + " with its peer on " + Q(l.veth_peer_master) +
+                " in linux.yaml is neither a port of tables.ndt nor the nat device of a routing domain it NATs");
   }
 
   /// A port of routing domain `rdid` that can send into `vrf` here: a port

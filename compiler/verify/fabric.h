@@ -82,10 +82,11 @@ struct LinuxVrf {
   int line = 0;
 };
 
-/// A SNAT rule of `nftables_nat`: `ip saddr P ... snat to X`.
+/// A SNAT rule of `nftables_nat`: `[oifname "D"] ip saddr P ... snat to X`.
 struct SnatRule {
   net::Prefix source;
   net::IpAddress to;
+  std::string oif;  ///< "" = any output device
 };
 
 /// A layer-2 domain of one host: links joined by bridge (and bond) membership.

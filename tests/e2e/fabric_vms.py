@@ -26,6 +26,8 @@ for name, plan in hosts.items():
         if link["kind"] != "veth":
             continue
         veth = link["veth"]
+        if veth.get("peer_master"):
+            continue  # a routing domain's NAT veth, not a VM port
         mac = veth.get("peer_mac", "").lower()
         ca = ca_by_mac.get(mac)
         if ca is None:

@@ -39,6 +39,7 @@ std::vector<Case> Cases() {
   rule.external_switch = nat.switches[0].name;
   rule.external_prefix_length = 24;
   rule.external_vlan = 40;
+  rule.external_gateway = Ip("192.168.10.1");
   nat.nat_rules.push_back(rule);
   cases.push_back({"nat gateway", nat});
   ir::HostIr vlans = SeedHost02();

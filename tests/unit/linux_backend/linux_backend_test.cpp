@@ -265,65 +265,123 @@ TEST_CASE("a routing domain becomes a VRF only when the host routes it") {
   }
 }
 
-TEST_CASE("nat duty: a vrf and an ip-family nat table translating the network's subnets") {
+TEST_CASE("nat duty: inside the routing domain's vrf, through a veth onto the external switch") {
   ir::HostIr h = SeedHost02();
-  h.nat_rules.push_back(Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")}));
+  ir::NatRule rule = Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")});
+  // Without the external side in the IR there is nowhere to put the address: no nat.
+  h.nat_rules.push_back(rule);
+  CHECK_FALSE(YAML::Load(Emit(h).yaml)["nftables_nat"]);
+  rule.external_switch = h.switches[0].name;
+  rule.external_prefix_length = 24;
+  rule.external_gateway = Ip("192.168.10.1");
+  h.nat_rules = {rule};
   LinuxArtifacts a = Emit(h);
   YAML::Node y = YAML::Load(a.yaml);
-  CHECK(Link(y, "nd-vrf1001"));
+  YAML::Node vrf = Link(y, "nd-vrf1001");
+  REQUIRE(vrf);
+  CHECK(vrf["forwarding"].as<bool>());
+  YAML::Node veth = Link(y, "nd-n1001");
+  REQUIRE(veth);
+  CHECK(veth["kind"].as<std::string>() == "veth");
+  CHECK(veth["master"].as<std::string>() == "nd-vrf1001");
+  CHECK(veth["forwarding"].as<bool>());
+  CHECK(veth["veth"]["peer"].as<std::string>() == "nd-n1001x");
+  CHECK(veth["veth"]["peer_master"].as<std::string>() == "nd-sw-3f2a");
+  CHECK_FALSE(Link(y, "nd-p1")["veth"]["peer_master"]);  // VM ports: no peer master
+  CHECK_FALSE(Link(y, "nd-sw-3f2a")["forwarding"]);      // the switch does not route
+  // The external address on the veth, in the VRF; the VRF's default route out through it.
+  std::vector<std::string> addrs, routes;
+  for (const YAML::Node& ad : y["addresses"])
+    addrs.push_back(ad["dev"].as<std::string>() + " " + ad["address"].as<std::string>());
+  CHECK(addrs == std::vector<std::string>{"nd-br5001 10.0.1.1/24", "nd-n1001 192.168.10.41/24",
+                                          "nd-sw-3f2a 192.168.0.11/24"});
+  for (const YAML::Node& r : y["routes"])
+    routes.push_back(r["table"].as<std::string>() + " " + r["dst"].as<std::string>() + " " +
+                     r["dev"].as<std::string>() + " " + r["via"].as<std::string>());
+  // Nothing in the main table: replies come back into the VRF on the veth.
+  CHECK(routes == std::vector<std::string>{"1001 0.0.0.0/0 nd-n1001 192.168.10.1"});
   YAML::Node nat = y["nftables_nat"];
   REQUIRE(nat);
   CHECK(nat["family"].as<std::string>() == "ip");
   CHECK(nat["table"].as<std::string>() == "netdsl_nat");
-  CHECK(nat["chains"][0]["type"].as<std::string>() == "nat");
-  CHECK(nat["chains"][0]["hook"].as<std::string>() == "postrouting");
-  REQUIRE(nat["rules"].size() == 2);
-  CHECK(nat["rules"][0]["rule"].as<std::string>() ==
-        "ip saddr 10.0.1.0/24 ip daddr != 10.0.1.0/24 ip daddr != 10.0.2.0/24 snat to 192.168.10.41");
+  REQUIRE(nat["chains"].size() == 2);
+  CHECK(nat["chains"][0]["name"].as<std::string>() == "zones");
+  CHECK_FALSE(nat["chains"][0]["type"]);  // filter, the default
+  CHECK(nat["chains"][0]["hook"].as<std::string>() == "prerouting");
+  CHECK(nat["chains"][0]["priority"].as<int>() == -300);
+  CHECK(nat["chains"][1]["type"].as<std::string>() == "nat");
+  CHECK(nat["chains"][1]["hook"].as<std::string>() == "postrouting");
+  std::vector<std::string> rules;
+  for (const YAML::Node& r : nat["rules"]) rules.push_back(r["chain"].as<std::string>() + ": " + r["rule"].as<std::string>());
+  CHECK(rules == std::vector<std::string>{
+                     "zones: iifname \"nd-br5001\" ct zone set 1001",
+                     "zones: iifname \"nd-n1001\" ct zone set 1001",
+                     "postrouting: oifname \"nd-n1001\" ip saddr 10.0.1.0/24 snat to 192.168.10.41",
+                     "postrouting: oifname \"nd-n1001\" ip saddr 10.0.2.0/24 snat to 192.168.10.41",
+                 });
   CHECK(nat["rules"][0]["comment"].as<std::string>() == "nat vm network tenant%20A");
   CHECK(HasLine(a.batch, "nft add table ip netdsl_nat"));
+  CHECK(HasLine(a.batch, "nft add chain ip netdsl_nat zones '{ type filter hook prerouting priority -300; policy accept; }'"));
   CHECK(HasLine(a.batch, "nft add chain ip netdsl_nat postrouting '{ type nat hook postrouting priority 100; policy accept; }'"));
+  CHECK(HasLine(a.batch, "ip link set dev nd-n1001x master nd-sw-3f2a"));
+  CHECK(HasLine(a.batch, "ip link set dev nd-n1001x up"));
+  CHECK(HasLine(a.batch, "sysctl -qw net/ipv4/conf/nd-n1001/forwarding=1"));
+  CHECK(HasLine(a.batch, "ip route add 0.0.0.0/0 via 192.168.10.1 dev nd-n1001 table 1001"));
   auto req = Strings(y["requires"]);
   CHECK(std::count(req.begin(), req.end(), "nft-nat") == 1);
-  // Replies come back outside the VRF: the main table leads the subnets into it.
-  std::vector<std::string> routes;
-  for (const YAML::Node& r : y["routes"])
-    routes.push_back(r["table"].as<std::string>() + " " + r["dst"].as<std::string>() + " " +
-                     r["dev"].as<std::string>() + " " + r["via"].as<std::string>());
-  CHECK(routes == std::vector<std::string>{"254 10.0.1.0/24 nd-vrf1001 ", "254 10.0.2.0/24 nd-vrf1001 "});
-  CHECK(HasLine(a.batch, "ip route add 10.0.1.0/24 dev nd-vrf1001 table 254"));
-  // The gateway address on the routed subnet's bridge; without the external
-  // side in the IR, no external address.
-  REQUIRE(y["addresses"].size() == 2);
-  CHECK(y["addresses"][0]["address"].as<std::string>() == "10.0.1.1/24");
-  CHECK(y["addresses"][1]["address"].as<std::string>() == "192.168.0.11/24");
   // No nat duty, no nat table.
   CHECK_FALSE(YAML::Load(Emit(SeedHost02()).yaml)["nftables_nat"]);
 }
 
-TEST_CASE("nat duty: the external address goes on the switch carrying the external pool's site") {
+TEST_CASE("nat duty: two domains with the same prefix on one host, each in its own zone") {
+  ir::HostIr h = SeedHost02();
+  AddDbSubnet(h);
+  ir::RoutingDomain other = h.routing_domains[0];
+  other.rdid = 1002;
+  other.vm_network = "tenant B";
+  other.vrf_ifname = "";
+  other.table = 0;
+  h.routing_domains.push_back(other);
+  for (auto [name, rdid, ext] : {std::tuple{"tenant A", 1001u, "192.168.10.41"}, std::tuple{"tenant B", 1002u, "192.168.10.42"}}) {
+    ir::NatRule rule = Nat(name, rdid, ext, {Pfx("10.0.1.0/24")});
+    rule.external_switch = h.switches[0].name;
+    rule.external_prefix_length = 24;
+    h.nat_rules.push_back(rule);
+  }
+  YAML::Node y = YAML::Load(Emit(h).yaml);
+  REQUIRE(Link(y, "nd-n1001"));
+  REQUIRE(Link(y, "nd-n1002"));
+  std::vector<std::string> rules;
+  for (const YAML::Node& r : y["nftables_nat"]["rules"]) rules.push_back(r["rule"].as<std::string>());
+  CHECK(std::count(rules.begin(), rules.end(), "iifname \"nd-n1001\" ct zone set 1001") == 1);
+  CHECK(std::count(rules.begin(), rules.end(), "iifname \"nd-n1002\" ct zone set 1002") == 1);
+  CHECK(std::count(rules.begin(), rules.end(), "oifname \"nd-n1002\" ip saddr 10.0.1.0/24 snat to 192.168.10.42") == 1);
+  for (const YAML::Node& r : y["routes"]) CHECK(r["table"].as<int>() != 254);
+  // rdids that give one conntrack zone are refused (validate says so first: ND3103).
+  h.routing_domains[1].rdid = 1001 + 65536;
+  h.nat_rules[1].rdid = 1001 + 65536;
+  CHECK(Refusal(h).find("conntrack zone 1001") != std::string::npos);
+}
+
+TEST_CASE("nat duty: on a tagged external site the peer joins the site VLAN's bridge") {
   ir::HostIr h = SeedHost02();
   ir::NatRule nat = Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24")});
   nat.external_switch = h.switches[0].name;
   nat.external_prefix_length = 24;
-  YAML::Node y = YAML::Load(Emit([&] { ir::HostIr g = h; g.nat_rules.push_back(nat); return g; }()).yaml);
-  std::vector<std::string> addrs;
-  for (const YAML::Node& ad : y["addresses"])
-    addrs.push_back(ad["dev"].as<std::string>() + " " + ad["address"].as<std::string>());
-  CHECK(addrs == std::vector<std::string>{"nd-br5001 10.0.1.1/24", "nd-sw-3f2a 192.168.0.11/24",
-                                          "nd-sw-3f2a 192.168.10.41/24"});
-  // On a tagged site: a vlan device over the switch bridge carries it.
   nat.external_vlan = 30;
   h.nat_rules.push_back(nat);
-  y = YAML::Load(Emit(h).yaml);
-  std::string dev;
-  for (const YAML::Node& ad : y["addresses"])
-    if (ad["address"].as<std::string>() == "192.168.10.41/24") dev = ad["dev"].as<std::string>();
-  YAML::Node vlan = Link(y, dev);
-  REQUIRE(vlan);
-  CHECK(vlan["kind"].as<std::string>() == "vlan");
-  CHECK(vlan["vlan"]["id"].as<int>() == 30);
-  CHECK(vlan["vlan"]["link"].as<std::string>() == "nd-sw-3f2a");
+  YAML::Node y = YAML::Load(Emit(h).yaml);
+  YAML::Node veth = Link(y, "nd-n1001");
+  REQUIRE(veth);
+  std::string bridge = veth["veth"]["peer_master"].as<std::string>();
+  YAML::Node b = Link(y, bridge);
+  REQUIRE(b);
+  CHECK(b["kind"].as<std::string>() == "bridge");
+  bool vlan_in_bridge = false;
+  for (const YAML::Node& l : y["links"])
+    vlan_in_bridge |= l["kind"].as<std::string>() == "vlan" && l["master"].as<std::string>() == bridge &&
+                      l["vlan"]["id"].as<int>() == 30 && l["vlan"]["link"].as<std::string>() == "nd-sw-3f2a";
+  CHECK(vlan_in_bridge);
   // A switch the host lacks is refused.
   h.nat_rules[0].external_switch = "elsewhere";
   CHECK(Refusal(h).find("switch `elsewhere`") != std::string::npos);
@@ -532,7 +590,7 @@ TEST_CASE("on a routing host, packets a VM sends to the host are for the domain'
             "input: iifname \"nd-p1\" ip daddr != 10.0.1.0/24 ip daddr != 10.0.2.0/24 drop",
             "input: iifname \"nd-p2\" ip daddr != 10.0.1.0/24 ip daddr != 10.0.2.0/24 drop",
         });
-  // A NAT gateway routes the domain out through its main table on purpose.
+  // A NAT gateway routes the domain out through its NAT veth on purpose.
   h.nat_rules.push_back(Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")}));
   CHECK(guard_rules(YAML::Load(Emit(h).yaml)).empty());
 }
