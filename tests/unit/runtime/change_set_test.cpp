@@ -488,6 +488,7 @@ TEST_CASE("a create asks for an index above those in use and carries netdsl's gr
   std::optional<Op> old = DecodeOp(line.substr(0, line.find("|i|")));
   REQUIRE(old);
   CHECK(std::get<Boxed<Link>>(old->object)->ifindex == 0);
+}
 
 TEST_CASE("a veth's peer on an owned bridge (veth.peer_master): created after the pair, diffed, undone") {
   const char* want = "links:\n  - {name: nd-ext, kind: bridge}\n  - {name: nd-ext2, kind: bridge}\n"
