@@ -11,21 +11,14 @@
 
 #include "runtime/linux/apply.h"
 #include "runtime/linux/plan_reader.h"
+#include "tests/unit/runtime/plan_of.h"
 #include "tests/unit/runtime/fake_kernel.h"
 
 using namespace netdsl::runtime;
+using netdsl::runtime::testing::PlanOf;
 using netdsl::runtime::testing::FakeKernel;
 
 namespace {
-
-HostState Plan(const std::string& body) {
-  HostState s;
-  std::vector<std::string> errors;
-  bool ok = ReadPlan("format: 1\nhost: h\n" + body, "desired.yaml", &s, &errors);
-  for (const auto& e : errors) MESSAGE(e);
-  REQUIRE(ok);
-  return s;
-}
 
 const char* kPlan = R"(links:
   - {name: nd-br1, kind: bridge, mtu: 1450}
@@ -73,7 +66,7 @@ size_t Changes(FakeKernel& k, const HostState& desired) {
 TEST_CASE("apply converges, commits, and a second apply is in sync") {
   TempStateDir dir;
   FakeKernel k;
-  HostState d = Plan(kPlan);
+  HostState d = PlanOf(kPlan);
   Collect report;
   ApplyResult r = Apply(k, d, dir.Options(), ApplyHooks(), report);
   CHECK(r.outcome == ApplyOutcome::kApplied);
@@ -89,7 +82,7 @@ TEST_CASE("another host's plan is refused where a host was applied, unless --hos
   TempStateDir dir;
   FakeKernel k;
   Collect report;
-  REQUIRE(Apply(k, Plan(kPlan), dir.Options(), ApplyHooks(), report).outcome == ApplyOutcome::kApplied);
+  REQUIRE(Apply(k, PlanOf(kPlan), dir.Options(), ApplyHooks(), report).outcome == ApplyOutcome::kApplied);
   HostState other;
   std::vector<std::string> errors;
   REQUIRE(ReadPlan("format: 1\nhost: h2\n" + std::string(kPlan), "other.yaml", &other, &errors));
@@ -108,7 +101,7 @@ TEST_CASE("another host's plan is refused where a host was applied, unless --hos
   o.host_override = "h2";
   CHECK(Apply(k, other, o, ApplyHooks(), report).outcome == ApplyOutcome::kInSync);
   // h2 is now the record: h's plan is the wrong one.
-  CHECK(Apply(k, Plan(kPlan), dir.Options(), ApplyHooks(), report).ExitCode() == 1);
+  CHECK(Apply(k, PlanOf(kPlan), dir.Options(), ApplyHooks(), report).ExitCode() == 1);
   CHECK(::Plan(k, other, o.target, report).changes.conflicts.empty());
 }
 
@@ -116,10 +109,10 @@ TEST_CASE("a recreation is refused without --allow-disruptive: nothing changed, 
   TempStateDir dir;
   FakeKernel k;
   Collect report;
-  REQUIRE(Apply(k, Plan(kPlan), dir.Options(), ApplyHooks(), report).outcome == ApplyOutcome::kApplied);
+  REQUIRE(Apply(k, PlanOf(kPlan), dir.Options(), ApplyHooks(), report).outcome == ApplyOutcome::kApplied);
   std::string v2 = kPlan;
   v2.replace(v2.find("id: 1,"), 6, "id: 2,");
-  HostState d = Plan(v2);
+  HostState d = PlanOf(v2);
   const std::vector<Link> before = k.state.links;
   ApplyOptions o = dir.Options();
   ApplyResult r = Apply(k, d, o, ApplyHooks(), report);
@@ -144,7 +137,7 @@ TEST_CASE("a recreation is refused without --allow-disruptive: nothing changed, 
 TEST_CASE("a failed step rolls every executed step back") {
   TempStateDir dir;
   FakeKernel k;
-  HostState d = Plan(kPlan);
+  HostState d = PlanOf(kPlan);
   k.fault = [](const Op& op) { return op.kind == OpKind::AddFdb ? EPERM : 0; };
   Collect report;
   ApplyResult r = Apply(k, d, dir.Options(), ApplyHooks(), report);
@@ -164,7 +157,7 @@ TEST_CASE("dry run changes nothing and takes no lock") {
   ApplyOptions o = dir.Options();
   o.dry_run = true;
   Collect report;
-  ApplyResult r = Apply(k, Plan(kPlan), o, ApplyHooks(), report);
+  ApplyResult r = Apply(k, PlanOf(kPlan), o, ApplyHooks(), report);
   CHECK(r.outcome == ApplyOutcome::kDryRun);
   CHECK_FALSE(r.changes.lines.empty());
   CHECK(k.log.empty());
@@ -175,7 +168,7 @@ TEST_CASE("a missing kernel feature refuses before any change") {
   FakeKernel k;
   k.missing_features = {"vxlan"};
   Collect report;
-  ApplyResult r = Apply(k, Plan(kPlan), dir.Options(), ApplyHooks(), report);
+  ApplyResult r = Apply(k, PlanOf(kPlan), dir.Options(), ApplyHooks(), report);
   CHECK(r.outcome == ApplyOutcome::kRefused);
   CHECK(k.log.empty());
   REQUIRE(report.errors.size() == 1);
@@ -184,7 +177,7 @@ TEST_CASE("a missing kernel feature refuses before any change") {
 
 TEST_CASE("hooks: before_change refuses with nothing changed; after_change refusal rolls back") {
   TempStateDir dir;
-  HostState d = Plan(kPlan);
+  HostState d = PlanOf(kPlan);
   {
     FakeKernel k;
     ApplyHooks hooks;
@@ -223,7 +216,7 @@ TEST_CASE("hooks: before_change refuses with nothing changed; after_change refus
 TEST_CASE("on_commit may keep the journal; the next apply rolls it back first") {
   TempStateDir dir;
   FakeKernel k;
-  HostState d = Plan(kPlan);
+  HostState d = PlanOf(kPlan);
   ApplyHooks hooks;
   hooks.on_commit = [](const ApplyContext&) { return CommitAction::kKeepJournal; };
   Collect report;

@@ -7,24 +7,17 @@
 #include "runtime/linux/change_set.h"
 #include "runtime/linux/object_key.h"
 #include "runtime/linux/plan_reader.h"
+#include "tests/unit/runtime/plan_of.h"
 
 using namespace netdsl::runtime;
+using netdsl::runtime::testing::PlanOf;
 
 namespace {
-
-HostState Desired(const std::string& body) {
-  HostState s;
-  std::vector<std::string> errors;
-  bool ok = ReadPlan("format: 1\nhost: h\n" + body, "desired.yaml", &s, &errors);
-  for (const auto& e : errors) MESSAGE(e);
-  REQUIRE(ok);
-  return s;
-}
 
 /// The kernel's view, written as a plan: every link is up and carries the
 /// ownership marker unless listed in `foreign`.
 HostState Current(const std::string& body, const std::set<std::string>& foreign = {}) {
-  HostState s = Desired(body);
+  HostState s = PlanOf(body);
   for (Link& l : s.links) {
     l.up = true;
     if (!foreign.count(l.name)) l.alias = "netdsl";
@@ -50,7 +43,7 @@ fdb:
 }  // namespace
 
 TEST_CASE("in sync: no changes, no steps") {
-  ChangeSet cs = Diff(Desired(kBase), Current(kBase));
+  ChangeSet cs = Diff(PlanOf(kBase), Current(kBase));
   CHECK(cs.lines.empty());
   CHECK(cs.steps.empty());
   CHECK(cs.conflicts.empty());
@@ -60,7 +53,7 @@ TEST_CASE("drift: a changed mtu and a missing fdb entry") {
   std::string current = kBase;
   current.replace(current.find("mtu: 1450"), 9, "mtu: 1400");
   current.erase(current.rfind("  - {dev: nd-vx1, mac: \"00:1d"));
-  ChangeSet cs = Diff(Desired(kBase), Current(current));
+  ChangeSet cs = Diff(PlanOf(kBase), Current(current));
   CHECK(Lines(cs) == std::vector<std::string>{"~ link nd-br1: mtu 1400 -> 1450",
                                               "+ fdb nd-vx1: 00:1d:d8:b7:1c:05 dst 192.168.0.11"});
   REQUIRE(cs.steps.size() == 2);
@@ -72,7 +65,7 @@ TEST_CASE("drift: a changed mtu and a missing fdb entry") {
 TEST_CASE("an immutable attribute recreates the link and what lives on it") {
   std::string desired = kBase;
   desired.replace(desired.find("id: 1,"), 6, "id: 2,");
-  ChangeSet cs = Diff(Desired(desired), Current(kBase));
+  ChangeSet cs = Diff(PlanOf(desired), Current(kBase));
   CHECK(Lines(cs) == std::vector<std::string>{
                          "- fdb nd-vx1: 00:00:00:00:00:00 dst 192.168.0.11",
                          "- fdb nd-vx1: 00:1d:d8:b7:1c:05 dst 192.168.0.11",
@@ -90,15 +83,15 @@ TEST_CASE("an immutable attribute recreates the link and what lives on it") {
   CHECK(cs.disruptive[0].link == "nd-vx1");
   CHECK(cs.disruptive[0].reason == "vxlan id 1 -> 2");
   // Also when only the count of lines is built (apply).
-  CHECK(Diff(Desired(desired), Current(kBase), 4096, PlanText::kCount).disruptive.size() == 1);
+  CHECK(Diff(PlanOf(desired), Current(kBase), 4096, PlanText::kCount).disruptive.size() == 1);
   // An in-place change is not disruptive.
   std::string mtu = kBase;
   mtu.replace(mtu.find("mtu: 1450"), 9, "mtu: 1400");
-  CHECK(Diff(Desired(mtu), Current(kBase)).disruptive.empty());
+  CHECK(Diff(PlanOf(mtu), Current(kBase)).disruptive.empty());
 }
 
 TEST_CASE("deletions run children first; their inverses recreate masters first") {
-  ChangeSet cs = Diff(Desired(""), Current(kBase));
+  ChangeSet cs = Diff(PlanOf(""), Current(kBase));
   std::vector<std::string> labels;
   for (const Step& s : cs.steps) labels.push_back(s.label);
   CHECK(labels ==
@@ -111,11 +104,11 @@ TEST_CASE("deletions run children first; their inverses recreate masters first")
 
 TEST_CASE("links with the prefix but without the marker are not owned") {
   const char* foreign = "links:\n  - {name: nd-br1, kind: bridge, mtu: 1450}\n";
-  ChangeSet untouched = Diff(Desired(""), Current(foreign, {"nd-br1"}));
+  ChangeSet untouched = Diff(PlanOf(""), Current(foreign, {"nd-br1"}));
   CHECK(untouched.lines.empty());
   REQUIRE(untouched.warnings.size() == 1);
   CHECK(untouched.warnings[0] == "link `nd-br1` has the `nd` prefix but not the `netdsl` alias; not owned, left alone");
-  ChangeSet conflict = Diff(Desired(foreign), Current(foreign, {"nd-br1"}));
+  ChangeSet conflict = Diff(PlanOf(foreign), Current(foreign, {"nd-br1"}));
   REQUIRE(conflict.conflicts.size() == 1);
   CHECK(conflict.conflicts[0].find("link `nd-br1` exists but is not owned by netdsl") == 0);
   CHECK(conflict.steps.empty());
@@ -130,11 +123,11 @@ TEST_CASE("a veth guest end is part of its pair, in the host or moved away") {
   peer.veth_peer = "nd-p1";
   peer.master = "";
   here.links.push_back(peer);
-  CHECK(Diff(Desired(pair), here).lines.empty());
+  CHECK(Diff(PlanOf(pair), here).lines.empty());
   HostState moved = Current(pair);
   moved.links[1].veth_peer = "";
   moved.links[1].veth_peer_elsewhere = true;
-  CHECK(Diff(Desired(pair), moved).lines.empty());
+  CHECK(Diff(PlanOf(pair), moved).lines.empty());
 }
 
 TEST_CASE("adopted NICs: enslaved and set up; a foreign master is a conflict") {
@@ -143,13 +136,13 @@ TEST_CASE("adopted NICs: enslaved and set up; a foreign master is a conflict") {
   Link eth0;
   eth0.name = "eth0";
   cur.links.push_back(eth0);
-  CHECK(Lines(Diff(Desired(want), cur)) == std::vector<std::string>{"~ adopted eth0: master none -> nd-sw, up"});
+  CHECK(Lines(Diff(PlanOf(want), cur)) == std::vector<std::string>{"~ adopted eth0: master none -> nd-sw, up"});
   Link br0;
   br0.name = "br0";
   br0.kind = "bridge";
   cur.links.push_back(br0);
   cur.links[1].master = "br0";
-  ChangeSet cs = Diff(Desired(want), cur);
+  ChangeSet cs = Diff(PlanOf(want), cur);
   REQUIRE(cs.conflicts.size() == 1);
   CHECK(cs.conflicts[0] == "adopted NIC `eth0` is enslaved to `br0`, which netdsl does not own; release it first");
 }
@@ -171,7 +164,7 @@ TEST_CASE("adopted NIC into a bond: down, enslave, up; undone as release, then t
     eth0.name = "eth0";
     eth0.up = was_up;
     cur.links.push_back(eth0);
-    ChangeSet cs = Diff(Desired(want), cur);
+    ChangeSet cs = Diff(PlanOf(want), cur);
     REQUIRE(cs.steps.size() == 1);
     const Step& s = cs.steps[0];
     CHECK(s.label == "attach adopted NIC `eth0`");
@@ -188,7 +181,7 @@ TEST_CASE("adopted NIC into a bond: down, enslave, up; undone as release, then t
   eth0.name = "eth0";
   eth0.up = true;
   cur.links.push_back(eth0);
-  ChangeSet cs = Diff(Desired("links:\n  - {name: nd-sw, kind: bridge}\nadopted:\n  - {name: eth0, master: nd-sw}\n"), cur);
+  ChangeSet cs = Diff(PlanOf("links:\n  - {name: nd-sw, kind: bridge}\nadopted:\n  - {name: eth0, master: nd-sw}\n"), cur);
   REQUIRE(cs.steps.size() == 1);
   CHECK(cs.steps[0].ops.size() == 1);
 }
@@ -197,9 +190,9 @@ TEST_CASE("bridge port isolation: repaired in place, set again after a change of
   const char* want = "links:\n  - {name: nd-br1, kind: bridge}\n  - {name: nd-br2, kind: bridge}\n"
                      "  - {name: nd-g, kind: gretap, master: nd-br1, isolated: true, gretap: {key: 256}}\n";
   HostState cur = Current(want);
-  CHECK(Diff(Desired(want), cur).steps.empty());
+  CHECK(Diff(PlanOf(want), cur).steps.empty());
   cur.links[2].isolated = false;  // drift: someone turned isolation off
-  ChangeSet cs = Diff(Desired(want), cur);
+  ChangeSet cs = Diff(PlanOf(want), cur);
   CHECK(Lines(cs) == std::vector<std::string>{"~ link nd-g: isolated"});
   REQUIRE(cs.steps.size() == 1);
   CHECK(Describe(cs.steps[0].ops[0]) == "change link `nd-g` (isolated)");
@@ -208,12 +201,12 @@ TEST_CASE("bridge port isolation: repaired in place, set again after a change of
   // again with the master; the undo restores master and isolation.
   cur.links[2].isolated = true;
   cur.links[2].master = "nd-br2";
-  cs = Diff(Desired(want), cur);
+  cs = Diff(PlanOf(want), cur);
   REQUIRE(cs.steps.size() == 1);
   CHECK(Describe(cs.steps[0].ops[0]) == "change link `nd-g` (master none -> nd-br1, isolated)");
   CHECK(Describe(cs.steps[0].inverse[0]) == "change link `nd-g` (master none -> nd-br2, isolated)");
   // Journal round trips, and a journal line from before the field reads as not isolated.
-  for (const Op& op : {cs.steps[0].ops[0], Op{OpKind::CreateLink, Desired(want).links[2]}}) {
+  for (const Op& op : {cs.steps[0].ops[0], Op{OpKind::CreateLink, PlanOf(want).links[2]}}) {
     std::string line = EncodeOp(op);
     auto back = DecodeOp(line);
     REQUIRE(back.has_value());
@@ -221,19 +214,19 @@ TEST_CASE("bridge port isolation: repaired in place, set again after a change of
   }
   // (the line of an isolated port without its last field; a hand-written line
   // lacked a field, which the journal's strict decoder rightly refuses)
-  std::string before_field = EncodeOp(Op{OpKind::CreateLink, Desired(want).links[2]});
+  std::string before_field = EncodeOp(Op{OpKind::CreateLink, PlanOf(want).links[2]});
   before_field.erase(before_field.rfind('|'));
   auto old = DecodeOp(before_field);
   REQUIRE(old.has_value());
   CHECK_FALSE(std::get<Boxed<Link>>(old->object)->isolated);
-  auto created = DecodeOp(EncodeOp(Op{OpKind::CreateLink, Desired(want).links[2]}));
+  auto created = DecodeOp(EncodeOp(Op{OpKind::CreateLink, PlanOf(want).links[2]}));
   CHECK(std::get<Boxed<Link>>(created->object)->isolated);
 }
 
 TEST_CASE("bulk objects are split into steps, each with reversed inverses") {
   std::string body = "links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\nfdb:\n";
   for (int i = 0; i < 10; ++i) body += "  - {dev: nd-vx1, mac: \"00:00:00:00:00:0" + std::to_string(i) + "\", dst: 10.0.0.1}\n";
-  ChangeSet cs = Diff(Desired(body), Current("links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\n"), 4);
+  ChangeSet cs = Diff(PlanOf(body), Current("links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\n"), 4);
   REQUIRE(cs.steps.size() == 3);
   CHECK(cs.steps[0].ops.size() == 4);
   CHECK(cs.steps[2].ops.size() == 2);
@@ -242,7 +235,7 @@ TEST_CASE("bulk objects are split into steps, each with reversed inverses") {
 }
 
 TEST_CASE("journal encoding round-trips every operation kind") {
-  HostState s = Desired(R"(links:
+  HostState s = PlanOf(R"(links:
   - {name: nd-br1, kind: bridge, mtu: 1450, mac: "02:00:00:00:00:01"}
   - {name: nd-vx1, kind: vxlan, master: nd-br1, vxlan: {id: 7, local: "2001:db8::1", ttl: 9}}
 addresses:
@@ -284,7 +277,7 @@ qdiscs:
 }
 
 TEST_CASE("journal lines of the bulk kinds: exact text, escaped names, same as the general encoding") {
-  HostState s = Desired(R"(links:
+  HostState s = PlanOf(R"(links:
   - {name: nd-br1, kind: bridge}
   - {name: nd-vx1, kind: vxlan, master: nd-br1, vxlan: {id: 7}}
 routes:
@@ -317,7 +310,7 @@ TEST_CASE("link creations: one bulk step per dependency depth, changes keep thei
   - {name: nd-old, kind: bridge, mtu: 1400}
   - {name: nd-br3, kind: bridge}
 )";
-  ChangeSet cs = Diff(Desired(want), Current("links:\n  - {name: nd-old, kind: bridge, mtu: 1500}\n"));
+  ChangeSet cs = Diff(PlanOf(want), Current("links:\n  - {name: nd-old, kind: bridge, mtu: 1500}\n"));
   std::vector<std::string> labels;
   for (const Step& s : cs.steps) labels.push_back(s.label);
   REQUIRE(cs.steps.size() == 4);
@@ -338,7 +331,7 @@ TEST_CASE("PlanText::kCount counts the changes without building the lines") {
   std::string body = "links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\nneighbours:\n";
   for (int i = 1; i <= 50; ++i)
     body += "  - {dev: nd-vx1, address: 10.0.0." + std::to_string(i) + ", mac: \"02:00:00:00:00:01\"}\n";
-  HostState d = Desired(body);
+  HostState d = PlanOf(body);
   HostState a = Current("links:\n  - {name: nd-vx1, kind: vxlan, vxlan: {id: 1}}\n");
   ChangeSet lines = Diff(d, a);
   ChangeSet counted = Diff(d, a, 4096, PlanText::kCount);
@@ -409,7 +402,7 @@ TEST_CASE("a VM port's identity is in its marker: another identity recreates it,
   CHECK(m.size() == 255);
   CHECK(m != OwnerMarker("netdsl", std::string(255, 'x') + "y"));
 
-  HostState desired = Desired(port);
+  HostState desired = PlanOf(port);
   HostState same = Current(port);
   for (Link& l : same.links)
     if (l.name == "nd-p1") l.alias = "netdsl vm a/nic0";
@@ -424,7 +417,7 @@ TEST_CASE("a VM port's identity is in its marker: another identity recreates it,
   std::string other = port;
   other.replace(other.find("vm a/nic0"), 9, "vm b/nic0");
   other.replace(other.find("master: nd-br1"), 14, "master: nd-br2");
-  ChangeSet cs = Diff(Desired(other), same);
+  ChangeSet cs = Diff(PlanOf(other), same);
   REQUIRE(cs.disruptive.size() == 1);
   CHECK(cs.disruptive[0].link == "nd-p1");
   CHECK(cs.disruptive[0].reason == "identity `vm a/nic0` -> `vm b/nic0`");
@@ -452,7 +445,7 @@ TEST_CASE("a VM port's identity is in its marker: another identity recreates it,
 TEST_CASE("a create asks for an index above those in use and carries netdsl's group; both are journaled") {
   HostState actual = Current("links:\n  - {name: nd-br1, kind: bridge, mtu: 1450}\n");
   actual.links[0].ifindex = 41;
-  ChangeSet cs = Diff(Desired(R"(links:
+  ChangeSet cs = Diff(PlanOf(R"(links:
   - {name: nd-br1, kind: bridge, mtu: 1450}
   - {name: nd-br2, kind: bridge, mtu: 1450}
   - name: nd-p1

@@ -14,22 +14,15 @@
 #include "runtime/linux/duration.h"
 #include "runtime/linux/management.h"
 #include "runtime/linux/plan_reader.h"
+#include "tests/unit/runtime/plan_of.h"
 #include "runtime/linux/probe.h"
 
 using namespace netdsl::runtime;
+using netdsl::runtime::testing::PlanOf;
 using netdsl::net::ParseIp;
 using netdsl::net::ParsePrefix;
 
 namespace {
-
-HostState Plan(const std::string& body) {
-  HostState s;
-  std::vector<std::string> errors;
-  bool ok = ReadPlan("format: 1\nhost: h\n" + body, "desired.yaml", &s, &errors);
-  for (const auto& e : errors) MESSAGE(e);
-  REQUIRE(ok);
-  return s;
-}
 
 const char* kAdopt = R"(links:
   - {name: nd-sw, kind: bridge, mtu: 1500}
@@ -73,7 +66,7 @@ std::vector<OpKind> Kinds(const std::vector<Op>& ops) {
 }  // namespace
 
 TEST_CASE("adopting a NIC moves its settings onto the switch; nothing of it is deleted") {
-  ChangeSet cs = Diff(Plan(kAdopt), Host());
+  ChangeSet cs = Diff(PlanOf(kAdopt), Host());
   REQUIRE(cs.conflicts.empty());
   std::vector<std::string> lines = Lines(cs);
   CHECK(lines == std::vector<std::string>{
@@ -101,7 +94,7 @@ TEST_CASE("adopting a NIC moves its settings onto the switch; nothing of it is d
 }
 
 TEST_CASE("hosted settings on the switch are left alone, and go back when the NIC is released") {
-  HostState desired = Plan(kAdopt);
+  HostState desired = PlanOf(kAdopt);
   HostState a = Host();
   ChangeSet first = Diff(desired, a);
   // The host after the apply: everything on the bridge, recorded.
@@ -129,7 +122,7 @@ TEST_CASE("hosted settings on the switch are left alone, and go back when the NI
   forgotten.hosted.clear();
   CHECK(Lines(Diff(desired, forgotten)).size() == 3);
   // A plan without the switch: back onto eth0 before anything is deleted.
-  ChangeSet release = Diff(Plan(""), after);
+  ChangeSet release = Diff(PlanOf(""), after);
   REQUIRE(release.conflicts.empty());
   std::vector<std::string> lines = Lines(release);
   REQUIRE(lines.size() >= 5);
@@ -141,7 +134,7 @@ TEST_CASE("hosted settings on the switch are left alone, and go back when the NI
 }
 
 TEST_CASE("a declared management address and gateway replace the NIC's instead of moving them") {
-  HostState desired = Plan(R"(links:
+  HostState desired = PlanOf(R"(links:
   - {name: nd-sw, kind: bridge, mtu: 1500}
 adopted:
   - {name: eth0, master: nd-sw}
@@ -180,7 +173,7 @@ routes:
 }
 
 TEST_CASE("a NIC address the plan also wants on the switch moves once and becomes the plan's") {
-  HostState desired = Plan(std::string(kAdopt) + "addresses:\n  - {dev: nd-sw, address: 10.0.0.5/24}\n");
+  HostState desired = PlanOf(std::string(kAdopt) + "addresses:\n  - {dev: nd-sw, address: 10.0.0.5/24}\n");
   ChangeSet cs = Diff(desired, Host());
   REQUIRE(cs.conflicts.empty());
   int adds = 0;
@@ -198,7 +191,7 @@ TEST_CASE("a multipath route through the NIC blocks its adoption") {
   auto attrs = std::make_shared<RouteAttrs>();
   attrs->multipath = true;
   a.routes.push_back({254, *ParsePrefix("10.9.0.0/16"), "eth0", std::nullopt, {}, attrs});
-  ChangeSet cs = Diff(Plan(kAdopt), a);
+  ChangeSet cs = Diff(PlanOf(kAdopt), a);
   REQUIRE(cs.conflicts.size() == 1);
   CHECK(cs.conflicts[0].find("route table 254 10.9.0.0/16 has several next hops, one through adopted NIC `eth0`") !=
         std::string::npos);
@@ -210,10 +203,10 @@ TEST_CASE("a changed route is replaced in place, not deleted and added") {
 routes:
   - {table: 1001, dst: 10.0.0.0/8, dev: nd-br1, via: 192.168.1.2}
 )";
-  HostState have = Plan(want);
+  HostState have = PlanOf(want);
   for (Link& l : have.links) l.alias = "netdsl", l.up = true;
   have.routes[0].via = ParseIp("192.168.1.1");
-  ChangeSet cs = Diff(Plan(want), have);
+  ChangeSet cs = Diff(PlanOf(want), have);
   REQUIRE(cs.steps.size() == 1);
   CHECK(Kinds(cs.steps[0].ops) == std::vector<OpKind>{OpKind::ReplaceRoute});
   CHECK(Kinds(cs.steps[0].inverse) == std::vector<OpKind>{OpKind::ReplaceRoute});
@@ -265,7 +258,7 @@ TEST_CASE("journal and record encodings keep every attribute of a moved object")
 }
 
 TEST_CASE("SettingsTarget follows owned masters up to the switch bridge") {
-  HostState d = Plan(R"(links:
+  HostState d = PlanOf(R"(links:
   - {name: nd-sw, kind: bridge, mtu: 1500}
   - {name: nd-bo, kind: bond, mtu: 1500, master: nd-sw, bond: {mode: active-backup}}
 adopted:
