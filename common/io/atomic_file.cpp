@@ -3,10 +3,12 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -51,34 +53,52 @@ bool FsyncDirectory(const std::string& dir, std::string* error) {
   return true;
 }
 
-bool WriteFileAtomic(const std::string& path, std::string_view data, std::string* error) {
-  std::string dir = ParentOf(path);
-  std::string name = std::filesystem::path(path).filename().string();
-  std::string tmpl = dir + "/." + name + ".tmp.XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  int fd = ::mkstemp(buf.data());
-  if (fd < 0) return Fail(error, path, errno);
-  std::string tmp(buf.data());
+bool WriteFileAtomic(const std::string& path, std::string_view data, std::string* error,
+                     const AtomicWriteOptions& options) {
+  const std::string dir = ParentOf(path);
+  const std::string name = std::filesystem::path(path).filename().string();
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | (options.no_follow ? O_NOFOLLOW : 0));
+  if (dfd < 0) {
+    int err = errno;
+    Fail(error, path, err);
+    errno = err;
+    return false;
+  }
+  auto fail = [&](int err, const std::string& tmp) {
+    if (!tmp.empty()) ::unlinkat(dfd, tmp.c_str(), 0);
+    ::close(dfd);
+    errno = err;
+    Fail(error, path, err);
+    errno = err;
+    return false;
+  };
+  // One rule for every caller: a fresh name, created exclusively, never
+  // through a symlink; a name taken (a leftover, or planted) is skipped.
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0 && attempt < 100; ++attempt) {
+    uint64_t r = 0;
+    if (::getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r))
+      r = (static_cast<uint64_t>(::getpid()) << 32) ^ static_cast<uint64_t>(attempt) ^ reinterpret_cast<uintptr_t>(&r);
+    static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    tmp = "." + name + ".tmp.";
+    for (int i = 0; i < 6; ++i, r /= 62) tmp += kChars[r % 62];
+    fd = ::openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, options.mode & 07777);
+    if (fd < 0 && errno != EEXIST) return fail(errno, "");
+  }
+  if (fd < 0) return fail(EEXIST, "");
   auto abandon = [&](int err) {
     ::close(fd);
-    ::unlink(tmp.c_str());
-    return Fail(error, path, err);
+    return fail(err, tmp);
   };
-  if (::fchmod(fd, 0644) != 0) return abandon(errno);
+  if (::fchmod(fd, options.mode & 07777) != 0) return abandon(errno);
   if (!WriteAll(fd, data)) return abandon(errno);
   if (::fsync(fd) != 0) return abandon(errno);
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Fail(error, path, err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return Fail(error, path, err);
-  }
-  return FsyncDirectory(dir, error);
+  if (::close(fd) != 0) return fail(errno, tmp);
+  if (::renameat(dfd, tmp.c_str(), dfd, name.c_str()) != 0) return fail(errno, tmp);
+  if (::fsync(dfd) != 0 && errno != EINVAL) return fail(errno, "");
+  ::close(dfd);
+  return true;
 }
 
 bool WriteFileUnsynced(const std::string& path, std::string_view data, std::string* error) {

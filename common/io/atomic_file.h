@@ -8,11 +8,23 @@
 
 namespace netdsl::io {
 
-/// Replaces `path` atomically with `data` (mode 0644): readers see the old or
-/// the new content, never a mix, and the new content survives a crash once this
-/// returns true. On failure returns false, leaves `path` untouched and sets
-/// `*error` to "<path>: <strerror>".
-bool WriteFileAtomic(const std::string& path, std::string_view data, std::string* error);
+struct AtomicWriteOptions {
+  unsigned mode = 0644;  ///< the new file's permission bits (not reduced by the umask)
+  /// Refuse a parent directory that is a symbolic link (ELOOP): for files in
+  /// a directory whose owner and mode the caller checked (the runtime's state).
+  bool no_follow = false;
+};
+
+/// Replaces `path` atomically with `data`: readers see the old or the new
+/// content, never a mix, and the new content survives a crash once this
+/// returns true. The temporary file (`.NAME.tmp.XXXXXX` beside `path`) is
+/// always created exclusively (O_CREAT|O_EXCL|O_NOFOLLOW: never an existing
+/// file or a symlink planted under its name), written, fsynced and renamed
+/// over `path`; then the directory is fsynced. On failure returns false,
+/// leaves `path` untouched, sets `*error` to "<path>: <strerror>" and leaves
+/// the cause in `errno`.
+bool WriteFileAtomic(const std::string& path, std::string_view data, std::string* error,
+                     const AtomicWriteOptions& options = {});
 
 /// Creates or truncates `path` and writes `data` without fsync (mode 0644):
 /// for files in a staging directory that SyncFilesystem() flushes as a whole.

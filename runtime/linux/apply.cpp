@@ -80,6 +80,16 @@ std::string ApplyTarget::JournalPath() const { return fmt::format("{}/{}.journal
 std::string ApplyTarget::HostRecordPath() const { return fmt::format("{}/{}.host", state_dir, netns_id.Key()); }
 
 bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, bool discard_damaged, ApplyReport& report) {
+  RecoverOptions options;
+  options.discard_damaged = discard_damaged;
+  return RecoverInterrupted([&](const std::vector<Op>& ops, std::string* err) { return kernel.Execute(ops, true, err); },
+                            target, options, report);
+}
+
+bool RecoverInterrupted(const ExecuteInverse& execute, const ApplyTarget& target, const RecoverOptions& options,
+                        ApplyReport& report) {
+  const bool discard_damaged = options.discard_damaged;
+  if (options.steps) *options.steps = 0;
   const std::string path = target.JournalPath();
   LoadedJournal j = LoadJournal(path);
   if (j.status == LoadedJournal::Status::kNone) return true;
@@ -135,12 +145,13 @@ bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, bool discard_
                           j.header.host, j.header.pid, j.header.started, j.steps.size(), Plural(j.steps.size())));
   std::string err;
   for (auto it = j.steps.rbegin(); it != j.steps.rend(); ++it) {
-    if (!kernel.Execute(it->inverse, true, &err)) {
+    if (!execute(it->inverse, &err)) {
       report.Error(fmt::format("rolling back step {} ({}) of the interrupted apply failed: {}; the journal `{}` is "
-                               "kept, fix the cause and run apply again",
-                               it->number, it->label, err, path));
+                               "kept, fix the cause and run {} again",
+                               it->number, it->label, err, path, options.again));
       return false;
     }
+    if (options.steps) ++*options.steps;
   }
   RemoveJournal(path);
   report.Note("the interrupted apply was rolled back");

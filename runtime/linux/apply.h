@@ -194,4 +194,17 @@ PlanResult Plan(Kernel& kernel, const HostState& desired, const ApplyTarget& tar
 /// kept and `report` says why and what to do.
 bool RecoverInterrupted(Kernel& kernel, const ApplyTarget& target, bool discard_damaged, ApplyReport& report);
 
+/// The same, for callers that hold a netlink socket instead of a Kernel
+/// (`netdsl rollback`, the confirm watchdog): `execute` runs a step's
+/// inverse (tolerantly), `steps` counts the steps undone, `again` names the
+/// command to run once the cause of a failed undo is fixed.
+struct RecoverOptions {
+  bool discard_damaged = false;
+  size_t* steps = nullptr;
+  const char* again = "apply";
+};
+using ExecuteInverse = std::function<bool(const std::vector<Op>& inverse, std::string* error)>;
+bool RecoverInterrupted(const ExecuteInverse& execute, const ApplyTarget& target, const RecoverOptions& options,
+                        ApplyReport& report);
+
 }  // namespace netdsl::runtime

@@ -71,28 +71,6 @@ bool ReadSmall(const std::string& path, std::string* text, std::string* error) {
   return true;
 }
 
-/// Replaces `path` by `text` atomically (temporary file, fsync, rename).
-bool WriteSmall(const std::string& path, const std::string& text, std::string* error) {
-  if (mkdir(StateDir().c_str(), 0700) != 0 && errno != EEXIST) {
-    *error = fmt::format("cannot create `{}`: {}", StateDir(), std::strerror(errno));
-    return false;
-  }
-  std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    *error = fmt::format("cannot create `{}`: {}", tmp, std::strerror(errno));
-    return false;
-  }
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = fmt::format("cannot write `{}`: {}", path, std::strerror(errno));
-    unlink(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
 /// One field per line, `key value`; values never hold a newline (they are
 /// escaped: `\\n` and `\\\\`).
 std::string Esc(const std::string& s) {
@@ -240,7 +218,7 @@ bool SaveConfirm(const std::string& scope, const ConfirmState& s, std::string* e
   put("apply_pid", std::to_string(s.apply_pid));
   put("apply_start", std::to_string(s.apply_start));
   put("reason", s.reason);
-  return WriteSmall(ConfirmPath(scope), text, error);
+  return WriteStateFile(ConfirmPath(scope), text, error);
 }
 
 namespace {
@@ -264,39 +242,30 @@ bool LoadWatchdog(const std::string& scope, WatchdogInfo* out) {
 
 bool RollBackJournal(Netlink& nl, const std::string& scope, size_t* steps, std::string* error) {
   *steps = 0;
-  const std::string path = JournalPathFor(scope);
-  LoadedJournal j = LoadJournal(path);
-  if (j.status == LoadedJournal::Status::kNone) return RestoreHostedSnapshot(scope, error);
-  if (j.status == LoadedJournal::Status::kDamaged) {
-    *error = j.error + "; it cannot be rolled back: `netdsl apply PLAN --discard-journal` keeps it aside and "
-                       "converges the host to the plan instead";
+  // The recovery every apply runs (apply.h): only a journal of this
+  // namespace and boot, a torn last record ignored.
+  ApplyTarget target;
+  target.state_dir = StateDir();
+  if (!CurrentNetns(&target.netns_id, error)) return false;
+  if (target.Key() != scope) {
+    *error = fmt::format("the state `{}` is not this network namespace's (`{}`)", scope, target.Key());
     return false;
   }
-  // Only where it was written, in this boot (apply.h, JournalReplayProblem).
-  NetnsIdentity here;
-  if (!CurrentNetns(&here, error)) return false;
-  bool stale = false;
-  if (std::string why = JournalReplayProblem(j, here, &stale); !why.empty()) {
-    if (!stale) {
-      *error = fmt::format("the journal `{}` will not be rolled back here: {}", path, why);
-      return false;
+  struct FirstError : ApplyReport {
+    std::string text;
+    void Error(std::string_view t) override {
+      if (text.empty()) text = t;
     }
-    RemoveJournal(path);
-    return RestoreHostedSnapshot(scope, error);
+  } report;
+  RecoverOptions options;
+  options.steps = steps;
+  options.again = "`netdsl rollback`";
+  if (!RecoverInterrupted([&](const std::vector<Op>& ops, std::string* err) { return ExecuteOps(nl, ops, true, err); },
+                          target, options, report)) {
+    *error = report.text;
+    return false;
   }
-  for (auto it = j.steps.rbegin(); it != j.steps.rend(); ++it) {
-    std::string err;
-    if (!ExecuteOps(nl, it->inverse, true, &err)) {
-      *error = fmt::format("rolling back step {} ({}) failed: {}; the journal `{}` is kept, fix the cause and run "
-                           "`netdsl rollback` again",
-                           it->number, it->label, err, path);
-      return false;
-    }
-    ++*steps;
-  }
-  if (!RestoreHostedSnapshot(scope, error)) return false;
-  RemoveJournal(path);
-  return true;
+  return RestoreHostedSnapshot(scope, error);
 }
 
 namespace {
@@ -529,7 +498,7 @@ int WatchdogMain(int argc, char** argv) {
     return 1;
   }
   std::string how = std::getenv("INVOCATION_ID") ? "systemd" : "detached";
-  if (!WriteSmall(WatchdogPath(scope), fmt::format("{} {} {} {}\n", getpid(), ProcessStart(getpid()), id, how),
+  if (!WriteStateFile(WatchdogPath(scope), fmt::format("{} {} {} {}\n", getpid(), ProcessStart(getpid()), id, how),
                   &error)) {
     log(error);
     return 1;

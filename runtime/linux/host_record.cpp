@@ -12,6 +12,7 @@
 
 #include "common/io/terminal_text.h"
 #include "common/linux_yaml/schema.h"
+#include "runtime/linux/journal.h"
 
 namespace netdsl::runtime {
 
@@ -45,24 +46,7 @@ bool LoadHostRecord(const std::string& path, std::string* host, std::string* err
 }
 
 bool SaveHostRecord(const std::string& path, const std::string& host, std::string* error) {
-  const std::string tmp = path + ".tmp";
-  unlink(tmp.c_str());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    *error = fmt::format("cannot write `{}`: {}", tmp, std::strerror(errno));
-    return false;
-  }
-  const std::string text = "host " + host + "\n";
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
-  int e = errno;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) e = errno;
-    unlink(tmp.c_str());
-    *error = fmt::format("cannot write `{}`: {}", path, std::strerror(e));
-    return false;
-  }
-  return true;
+  return WriteStateFile(path, "host " + host + "\n", error);
 }
 
 std::string WrongHostProblem(const std::string& recorded, const std::string& plan_host,

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "common/io/atomic_file.h"
 #include "common/io/regular_file.h"
 #include "common/ndt/format.h"  // Crc32c
 
@@ -209,6 +210,14 @@ bool CheckStateDir(const std::string& dir, std::string* error) {
   if (fd < 0) return false;
   close(fd);
   return true;
+}
+
+bool WriteStateFile(const std::string& path, std::string_view text, std::string* error) {
+  if (!CheckStateDir(Split(path).first, error)) return false;
+  std::string ignored;
+  if (io::WriteFileAtomic(path, text, &ignored, {.mode = 0600, .no_follow = true})) return true;
+  *error = fmt::format("cannot write `{}`: {}", path, std::strerror(errno));
+  return false;
 }
 
 ApplyLock::~ApplyLock() {

@@ -38,6 +38,12 @@ std::string JournalPathFor(const std::string& scope);
 /// directory, not a symlink, owned by this user and writable by no one else.
 bool CheckStateDir(const std::string& dir, std::string* error);
 
+/// Replaces the small state file `path` (in the state directory: confirm
+/// state, watchdog, hosted record, host record) atomically, mode 0600: the
+/// directory checked as for the journal (CheckStateDir), no symlink followed
+/// (io::WriteFileAtomic with no_follow). Error: "cannot write `PATH`: WHY".
+bool WriteStateFile(const std::string& path, std::string_view text, std::string* error);
+
 /// An exclusive flock on a lock file (`<dir>/<key>.lock`), naming its holder inside.
 class ApplyLock {
  public:

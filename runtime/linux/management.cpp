@@ -557,30 +557,9 @@ bool SaveHostedTo(const std::string& path, const std::vector<HostedObject>& host
     }
     return true;
   }
-  if (mkdir(StateDir().c_str(), 0700) != 0 && errno != EEXIST) {
-    *error = fmt::format("cannot create `{}`: {}", StateDir(), std::strerror(errno));
-    return false;
-  }
   std::string text = std::string(kHostedHeader) + "\n";
   for (const HostedObject& h : hosted) text += EncodeHosted(h) + "\n";
-  std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    *error = fmt::format("cannot create `{}`: {}", tmp, std::strerror(errno));
-    return false;
-  }
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    *error = fmt::format("cannot write `{}`: {}", path, std::strerror(errno));
-    unlink(tmp.c_str());
-    return false;
-  }
-  if (int dir = open(StateDir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-    fsync(dir);
-    close(dir);
-  }
-  return true;
+  return WriteStateFile(path, text, error);
 }
 
 }  // namespace

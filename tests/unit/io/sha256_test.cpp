@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
 
@@ -62,4 +63,32 @@ TEST_CASE("atomic write replaces content and leaves no temp file") {
   CHECK_FALSE(netdsl::io::WriteFileAtomic((dir / "missing" / "x").string(), "x", &error));
   CHECK(error.find("missing") != std::string::npos);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("atomic write: mode, a symlinked directory refused with no_follow, a file replaced not followed") {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("netdsl-io-mode-" + std::to_string(getpid()));
+  fs::create_directories(dir / "real");
+  std::string error;
+  std::string path = (dir / "real" / "state").string();
+  REQUIRE(netdsl::io::WriteFileAtomic(path, "x", &error, {.mode = 0600, .no_follow = true}));
+  CHECK((fs::status(path).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+  REQUIRE(netdsl::io::WriteFileAtomic(path, "y", &error));  // default 0644
+  CHECK((fs::status(path).permissions() & fs::perms::group_read) != fs::perms::none);
+  // A symlink in place of the directory: followed by default, refused with no_follow.
+  fs::create_directory_symlink(dir / "real", dir / "link");
+  CHECK(netdsl::io::WriteFileAtomic((dir / "link" / "state").string(), "z", &error));
+  CHECK_FALSE(netdsl::io::WriteFileAtomic((dir / "link" / "state").string(), "w", &error, {.no_follow = true}));
+  CHECK((errno == ELOOP || errno == ENOTDIR));  // O_DIRECTORY|O_NOFOLLOW on a symlink: ENOTDIR
+  // A symlink in place of the file is replaced, never written through.
+  std::string victim = (dir / "victim").string();
+  REQUIRE(netdsl::io::WriteFileAtomic(victim, "keep", &error));
+  fs::remove(path);
+  fs::create_symlink(victim, path);
+  REQUIRE(netdsl::io::WriteFileAtomic(path, "new", &error, {.mode = 0600, .no_follow = true}));
+  std::string back;
+  REQUIRE(netdsl::io::ReadFile(victim, &back, &error));
+  CHECK(back == "keep");
+  CHECK_FALSE(fs::is_symlink(path));
+  fs::remove_all(dir);
 }
