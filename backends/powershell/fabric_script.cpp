@@ -31,6 +31,130 @@ std::string Desc(const std::string& description) {
   return description.empty() ? std::string() : " -Description " + Quote(description);
 }
 
+/// netdsl's mark on the VMM objects it creates: the end of their description.
+constexpr std::string_view kMark = "[netdsl]";
+
+/// ` -Description '<text> [netdsl]'` for an object netdsl creates: the source's
+/// description (if any) followed by the mark, so that a later run knows the
+/// object is netdsl's (Get-SC* objects return their Description).
+std::string MarkedDesc(const std::string& description) {
+  return " -Description " + Quote(description.empty() ? std::string(kMark) : description + " " + std::string(kMark));
+}
+
+// Fixed text (no source text): what marks an object, what this run declares,
+// and the report/removal of marked objects the source no longer has.
+constexpr std::string_view kPruneHelpers = R"PS(# Objects netdsl creates in VMM end their description with this mark. With
+# -Prune, marked objects the source no longer has are removed; without it they
+# are listed. An object without the mark is never removed.
+$script:NdMark = '[netdsl]'
+$script:NdPrune = $Prune.IsPresent
+$script:NdDeclared = @{}
+$script:NdStale = 0
+
+# Notes that this run declares an object of $Kind at $Path (parent names, then its name).
+function Add-NdDeclared {
+  param([string]$Kind, [string[]]$Path)
+  $script:NdDeclared[((@($Kind) + $Path) -join [char]0)] = $true
+}
+
+# $true when netdsl created the object (its description ends with the mark).
+function Test-NdMarked {
+  param($Object)
+  if ($null -eq $Object) { return $false }
+  $p = $Object.PSObject.Properties['Description']
+  return ($null -ne $p -and ([string]$p.Value).EndsWith($script:NdMark))
+}
+
+# The description to set on an existing object: the source's text, with the
+# mark kept on an object netdsl created. An object netdsl did not create is
+# never given the mark (it would become removable).
+function Get-NdDescription {
+  param($Object, [string]$Text)
+  if (Test-NdMarked $Object) {
+    if ($Text -eq '') { return $script:NdMark }
+    return ('{0} {1}' -f $Text, $script:NdMark)
+  }
+  if ($Text.EndsWith($script:NdMark)) {
+    Write-Warning ('the description ''{0}'' ends with netdsl''s mark, and the object was not created by netdsl; its description is left as it is' -f $Text)
+    return [string](Get-NdValue $Object 'Description')
+  }
+  return $Text
+}
+
+# One object found in VMM: nothing when it is not marked or this run declares
+# it; otherwise reported, and with -Prune removed by $Remove.
+function Remove-NdStale {
+  param([string]$Kind, [string[]]$Path, $Object, [scriptblock]$Remove)
+  if (-not (Test-NdMarked $Object)) { return }
+  if ($script:NdDeclared.ContainsKey(((@($Kind) + $Path) -join [char]0))) { return }
+  $name = $Path -join '/'
+  if (-not $script:NdPrune) {
+    $script:NdStale++
+    Write-Warning ('{0} ''{1}'': netdsl created it and the source no longer has it; run with -Prune to remove it' -f $Kind, $name)
+    return
+  }
+  if (Confirm-NdChange 'remove' $Kind $name) { & $Remove $Object }
+}
+)PS";
+
+constexpr std::string_view kPruneSection = R"PS(
+# VMM objects netdsl created (marked) that the source no longer has: listed,
+# and removed with -Prune, dependents first. Host groups and logical network
+# definitions carry no mark of their own (a definition goes with its marked
+# logical network).
+foreach ($vmn in @(Get-SCVMNetwork)) {
+  foreach ($o in @(Get-SCNATConnection -VMNetwork $vmn)) {
+    Remove-NdStale 'NAT connection' @($vmn.Name, $o.Name) $o { param($x) Remove-SCNATConnection -NATConnection $x | Out-Null }
+  }
+  foreach ($o in @(Get-SCVMNetworkGateway -VMNetwork $vmn)) {
+    Remove-NdStale 'VM network gateway' @($vmn.Name, $o.Name) $o { param($x) Remove-SCVMNetworkGateway -VMNetworkGateway $x | Out-Null }
+  }
+  foreach ($vms in @(Get-SCVMSubnet -VMNetwork $vmn)) {
+    foreach ($o in @(Get-SCStaticIPAddressPool -VMSubnet $vms)) {
+      Remove-NdStale 'static IP address pool' @($vmn.Name, $vms.Name, $o.Name) $o { param($x) Remove-SCStaticIPAddressPool -StaticIPAddressPool $x | Out-Null }
+    }
+    Remove-NdStale 'VM subnet' @($vmn.Name, $vms.Name) $vms { param($x) Remove-SCVMSubnet -VMSubnet $x | Out-Null }
+  }
+  Remove-NdStale 'VM network' @($vmn.Name) $vmn { param($x) Remove-SCVMNetwork -VMNetwork $x | Out-Null }
+}
+foreach ($ls in @(Get-SCLogicalSwitch)) {
+  foreach ($o in @(Get-SCVirtualNetworkAdapterPortProfileSet -LogicalSwitch $ls)) {
+    Remove-NdStale 'virtual network adapter port profile set' @($ls.Name, $o.Name) $o { param($x) Remove-SCVirtualNetworkAdapterPortProfileSet -VirtualNetworkAdapterPortProfileSet $x | Out-Null }
+  }
+  foreach ($o in @(Get-SCUplinkPortProfileSet -LogicalSwitch $ls)) {
+    Remove-NdStale 'uplink port profile set' @($ls.Name, $o.Name) $o { param($x) Remove-SCUplinkPortProfileSet -UplinkPortProfileSet $x | Out-Null }
+  }
+  Remove-NdStale 'logical switch' @($ls.Name) $ls { param($x) Remove-SCLogicalSwitch -LogicalSwitch $x | Out-Null }
+}
+foreach ($o in @(Get-SCNativeUplinkPortProfile)) {
+  Remove-NdStale 'native uplink port profile' @($o.Name) $o { param($x) Remove-SCNativeUplinkPortProfile -NativeUplinkPortProfile $x | Out-Null }
+}
+foreach ($o in @(Get-SCVirtualNetworkAdapterNativePortProfile)) {
+  Remove-NdStale 'virtual network adapter port profile' @($o.Name) $o { param($x) Remove-SCVirtualNetworkAdapterNativePortProfile -VirtualNetworkAdapterNativePortProfile $x | Out-Null }
+}
+foreach ($o in @(Get-SCPortClassification)) {
+  Remove-NdStale 'port classification' @($o.Name) $o { param($x) Remove-SCPortClassification -PortClassification $x | Out-Null }
+}
+foreach ($o in @(Get-SCMACAddressPool)) {
+  Remove-NdStale 'MAC address pool' @($o.Name) $o { param($x) Remove-SCMACAddressPool -MACAddressPool $x | Out-Null }
+}
+foreach ($ln in @(Get-SCLogicalNetwork)) {
+  foreach ($site in @(Get-SCLogicalNetworkDefinition -LogicalNetwork $ln)) {
+    foreach ($o in @(Get-SCStaticIPAddressPool -LogicalNetworkDefinition $site)) {
+      Remove-NdStale 'static IP address pool' @($ln.Name, $site.Name, $o.Name) $o { param($x) Remove-SCStaticIPAddressPool -StaticIPAddressPool $x | Out-Null }
+    }
+  }
+  Remove-NdStale 'logical network' @($ln.Name) $ln {
+    param($x)
+    foreach ($site in @(Get-SCLogicalNetworkDefinition -LogicalNetwork $x)) { Remove-SCLogicalNetworkDefinition -LogicalNetworkDefinition $site | Out-Null }
+    Remove-SCLogicalNetwork -LogicalNetwork $x | Out-Null
+  }
+}
+if ($script:NdStale -gt 0) {
+  Write-Warning ('{0} VMM object(s) netdsl created are no longer in the source; run with -Prune to remove them' -f $script:NdStale)
+}
+)PS";
+
 /// Emits the fabric script; one method per kind of object, called in dependency order.
 class FabricEmitter {
  public:
@@ -38,7 +162,7 @@ class FabricEmitter {
 
   std::string Emit() {
     w_.Prologue("scvmm/fabric.ps1: the netdsl fabric through System Center VMM cmdlets",
-                "[string]$VMMServer = 'localhost',");
+                "[string]$VMMServer = 'localhost',\n  [switch]$Prune,", kPruneHelpers);
     w_.Line("$null = Get-SCVMMServer -ComputerName $VMMServer");
     HostGroups();
     for (size_t i = 0; i < f_.logical_networks.size(); ++i) LogicalNetwork(i);
@@ -51,11 +175,34 @@ class FabricEmitter {
     // VMM manages the Hyper-V hosts; Linux hosts get linux.yaml instead.
     for (size_t i = 0; i < f_.hosts.size(); ++i)
       if (f_.hosts[i].platform == model::Platform::HyperV) HostAdapters(i);
+    for (std::string_view line : Lines(kPruneSection)) w_.Line(line);
     w_.Epilogue("fabric");
     return w_.Finish();
   }
 
  private:
+  static std::vector<std::string_view> Lines(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+      size_t nl = text.find('\n');
+      out.push_back(text.substr(0, nl));
+      text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    }
+    return out;
+  }
+  /// `Add-NdDeclared KIND @(PATH)`: this run declares the object (never pruned).
+  void Declared(std::string_view kind, const std::vector<std::string>& path) {
+    w_.Line("Add-NdDeclared " + Quote(kind) + " " + QuoteArray(path));
+  }
+  /// An existing object's description differs from the source's (the mark
+  /// kept on objects netdsl created).
+  static std::string DescDiffers(const std::string& var, const std::string& description) {
+    return "Test-NdDiffers " + var + " 'Description' (Get-NdDescription " + var + " " + Quote(description) + ")";
+  }
+  static std::string DescUpdate(const std::string& var, const std::string& description) {
+    return description.empty() ? std::string()
+                               : " -Description (Get-NdDescription " + var + " " + Quote(description) + ")";
+  }
   // `if ($null -eq $var) { create } else { compare + set }` opener.
   void CreateBranch(const std::string& var, std::string_view kind, const std::string& name) {
     w_.Open("if ($null -eq " + var + ") {");
@@ -135,9 +282,10 @@ class FabricEmitter {
     const bool nv = ln.network_virtualization;
     const bool isolated = NeedsDefinitionIsolation(i);
     w_.BeginObject(kind, ln.name);
+    Declared(kind, {ln.name});
     Lookup(var, "Get-SCLogicalNetwork -Name " + Quote(ln.name), kind, ln.name);
     CreateBranch(var, kind, ln.name);
-    w_.Line(var + " = New-SCLogicalNetwork -Name " + Quote(ln.name) + Desc(ln.description) +
+    w_.Line(var + " = New-SCLogicalNetwork -Name " + Quote(ln.name) + MarkedDesc(ln.description) +
             " -EnableNetworkVirtualization " + Bool(nv) + " -UseGRE " + Bool(nv) +
             " -LogicalNetworkDefinitionIsolation " + Bool(isolated) + " -IsPVLAN $false");
     w_.Close();
@@ -145,9 +293,9 @@ class FabricEmitter {
     std::vector<std::string> conditions = {
         "Test-NdDiffers " + var + " 'NetworkVirtualizationEnabled' " + Bool(nv),
         "Test-NdDiffers " + var + " 'IsLogicalNetworkDefinitionIsolated' " + Bool(isolated)};
-    if (!ln.description.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(ln.description));
+    if (!ln.description.empty()) conditions.push_back(DescDiffers(var, ln.description));
     UpdateIf(Either(conditions), kind, ln.name,
-             {"Set-SCLogicalNetwork -LogicalNetwork " + var + Desc(ln.description) + " -EnableNetworkVirtualization " +
+             {"Set-SCLogicalNetwork -LogicalNetwork " + var + DescUpdate(var, ln.description) + " -EnableNetworkVirtualization " +
               Bool(nv) + " -UseGRE " + Bool(nv) + " -LogicalNetworkDefinitionIsolation " + Bool(isolated)});
     w_.Close();
     w_.EndObject(kind, ln.name);
@@ -217,7 +365,7 @@ class FabricEmitter {
     std::vector<std::string> dns;
     for (const net::IpAddress& a : p.dns) dns.push_back(a.ToString());
     const std::string reserved = JoinAddresses(p.reserved), vips = JoinAddresses(p.vips);
-    std::string values = Desc(p.description) + " -IPAddressRangeStart " + Quote(p.range_first.ToString()) +
+    std::string values = " -IPAddressRangeStart " + Quote(p.range_first.ToString()) +
                          " -IPAddressRangeEnd " + Quote(p.range_last.ToString());
     if (!dns.empty()) values += " -DNSServer " + QuoteArray(dns);
     if (!reserved.empty()) values += " -IPAddressReservedSet " + Quote(reserved);
@@ -227,12 +375,17 @@ class FabricEmitter {
     if (p.gateway) values += " -DefaultGateway $defaultGateways";
 
     w_.BeginObject(kind, p.name);
+    if (on_site)
+      Declared(kind, {f_.logical_networks[f_.sites[p.site].logical_network].name, f_.sites[p.site].name, p.name});
+    else
+      Declared(kind, {f_.vm_networks[f_.vm_subnets[p.vm_subnet].vm_network].name, f_.vm_subnets[p.vm_subnet].name,
+                      p.name});
     LookupUnder(var, parent, "Get-SCStaticIPAddressPool" + parent_param + parent + " -Name " + Quote(p.name), kind,
                 p.name);
     if (p.gateway) w_.Line("$defaultGateways = @((New-SCDefaultGateway -IPAddress " + Quote(gateway) + " -Automatic))");
     CreateBranch(var, kind, p.name);
     w_.Line(var + " = New-SCStaticIPAddressPool -Name " + Quote(p.name) + parent_param + parent + " -Subnet " +
-            Quote(p.subnet.ToString()) + values);
+            Quote(p.subnet.ToString()) + MarkedDesc(p.description) + values);
     w_.Close();
     w_.Reopen("} else {");
     w_.Open("if (Test-NdDiffers " + var + " 'Subnet' " + Quote(p.subnet.ToString()) + ") {");
@@ -246,10 +399,10 @@ class FabricEmitter {
     if (!dns.empty()) conditions.push_back("Test-NdDiffers " + var + " 'DNSServers' " + QuoteArray(dns));
     if (!reserved.empty()) conditions.push_back("Test-NdDiffers " + var + " 'IPAddressReservedSet' " + Quote(reserved));
     if (!vips.empty()) conditions.push_back("Test-NdDiffers " + var + " 'VIPAddressSet' " + Quote(vips));
-    if (!p.description.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(p.description));
+    if (!p.description.empty()) conditions.push_back(DescDiffers(var, p.description));
     if (p.gateway) conditions.push_back("Test-NdGatewaysDiffer " + var + " " + QuoteArray({gateway}));
     UpdateIf(Either(conditions), kind, p.name,
-             {"Set-SCStaticIPAddressPool -StaticIPAddressPool " + var + values});
+             {"Set-SCStaticIPAddressPool -StaticIPAddressPool " + var + DescUpdate(var, p.description) + values});
     w_.Close();
     w_.EndObject(kind, p.name);
   }
@@ -267,17 +420,18 @@ class FabricEmitter {
       w_.EndObject(kind, m.name);
       return;
     }
+    Declared(kind, {m.name});
     Lookup(var, "Get-SCMACAddressPool -Name " + Quote(m.name), kind, m.name);
     CreateBranch(var, kind, m.name);
-    w_.Line(var + " = New-SCMACAddressPool -Name " + Quote(m.name) + Desc(m.description) + " -MACAddressRangeStart " +
+    w_.Line(var + " = New-SCMACAddressPool -Name " + Quote(m.name) + MarkedDesc(m.description) + " -MACAddressRangeStart " +
             Quote(first) + " -MACAddressRangeEnd " + Quote(last) + " -VMHostGroup " + VariableArray(groups));
     w_.Close();
     w_.Reopen("} else {");
     std::vector<std::string> conditions = {"Test-NdDiffers " + var + " 'MACAddressRangeStart' " + Quote(first),
                                            "Test-NdDiffers " + var + " 'MACAddressRangeEnd' " + Quote(last)};
-    if (!m.description.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(m.description));
+    if (!m.description.empty()) conditions.push_back(DescDiffers(var, m.description));
     UpdateIf(Either(conditions), kind, m.name,
-             {"Set-SCMACAddressPool -MACAddressPool " + var + Desc(m.description) + " -MACAddressRangeStart " +
+             {"Set-SCMACAddressPool -MACAddressPool " + var + DescUpdate(var, m.description) + " -MACAddressRangeStart " +
               Quote(first) + " -MACAddressRangeEnd " + Quote(last)});
     w_.Close();
     w_.EndObject(kind, m.name);
@@ -287,13 +441,16 @@ class FabricEmitter {
     const model::PortClassification& c = f_.port_classifications[i];
     const std::string var = Var("pc", i), kind = "port classification";
     w_.BeginObject(kind, c.name);
+    Declared(kind, {c.name});
     Lookup(var, "Get-SCPortClassification -Name " + Quote(c.name), kind, c.name);
     CreateBranch(var, kind, c.name);
-    w_.Line(var + " = New-SCPortClassification -Name " + Quote(c.name) + " -Description " + Quote(c.description));
+    w_.Line(var + " = New-SCPortClassification -Name " + Quote(c.name) + MarkedDesc(c.description));
     w_.Close();
-    w_.Reopen("} else {");
-    UpdateIf("Test-NdDiffers " + var + " 'Description' " + Quote(c.description), kind, c.name,
-             {"Set-SCPortClassification -PortClassification " + var + " -Description " + Quote(c.description)});
+    if (!c.description.empty()) {
+      w_.Reopen("} else {");
+      UpdateIf(DescDiffers(var, c.description), kind, c.name,
+               {"Set-SCPortClassification -PortClassification " + var + DescUpdate(var, c.description)});
+    }
     w_.Close();
     w_.EndObject(kind, c.name);
   }
@@ -320,22 +477,22 @@ class FabricEmitter {
     if (p.bandwidth.maximum) settings.push_back({"MaximumBandwidth", Int(ps::ToVmmMbps(*p.bandwidth.maximum))});
     std::string params;
     std::vector<std::string> conditions;
-    if (!p.description.empty()) {
-      params += " -Description " + Quote(p.description);
-      conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(p.description));
-    }
+    if (!p.description.empty()) conditions.push_back(DescDiffers(var, p.description));
     for (const auto& [name, value] : settings) {
       params += " -" + name + " " + value;
       conditions.push_back("Test-NdDiffers " + var + " '" + name + "' " + value);
     }
     w_.BeginObject(kind, p.name);
+    Declared(kind, {p.name});
     Lookup(var, "Get-SCVirtualNetworkAdapterNativePortProfile -Name " + Quote(p.name), kind, p.name);
     CreateBranch(var, kind, p.name);
-    w_.Line(var + " = New-SCVirtualNetworkAdapterNativePortProfile -Name " + Quote(p.name) + params);
+    w_.Line(var + " = New-SCVirtualNetworkAdapterNativePortProfile -Name " + Quote(p.name) +
+            MarkedDesc(p.description) + params);
     w_.Close();
     w_.Reopen("} else {");
     UpdateIf(Either(conditions), kind, p.name,
-             {"Set-SCVirtualNetworkAdapterNativePortProfile -VirtualNetworkAdapterNativePortProfile " + var + params});
+             {"Set-SCVirtualNetworkAdapterNativePortProfile -VirtualNetworkAdapterNativePortProfile " + var +
+              DescUpdate(var, p.description) + params});
     w_.Close();
     w_.EndObject(kind, p.name);
   }
@@ -348,13 +505,14 @@ class FabricEmitter {
     const std::string lb = Quote(ps::VmmLoadBalancing(teaming.load_balancing));
     std::vector<std::string> defs;
     for (uint32_t s : u.sites) defs.push_back(Var("site", s));
-    std::string desc = Desc(u.description);
+    const std::string desc = DescUpdate(var, u.description);
     const std::string nv = Bool(UplinkNetworkVirtualization(u));
     w_.BeginObject(kind, u.name);
+    Declared(kind, {u.name});
     Lookup(var, "Get-SCNativeUplinkPortProfile -Name " + Quote(u.name), kind, u.name);
     w_.Line("$definitions = @(" + VariableArray(defs) + " | Where-Object { $null -ne $_ })");
     CreateBranch(var, kind, u.name);
-    w_.Line(var + " = New-SCNativeUplinkPortProfile -Name " + Quote(u.name) + desc +
+    w_.Line(var + " = New-SCNativeUplinkPortProfile -Name " + Quote(u.name) + MarkedDesc(u.description) +
             " -LogicalNetworkDefinition $definitions -EnableNetworkVirtualization " + nv + " -LBFOTeamMode " + mode +
             " -LBFOLoadBalancingAlgorithm " + lb);
     w_.Close();
@@ -362,7 +520,7 @@ class FabricEmitter {
     std::vector<std::string> conditions = {"Test-NdDiffers " + var + " 'LBFOTeamMode' " + mode,
                                            "Test-NdDiffers " + var + " 'LBFOLoadBalancingAlgorithm' " + lb,
                                            "Test-NdDiffers " + var + " 'EnableNetworkVirtualization' " + nv};
-    if (!desc.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(u.description));
+    if (!desc.empty()) conditions.push_back(DescDiffers(var, u.description));
     UpdateIf(Either(conditions), kind, u.name,
              {"Set-SCNativeUplinkPortProfile -NativeUplinkPortProfile " + var + desc + " -EnableNetworkVirtualization " +
               nv + " -LBFOTeamMode " + mode + " -LBFOLoadBalancingAlgorithm " + lb});
@@ -393,11 +551,12 @@ class FabricEmitter {
     const std::string var = Var("ls", i), kind = "logical switch";
     const std::string mode = Quote(ps::VmmUplinkMode(s.uplink_mode));
     const std::string bw = Quote(ps::VmmBandwidthMode(s.minimum_bandwidth_mode));
-    std::string desc = Desc(s.description);
+    const std::string desc = DescUpdate(var, s.description);
     w_.BeginObject(kind, s.name);
+    Declared(kind, {s.name});
     Lookup(var, "Get-SCLogicalSwitch -Name " + Quote(s.name), kind, s.name);
     CreateBranch(var, kind, s.name);
-    w_.Line(var + " = New-SCLogicalSwitch -Name " + Quote(s.name) + desc + " -EnableSriov " + Bool(s.sriov) +
+    w_.Line(var + " = New-SCLogicalSwitch -Name " + Quote(s.name) + MarkedDesc(s.description) + " -EnableSriov " + Bool(s.sriov) +
             " -SwitchUplinkMode " + mode + " -MinimumBandwidthMode " + bw);
     w_.Close();
     w_.Reopen("} else {");
@@ -409,7 +568,7 @@ class FabricEmitter {
     w_.Close();
     std::vector<std::string> conditions = {"Test-NdDiffers " + var + " 'UplinkMode' " + mode,
                                            "Test-NdDiffers " + var + " 'MinimumBandwidthMode' " + bw};
-    if (!desc.empty()) conditions.push_back("Test-NdDiffers " + var + " 'Description' " + Quote(s.description));
+    if (!desc.empty()) conditions.push_back(DescDiffers(var, s.description));
     UpdateIf(Either(conditions), kind, s.name,
              {"Set-SCLogicalSwitch -LogicalSwitch " + var + desc + " -SwitchUplinkMode " + mode +
               " -MinimumBandwidthMode " + bw});
@@ -434,10 +593,11 @@ class FabricEmitter {
       const std::string set = UplinkSetVar(i, s.uplinks[u]), upp = Var("upp", s.uplinks[u]);
       const std::string set_kind = "uplink port profile set";
       w_.BeginObject(set_kind, up.name);
+      Declared(set_kind, {s.name, up.name});
       LookupUnder(set, var, "Get-SCUplinkPortProfileSet -LogicalSwitch " + var + " -Name " + Quote(up.name),
                   set_kind, up.name);
       CreateBranch(set, set_kind, up.name);
-      w_.Line(set + " = New-SCUplinkPortProfileSet -Name " + Quote(up.name) + " -LogicalSwitch " + var +
+      w_.Line(set + " = New-SCUplinkPortProfileSet -Name " + Quote(up.name) + MarkedDesc("") + " -LogicalSwitch " + var +
               " -NativeUplinkPortProfile " + upp);
       w_.Close();
       w_.Reopen("} else {");
@@ -461,19 +621,20 @@ class FabricEmitter {
                     QuoteArray({f_.port_profiles[vp.profile].name}) + ")";
       }
       w_.BeginObject(set_kind, vp.name);
+      Declared(set_kind, {s.name, vp.name});
       LookupUnder(set, var,
                   "Get-SCVirtualNetworkAdapterPortProfileSet -LogicalSwitch " + var + " -Name " + Quote(vp.name),
                   set_kind, vp.name);
       CreateBranch(set, set_kind, vp.name);
-      w_.Line(set + " = New-SCVirtualNetworkAdapterPortProfileSet -Name " + Quote(vp.name) + Desc(vp.description) +
+      w_.Line(set + " = New-SCVirtualNetworkAdapterPortProfileSet -Name " + Quote(vp.name) + MarkedDesc(vp.description) +
               " -LogicalSwitch " + var + " -PortClassification " + pc + profile);
       w_.Close();
       w_.Reopen("} else {");
       if (!vp.description.empty())
-        condition = "(" + condition + ") -or (Test-NdDiffers " + set + " 'Description' " + Quote(vp.description) + ")";
+        condition = "(" + condition + ") -or (" + DescDiffers(set, vp.description) + ")";
       UpdateIf(condition, set_kind, vp.name,
                {"Set-SCVirtualNetworkAdapterPortProfileSet -VirtualNetworkAdapterPortProfileSet " + set +
-                Desc(vp.description) + " -PortClassification " + pc + profile});
+                DescUpdate(set, vp.description) + " -PortClassification " + pc + profile});
       w_.Close();
       w_.EndObject(set_kind, vp.name);
     }
@@ -510,9 +671,10 @@ class FabricEmitter {
                 (pa_v6 ? "'IPV6'" : "'IPV4'");
     }
     w_.BeginObject(kind, n.name);
+    Declared(kind, {n.name});
     Lookup(var, "Get-SCVMNetwork -Name " + Quote(n.name), kind, n.name);
     CreateBranch(var, kind, n.name);
-    w_.Line(var + " = New-SCVMNetwork -Name " + Quote(n.name) + Desc(n.description) + params);
+    w_.Line(var + " = New-SCVMNetwork -Name " + Quote(n.name) + MarkedDesc(n.description) + params);
     w_.Close();
     w_.Reopen("} else {");
     w_.Open("if (Test-NdNamesDiffer " + var + " 'LogicalNetwork' " + QuoteArray({ln_name}) + ") {");
@@ -526,8 +688,8 @@ class FabricEmitter {
             var + " 'IsolationType'), " + isolation + ")");
     w_.Close();
     if (!n.description.empty())
-      UpdateIf("Test-NdDiffers " + var + " 'Description' " + Quote(n.description), kind, n.name,
-               {"Set-SCVMNetwork -VMNetwork " + var + Desc(n.description)});
+      UpdateIf(DescDiffers(var, n.description), kind, n.name,
+               {"Set-SCVMNetwork -VMNetwork " + var + DescUpdate(var, n.description)});
     w_.Close();
     w_.EndObject(kind, n.name);
 
@@ -548,11 +710,12 @@ class FabricEmitter {
     const uint16_t vlan_id = vlan ? s.vlan : 0;
     const uint32_t vsid = i < af_.allocation.vsid.size() ? af_.allocation.vsid[i] : s.vsid.value_or(0);
     w_.BeginObject(kind, s.name);
+    Declared(kind, {n.name, s.name});
     LookupUnder(var, vmn, "Get-SCVMSubnet -VMNetwork " + vmn + " -Name " + Quote(s.name), kind, s.name);
     w_.Line("$subnetVlans = @(New-SCSubnetVLan -Subnet " + Quote(s.prefix.ToString()) + " -VLanID " + Int(vlan_id) +
             ")");
     CreateBranch(var, kind, s.name);
-    std::string create = var + " = New-SCVMSubnet -Name " + Quote(s.name) + Desc(s.description) + " -VMNetwork " +
+    std::string create = var + " = New-SCVMSubnet -Name " + Quote(s.name) + MarkedDesc(s.description) + " -VMNetwork " +
                          vmn + " -SubnetVLan $subnetVlans";
     if (vlan) {
       uint32_t site = SiteForVlan(n.logical_network, vlan_id);
@@ -574,8 +737,8 @@ class FabricEmitter {
                  QuoteArray({SubnetVlanKey(s.prefix, vlan_id)}),
              kind, s.name, {"Set-SCVMSubnet -VMSubnet " + var + " -SubnetVLan $subnetVlans"});
     if (!s.description.empty())
-      UpdateIf("Test-NdDiffers " + var + " 'Description' " + Quote(s.description), kind, s.name,
-               {"Set-SCVMSubnet -VMSubnet " + var + Desc(s.description)});
+      UpdateIf(DescDiffers(var, s.description), kind, s.name,
+               {"Set-SCVMSubnet -VMSubnet " + var + DescUpdate(var, s.description)});
     w_.Close();
     w_.EndObject(kind, s.name);
   }
@@ -586,9 +749,10 @@ class FabricEmitter {
     const std::string vmn = Var("vmn", i), var = Var("gw", i), kind = "VM network gateway";
     const std::string name = n.name + " gateway";
     w_.BeginObject(kind, name);
+    Declared(kind, {n.name, name});
     LookupUnder(var, vmn, "Get-SCVMNetworkGateway -VMNetwork " + vmn + " -Name " + Quote(name), kind, name);
     CreateBranch(var, kind, name);
-    std::string desc = g.host != model::kNone ? " -Description " + Quote("gateway host " + f_.hosts[g.host].name) : "";
+    const std::string desc = MarkedDesc(g.host != model::kNone ? "gateway host " + f_.hosts[g.host].name : "");
     w_.Line(var + " = Add-SCVMNetworkGateway -Name " + Quote(name) + desc + " -VMNetwork " + vmn +
             (g.nat ? " -RequiresNAT" : ""));
     w_.Close();
@@ -602,10 +766,12 @@ class FabricEmitter {
     if (i < af_.allocation.gateway_external_ip.size() && af_.allocation.gateway_external_ip[i])
       params += " -ExternalIPAddress " + Quote(af_.allocation.gateway_external_ip[i]->ToString());
     w_.BeginObject(nat_kind, nat_name);
+    Declared(nat_kind, {n.name, nat_name});
     LookupUnder(nat, var, "Get-SCNATConnection -VMNetworkGateway " + var + " -Name " + Quote(nat_name), nat_kind,
                 nat_name);
     CreateBranch(nat, nat_kind, nat_name);
-    w_.Line(nat + " = Add-SCNATConnection -Name " + Quote(nat_name) + " -VMNetworkGateway " + var + params);
+    w_.Line(nat + " = Add-SCNATConnection -Name " + Quote(nat_name) + MarkedDesc("") + " -VMNetworkGateway " + var +
+            params);
     w_.Close();
     w_.Close();
     w_.EndObject(nat_kind, nat_name);

@@ -256,22 +256,22 @@ TEST_CASE("fabric script: the seed demo's values as VMM spells them") {
   Find(script, "-SubnetVLan $subnetVlans -VMHostGroup $hostGroups");
   Find(script, "$hostGroups = @($hg0, $hg1)");
   Find(script, "(New-SCSubnetVLan -Subnet '192.168.10.0/24' -VLanID 0)");
-  Find(script, "-Subnet '192.168.10.0/24' -IPAddressRangeStart '192.168.10.40' -IPAddressRangeEnd '192.168.10.50' "
+  Find(script, "-Subnet '192.168.10.0/24' -Description '[netdsl]' -IPAddressRangeStart '192.168.10.40' -IPAddressRangeEnd '192.168.10.50' "
                "-DNSServer @('192.168.10.1')");
-  Find(script, "New-SCLogicalNetwork -Name 'Tenant' -EnableNetworkVirtualization $true -UseGRE $true");
+  Find(script, "New-SCLogicalNetwork -Name 'Tenant' -Description '[netdsl]' -EnableNetworkVirtualization $true -UseGRE $true");
   Find(script, "-MACAddressRangeStart '00:1D:D8:B7:1C:00' -MACAddressRangeEnd '00:1D:D8:F4:1F:FF' -VMHostGroup @($hg0, "
                "$hg1)");
   Find(script, "-EnableDhcpGuard $true -EnableRouterGuard $true");
   Find(script, "-EnableGuestIPNetworkVirtualizationUpdates $true");
   Find(script, "-MinimumBandwidthWeight 1 -MaximumBandwidth 1000");
   Find(script, "-LBFOTeamMode 'SwitchIndependent' -LBFOLoadBalancingAlgorithm 'HyperVPort'");
-  Find(script, "New-SCNativeUplinkPortProfile -Name 'inbound' -LogicalNetworkDefinition $definitions "
+  Find(script, "New-SCNativeUplinkPortProfile -Name 'inbound' -Description '[netdsl]' -LogicalNetworkDefinition $definitions "
                "-EnableNetworkVirtualization $true -LBFOTeamMode "
                "'SwitchIndependent' -LBFOLoadBalancingAlgorithm 'HostDefault'");
   Find(script, "-EnableSriov $true -SwitchUplinkMode 'Team' -MinimumBandwidthMode 'Weight'");
   Find(script, "-EnableSriov $false -SwitchUplinkMode 'NoTeam'");
   Find(script, "-IsolationType 'WindowsNetworkVirtualization' -CAIPAddressPoolType 'IPV4' -PAIPAddressPoolType 'IPV4'");
-  Find(script, "New-SCVMNetwork -Name 'Virtual Switch' -LogicalNetwork $ln0 -IsolationType 'NoIsolation'");
+  Find(script, "New-SCVMNetwork -Name 'Virtual Switch' -Description '[netdsl]' -LogicalNetwork $ln0 -IsolationType 'NoIsolation'");
   Find(script, "-VMSubnetID 5001");
   Find(script, "-VMSubnetID 6001");
   Find(script, "-ExternalIPPool $pool0 -ExternalIPAddress '192.168.10.40'");
@@ -404,27 +404,27 @@ TEST_CASE("fabric script: nested groups, VLAN isolation, reserved/VIPs, absolute
   CHECK(parent < child);
   Find(script, "Get-SCVMHostGroup -ParentHostGroup $hg0 -Name 'Rack 1'");
   // VLAN-isolated VM networks need isolated definitions and a site per VLAN.
-  Find(script, "New-SCLogicalNetwork -Name 'Datacenter' -Description 'datacenter LN' -EnableNetworkVirtualization $false -UseGRE $false "
+  Find(script, "New-SCLogicalNetwork -Name 'Datacenter' -Description 'datacenter LN [netdsl]' -EnableNetworkVirtualization $false -UseGRE $false "
                "-LogicalNetworkDefinitionIsolation $true");
   Find(script, "@((New-SCSubnetVLan -Subnet '10.10.0.0/24' -VLanID 10), (New-SCSubnetVLan -Subnet '10.10.1.0/24' "
                "-VLanID 11))");
   Find(script, "Test-NdSubnetVlansDiffer $site2 'SubnetVLans' @('10.10.0.0/24@10', '10.10.1.0/24@11')");
-  Find(script, "New-SCVMNetwork -Name 'vlan net' -Description 'vlan tenants' -LogicalNetwork $ln2 -IsolationType 'VLANNetwork'");
+  Find(script, "New-SCVMNetwork -Name 'vlan net' -Description 'vlan tenants [netdsl]' -LogicalNetwork $ln2 -IsolationType 'VLANNetwork'");
   Find(script, "$subnetVlans = @(New-SCSubnetVLan -Subnet '10.10.1.0/24' -VLanID 11)");
-  Find(script, "New-SCVMSubnet -Name 'v11' -Description 'vlan 11' -VMNetwork $vmn2 -SubnetVLan $subnetVlans -LogicalNetworkDefinition $site2");
+  Find(script, "New-SCVMSubnet -Name 'v11' -Description 'vlan 11 [netdsl]' -VMNetwork $vmn2 -SubnetVLan $subnetVlans -LogicalNetworkDefinition $site2");
   Find(script, "-IPAddressReservedSet '10.10.0.11,10.10.0.12' -VIPAddressSet '10.10.0.90'");
   Find(script, "(Test-NdDiffers $pool3 'IPAddressReservedSet' '10.10.0.11,10.10.0.12')");
   // Bandwidth in Mbps, rounded up; descriptions are set and compared.
-  Find(script, "-Description 'absolute' -AllowMacAddressSpoofing $false");
+  Find(script, "-Description 'absolute [netdsl]' -AllowMacAddressSpoofing $false");
   Find(script, "-MinimumBandwidthAbsolute 100 -MaximumBandwidth 2");
   CHECK(script.find("-MinimumBandwidthWeight") == std::string::npos);
-  Find(script, "-Description 'lacp uplinks' -LogicalNetworkDefinition $definitions -EnableNetworkVirtualization $true "
+  Find(script, "-Description 'lacp uplinks [netdsl]' -LogicalNetworkDefinition $definitions -EnableNetworkVirtualization $true "
                "-LBFOTeamMode 'Lacp' "
                "-LBFOLoadBalancingAlgorithm 'TransportPorts'");
   Find(script, "$definitions = @(@($site0, $site1, $site2) | Where-Object { $null -ne $_ })");
-  Find(script, "New-SCLogicalSwitch -Name 'test logical switch' -Description 'embedded' -EnableSriov $true "
+  Find(script, "New-SCLogicalSwitch -Name 'test logical switch' -Description 'embedded [netdsl]' -EnableSriov $true "
                "-SwitchUplinkMode 'EmbeddedTeam' -MinimumBandwidthMode 'Absolute'");
-  Find(script, "(Test-NdDiffers $ls0 'Description' 'embedded')");
+  Find(script, "(Test-NdDiffers $ls0 'Description' (Get-NdDescription $ls0 'embedded'))");
 }
 
 TEST_CASE("fabric script: descriptions, uplink network virtualization, guest teaming, vRSS, extensions, gateways") {
@@ -432,28 +432,28 @@ TEST_CASE("fabric script: descriptions, uplink network virtualization, guest tea
   // Every object whose cmdlet takes -Description gets it when created and is updated when it differs.
   Find(script, "$hg2 = New-SCVMHostGroup -Name 'Rack 1' -Description 'rack one' -ParentHostGroup $hg0");
   Find(script, "Set-SCVMHostGroup -VMHostGroup $hg2 -Description 'rack one'");
-  Find(script, "New-SCLogicalNetwork -Name 'Datacenter' -Description 'datacenter LN' -EnableNetworkVirtualization");
-  Find(script, "(Test-NdDiffers $ln2 'Description' 'datacenter LN')");
+  Find(script, "New-SCLogicalNetwork -Name 'Datacenter' -Description 'datacenter LN [netdsl]' -EnableNetworkVirtualization");
+  Find(script, "(Test-NdDiffers $ln2 'Description' (Get-NdDescription $ln2 'datacenter LN'))");
   Find(script, "# description (not kept by VMM): no VMM property");
   Find(script, "New-SCStaticIPAddressPool -Name 'dc pool' -LogicalNetworkDefinition $site2 -Subnet '10.10.0.0/24' "
-               "-Description 'dc addresses' -IPAddressRangeStart");
-  Find(script, "(Test-NdDiffers $pool3 'Description' 'dc addresses')");
-  Find(script, "New-SCMACAddressPool -Name 'default' -Description 'all MACs' -MACAddressRangeStart");
-  Find(script, "New-SCVMNetwork -Name 'vlan net' -Description 'vlan tenants' -LogicalNetwork $ln2");
-  Find(script, "Set-SCVMNetwork -VMNetwork $vmn2 -Description 'vlan tenants'");
-  Find(script, "New-SCVMSubnet -Name 'v11' -Description 'vlan 11' -VMNetwork $vmn2");
-  Find(script, "Set-SCVMSubnet -VMSubnet $vms2 -Description 'vlan 11'");
-  Find(script, "New-SCVirtualNetworkAdapterPortProfileSet -Name 'Tenant' -Description 'tenant port' -LogicalSwitch $ls0");
+               "-Description 'dc addresses [netdsl]' -IPAddressRangeStart");
+  Find(script, "(Test-NdDiffers $pool3 'Description' (Get-NdDescription $pool3 'dc addresses'))");
+  Find(script, "New-SCMACAddressPool -Name 'default' -Description 'all MACs [netdsl]' -MACAddressRangeStart");
+  Find(script, "New-SCVMNetwork -Name 'vlan net' -Description 'vlan tenants [netdsl]' -LogicalNetwork $ln2");
+  Find(script, "Set-SCVMNetwork -VMNetwork $vmn2 -Description (Get-NdDescription $vmn2 'vlan tenants')");
+  Find(script, "New-SCVMSubnet -Name 'v11' -Description 'vlan 11 [netdsl]' -VMNetwork $vmn2");
+  Find(script, "Set-SCVMSubnet -VMSubnet $vms2 -Description (Get-NdDescription $vms2 'vlan 11')");
+  Find(script, "New-SCVirtualNetworkAdapterPortProfileSet -Name 'Tenant' -Description 'tenant port [netdsl]' -LogicalSwitch $ls0");
   Find(script, "Set-SCVMHost -VMHost $vmHost -Description 'second host'");
   Find(script, "Set-SCVMHostNetworkAdapter -VMHostNetworkAdapter $adapter -Description 'first cable'");
   // No description in the source: none is set, so VMM keeps its own.
   CHECK(script.find("New-SCVMHostGroup -Name 'Lenovo' -Description") == std::string::npos);
   CHECK(script.find("Set-SCVMHostGroup -VMHostGroup $hg0") == std::string::npos);
   // Uplink profiles: network virtualization as written, else from the logical networks they carry.
-  Find(script, "New-SCNativeUplinkPortProfile -Name 'inbound' -LogicalNetworkDefinition $definitions "
+  Find(script, "New-SCNativeUplinkPortProfile -Name 'inbound' -Description '[netdsl]' -LogicalNetworkDefinition $definitions "
                "-EnableNetworkVirtualization $false");
   Find(script, "(Test-NdDiffers $upp1 'EnableNetworkVirtualization' $false)");
-  Find(script, "New-SCNativeUplinkPortProfile -Name 'outbound' -LogicalNetworkDefinition $definitions "
+  Find(script, "New-SCNativeUplinkPortProfile -Name 'outbound' -Description '[netdsl]' -LogicalNetworkDefinition $definitions "
                "-EnableNetworkVirtualization $false");
   // Guest teaming and vRSS on the port profile, set and compared.
   Find(script, "-EnableIov $false -AllowTeaming $true -EnableVrss $true -MinimumBandwidthAbsolute 100");
@@ -471,7 +471,7 @@ TEST_CASE("fabric script: descriptions, uplink network virtualization, guest tea
              "-IPAddressRangeEnd '192.168.10.50' -DNSServer @('192.168.10.1') -DefaultGateway $defaultGateways");
   CHECK(seed.find("default gateway {1} is not set") == std::string::npos);
   // A pool without a gateway has none.
-  CHECK(seed.find("-Name 'PA pool' -LogicalNetworkDefinition $site1 -Subnet '192.168.0.0/24' -IPAddressRangeStart "
+  CHECK(seed.find("-Name 'PA pool' -LogicalNetworkDefinition $site1 -Subnet '192.168.0.0/24' -Description '[netdsl]' -IPAddressRangeStart "
                   "'192.168.0.10' -IPAddressRangeEnd '192.168.0.250'\n") != std::string::npos);
 }
 
@@ -630,4 +630,34 @@ TEST_CASE("hostile names stay inside single-quoted strings") {
   CHECK(host_strings.count(names[4]) == 1);                   // VM
   CHECK(host_strings.count(names[5]) == 1);                   // NIC with a newline
   CHECK(host_strings.count(ps::EscapeWildcard(names[4])) == 1);  // VM as a -VMName pattern
+}
+
+TEST_CASE("fabric script: every VMM object netdsl creates carries its mark and is declared, so -Prune can tell") {
+  for (const alloc::AllocatedFabric& fabric : {testing::SeedDemoFabric(), testing::VariantFabric()}) {
+    const std::string script = EmitFabricScript(fabric);
+    int marked = 0;
+    for (const std::string& line : Lines(script)) {
+      const std::string cmd = CalledCmdlet(line);
+      if (cmd.rfind("New-SC", 0) != 0 && cmd.rfind("Add-SC", 0) != 0) continue;
+      // Host groups (hosts live in them), definitions (no -Description), the
+      // value objects and a host's virtual switch are never pruned: no mark.
+      if (cmd == "New-SCVMHostGroup" || cmd == "New-SCLogicalNetworkDefinition" || cmd == "New-SCSubnetVLan" ||
+          cmd == "New-SCDefaultGateway" || cmd == "New-SCVirtualNetwork")
+        continue;
+      INFO(line);
+      CHECK((line.find(" [netdsl]'") != std::string::npos || line.find(" -Description '[netdsl]'") != std::string::npos));
+      ++marked;
+    }
+    CHECK(marked >= 12);
+    // The prune pass runs after everything is converged, and only removes through Remove-NdStale.
+    size_t last_create = script.rfind("Confirm-NdChange 'create'");
+    size_t prune = Find(script, "foreach ($vmn in @(Get-SCVMNetwork)) {");
+    CHECK(last_create < prune);
+    for (const std::string& line : Lines(script))
+      if (line.find("Remove-SC") != std::string::npos) {
+        INFO(line);
+        CHECK((line.find("Remove-NdStale '") != std::string::npos || line.find("Remove-SCLogicalNetworkDefinition") != std::string::npos ||
+               line.find("Remove-SCLogicalNetwork -LogicalNetwork $x") != std::string::npos));
+      }
+  }
 }
