@@ -95,6 +95,22 @@ function Remove-NdStale {
   }
   if (Confirm-NdChange 'remove' $Kind $name) { & $Remove $Object }
 }
+
+# VMM's adapter of a VM with a given MAC address: VMM's view of a VM NIC that
+# hyperv.ps1 created with netdsl's MAC. VMM's adapters are read once
+# (Get-SCVirtualNetworkAdapter -All -ParentTypeVMOrHost); an adapter lacking a
+# property matches nothing.
+$script:NdVMAdapters = $null
+function Find-NdVMAdapter {
+  param([string]$VMName, [string]$MACAddress)
+  if ($null -eq $script:NdVMAdapters) { $script:NdVMAdapters = @(Get-SCVirtualNetworkAdapter -All -ParentTypeVMOrHost) }
+  $want = ($MACAddress -replace '[-:]', '').ToUpperInvariant()
+  $found = @($script:NdVMAdapters | Where-Object {
+    $n = $_.PSObject.Properties['Name']
+    $m = $_.PSObject.Properties['MACAddress']
+    $null -ne $n -and $null -ne $m -and [string]$n.Value -eq $VMName -and ([string]$m.Value -replace '[-:]', '').ToUpperInvariant() -eq $want })
+  return Select-NdOne $found 'VMM virtual network adapter' ('{0} {1}' -f $VMName, $MACAddress)
+}
 )PS";
 
 constexpr std::string_view kPruneSection = R"PS(
@@ -175,6 +191,9 @@ class FabricEmitter {
     // VMM manages the Hyper-V hosts; Linux hosts get linux.yaml instead.
     for (size_t i = 0; i < f_.hosts.size(); ++i)
       if (f_.hosts[i].platform == model::Platform::HyperV) HostAdapters(i);
+    for (size_t v = 0; v < f_.vms.size(); ++v)
+      if (f_.vms[v].host != model::kNone && f_.hosts[f_.vms[v].host].platform == model::Platform::HyperV)
+        for (size_t n = 0; n < f_.vms[v].nics.size(); ++n) VmAdapter(v, n);
     for (std::string_view line : Lines(kPruneSection)) w_.Line(line);
     w_.Epilogue("fabric");
     return w_.Finish();
@@ -364,7 +383,17 @@ class FabricEmitter {
     if (on_site ? p.site == model::kNone : false) return;
     std::vector<std::string> dns;
     for (const net::IpAddress& a : p.dns) dns.push_back(a.ToString());
-    const std::string reserved = JoinAddresses(p.reserved), vips = JoinAddresses(p.vips);
+    // VMM must not hand out the PAs netdsl gave its Hyper-V hosts from this
+    // pool (hyperv.ps1 assigns them): they join the pool's reserved set.
+    std::vector<net::IpAddress> reserved_list = p.reserved, pas;
+    for (const alloc::ProviderAddress& pa : af_.allocation.provider_addresses)
+      if (pa.ip_pool == i && pa.host < f_.hosts.size() && f_.hosts[pa.host].platform == model::Platform::HyperV &&
+          std::find(reserved_list.begin(), reserved_list.end(), pa.ip) == reserved_list.end())
+        pas.push_back(pa.ip);
+    std::sort(pas.begin(), pas.end());
+    pas.erase(std::unique(pas.begin(), pas.end()), pas.end());
+    reserved_list.insert(reserved_list.end(), pas.begin(), pas.end());
+    const std::string reserved = JoinAddresses(reserved_list), vips = JoinAddresses(p.vips);
     std::string values = " -IPAddressRangeStart " + Quote(p.range_first.ToString()) +
                          " -IPAddressRangeEnd " + Quote(p.range_last.ToString());
     if (!dns.empty()) values += " -DNSServer " + QuoteArray(dns);
@@ -870,6 +899,52 @@ class FabricEmitter {
   }
 
   static std::string DeployVar(uint32_t ls) { return "$deploy" + std::to_string(ls); }
+
+  /// Connects a VM NIC in VMM as hyperv.ps1 configures it on the host: VMM's
+  /// adapter of the VM with netdsl's MAC gets the VM network, VM subnet and
+  /// port classification, and netdsl's MAC and CA as static addresses (both
+  /// from the pools VMM also knows), so that VMM's view and the host agree and
+  /// VMM hands neither to another adapter.
+  void VmAdapter(size_t v, size_t n) {
+    const model::Vm& vm = f_.vms[v];
+    const model::VmNic& nic = vm.nics[n];
+    if (nic.vm_network == model::kNone || v >= af_.allocation.nics.size() || n >= af_.allocation.nics[v].size()) return;
+    const alloc::NicAllocation& a = af_.allocation.nics[v][n];
+    const std::string kind = "VM network adapter", name = vm.name + "/" + nic.name;
+    const std::string mac = Quote(ps::VmmMac(a.mac)), ca = Quote(a.ca.ToString());
+    const std::string family = a.ca.IsV4() ? "IPv4" : "IPv6";
+    std::string params = " -VMNetwork " + Var("vmn", nic.vm_network);
+    std::vector<std::string> conditions = {
+        "Test-NdNamesDiffer $adapter 'VMNetwork' " + QuoteArray({f_.vm_networks[nic.vm_network].name})};
+    if (nic.vm_subnet != model::kNone) {
+      params += " -VMSubnet " + Var("vms", nic.vm_subnet);
+      conditions.push_back("Test-NdNamesDiffer $adapter 'VMSubnet' " + QuoteArray({f_.vm_subnets[nic.vm_subnet].name}));
+    }
+    if (nic.classification != model::kNone) {
+      params += " -PortClassification " + Var("pc", nic.classification);
+      conditions.push_back("Test-NdNamesDiffer $adapter 'PortClassification' " +
+                           QuoteArray({f_.port_classifications[nic.classification].name}));
+    }
+    // The addresses are splatted: pscheck's grammar splits a parameter name
+    // with a digit (-IPv4Addresses) in two; the lit test checks these keys
+    // against the cmdlet schema instead.
+    params += " -MACAddressType 'Static' -MACAddress " + mac + " @addressing";
+    conditions.push_back("Test-NdDiffers $adapter 'MACAddressType' 'Static'");
+    conditions.push_back("Test-NdDiffers $adapter '" + family + "AddressType' 'Static'");
+    conditions.push_back("Test-NdDiffers $adapter '" + family + "Addresses' @(" + ca + ")");
+    w_.BeginObject(kind, name);
+    w_.Line("$adapter = Find-NdVMAdapter " + Quote(vm.name) + " " + mac);
+    w_.Open("if ($null -eq $adapter) {");
+    w_.Line("Write-Warning ('VM network adapter ''{0}'': VMM has no adapter of VM ''{1}'' with MAC address {2} yet; "
+            "run hyperv.ps1 on host ''{3}'' (it creates the adapter with this MAC), refresh the VM in VMM and run "
+            "this script again' -f " + Quote(name) + ", " + Quote(vm.name) + ", " + mac + ", " +
+            Quote(f_.hosts[vm.host].name) + ")");
+    w_.Reopen("} else {");
+    w_.Line("$addressing = @{ " + family + "AddressType = 'Static'; " + family + "Addresses = @(" + ca + ") }");
+    UpdateIf(Either(conditions), kind, name, {"Set-SCVirtualNetworkAdapter -VirtualNetworkAdapter $adapter" + params});
+    w_.Close();
+    w_.EndObject(kind, name);
+  }
 
   const alloc::AllocatedFabric& af_;
   const model::Fabric& f_;

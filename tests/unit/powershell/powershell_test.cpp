@@ -471,8 +471,9 @@ TEST_CASE("fabric script: descriptions, uplink network virtualization, guest tea
              "-IPAddressRangeEnd '192.168.10.50' -DNSServer @('192.168.10.1') -DefaultGateway $defaultGateways");
   CHECK(seed.find("default gateway {1} is not set") == std::string::npos);
   // A pool without a gateway has none.
+  // (Its reserved set holds the PAs netdsl gave the Hyper-V hosts, so VMM hands none of them out.)
   CHECK(seed.find("-Name 'PA pool' -LogicalNetworkDefinition $site1 -Subnet '192.168.0.0/24' -Description '[netdsl]' -IPAddressRangeStart "
-                  "'192.168.0.10' -IPAddressRangeEnd '192.168.0.250'\n") != std::string::npos);
+                  "'192.168.0.10' -IPAddressRangeEnd '192.168.0.250' -IPAddressReservedSet '") != std::string::npos);
 }
 
 TEST_CASE("hyper-v script: guest teaming, vRSS and switch extensions") {
@@ -659,5 +660,25 @@ TEST_CASE("fabric script: every VMM object netdsl creates carries its mark and i
         CHECK((line.find("Remove-NdStale '") != std::string::npos || line.find("Remove-SCLogicalNetworkDefinition") != std::string::npos ||
                line.find("Remove-SCLogicalNetwork -LogicalNetwork $x") != std::string::npos));
       }
+  }
+}
+
+TEST_CASE("fabric script: VM NICs on Hyper-V hosts are connected through VMM with netdsl's MAC and CA") {
+  const alloc::AllocatedFabric fabric = testing::SeedDemoFabric();
+  const std::string script = EmitFabricScript(fabric);
+  size_t found = Find(script, "$adapter = Find-NdVMAdapter 'winserver10' '00:1D:D8:B7:1C:00'");
+  size_t addressing = Find(script, "$addressing = @{ IPv4AddressType = 'Static'; IPv4Addresses = @('10.0.1.10') }");
+  size_t set = Find(script, "Set-SCVirtualNetworkAdapter -VirtualNetworkAdapter $adapter -VMNetwork $vmn1 -VMSubnet $vms0 "
+                            "-PortClassification $pc0 -MACAddressType 'Static' -MACAddress '00:1D:D8:B7:1C:00' @addressing");
+  CHECK(found < addressing);
+  CHECK(addressing < set);
+  // Connected after the VM network, subnet and classification exist, before the prune pass.
+  CHECK(Find(script, "New-SCVMSubnet -Name 'web'") < found);
+  CHECK(set < Find(script, "foreach ($vmn in @(Get-SCVMNetwork)) {"));
+  // The PA pool reserves every PA netdsl allocated to a Hyper-V host.
+  for (const alloc::ProviderAddress& pa : fabric.allocation.provider_addresses) {
+    INFO(pa.ip.ToString());
+    const size_t at = Find(script, "-IPAddressReservedSet '");
+    CHECK(script.substr(at, script.find('\'', at + 24) - at).find(pa.ip.ToString()) != std::string::npos);
   }
 }
