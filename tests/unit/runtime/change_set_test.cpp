@@ -486,7 +486,7 @@ TEST_CASE("a create asks for an index above those in use and carries netdsl's gr
 TEST_CASE("a veth's peer on an owned bridge (veth.peer_master): created after the pair, diffed, undone") {
   const char* want = "links:\n  - {name: nd-ext, kind: bridge}\n  - {name: nd-ext2, kind: bridge}\n"
                      "  - {name: nd-n7, kind: veth, veth: {peer: nd-n7x, peer_master: nd-ext}}\n";
-  HostState d = Desired(want);
+  HostState d = PlanOf(want);
   REQUIRE(d.links[2].veth_peer_master == "nd-ext");
   // From nothing: the veth is created one level after its peer's bridge.
   ChangeSet fresh = Diff(d, HostState{});
@@ -524,7 +524,7 @@ TEST_CASE("a veth's peer on an owned bridge (veth.peer_master): created after th
   const char* without = "links:\n  - {name: nd-ext2, kind: bridge}\n"
                         "  - {name: nd-n7, kind: veth, veth: {peer: nd-n7x, peer_master: nd-ext2}}\n";
   cur.links[3].master = "nd-ext";
-  cs = Diff(Desired(without), cur);
+  cs = Diff(PlanOf(without), cur);
   CHECK(Lines(cs) == std::vector<std::string>{"~ link nd-n7x: master nd-ext -> none", "- link nd-ext: bridge",
                                               "~ link nd-n7x: master none -> nd-ext2"});
   // Journal: the create carries the peer's master; a line from before the field has none.
@@ -542,7 +542,7 @@ TEST_CASE("a veth's peer on an owned bridge (veth.peer_master): created after th
 
 TEST_CASE("per-device forwarding: turned on where the plan asks, left alone elsewhere, undone") {
   const char* want = "links:\n  - {name: nd-br1, kind: bridge, forwarding: true}\n  - {name: nd-br2, kind: bridge}\n";
-  HostState d = Desired(want);
+  HostState d = PlanOf(want);
   CHECK(d.links[0].forwarding);
   CHECK_FALSE(d.links[1].forwarding);
   HostState cur = Current(want);
