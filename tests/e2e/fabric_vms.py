@@ -2,10 +2,9 @@
 """Reads every DIR/hosts/*/linux.yaml of a built fabric and prints, for the
 namespace e2e test, one line per VM NIC: host, port, guest end, MAC, CA,
 tenant bridge. A VM's CA comes from the neighbour entries other hosts keep for
-its MAC, or from its IP-guard rule."""
+its MAC, or from its port's element in the IPv4 guard set (`ifname . ipv4_addr`)."""
 import glob
 import os
-import re
 import sys
 
 import yaml
@@ -21,7 +20,12 @@ for plan in hosts.values():
         ca_by_mac[n["mac"].lower()] = n["address"]
 
 for name, plan in hosts.items():
-    rules = (plan.get("nftables") or {}).get("rules") or []
+    guard_ca = {}
+    for s in ((plan.get("nftables") or {}).get("sets") or {}).values():
+        if s.get("type") == "ifname . ipv4_addr":
+            for e in s.get("elements") or []:
+                port, _, addr = str(e).partition(" . ")
+                guard_ca.setdefault(port, addr)
     for link in plan.get("links") or []:
         if link["kind"] != "veth":
             continue
@@ -31,11 +35,7 @@ for name, plan in hosts.items():
         mac = veth.get("peer_mac", "").lower()
         ca = ca_by_mac.get(mac)
         if ca is None:
-            for r in rules:
-                m = re.search(r'iifname "%s" ip saddr != 0\.0\.0\.0 ip saddr != ([0-9.]+) drop' % re.escape(link["name"]),
-                              r["rule"])
-                if m:
-                    ca = m.group(1)
+            ca = guard_ca.get(link["name"])
         if ca is None:
             sys.exit("cannot tell the CA of %s on %s" % (link["name"], name))
         print("\t".join([name, link["name"], veth["peer"], mac, ca, link["master"]]))
