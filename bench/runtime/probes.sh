@@ -33,40 +33,14 @@ trap cleanup EXIT
 
 python3 "$here/gen_plan.py" fdb "$n" "$tmp/plan.yaml" "$tmp/batch" "$devices"
 now() { date +%s.%N; }
-# The responder: answers ARP and ICMP for all of 192.168.0.0/16 (a local
-# route, "AnyIP"), and TCP on port 7 of 192.168.255.254.
-ip netns add "$peer"
-ip -n "$peer" link set lo up
-ip -n "$peer" route add local 192.168.0.0/16 dev lo
-ip netns exec "$peer" python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7)); s.listen(64)
-while True: s.accept()[0].close()' &
-listener=$!
-
-# setup: a fresh namespace on the underlay.
-setup() {
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip link add up0 netns "$ns" type veth peer name "dn$$" netns "$peer"
-  ip -n "$peer" link set "dn$$" up
-  # The way back to the bench host: more specific than the local /16, in its table.
-  ip -n "$peer" route replace 192.168.0.1/32 dev "dn$$" table local
-  ip -n "$ns" addr add 192.168.0.1/16 dev up0
-  ip -n "$ns" link set up0 up
-  ip -n "$ns" route add default via 192.168.255.254
-}
-teardown() {
-  ip -n "$peer" link del "dn$$"  # at once; the namespace itself goes asynchronously
-  ip netns del "$ns"
-  sleep 1
-}
+# The responder and the underlay namespace: bench/runtime/underlay.sh.
+. "$here/underlay.sh"
+start_responder
 
 with=() without=() with_cpu=() without_cpu=() probe_s=()
 for ((r = 0; r < runs; r++)); do
   for mode in without with; do
-    setup
+    underlay_setup
     args=(--no-probes)
     [[ $mode == with ]] && args=(--probe 192.168.255.254:7)
     /usr/bin/time -o "$tmp/time" -f "%e %U %S" "$netdsl" apply "$tmp/plan.yaml" --netns "$ns" --stats "${args[@]}" \
@@ -81,7 +55,7 @@ for ((r = 0; r < runs; r++)); do
     else
       without+=("$t") without_cpu+=("$cpu")
     fi
-    teardown
+    underlay_teardown
   done
 done
 min() { printf '%s\n' "$@" | sort -g | head -1; }

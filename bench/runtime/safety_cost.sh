@@ -52,38 +52,16 @@ fi
 base=$basewt/build/bin/netdsl
 
 python3 "$here/gen_plan.py" fdb "$n" "$tmp/plan.yaml" "$tmp/batch" "$devices"
-# The responder (as probes.sh): ARP and ICMP for all of 192.168.0.0/16, TCP on
-# port 7 of 192.168.255.254.
-ip netns add "$peer"
-ip -n "$peer" link set lo up
-ip -n "$peer" route add local 192.168.0.0/16 dev lo
-ip netns exec "$peer" python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 7)); s.listen(64)
-while True: s.accept()[0].close()' &
-listener=$!
-setup() {
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip link add up0 netns "$ns" type veth peer name "dn$$" netns "$peer"
-  ip -n "$peer" link set "dn$$" up
-  ip -n "$peer" route replace 192.168.0.1/32 dev "dn$$" table local
-  ip -n "$ns" addr add 192.168.0.1/16 dev up0
-  ip -n "$ns" link set up0 up
-  ip -n "$ns" route add default via 192.168.255.254
-  rm -rf "$NETDSL_STATE_DIR"
-}
-teardown() {
-  ip -n "$peer" link del "dn$$"
-  ip netns del "$ns"
-  sleep 1
-}
+# The responder and the underlay namespace (bench/runtime/underlay.sh); each run
+# starts with an empty state directory.
+. "$here/underlay.sh"
+start_responder
 
 declare -A wall cpu
 for ((r = 0; r < runs; r++)); do
   for mode in base current probes; do
-    setup
+    underlay_setup
+    rm -rf "$NETDSL_STATE_DIR"
     bin=$netdsl args=(--no-probes)
     [[ $mode == base ]] && bin=$base
     [[ $mode == probes ]] && args=(--probe 192.168.255.254:7)
@@ -93,7 +71,7 @@ for ((r = 0; r < runs; r++)); do
     c=$(echo "$user + $sys" | bc -l)
     [[ -n ${VERBOSE:-} ]] && echo "$mode ${t}s wall ${c}s cpu" >&2
     wall[$mode]+="$t " cpu[$mode]+="$c "
-    teardown
+    underlay_teardown
   done
 done
 min() { printf '%s\n' $1 | sort -g | head -1; }
