@@ -123,7 +123,7 @@ class Builder {
   bool CheckOwned(const std::string& name, const std::string& what) {
     if (std::string problem = IfnameProblem(name); !problem.empty()) {
       Fail("interface name " + QuoteForMessage(name) + " of " + what + " " + problem +
-           "; refusing to emit a command with it (rename the object or fix its entry in netdsl.lock)");
+           "; refusing to emit a command with it (rename the object, or fix its entry in the fabric's lock)");
       return false;
     }
     if (name.rfind(kOwnerPrefix, 0) != 0) {

@@ -50,7 +50,7 @@ void CheckDerivedNames(const alloc::AllocatedFabric& af, uint32_t h, DiagnosticE
                          f.logical_switches[sw].name + "` derives for VLAN " + std::to_string(vlan) +
                          " clashes with a name of logical switch `" + f.logical_switches[other].name +
                          "` (bridge `" + af.allocation.switch_ifname[other] +
-                         "`); rename one switch, or delete its `switch_ifname` entry in netdsl.lock")
+                         "`); rename one switch, or delete its `switch_ifname` entry in " + af.lock.path)
             .Note(f.logical_switches[other].name_range, "logical switch `" + f.logical_switches[other].name + "` here");
         return;
       }
@@ -140,7 +140,7 @@ void ValidateLinux(const alloc::AllocatedFabric& af, DiagnosticEngine& diags) {
           if (weights ? !pp.bandwidth.minimum_weight.value_or(0) : !pp.bandwidth.minimum_absolute.value_or(0)) continue;
           diags.Report(DiagKind::LinuxPortIdTooLarge, nic.range,
                        "NIC `" + nic.name + "` of VM `" + vm.name + "` has port id " + std::to_string(port) +
-                           " (netdsl.lock), too large for the tc class of its minimum bandwidth (at most " +
+                           " (recorded in " + af.lock.path + "), too large for the tc class of its minimum bandwidth (at most " +
                            std::to_string(kMaxClassPort) + ")")
               .Note(pp.name_range, "port profile `" + pp.name + "` reserves minimum bandwidth");
         }

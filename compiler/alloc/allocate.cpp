@@ -114,6 +114,8 @@ class Allocator {
   std::optional<AllocatedFabric> Run();
 
  private:
+  /// The lock file the recorded values come from, as diagnostics name it.
+  std::string LockName() const { return old_ && !old_->path.empty() ? old_->path : "the lock"; }
   const LockEntry* Locked(LockSection s, const std::string& key) const {
     if (!old_) return nullptr;
     const auto& section = old_->Section(s);
@@ -342,7 +344,7 @@ void Allocator::ReserveSource() {
                                           subnet.vsid_range.Start.isValid() ? subnet.vsid_range : subnet.name_range));
     if (const LockEntry* e = Locked(LockSection::Vsid, key); e && e->value != std::to_string(*subnet.vsid)) {
       diags_.Report(DiagKind::LockContradicted, subnet.vsid_range.Start.isValid() ? subnet.vsid_range : subnet.name_range,
-                    "`" + key + "` sets vsid " + std::to_string(*subnet.vsid) + ", but netdsl.lock records vsid " +
+                    "`" + key + "` sets vsid " + std::to_string(*subnet.vsid) + ", but " + LockName() + " records vsid " +
                         e->value + " for it")
           .Note(e->value_range, "recorded here; delete this entry if the change of VSID is intended");
       ok_ = false;
@@ -356,7 +358,7 @@ void Allocator::ReserveSource() {
                                        net.rdid_range.Start.isValid() ? net.rdid_range : net.name_range));
     if (const LockEntry* e = Locked(LockSection::Rdid, key); e && e->value != std::to_string(*net.rdid)) {
       diags_.Report(DiagKind::LockContradicted, net.rdid_range.Start.isValid() ? net.rdid_range : net.name_range,
-                    "`" + key + "` sets rdid " + std::to_string(*net.rdid) + ", but netdsl.lock records rdid " +
+                    "`" + key + "` sets rdid " + std::to_string(*net.rdid) + ", but " + LockName() + " records rdid " +
                         e->value + " for it")
           .Note(e->value_range, "recorded here; delete this entry if the change of routing domain is intended");
       ok_ = false;
@@ -380,7 +382,7 @@ void Allocator::ReserveSource() {
         }
         if (const LockEntry* e = Locked(LockSection::CustomerAddress, key); e && e->value != nic.ip->ToString()) {
           diags_.Report(DiagKind::LockContradicted, nic.ip_range.Start.isValid() ? nic.ip_range : nic.range,
-                        "`" + key + "` sets ip " + nic.ip->ToString() + ", but netdsl.lock records " + e->value +
+                        "`" + key + "` sets ip " + nic.ip->ToString() + ", but " + LockName() + " records " + e->value +
                             " for it")
               .Note(e->value_range, "recorded here; delete this entry if the change of address is intended");
           ok_ = false;
@@ -393,7 +395,7 @@ void Allocator::ReserveSource() {
         for (auto& list : mac_free_) list.Reserve(nic.mac->Value(), owner);
         if (const LockEntry* e = Locked(LockSection::Mac, key); e && e->value != nic.mac->ToString()) {
           diags_.Report(DiagKind::LockContradicted, nic.mac_range.Start.isValid() ? nic.mac_range : nic.range,
-                        "`" + key + "` sets mac " + nic.mac->ToString() + ", but netdsl.lock records " + e->value +
+                        "`" + key + "` sets mac " + nic.mac->ToString() + ", but " + LockName() + " records " + e->value +
                             " for it")
               .Note(e->value_range, "recorded here; delete this entry if the change of MAC is intended");
           ok_ = false;
@@ -409,9 +411,9 @@ void Allocator::KeepIdFromLock(LockSection s, Request& r, FreeList<uint64_t>& li
   uint64_t v = std::stoull(e->value);
   if (!list.InRange(v)) {
     diags_.Report(DiagKind::LockValueOutOfRange, e->value_range,
-                  "netdsl.lock gives `" + r.key + "` " + what + " " + e->value + ", outside the range " +
+                  LockName() + " gives `" + r.key + "` " + what + " " + e->value + ", outside the range " +
                       std::to_string(list.first()) + "-" + std::to_string(list.last()))
-        .Note({}, "restore netdsl.lock from version control, or delete this entry to allocate a new value");
+        .Note({}, "restore " + LockName() + " from version control, or delete this entry to allocate a new value");
     ok_ = false;
     r.failed = true;
     return;
@@ -437,7 +439,7 @@ void Allocator::KeepIpFromLock(LockSection s, Request& r, const char* what) {
   uint32_t p = r.pools.front();
   diags_.Report(DiagKind::LockContradicted, f_.ip_pools[p].name_range,
                 PoolDescription(p) + (r.pools.size() > 1 ? " and the other candidate pools do" : " does") +
-                    " not contain " + e->value + ", the " + what + " netdsl.lock records for `" + r.key + "`")
+                    " not contain " + e->value + ", the " + what + " " + LockName() + " records for `" + r.key + "`")
       .Note(e->value_range, "recorded here; delete this entry to allocate a new address from the pool");
   ok_ = false;
   r.failed = true;
@@ -465,7 +467,7 @@ void Allocator::ReserveLocked() {
     }
     if (!r.kept) {
       diags_.Report(DiagKind::LockContradicted, f_.mac_pools[r.pools.front()].name_range,
-                    "no mac_pool contains " + e->value + ", the MAC netdsl.lock records for `" + r.key + "`")
+                    "no mac_pool contains " + e->value + ", the MAC " + LockName() + " records for `" + r.key + "`")
           .Note(e->value_range, "recorded here; delete this entry to allocate a new MAC from a pool");
       ok_ = false;
       r.failed = true;
@@ -505,8 +507,8 @@ void Allocator::ReserveQuarantined() {
     for (size_t i = 1; i < id.size(); ++i) digits = digits && id[i] >= '0' && id[i] <= '9';
     if (!digits) {
       diags_.Report(DiagKind::LockSchema, entry.key_range,
-                    "`" + key + "` in section `released_port_id` of netdsl.lock is not of the form `host NAME/ID`")
-          .Note({}, "restore netdsl.lock from version control, or delete this entry");
+                    "`" + key + "` in section `released_port_id` of " + LockName() + " is not of the form `host NAME/ID`")
+          .Note({}, "restore " + LockName() + " from version control, or delete this entry");
       ok_ = false;
       continue;
     }
@@ -520,8 +522,8 @@ void Allocator::ReserveQuarantined() {
     auto mac = net::ParseMac(key);
     if (!mac) {
       diags_.Report(DiagKind::LockSchema, entry.key_range,
-                    "`" + key + "` in section `released_mac` of netdsl.lock is not a MAC address")
-          .Note({}, "restore netdsl.lock from version control, or delete this entry");
+                    "`" + key + "` in section `released_mac` of " + LockName() + " is not a MAC address")
+          .Note({}, "restore " + LockName() + " from version control, or delete this entry");
       ok_ = false;
       continue;
     }
@@ -545,15 +547,15 @@ void Allocator::OnConflict(T value, uint32_t kept, uint32_t dropped, const std::
   std::string shown = space;
   if (k.kind == Owner::Kind::Lock) {
     diags_.Report(DiagKind::LockValueConflict, d.range,
-                  "netdsl.lock gives " + shown + " to both " + k.what + " and " + dwhat)
-        .Note(k.range, "also given here; restore netdsl.lock from version control, or delete one of the entries");
+                  LockName() + " gives " + shown + " to both " + k.what + " and " + dwhat)
+        .Note(k.range, "also given here; restore " + LockName() + " from version control, or delete one of the entries");
   } else if (k.kind == Owner::Kind::Explicit) {
     diags_.Report(DiagKind::LockContradicted, k.range,
-                  k.what + " claims " + shown + ", which netdsl.lock gives to " + dwhat)
+                  k.what + " claims " + shown + ", which " + LockName() + " gives to " + dwhat)
         .Note(d.range, "recorded here; delete this entry so that " + dwhat + " gets a new value");
   } else {
     diags_.Report(DiagKind::LockContradicted, k.range,
-                  k.what + " excludes " + shown + " from allocation, but netdsl.lock gives it to " + dwhat)
+                  k.what + " excludes " + shown + " from allocation, but " + LockName() + " gives it to " + dwhat)
         .Note(d.range, "recorded here; delete this entry so that " + dwhat + " gets a new value");
   }
   ok_ = false;
@@ -634,9 +636,9 @@ void Allocator::AllocateAll() {
                        std::count(e->value.begin(), e->value.end(), '-') >= 2;
     if (!well_formed) {
       diags_.Report(DiagKind::LockValueOutOfRange, e->value_range,
-                    "netdsl.lock gives `" + r.key + "` the bridge name `" + e->value +
+                    LockName() + " gives `" + r.key + "` the bridge name `" + e->value +
                         "`, which is not of the form `nd-NAME-HASH` netdslc derives")
-          .Note({}, "restore netdsl.lock from version control, or delete this entry to derive a new name");
+          .Note({}, "restore " + LockName() + " from version control, or delete this entry to derive a new name");
       ok_ = false;
       r.failed = true;
       continue;
@@ -644,7 +646,7 @@ void Allocator::AllocateAll() {
     auto [it, inserted] = used.emplace(e->value, &r);
     if (!inserted) {
       diags_.Report(DiagKind::LockValueConflict, e->value_range,
-                    "netdsl.lock gives bridge name `" + e->value + "` to both `" + it->second->key + "` and `" +
+                    LockName() + " gives bridge name `" + e->value + "` to both `" + it->second->key + "` and `" +
                         r.key + "`")
           .Note(Locked(LockSection::SwitchIfname, it->second->key)->value_range, "also given here");
       ok_ = false;
@@ -719,7 +721,10 @@ AllocatedFabric Allocator::Finish() {
   AllocatedFabric out;
   Allocation& a = out.allocation;
   LockFile& lock = out.lock;
-  if (old_) lock.hosts = old_->hosts;
+  if (old_) {
+    lock.hosts = old_->hosts;
+    lock.path = old_->path;
+  }
   // Keys move into the lock: requests are not used after this.
   auto record = [&](LockSection s, Request& r, std::string value) {
     lock.Section(s).emplace_hint(lock.Section(s).end(), std::move(r.key), LockEntry{std::move(value), {}, {}});

@@ -280,7 +280,10 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
   const llvm::MemoryBuffer* buffer = sm.getMemoryBuffer(id);
   Locator loc(buffer->getBufferStart(), buffer->getBufferSize());
   llvm::SMRange file_start = loc.At(YAML::Mark(), 1);
-  if (auto fast = FastParse(buffer->getBufferStart(), buffer->getBufferSize())) return fast;
+  if (auto fast = FastParse(buffer->getBufferStart(), buffer->getBufferSize())) {
+    fast->path = path;
+    return fast;
+  }
 
   YAML::Node root;
   try {
@@ -293,7 +296,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
   }
   if (!root.IsMap()) {
     diags.Report(DiagKind::LockSchema, root.IsDefined() && !root.IsNull() ? loc.Of(root) : file_start,
-                 std::string("netdsl.lock must be a map with `format: 1` and allocation sections, found ") +
+                 std::string(path + " must be a map with `format: 1` and allocation sections, found ") +
                      KindName(root));
     return std::nullopt;
   }
@@ -308,7 +311,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
     auto [it, inserted] = seen.emplace(key.Scalar(), range);
     if (inserted) return false;
     diags.Report(DiagKind::LockDuplicateKey, range,
-                 "key `" + key.Scalar() + "` appears twice in " + where + " of netdsl.lock")
+                 "key `" + key.Scalar() + "` appears twice in " + where + " of " + path)
         .Note(it->second, "first given here");
     ok = false;
     return true;
@@ -319,7 +322,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
     const YAML::Node& key = it->first;
     const YAML::Node& value = it->second;
     if (!key.IsScalar()) {
-      diags.Report(DiagKind::LockSchema, loc.Of(key), "netdsl.lock keys must be plain names");
+      diags.Report(DiagKind::LockSchema, loc.Of(key), path + " keys must be plain names");
       ok = false;
       continue;
     }
@@ -329,7 +332,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
       uint64_t format = 0;
       if (!ParseId(value, &format) || format < 1 || format > kLockFormat) {
         diags.Report(DiagKind::LockSchema, loc.Of(value),
-                     "netdsl.lock has format `" + (value.IsScalar() ? value.Scalar() : std::string("?")) +
+                     path + " has format `" + (value.IsScalar() ? value.Scalar() : std::string("?")) +
                          "`; this netdslc reads formats 1 and 2");
         ok = false;
       }
@@ -338,7 +341,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
     }
     if (name == "revision") {
       if (!ParseId(value, &lock.revision)) {
-        diags.Report(DiagKind::LockSchema, loc.Of(value), "`revision` of netdsl.lock must be an unsigned integer");
+        diags.Report(DiagKind::LockSchema, loc.Of(value), "`revision` of " + path + " must be an unsigned integer");
         ok = false;
       }
       continue;
@@ -346,7 +349,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
     if (value.IsNull()) continue;  // an empty section
     if (!value.IsMap()) {
       diags.Report(DiagKind::LockSchema, loc.Of(value),
-                   "section `" + name + "` of netdsl.lock must be a map, found " + KindName(value));
+                   "section `" + name + "` of " + path + " must be a map, found " + KindName(value));
       ok = false;
       continue;
     }
@@ -354,7 +357,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
     if (name == "hosts") {
       for (auto h = value.begin(); h != value.end(); ++h) {
         if (!h->first.IsScalar()) {
-          diags.Report(DiagKind::LockSchema, loc.Of(h->first), "netdsl.lock keys must be plain names");
+          diags.Report(DiagKind::LockSchema, loc.Of(h->first), path + " keys must be plain names");
           ok = false;
           continue;
         }
@@ -395,7 +398,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
             } else {
               diags.Report(DiagKind::LockSchema, loc.Of(f->first),
                            "unknown key `" + field + "` in host entry `" + h->first.Scalar() +
-                               "` of netdsl.lock (expected `generation` and `ir_hash`)");
+                               "` of " + path + " (expected `generation` and `ir_hash`)");
               ok = false;
             }
           }
@@ -403,7 +406,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
         if (!host_ok || !saw_generation || !saw_hash) {
           diags.Report(DiagKind::LockSchema, body.IsMap() ? host.range : loc.Of(body),
                        "host entry `" + h->first.Scalar() +
-                           "` of netdsl.lock must be a map with `generation` and `ir_hash`");
+                           "` of " + path + " must be a map with `generation` and `ir_hash`");
           ok = false;
           continue;
         }
@@ -416,7 +419,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
       if (name == kSectionNames[s]) section = s;
     if (section == kLockSectionCount) {
       diags.Report(DiagKind::LockSchema, loc.Of(key),
-                   "unknown section `" + name + "` in netdsl.lock (expected format, revision, hosts, vsid, rdid, "
+                   "unknown section `" + name + "` in " + path + " (expected format, revision, hosts, vsid, rdid, "
                    "provider_address, customer_address, mac, port_id, switch_ifname, gateway_address, "
                    "released_port_id, released_mac)");
       ok = false;
@@ -425,7 +428,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
     auto type = TypeOf(LockSection(section));
     for (auto e = value.begin(); e != value.end(); ++e) {
       if (!e->first.IsScalar()) {
-        diags.Report(DiagKind::LockSchema, loc.Of(e->first), "netdsl.lock keys must be plain names");
+        diags.Report(DiagKind::LockSchema, loc.Of(e->first), path + " keys must be plain names");
         ok = false;
         continue;
       }
@@ -442,7 +445,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
       }
       if (!expected.empty()) {
         diags.Report(DiagKind::LockSchema, entry.value_range,
-                     "`" + e->first.Scalar() + "` in section `" + name + "` of netdsl.lock must be " + expected);
+                     "`" + e->first.Scalar() + "` in section `" + name + "` of " + path + " must be " + expected);
         ok = false;
         continue;
       }
@@ -450,10 +453,11 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
     }
   }
   if (!saw_format && ok) {
-    diags.Report(DiagKind::LockSchema, file_start, "netdsl.lock lacks `format: 2`");
+    diags.Report(DiagKind::LockSchema, file_start, path + " lacks `format: 2`");
     ok = false;
   }
   if (!ok) return std::nullopt;
+  lock.path = path;
   return lock;
 }
 

@@ -59,6 +59,10 @@ struct LockHost {
 
 /// The whole lock. Maps are ordered by key, which is the file order.
 struct LockFile {
+  /// The file this lock was read from, or is to be written to: diagnostics
+  /// name it (`NAME.lock` beside the root file, `--lock PATH`, or a legacy
+  /// `netdsl.lock` being migrated). Not part of the printed lock.
+  std::string path;
   /// Counts the builds that changed the allocation or quarantine sections
   /// (docs/lock.md, "Released values"); 0 for a format 1 lock.
   uint64_t revision = 0;

@@ -249,7 +249,8 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
           where = c.range;
           break;
         }
-      std::string what = have_lock ? "netdsl.lock would change: " : "netdsl.lock does not exist and would be created: ";
+      std::string what = have_lock ? compiled.previous_lock->path + " would change: "
+                                   : compiled.lock_path + " does not exist and would be created: ";
       what += std::to_string(diff.added) + (diff.added == 1 ? " entry" : " entries") + " added, " +
               std::to_string(diff.removed) + " removed";
       auto report = diags.Report(DiagKind::LockWouldChange, where,

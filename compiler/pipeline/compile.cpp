@@ -129,6 +129,8 @@ std::optional<Compiled> Compile(const CompileOptions& options, DiagnosticEngine&
                                    alloc::AllocOptions{}, diags);
   if (!allocated) return std::nullopt;
   c.fabric = std::move(*allocated);
+  // The backends' diagnostics name the lock: the one read, else the one to write.
+  if (c.fabric.lock.path.empty()) c.fabric.lock.path = c.lock_path;
 
   // The source hash covers the inputs and the allocations (not the per-host
   // generations). Without copying the (possibly million-entry) lock: set the

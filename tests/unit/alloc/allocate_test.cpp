@@ -40,7 +40,7 @@ struct Run {
 /// Round trip through the lock's text so that tests use what a build writes.
 alloc::LockFile Reload(const alloc::LockFile& lock, llvm::SourceMgr& sm) {
   DiagnosticEngine diags(sm);
-  auto parsed = alloc::ParseLockFile(alloc::PrintLockFile(lock), "netdsl.lock", diags);
+  auto parsed = alloc::ParseLockFile(alloc::PrintLockFile(lock), "dir/fabric.lock", diags);
   REQUIRE(parsed);
   return *parsed;
 }
@@ -134,7 +134,7 @@ TEST_CASE("an explicit vsid that differs from the lock is a contradiction") {
   f.vm_subnets[0].vsid = 5000;
   Run r(f, &lock);
   CHECK_FALSE(r.out);
-  CHECK(r.Has("ND2020 `vm_subnet \"tenant A\"/web` sets vsid 5000, but netdsl.lock records vsid 4096"));
+  CHECK(r.Has("ND2020 `vm_subnet \"tenant A\"/web` sets vsid 5000, but dir/fabric.lock records vsid 4096"));
   // The same explicit value as the lock is fine; the entry is no longer needed.
   f.vm_subnets[0].vsid = 4096;
   Run same(f, &lock);
@@ -151,7 +151,7 @@ TEST_CASE("an explicit address that takes a locked one is a contradiction") {
   f.vms[1].nics[0].ip = Ip("10.0.1.10");
   Run r(f, &lock);
   CHECK_FALSE(r.out);
-  CHECK(r.Has("ND2020 `vm b/nic0` claims 10.0.1.10, which netdsl.lock gives to `vm a/nic0`"));
+  CHECK(r.Has("ND2020 `vm b/nic0` claims 10.0.1.10, which dir/fabric.lock gives to `vm a/nic0`"));
 }
 
 TEST_CASE("tampered locks: duplicated values, values out of range, outside the pool") {
@@ -159,20 +159,23 @@ TEST_CASE("tampered locks: duplicated values, values out of range, outside the p
   REQUIRE(first.out);
   {
     alloc::LockFile lock = first.out->lock;
+    lock.path = "prod.lock";
     lock.Section(alloc::LockSection::CustomerAddress)["vm b/nic0"].value = "10.0.1.10";
     Run r(MakeFabric({{"a", 0}, {"b", 0}}), &lock);
     CHECK_FALSE(r.out);
-    CHECK(r.Has("ND2005 netdsl.lock gives 10.0.1.10 to both `vm a/nic0` and `vm b/nic0`"));
+    CHECK(r.Has("ND2005 prod.lock gives 10.0.1.10 to both `vm a/nic0` and `vm b/nic0`"));
   }
   {
     alloc::LockFile lock = first.out->lock;
+    lock.path = "prod.lock";
     lock.Section(alloc::LockSection::Vsid)["vm_subnet \"tenant A\"/web"].value = "17";
     Run r(MakeFabric({{"a", 0}, {"b", 0}}), &lock);
     CHECK_FALSE(r.out);
-    CHECK(r.Has("ND2004 netdsl.lock gives `vm_subnet \"tenant A\"/web` vsid 17, outside the range 4096-16777214"));
+    CHECK(r.Has("ND2004 prod.lock gives `vm_subnet \"tenant A\"/web` vsid 17, outside the range 4096-16777214"));
   }
   {
     alloc::LockFile lock = first.out->lock;
+    lock.path = "prod.lock";
     lock.Section(alloc::LockSection::CustomerAddress)["vm b/nic0"].value = "10.9.9.9";
     Run r(MakeFabric({{"a", 0}, {"b", 0}}), &lock);
     CHECK_FALSE(r.out);
@@ -180,10 +183,11 @@ TEST_CASE("tampered locks: duplicated values, values out of range, outside the p
   }
   {
     alloc::LockFile lock = first.out->lock;
+    lock.path = "prod.lock";
     lock.Section(alloc::LockSection::CustomerAddress)["vm b/nic0"].value = "10.0.1.12";  // reserved
     Run r(MakeFabric({{"a", 0}, {"b", 0}}), &lock);
     CHECK_FALSE(r.out);
-    CHECK(r.Has("ND2020 ip_pool `web_pool` (as a reserved address) excludes 10.0.1.12 from allocation, but netdsl.lock gives it to `vm b/nic0`"));
+    CHECK(r.Has("ND2020 ip_pool `web_pool` (as a reserved address) excludes 10.0.1.12 from allocation, but prod.lock gives it to `vm b/nic0`"));
   }
 }
 
@@ -348,6 +352,6 @@ TEST_CASE("a tampered quarantine entry is ND2002 at its key") {
   REQUIRE(lock);
   Run r(MakeFabric({{"a", 0}}), &*lock);
   CHECK_FALSE(r.out);
-  CHECK(r.Has("ND2002 `h1` in section `released_port_id` of netdsl.lock is not of the form `host NAME/ID`"));
-  CHECK(r.Has("ND2002 `nomac` in section `released_mac` of netdsl.lock is not a MAC address"));
+  CHECK(r.Has("ND2002 `h1` in section `released_port_id` of bad.lock is not of the form `host NAME/ID`"));
+  CHECK(r.Has("ND2002 `nomac` in section `released_mac` of bad.lock is not a MAC address"));
 }
