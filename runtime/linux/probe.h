@@ -35,12 +35,23 @@ struct Probe {
 std::optional<Probe> ParseProbe(std::string_view text, std::string* error);
 
 /// At most this many underlay peers are probed, spread evenly over the
-/// sorted remote PAs of the plan.
+/// sorted remote PAs found in the sample below.
 inline constexpr size_t kMaxPeerProbes = 32;
 
+/// At most this many FDB entries are looked at to find the remote PAs:
+/// all of them in a plan that has no more, else this many at evenly spaced
+/// positions (a PA behind more of the plan's entries is likelier to be
+/// picked). So choosing costs the same at 1k and at 1M entries
+/// (docs/benchmarks.md "safety cost").
+inline constexpr size_t kPeerSample = 1024;
+
+/// The underlay peers to probe (vxlan FDB destinations from the sample,
+/// every gretap remote): distinct, sorted, at most kMaxPeerProbes of them,
+/// spread evenly over the candidates. The same for the same plan.
+std::vector<net::IpAddress> UnderlayPeers(const HostState& desired);
+
 /// The probes of an apply: the main table's default gateways (read now),
-/// the underlay peers the plan names (vxlan FDB destinations, gretap
-/// remotes; kMaxPeerProbes of them), and `given`, without repeats.
+/// the underlay peers of UnderlayPeers, and `given`, without repeats.
 std::vector<Probe> ChooseProbes(const HostState& desired, const std::vector<Probe>& given, std::string* error);
 
 struct ProbeResult {
