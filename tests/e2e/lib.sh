@@ -68,6 +68,21 @@ expect_rc() {
   [[ $rc -eq $want ]] || fail "\`$*\` exited $rc, expected $want"
 }
 
+# expect_drift_repaired PLAN NS WANT...: after drift made by hand in NS,
+# `plan` exits 2 and its output contains each WANT (a fixed string, e.g.
+# "~ link nd-g1: isolated"), `apply` repairs it, and the next plan is in sync.
+expect_drift_repaired() {
+  local plan=$1 ns=$2 out want rc=0
+  shift 2
+  out=$("$NETDSL" plan "$plan" --netns "$ns") || rc=$?
+  [[ $rc -eq 2 ]] || fail "plan after drift exited $rc, expected 2: $out"
+  for want in "$@"; do
+    grep -qF -- "$want" <<<"$out" || fail "plan does not name the drift \`$want\`: $out"
+  done
+  expect_rc 0 "$NETDSL" apply "$plan" --netns "$ns" >/dev/null
+  expect_rc 0 "$NETDSL" plan "$plan" --netns "$ns" >/dev/null
+}
+
 # dump NS: the namespace's canonical state (links, addresses, routes of all
 # tables, permanent neighbours, static fdb, qdiscs, nft ruleset), normalized:
 # no ifindexes, bridge port numbers, timers, carrier state, or IPv6 link-local

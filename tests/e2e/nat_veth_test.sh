@@ -67,13 +67,7 @@ echo "external namespace -> nd-ext -> nd-n1001x -> nd-n1001: reached"
 # Drift: the peer released by hand, forwarding turned off by hand.
 ip -n "$ns" link set nd-n1001x nomaster
 ip netns exec "$ns" sh -c 'echo 0 > /proc/sys/net/ipv4/conf/nd-n1001/forwarding'
-rc=0
-out=$("$NETDSL" plan "$A" --netns "$ns") || rc=$?
-[[ $rc -eq 2 ]] || fail "plan after drift exited $rc, expected 2: $out"
-grep -q "~ link nd-n1001x: master none -> nd-ext" <<<"$out" || fail "plan does not name the peer's master: $out"
-grep -q "~ link nd-n1001: forwarding on" <<<"$out" || fail "plan does not name the forwarding drift: $out"
-expect_rc 0 "$NETDSL" apply "$A" --netns "$ns" >/dev/null
-expect_rc 0 "$NETDSL" plan "$A" --netns "$ns" >/dev/null
+expect_drift_repaired "$A" "$ns" "~ link nd-n1001x: master none -> nd-ext" "~ link nd-n1001: forwarding on"
 ip netns exec "$P-ext" ping -c 1 -W 3 10.99.0.1 >/dev/null || fail "not reached after the repair"
 echo "drift named and repaired"
 

@@ -12,11 +12,8 @@
 source "$(dirname "$0")/lib.sh"
 NETDSLC=${NETDSLC:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
-[[ -x $NETDSLC ]] || skip "netdslc is not built"
-python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
-command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
-mkns probe
-err=$(ip -n "$P-probe" link add ndq-vrf type vrf table 77 2>&1) || kernel_lacks "VRF" "$err"
+require_fabric_tools netdslc ping
+require_link VRF ndq-vrf type vrf table 77
 
 mkdir -p "$NETDSL_STATE_DIR/src"
 cp "$HERE/fabrics/gateway-nat.netdsl" "$NETDSL_STATE_DIR/src/fabric.netdsl"

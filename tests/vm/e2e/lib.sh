@@ -9,14 +9,40 @@ kernel_lacks() {
   skip "the kernel has no $1 (run in the VM: vm.$(basename "$0" _test.sh))"
 }
 
+# require_fabric_tools TOOL...: skips unless each TOOL is there: `netdslc`
+# ($NETDSLC built, and python3's yaml module for fabric_vms.py), `ping`
+# (iputils), `arping` (busybox's).
+require_fabric_tools() {
+  local t
+  for t in "$@"; do
+    case $t in
+      netdslc)
+        [[ -x ${NETDSLC:-} ]] || skip "netdslc is not built"
+        python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing" ;;
+      ping) command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed" ;;
+      arping) command -v busybox >/dev/null || skip "busybox (arping) is not installed" ;;
+      *) fail "require_fabric_tools: unknown tool $t" ;;
+    esac
+  done
+}
+
+# require_link WHAT NAME ARGS...: `ip link add NAME ARGS...` in the probe
+# namespace $P-probe (made on first use); kernel_lacks WHAT if the kernel
+# refuses it (skipped here, a failure in the VM).
+require_link() {
+  local what=$1 err
+  shift
+  [[ " ${NAMESPACES[*]} " == *" $P-probe "* ]] || mkns probe
+  err=$(ip -n "$P-probe" link add "$@" 2>&1) || kernel_lacks "$what" "$err"
+}
+
 # fabric_build NAME: `netdslc build` of fabrics/NAME.netdsl (copied into the
 # state directory) into $out; $vms = its VM NICs, one line each: host, port,
 # guest end, MAC, CA, tenant bridge, tab-separated (tests/e2e/fabric_vms.py).
 fabric_build() {
   local here
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-  [[ -x ${NETDSLC:-} ]] || skip "netdslc is not built"
-  python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
+  require_fabric_tools netdslc
   mkdir -p "$NETDSL_STATE_DIR/src"
   cp "$here/fabrics/$1.netdsl" "$NETDSL_STATE_DIR/src/fabric.netdsl"
   out=$NETDSL_STATE_DIR/out

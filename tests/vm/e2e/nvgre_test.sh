@@ -16,10 +16,8 @@
 #  4. Control: with the gretaps' isolation turned off by hand (netdsl's NVGRE
 #     mapping before split horizon), the same broadcast loops and check 1 sees it.
 source "$(dirname "$0")/lib.sh"
-command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
-command -v busybox >/dev/null || skip "busybox (arping) is not installed"
-mkns probe
-err=$(ip -n "$P-probe" link add ndq-gre type gretap key 1 2>&1) || kernel_lacks "gretap" "$err"
+require_fabric_tools ping arping
+require_link gretap ndq-gre type gretap key 1
 
 fabric_build nvgre
 # The underlay: a switch namespace whose bridge counts GRE by key.

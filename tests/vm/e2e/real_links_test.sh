@@ -9,13 +9,9 @@
 # released, the gretap not isolated) is named by plan and repaired.
 source "$(dirname "$0")/lib.sh"
 Y=$(cd "$(dirname "$0")" && pwd)/fixtures/real-links.yaml
-mkns probe
-for kind in bond vrf gretap; do
-  args=(type "$kind")
-  [[ $kind == vrf ]] && args=(type vrf table 7)
-  [[ $kind == gretap ]] && args=(type gretap key 1)  # (no key, no remote: the fallback gretap0's, EEXIST)
-  err=$(ip -n "$P-probe" link add "ndq-$kind" "${args[@]}" 2>&1) || kernel_lacks "$kind" "$err"
-done
+require_link bond ndq-bond type bond
+require_link vrf ndq-vrf type vrf table 7
+require_link gretap ndq-gretap type gretap key 1  # (no key, no remote: the fallback gretap0's, EEXIST)
 mkns h
 ns=$P-h
 ip -n "$ns" link add eth0 type veth peer name eth0p
@@ -65,13 +61,7 @@ echo "the kernel shows every planned attribute of bond, vlan, vrf and gretap"
 
 ip -n "$ns" link set eth0 nomaster
 ip -n "$ns" link set dev nd-g1 type bridge_slave isolated off
-rc=0
-out=$("$NETDSL" plan "$Y" --netns "$ns") || rc=$?
-[[ $rc -eq 2 ]] || fail "plan after drift exited $rc, expected 2: $out"
-grep -q "~ adopted eth0: master none -> nd-bo" <<<"$out" || fail "plan does not name the released NIC: $out"
-grep -q "~ link nd-g1: isolated" <<<"$out" || fail "plan does not name the isolation drift: $out"
-expect_rc 0 "$NETDSL" apply "$Y" --netns "$ns" >/dev/null
-expect_rc 0 "$NETDSL" plan "$Y" --netns "$ns" >/dev/null
+expect_drift_repaired "$Y" "$ns" "~ adopted eth0: master none -> nd-bo" "~ link nd-g1: isolated"
 want eth0 '[<,]UP[,>].* master nd-bo ' "adopted NIC after the repair"
 echo "drift named and repaired"
 echo "PASS"

@@ -12,10 +12,8 @@
 source "$(dirname "$0")/lib.sh"
 NETDSLC=${NETDSLC:-}
 SRC=${NETDSL_SRCROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
-[[ -x $NETDSLC ]] || skip "netdslc is not built"
-python3 -c 'import yaml' 2>/dev/null || skip "python3 yaml module is missing"
-err=$(ip link add ndq-bond type bond 2>&1) || kernel_lacks "bonding" "$err"
-ip link del ndq-bond
+require_fabric_tools netdslc
+require_link bonding ndq-bond type bond
 
 cp -r "$SRC/examples/seed-demo" "$NETDSL_STATE_DIR/src"
 out=$NETDSL_STATE_DIR/out

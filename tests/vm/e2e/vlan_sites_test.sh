@@ -7,10 +7,9 @@
 # VXLAN only inside VLAN 20, the campus frames only inside VLAN 30, and no
 # untagged IP (but the hosts' own IGMP reports, counted apart), ARP or IPv6.
 source "$(dirname "$0")/lib.sh"
-command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
-mkns probe
-ip -n "$P-probe" link add ndq-br type bridge
-err=$(ip -n "$P-probe" link add link ndq-br name ndq-vlan type vlan id 2 2>&1) || kernel_lacks "802.1Q" "$err"
+require_fabric_tools ping
+require_link bridge ndq-br type bridge
+require_link 802.1Q ndq-vlan link ndq-br type vlan id 2
 
 fabric_build vlan-sites
 underlay_switch --no-ipv6 eth0 node1 node2

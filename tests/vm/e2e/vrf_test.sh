@@ -15,21 +15,22 @@
 #     counts the requests of each sender (one ICMP size per sending VM) at its
 #     ingress; the other tenant's VM with the same address sees none.
 source "$(dirname "$0")/lib.sh"
-command -v ping >/dev/null || skip "\`ping\` (iputils-ping) is not installed"
-mkns probe
-err=$(ip -n "$P-probe" link add ndq-vrf type vrf table 77 2>&1) || kernel_lacks "VRF" "$err"
+require_fabric_tools ping
+require_link VRF ndq-vrf type vrf table 77
 
 fabric_build vrf
 underlay_switch eth0 node1 node2
-for h in node1 node2; do
-  # IPv4 forwarding is the host's: netdsl's plan does not set it (Debian's
-  # default is off, and then a VRF routes nothing). Enabled by hand, as an
-  # operator must today.
-  ip netns exec "$P-$h" sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv4.conf.default.forwarding=1
-done
 fabric_apply node1 node2
+# IPv4 forwarding comes from the plans (`forwarding: true` on the VRFs and
+# their bridges), per device: nobody sets it by hand, and the host-wide
+# switches stay off (Debian's default; then only what netdsl enabled routes).
 for h in node1 node2; do
-  [[ $(ip -n "$P-$h" -o link show type vrf | wc -l) -ge 1 ]] || fail "$h: no VRF"
+  vrfs=$(ip -n "$P-$h" -o link show type vrf | awk -F': ' '{ print $2 }')
+  [[ -n $vrfs ]] || fail "$h: no VRF"
+  for d in $vrfs; do
+    [[ $(ip netns exec "$P-$h" cat "/proc/sys/net/ipv4/conf/$d/forwarding") == 1 ]] || fail "$h: forwarding is off on $d"
+  done
+  [[ $(ip netns exec "$P-$h" cat /proc/sys/net/ipv4/conf/all/forwarding) == 0 ]] || fail "$h: net.ipv4.conf.all.forwarding is on"
 done
 
 # Tenants by bridge (VSID): each tenant's web and db bridges share its VRF on
