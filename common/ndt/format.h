@@ -318,10 +318,12 @@ inline uint64_t HashMac(uint32_t vsid, const uint8_t mac[6]) {
   return HashFinish(HashRound(HashRound(kHashSeed, vsid), m));
 }
 
-// ---- CRC32C (Castagnoli, reflected 0x82F63B78), slice-by-8, std only ----
+// ---- CRC32C (Castagnoli, reflected 0x82F63B78): SSE4.2 or slice-by-8, std only ----
 
 /// CRC32C of `size` bytes, continuing from `crc` (start with 0).
 uint32_t Crc32c(const void* data, size_t size, uint32_t crc = 0);
+/// The same with the tables only (what Crc32c does on a CPU without SSE4.2).
+uint32_t Crc32cPortable(const void* data, size_t size, uint32_t crc = 0);
 /// CRC32C of A followed by B from crc1 = CRC32C(A), crc2 = CRC32C(B) and B's length.
 uint32_t Crc32cCombine(uint32_t crc1, uint32_t crc2, uint64_t len2);
 

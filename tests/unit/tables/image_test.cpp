@@ -323,6 +323,12 @@ TEST_CASE("CRC32C check value and incremental use") {
     uint32_t a = ndt::Crc32c(random.data(), cut), b = ndt::Crc32c(random.data() + cut, random.size() - cut);
     CHECK(ndt::Crc32cCombine(a, b, random.size() - cut) == ndt::Crc32c(random.data(), random.size()));
   }
+  // The table-driven path (CPUs without SSE4.2) computes the same values.
+  CHECK(ndt::Crc32cPortable("123456789", 9) == 0xe3069283u);
+  for (size_t cut : {0, 1, 7, 8, 9, 63, 4999, 5000})
+    CHECK(ndt::Crc32cPortable(random.data(), cut, 0x1234u) == ndt::Crc32c(random.data(), cut, 0x1234u));
+  CHECK(ndt::Crc32cCombine(0xffffffffu, 0, uint64_t(1) << 40) ==
+        ndt::Crc32cCombine(ndt::Crc32cCombine(0xffffffffu, 0, uint64_t(1) << 39), 0, uint64_t(1) << 39));
 }
 
 TEST_CASE("IPv6 customer addresses and provider addresses") {
