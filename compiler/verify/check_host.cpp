@@ -1,8 +1,9 @@
-// CheckHost: one host's image against the fabric, then its linux.yaml (read
-// with the runtime's strict reader, as `netdsl apply` reads it) against the image.
+// CheckHost: one host's image against the fabric, then its linux.yaml (the
+// fields verify uses, checked as `netdsl apply` checks them: read_linux.h)
+// against the image.
 #include "compiler/verify/check_host.h"
 
-#include "runtime/linux/plan_reader.h"
+#include "compiler/verify/read_linux.h"
 
 namespace netdsl::verify {
 
@@ -12,7 +13,8 @@ void CheckHost(Fabric& fabric, uint32_t h) {
   if (host.linux_path.empty()) return;
   runtime::HostState state;
   std::vector<std::string> errors;
-  if (!runtime::ReadPlanFile(host.linux_path, &state, &errors)) {
+  thread_local std::string buffer;  // one per thread, reused for every host
+  if (!ReadLinuxFile(host.linux_path, buffer, &state, &errors)) {
     std::string text = errors.empty() ? host.linux_path + ": error: unreadable" : errors.front();
     if (errors.size() > 1) text += " (and " + std::to_string(errors.size() - 1) + " more)";
     fabric.findings.Add({DiagKind::VerifyArtifact, "", 0, 0, text, {}});
