@@ -3,6 +3,7 @@
 #   ./bootstrap.sh demo   — check and build examples/seed-demo into out/seed-demo
 #   ./bootstrap.sh test   — run every test (CTest: doctest units, lit, e2e, fuzzers)
 #   ./bootstrap.sh build  — only install dependencies and build
+#   ./bootstrap.sh locks  — refresh every example's committed lock (examples/*/fabric.lock)
 set -euo pipefail
 cd "$(dirname "$0")"
 job=${1:-build}
@@ -59,5 +60,18 @@ case "$job" in
     ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)"
     ;;
   build) ;;
-  *) echo "bootstrap: unknown job '$job' (demo, test, build)" >&2; exit 64 ;;
+  locks)
+    # After a change of the IR or of the lock's content, each example's lock
+    # is stale (lit.build examples-locked fails): build every example once, as
+    # its first build by a user would, which keeps every allocated value and
+    # records the new per-host generations and IR hashes. Commit the result
+    # (with any golden that names a generation) in one commit.
+    for root in examples/*/fabric.netdsl; do
+      out=$(mktemp -d)
+      "$BUILD/bin/netdslc" build "$root" -o "$out" --no-verify || { rm -rf "$out"; exit 1; }
+      rm -rf "$out"
+    done
+    git status --short -- examples/
+    ;;
+  *) echo "bootstrap: unknown job '$job' (demo, test, build, locks)" >&2; exit 64 ;;
 esac
