@@ -70,6 +70,9 @@ class CallbackModule(CallbackBase):
                     e['outcome'] = 'in sync'
                 else:
                     e['outcome'] = 'drift: %d changes' % e['changes']
+                    if r.get('disruptive'):
+                        e['outcome'] += ', %d recreating links [disruptive]: %s' % (
+                            len(r['disruptive']), ','.join(d.get('link', '?') for d in r['disruptive']))
                     if r.get('files_changed'):
                         e['outcome'] += ', artifacts %s differ' % ','.join(r['files_changed'])
             else:

@@ -13,6 +13,12 @@ description:
     the build's C(manifest.json) on the controller, and again on the host before use.
   - In check mode runs C(netdsl plan --json) (exit 2 = changes pending) and
     reports them; with C(--diff) each change is one line of the diff.
+  - A plan that recreates links (the kernel cannot change them in place: a
+    vxlan's local address, a VM port's peer or identity) lists them under
+    C(disruptive); check mode warns that the apply would be refused, C(--diff)
+    marks each such change C([disruptive]) and lists the links with the reason.
+    Without I(allow_disruptive) the host fails with netdsl's own refusal and
+    nothing on it is changed.
   - Otherwise runs C(netdsl apply) with C(--confirm-within) and probes, then
     installs the artifacts under I(dest). The change stays pending until
     M(netdsl.fabric.netdsl_confirm) confirms it; if nobody does, the host's
@@ -42,6 +48,14 @@ options:
     description: C(--no-probes).
     type: bool
     default: false
+  allow_disruptive:
+    description:
+      - C(netdsl apply --allow-disruptive) - recreate the links the plan marks
+        disruptive (each goes down and is created again; a VM port's guest end
+        is a new device). Default false, netdsl's safe default - such a host
+        fails with netdsl's refusal, which names every link, and is left as it was.
+    type: bool
+    default: false
   netns:
     description: C(--netns NS).
     type: str
@@ -61,7 +75,8 @@ generation: {description: the generation now installed (pending or confirmed), t
 previous_generation: {description: the generation installed before, type: int}
 pending: {description: the change awaits netdsl_confirm, type: bool}
 confirm_id: {description: the id of the pending change (netdsl status), type: str}
-changes: {description: the plan, one dict per object (action, object, name, detail), type: list}
+changes: {description: the plan, one dict per object (action, object, name, detail, disruptive), type: list}
+disruptive: {description: "the links the plan recreates (plan --json's top-level list: link, reason); apply needs allow_disruptive", type: list}
 stats: {description: netdsl apply --stats (requests, dumps, round trips, phase times) and apply_seconds, type: dict}
 """
 
@@ -78,10 +93,17 @@ _SIGN = {'create': '+', 'delete': '-', 'modify': '~', 'move': '>'}
 def plan_lines(plan):
     lines = []
     for c in plan.get('changes', []):
-        lines.append('%s %s %s: %s' % (_SIGN.get(c.get('action'), '?'), c.get('object'), c.get('name'), c.get('detail')))
+        lines.append('%s %s %s: %s%s' % (_SIGN.get(c.get('action'), '?'), c.get('object'), c.get('name'), c.get('detail'),
+                                         ' [disruptive]' if c.get('disruptive') else ''))
     for c in plan.get('conflicts', []):
         lines.append('! conflict: %s' % (c if isinstance(c, str) else c.get('message', c)))
+    for d in plan.get('disruptive', []):
+        lines.append('! disruptive: link %s is recreated (%s)' % (d.get('link'), d.get('reason')))
     return lines
+
+
+def disruptive_summary(disruptive):
+    return ', '.join('%s (%s)' % (d.get('link'), d.get('reason')) for d in disruptive)
 
 
 def parse_stats(text):
@@ -110,6 +132,7 @@ def main():
             confirm_within=dict(type='str', default='2m'),
             probes=dict(type='list', elements='str', default=[]),
             no_probes=dict(type='bool', default=False),
+            allow_disruptive=dict(type='bool', default=False),
             netns=dict(type='str'),
             netdsl=dict(type='str', default='netdsl'),
             environment=dict(type='dict', default={}),
@@ -144,10 +167,11 @@ def main():
     except ValueError:
         module.fail_json(msg='netdsl plan --json printed no JSON', stdout=out, stderr=err)
     changes = plan.get('changes', [])
+    disruptive = plan.get('disruptive', [])
     lines = plan_lines(plan)
     result = dict(host=p['host'], target_generation=target, running_generation=running, previous_generation=running,
-                  generation=running, changes=changes, in_sync=(rc == 0), files_changed=files_changed,
-                  pending=False, confirm_id=None, stats={})
+                  generation=running, changes=changes, disruptive=disruptive, in_sync=(rc == 0),
+                  files_changed=files_changed, pending=False, confirm_id=None, stats={})
     diff_text = ''.join(l + '\n' for l in lines)
     for name in files_changed:
         diff_text += '~ artifact %s (generation %s -> %s)\n' % (name, running, target)
@@ -155,6 +179,10 @@ def main():
                       'after_header': '%s: generation %s' % (p['host'], target),
                       'prepared': diff_text}
     result['changed'] = rc == 2 or bool(files_changed)
+    if module.check_mode and disruptive and not p['allow_disruptive']:
+        module.warn('%s: the plan recreates %d link%s: %s; the apply would be refused unless allow_disruptive is set '
+                    '(rollout.yml: -e netdsl_allow_disruptive=true)'
+                    % (p['host'], len(disruptive), '' if len(disruptive) == 1 else 's', disruptive_summary(disruptive)))
     if module.check_mode or not result['changed']:
         module.exit_json(**result)
 
@@ -166,13 +194,21 @@ def main():
             cmd += ['--probe', probe]
         if p['no_probes']:
             cmd.append('--no-probes')
+        if p['allow_disruptive']:
+            cmd.append('--allow-disruptive')
         rc, out, err, seconds = nh.run(module, cmd)
         result['stats'] = parse_stats(out + '\n' + err)
         result['stats']['apply_seconds'] = round(seconds, 3)
         if rc != 0:
-            # netdsl rolled everything back itself (all or nothing).
-            result.update(msg='netdsl apply failed on %s (nothing changed: it rolled back): %s'
-                          % (p['host'], (err or out).strip()), rc=rc, stdout=out, stderr=err, changed=False)
+            said = (err or out).strip()
+            if disruptive and not p['allow_disruptive']:
+                # netdsl refused before touching anything; its message names every link.
+                result.update(msg='netdsl apply refused on %s (set allow_disruptive to recreate the links; rollout.yml: '
+                              '-e netdsl_allow_disruptive=true): %s' % (p['host'], said))
+            else:
+                # netdsl rolled everything back itself (all or nothing).
+                result.update(msg='netdsl apply failed on %s (nothing changed: it rolled back): %s' % (p['host'], said))
+            result.update(rc=rc, stdout=out, stderr=err, changed=False)
             module.fail_json(**result)
         if p['confirm_within'] and 'confirm with' in (out + err):
             st = nh.status(module)
