@@ -869,7 +869,9 @@ void Validate(Reader& r, HostState* s) {
   };
   {
     RepeatFinder seen(s->addresses.size(), [&](uint32_t i, std::string* key) {
+      // The family too: 10.0.0.1 and ::a00:1 have the same 16 bytes.
       SetKey(key, s->addresses[i].dev, s->addresses[i].address.bytes);
+      *key += static_cast<char>(s->addresses[i].address.family);
     });
     for (uint32_t i = 0; i < s->addresses.size(); ++i) {
       const Address& a = s->addresses[i];
@@ -883,6 +885,7 @@ void Validate(Reader& r, HostState* s) {
       const Route& rt = s->routes[i];  // (table, length, address)
       key->assign(reinterpret_cast<const char*>(&rt.table), sizeof rt.table);
       *key += static_cast<char>(rt.dst.length);
+      *key += static_cast<char>(rt.dst.address.family);  // 0.0.0.0/0 and ::/0 share their bytes
       key->append(reinterpret_cast<const char*>(rt.dst.address.bytes.data()), rt.dst.address.bytes.size());
     });
     for (uint32_t i = 0; i < s->routes.size(); ++i) {

@@ -412,6 +412,26 @@ TEST_CASE("fast path: cross-object errors (duplicates, devices, families) agree 
   }
 }
 
+TEST_CASE("an IPv4 and an IPv6 object with the same 16 bytes are two objects, not one listed twice") {
+  // 0.0.0.0/0 and ::/0 in one table (a VRF with both default routes), and
+  // 10.0.0.1 next to ::a00:1 on one device: IpAddress keeps an IPv4 address
+  // in its last 4 bytes, so only the family tells them apart. Before the fix
+  // both plans were refused ("route to `::/0` in table 5 is listed twice").
+  Outcome o = CheckBothWays(kHead +
+                            "addresses:\n  - {dev: nd-br1, address: 10.0.0.1/24}\n"
+                            "  - {dev: nd-br1, address: \"::a00:1/64\"}\n"
+                            "routes:\n  - {table: 5, dst: 0.0.0.0/0, dev: nd-br1, via: 10.0.0.9}\n"
+                            "  - {table: 5, dst: \"::/0\", dev: nd-br1, via: \"::a00:9\"}\n");
+  for (const std::string& e : o.errors) MESSAGE(e);
+  CHECK(o.ok);
+  CHECK(o.state.routes.size() == 2);
+  CHECK(o.state.addresses.size() == 2);
+  // The same object twice is still refused.
+  Outcome twice = CheckBothWays(kHead + "routes:\n  - {table: 5, dst: \"::/0\", dev: nd-br1}\n"
+                                        "  - {table: 5, dst: \"::/0\", dev: nd-br1}\n");
+  CHECK_FALSE(twice.ok);
+}
+
 TEST_CASE("fast path: lines it cannot decide go to yaml-cpp with the whole list") {
   const std::vector<std::string> bodies = {
       "fdb:\n  - {dev: nd-vx1, mac: \"00:1d:d8:b7:1c:05\", dst: 192.168.0.11}  # comment\n",
