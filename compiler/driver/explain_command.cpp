@@ -137,12 +137,15 @@ class Explainer {
           nat->external_ip.ToString() + " from pool " + Quote(nat->external_pool));
       return Verdict(true, "nat to " + nat->external_ip.ToString() + " and forward to the external network");
     }
+    // The next hop lives in the route's subnet (the gateway's CA there): the
+    // frame leaves in that VSID, whichever subnet of the domain sent it.
+    const uint32_t via_vsid = route->vsid ? route->vsid : seg->vsid;
     if (route->next_hop) {
-      if (const ir::LookupRecord* gw = FindRecord(seg->vsid, *route->next_hop)) {
-        Hop("lookup_ca (vsid " + std::to_string(seg->vsid) + ", " + next_hop + ") → pa " + gw->pa.ToString() +
+      if (const ir::LookupRecord* gw = FindRecord(via_vsid, *route->next_hop)) {
+        Hop("lookup_ca (vsid " + std::to_string(via_vsid) + ", " + next_hop + ") → pa " + gw->pa.ToString() +
             " host " + Quote(gw->host));
         return Verdict(true, std::string("encapsulate ") + IsolationName(seg->isolation) + " vsid " +
-                                 std::to_string(seg->vsid) + " from pa " + seg->local_pa.ToString() +
+                                 std::to_string(via_vsid) + " from pa " + seg->local_pa.ToString() +
                                  " to gateway pa " + gw->pa.ToString() + " (host " + Quote(gw->host) + ")");
       }
     }

@@ -175,16 +175,19 @@ class Tracer {
       return End(TraceEnd::Kind::kNat, "nat to " + FormatIp(nat->external_ip.family, nat->external_ip.bytes) +
                                            " and forward to the external network");
     }
-    end.vsid = seg->vsid;
+    // The next hop lives in the route's subnet (the gateway's CA there): the
+    // frame leaves in that VSID, whichever subnet of the domain sent it.
+    const uint32_t via_vsid = route->vsid ? route->vsid : seg->vsid;
+    end.vsid = via_vsid;
     end.to_gateway = true;
     if (route->next_hop.family != ndt::kFamilyNone) {
       end.pa = ToIp(route->next_hop.family, route->next_hop.bytes);
-      if (const ndt::CaSlot* gw = image_.LookupCa(seg->vsid, route->next_hop.family, route->next_hop.bytes)) {
-        Hop("lookup_ca (vsid " + std::to_string(seg->vsid) + ", " + next_hop + ") → pa " +
+      if (const ndt::CaSlot* gw = image_.LookupCa(via_vsid, route->next_hop.family, route->next_hop.bytes)) {
+        Hop("lookup_ca (vsid " + std::to_string(via_vsid) + ", " + next_hop + ") → pa " +
             FormatIp(gw->pa_family, gw->pa) + " host " + Name(gw->host));
         end.pa = ToIp(gw->pa_family, gw->pa);
         return End(TraceEnd::Kind::kEncapsulate, std::string("encapsulate ") + IsolationName(seg->isolation) +
-                                                     " vsid " + std::to_string(seg->vsid) + " from pa " +
+                                                     " vsid " + std::to_string(via_vsid) + " from pa " +
                                                      FormatIp(seg->local_pa.family, seg->local_pa.bytes) +
                                                      " to gateway pa " + FormatIp(gw->pa_family, gw->pa) + " (host " +
                                                      Name(gw->host) + ")");
