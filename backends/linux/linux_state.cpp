@@ -98,6 +98,7 @@ class Builder {
     MapMinimumBandwidth();
     MapRemoteNics();
     MapRoutes();
+    MapGatewayAddresses();
     MapNat();
     MapRoutingDomainGuards();
     if (!error_.empty())
@@ -704,6 +705,7 @@ class Builder {
         if (bridge == segment_bridge_.end()) continue;
         state_.routes.push_back(
             {.table = vrf->second.table, .dst = route.prefix.Canonical(), .dev = bridge->second, .via = route.next_hop});
+        if (route.prefix.length == 0) default_routed_.insert({route.rdid, route.prefix.address.IsV4()});
         break;
       }
     }
@@ -715,6 +717,8 @@ class Builder {
   /// bridge `input` hook sees them before the IP stack does). Not in a NATed
   /// domain on its gateway host: there everything else goes out through the
   /// domain's NAT veth (its VRF table's default route, MapNat).
+  /// Nor for a family whose VRF table has a default route towards the
+  /// gateway host's CA (MapRoutes): that table never misses.
   void MapRoutingDomainGuards() {
     for (const ir::Port& port : ir_.ports) {
       if (port.vsid == 0 || !vrfs_.count(port.rdid)) continue;
@@ -724,6 +728,7 @@ class Builder {
       std::string v4, v6;
       for (const ir::Segment& seg : ir_.segments) {
         if (seg.rdid != port.rdid || seg.isolation == ir::Isolation::None) continue;
+        if (default_routed_.count({port.rdid, seg.prefix.address.IsV4()})) continue;
         (seg.prefix.address.IsV4() ? v4 : v6) +=
             std::string(seg.prefix.address.IsV4() ? "ip" : "ip6") + " daddr != " + seg.prefix.Canonical().ToString() + " ";
       }
@@ -731,6 +736,46 @@ class Builder {
       const std::string comment = "routing domain guard " + VmNicText(port);
       if (!v4.empty()) Rule("input", iif + v4 + "drop", comment);
       if (!v6.empty()) Rule("input", iif + v6 + "ip6 daddr != fe80::/10 ip6 daddr != ff00::/8 drop", comment);
+    }
+  }
+
+  /// The gateway host's customer addresses (docs/linux-backend.md "Gateway
+  /// address"): per served subnet that this host routes, a veth `nd-g<vsid>`
+  /// in the domain's VRF holds the CA (host route, /32 or /128) with the
+  /// gateway MAC of the lookup record, and its peer `nd-g<vsid>x` is a port
+  /// of the subnet's bridge. Other hosts' default routes lead to it over the
+  /// tunnel (their neighbour entry names that MAC, never the anycast
+  /// gateway MAC every routing host's bridge has and keeps for itself); it
+  /// enters the VRF there, whose table sends it on (NAT veth, or another
+  /// subnet's bridge).
+  void MapGatewayAddresses() {
+    for (const ir::GatewayAddress& g : ir_.gateway_addresses) {
+      auto vrf = vrfs_.find(g.rdid);
+      auto bridge = routed_bridge_.find(g.vsid);
+      if (vrf == vrfs_.end() || bridge == routed_bridge_.end()) continue;  // this host does not route the subnet
+      std::string what = "the gateway address of vm subnet " + QuoteForMessage(g.vm_network + "/" + g.vm_subnet);
+      std::string dev = std::string(kOwnerPrefix) + "-g" + std::to_string(g.vsid);
+      std::string peer = dev + "x";
+      if (!CheckOwned(dev, what) || !CheckOwned(peer, "the bridge end of " + what)) continue;
+      const ir::Segment* seg = nullptr;
+      for (const ir::Segment& s : ir_.segments)
+        if (s.vsid == g.vsid) seg = &s;
+      Link veth;
+      veth.name = dev;
+      veth.kind = "veth";
+      veth.mtu = seg ? seg->mtu : ir_.underlay_mtu;
+      veth.mac = g.mac;
+      veth.master = vrf->second.name;
+      veth.forwarding = true;  // routed packets for the gateway come in here
+      veth.veth_peer = peer;
+      veth.veth_peer_mtu = veth.mtu;
+      veth.veth_peer_master = bridge->second;
+      veth.comment = "gateway address " + g.ca.ToString() + " of vm subnet " + CommentText(g.vm_network) + "/" +
+                     CommentText(g.vm_subnet);
+      AddLink(kVeths, veth);
+      Feature("veth");
+      AddAddress(dev, g.ca, g.ca.IsV4() ? 32 : 128);
+      gateway_devs_[g.rdid].push_back(dev);
     }
   }
 
@@ -803,6 +848,8 @@ class Builder {
       for (const Link& bridge : links_[kBridges])
         if (bridge.master == vrf->second.name)
           zone_rules.push_back({"zones", "iifname \"" + bridge.name + "\"" + set_zone, comment});
+      for (const std::string& g : gateway_devs_[nat.rdid])
+        zone_rules.push_back({"zones", "iifname \"" + g + "\"" + set_zone, comment});
       zone_rules.push_back({"zones", "iifname \"" + dev + "\"" + set_zone, comment});
       for (const net::Prefix& p : nat.inside_prefixes)
         if (p.address.IsV4())
@@ -880,6 +927,8 @@ class Builder {
   std::map<uint32_t, Vrf> vrfs_;
   std::map<uint32_t, std::string> segment_bridge_;  ///< vsid → bridge its ports join
   std::map<uint32_t, std::string> routed_bridge_;   ///< vsid → its bridge, where this host routes it (gateway address)
+  std::set<std::pair<uint32_t, bool>> default_routed_;  ///< (rdid, IPv4?) with a default route via the gateway's CA
+  std::map<uint32_t, std::vector<std::string>> gateway_devs_;  ///< rdid → veths holding its gateway CAs (MapGatewayAddresses)
   std::map<std::string, std::set<std::vector<std::string>>> guard_sets_;  ///< set name → elements (GuardPort)
 };
 

@@ -520,12 +520,15 @@ class HyperVEmitter {
       w_.Comment("lookup records: every VM NIC on a virtual subnet this host carries");
       lookup_header_ = true;
     }
-    w_.Line(call + "  # " + ps::CommentText(r.vm + "/" + r.nic + " on " + r.host));
+    // The routing domain's gateway (its customer address on the gateway host):
+    // the -NextHop of the default customer route (docs/powershell.md).
+    w_.Line(call + "  # " + ps::CommentText(r.gateway ? "gateway on " + r.host : r.vm + "/" + r.nic + " on " + r.host));
   }
 
   void CustomerRoute(const ir::CustomerRoute& r) {
+    // A gateway route names the subnet holding its next hop (the gateway's CA).
     uint32_t vsid = r.vsid;
-    if (!vsid)  // a gateway route goes through the routing domain's first local subnet
+    if (!vsid)  // no CA: the routing domain's first local subnet
       for (const ir::Segment& s : h_.segments)
         if (s.rdid == r.rdid) {
           vsid = s.vsid;

@@ -55,5 +55,7 @@ std::string NicKey(const model::Fabric& f, uint32_t vm, uint32_t nic);
 std::string PortKey(const model::Fabric& f, uint32_t host, uint32_t vm, uint32_t nic);
 std::string SwitchKey(const model::Fabric& f, uint32_t logical_switch);
 std::string GatewayKey(const model::Fabric& f, uint32_t vm_network);
+/// `vm_subnet NET/SUBNET/gateway`: the gateway host's customer address in a VM subnet.
+std::string GatewayCaKey(const model::Fabric& f, uint32_t vm_subnet);
 
 }  // namespace netdsl::alloc

@@ -54,6 +54,7 @@ std::string PortKey(const model::Fabric& f, uint32_t host, uint32_t vm, uint32_t
 }
 std::string SwitchKey(const model::Fabric& f, uint32_t sw) { return "logical_switch " + QuoteName(f.logical_switches[sw].name); }
 std::string GatewayKey(const model::Fabric& f, uint32_t n) { return VmNetworkKey(f, n) + "/gateway"; }
+std::string GatewayCaKey(const model::Fabric& f, uint32_t s) { return VmSubnetKey(f, s) + "/gateway"; }
 
 const ProviderAddress* Allocation::FindProviderAddress(uint32_t host, uint32_t logical_network) const {
   auto it = std::lower_bound(provider_addresses.begin(), provider_addresses.end(), std::pair(host, logical_network),
@@ -174,6 +175,7 @@ class Allocator {
 
   // Requests by kind, each sorted by key.
   std::vector<Request> vsid_req_, rdid_req_, pa_req_, gw_req_, ca_req_, mac_req_, port_req_, switch_req_;
+  std::vector<Request> gwca_req_;  ///< the gateway host's CA per VM subnet (after the NICs' CAs)
   std::vector<std::string> switch_names_;  ///< final bridge name per logical switch
 
   /// The revision this build writes if it changes the lock (docs/lock.md).
@@ -241,6 +243,15 @@ void Allocator::BuildRequests() {
       r.pools = {net.gateway->external_pool};
       gw_req_.push_back(std::move(r));
     }
+    // The gateway host's CA in each subnet it serves: the next hop of the
+    // routing domain's default route on every other host (docs/lock.md).
+    if (net.gateway && net.gateway->host != kNone && net.isolation != model::Isolation::None)
+      for (uint32_t sub : net.vm_subnets) {
+        if (subnet_pools_[sub].empty()) continue;  // nothing to draw from: no default route via this subnet
+        Request r(GatewayCaKey(f_, sub), sub);
+        r.pools = subnet_pools_[sub];
+        gwca_req_.push_back(std::move(r));
+      }
   }
   // PAs: one per (host, network-virtualized logical network its uplinks reach).
   for (uint32_t h = 0; h < f_.hosts.size(); ++h) {
@@ -317,7 +328,8 @@ void Allocator::BuildRequests() {
     }
   }
   for (uint32_t s = 0; s < f_.logical_switches.size(); ++s) switch_req_.emplace_back(SwitchKey(f_, s), s);
-  for (auto* reqs : {&vsid_req_, &rdid_req_, &pa_req_, &gw_req_, &ca_req_, &mac_req_, &port_req_, &switch_req_})
+  for (auto* reqs :
+       {&vsid_req_, &rdid_req_, &pa_req_, &gw_req_, &ca_req_, &mac_req_, &port_req_, &switch_req_, &gwca_req_})
     std::sort(reqs->begin(), reqs->end(), [](const Request& x, const Request& y) { return x.key < y.key; });
 }
 
@@ -452,6 +464,7 @@ void Allocator::ReserveLocked() {
   for (auto& r : pa_req_) KeepIpFromLock(LockSection::ProviderAddress, r, "provider address");
   for (auto& r : gw_req_) KeepIpFromLock(LockSection::GatewayAddress, r, "gateway address");
   for (auto& r : ca_req_) KeepIpFromLock(LockSection::CustomerAddress, r, "customer address");
+  for (auto& r : gwca_req_) KeepIpFromLock(LockSection::GatewayCustomerAddress, r, "gateway customer address");
   for (auto& r : mac_req_) {
     const LockEntry* e = Locked(LockSection::Mac, r.key);
     if (!e) continue;
@@ -608,6 +621,9 @@ void Allocator::AllocateAll() {
     if (!r.kept && !r.failed) NextIp(r, "gateway address");
   for (auto& r : ca_req_)
     if (!r.kept && !r.failed) NextIp(r, "customer address");
+  // After the NICs: adding a gateway never moves a VM's address.
+  for (auto& r : gwca_req_)
+    if (!r.kept && !r.failed) NextIp(r, "gateway customer address");
   for (auto& r : mac_req_) {
     if (r.kept || r.failed) continue;
     bool got = false;
@@ -761,6 +777,12 @@ AllocatedFabric Allocator::Finish() {
     auto ip = FromInt(r.value, f_.ip_pools[r.pool].range_first.family);
     a.gateway_external_ip[r.a] = ip;
     record(LockSection::GatewayAddress, r, ip.ToString());
+  }
+  a.gateway_ca.assign(f_.vm_subnets.size(), std::nullopt);
+  for (auto& r : gwca_req_) {
+    auto ip = FromInt(r.value, f_.ip_pools[r.pool].range_first.family);
+    a.gateway_ca[r.a] = ip;
+    record(LockSection::GatewayCustomerAddress, r, ip.ToString());
   }
   a.nics.resize(f_.vms.size());
   for (uint32_t v = 0; v < f_.vms.size(); ++v) {

@@ -41,6 +41,11 @@ struct Allocation {
   std::vector<std::string> switch_ifname;
   /// Per VM network with a NAT gateway: its external address from the external pool.
   std::vector<std::optional<net::IpAddress>> gateway_external_ip;
+  /// Per VM subnet of a VM network whose gateway runs on a host: the gateway
+  /// host's customer address in that subnet (from the subnet's pool), the
+  /// next hop of the routing domain's default route (HNV: a customer route's
+  /// -NextHop is a CA). nullopt when the subnet has no gateway or no pool.
+  std::vector<std::optional<net::IpAddress>> gateway_ca;
 
   /// The PA of `host` on `logical_network`, if it has one.
   const ProviderAddress* FindProviderAddress(uint32_t host, uint32_t logical_network) const;

@@ -17,7 +17,7 @@ namespace {
 
 constexpr const char* kSectionNames[kLockSectionCount] = {
     "vsid", "rdid", "provider_address", "customer_address", "mac", "port_id", "switch_ifname", "gateway_address",
-    "released_port_id", "released_mac"};
+    "gateway_customer_address", "released_port_id", "released_mac"};
 
 enum class ValueType { Id, Ip, Mac, Ifname };
 
@@ -32,6 +32,7 @@ ValueType TypeOf(LockSection s) {
     case LockSection::ProviderAddress:
     case LockSection::CustomerAddress:
     case LockSection::GatewayAddress:
+    case LockSection::GatewayCustomerAddress:
       return ValueType::Ip;
     case LockSection::Mac:
       return ValueType::Mac;
@@ -421,7 +422,7 @@ std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& 
       diags.Report(DiagKind::LockSchema, loc.Of(key),
                    "unknown section `" + name + "` in " + path + " (expected format, revision, hosts, vsid, rdid, "
                    "provider_address, customer_address, mac, port_id, switch_ifname, gateway_address, "
-                   "released_port_id, released_mac)");
+                   "gateway_customer_address, released_port_id, released_mac)");
       ok = false;
       continue;
     }

@@ -29,12 +29,13 @@ enum class LockSection : uint8_t {
   PortId,           ///< `host HOST/vm VM/NIC` → port id (unique per host)
   SwitchIfname,     ///< `logical_switch SWITCH` → Linux bridge name
   GatewayAddress,   ///< `vm_network NET/gateway` → external IP
+  GatewayCustomerAddress,  ///< `vm_subnet NET/SUBNET/gateway` → the gateway host's CA in that subnet
   ReleasedPortId,   ///< `host HOST/ID` → the revision that released port id ID on HOST (quarantine)
   ReleasedMac,      ///< `MAC` → the revision that released MAC (quarantine)
 };
-inline constexpr size_t kLockSectionCount = 10;
+inline constexpr size_t kLockSectionCount = 11;
 /// Sections that map an object to its value (the others are quarantine lists).
-inline constexpr size_t kAllocationSectionCount = 8;
+inline constexpr size_t kAllocationSectionCount = 9;
 
 /// The format this netdslc writes; it also reads format 1 (no revision, no
 /// quarantine: revision 0).

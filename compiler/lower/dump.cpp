@@ -145,11 +145,12 @@ std::string DumpHostIr(const ir::HostIr& h, bool with_provenance) {
   for (const auto& r : h.lookup_records)
     o << "  lookup vsid=" << r.vsid << " ca=" << r.ca.ToString() << " mac=" << r.mac.ToString()
       << " pa=" << r.pa.ToString() << " host=" << Q(r.host) << " vm=" << Q(r.vm) << " nic=" << Q(r.nic)
-      << (r.local ? " local port=" + std::to_string(r.port_id) : std::string(" remote")) << "\n";
+      << (r.local ? " local port=" + std::to_string(r.port_id) : std::string(" remote"))
+      << (r.gateway ? " gateway" : "") << "\n";
   for (const auto& r : h.customer_routes) {
     o << "  route rdid=" << r.rdid << " " << r.prefix.ToString();
     if (r.kind == ir::CustomerRoute::Kind::OnLink) o << " on_link vsid=" << r.vsid;
-    else o << " via " << Opt(r.next_hop) << " host=" << Q(r.via_host);
+    else o << " via " << Opt(r.next_hop) << " vsid=" << r.vsid << " host=" << Q(r.via_host);
     o << "\n";
   }
   for (const auto& n : h.nat_rules) {
@@ -162,6 +163,10 @@ std::string DumpHostIr(const ir::HostIr& h, bool with_provenance) {
     for (size_t i = 0; i < n.inside_prefixes.size(); ++i) o << (i ? "," : "") << n.inside_prefixes[i].ToString();
     o << "]\n";
   }
+  for (const auto& g : h.gateway_addresses)
+    o << "  gateway_address rdid=" << g.rdid << " vsid=" << g.vsid << " vm_network=" << Q(g.vm_network)
+      << " vm_subnet=" << Q(g.vm_subnet) << " ca=" << g.ca.ToString() << "/" << int(g.prefix_length)
+      << " mac=" << g.mac.ToString() << "\n";
   return o.str();
 }
 
@@ -324,6 +329,7 @@ std::string HostIrHash(const ir::HostIr& h) {
     x.S(r.nic);
     x.U(r.local);
     x.U(r.port_id);
+    x.U(r.gateway);
   });
   x.List(h.customer_routes, [&](const ir::CustomerRoute& r) {
     x.U(r.rdid);
@@ -343,6 +349,15 @@ std::string HostIrHash(const ir::HostIr& h) {
     x.U(n.external_vlan);
     x.List(n.inside_prefixes, [&](const net::Prefix& p) { x.Pfx(p); });
     x.Opt(n.external_gateway, ip);
+  });
+  x.List(h.gateway_addresses, [&](const ir::GatewayAddress& g) {
+    x.U(g.rdid);
+    x.U(g.vsid);
+    x.S(g.vm_network);
+    x.S(g.vm_subnet);
+    x.Ip(g.ca);
+    x.U(g.prefix_length);
+    x.Mac(g.mac);
   });
   return x.Finish();
 }

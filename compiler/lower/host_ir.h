@@ -122,6 +122,9 @@ struct LookupRecord {
   std::string vm, nic;
   bool local = false;  ///< on this host
   uint32_t port_id = 0;  ///< when local
+  /// The routing domain's gateway in this VSID (a GatewayAddress of the
+  /// gateway host `host`; vm and nic empty): never `local`, it has no port.
+  bool gateway = false;
 };
 
 /// A route in a routing domain.
@@ -131,8 +134,22 @@ struct CustomerRoute {
   net::Prefix prefix;
   Kind kind = Kind::OnLink;
   uint32_t vsid = 0;  ///< OnLink: the subnet's VSID
-  std::optional<net::IpAddress> next_hop;  ///< Gateway: the gateway's CA or PA
+  /// Gateway: the gateway host's CA in subnet `vsid` (a carried subnet of
+  /// the routing domain here); unset when the gateway has no CA there.
+  std::optional<net::IpAddress> next_hop;
   std::string via_host;  ///< Gateway: host running the gateway
+};
+
+/// A customer address the gateway host owns in one VM subnet of a routing
+/// domain it is the gateway of: the next hop of the other hosts' default
+/// routes (netdsl.lock `gateway_customer_address`). On the gateway host only.
+struct GatewayAddress {
+  uint32_t rdid = 0;
+  uint32_t vsid = 0;
+  std::string vm_network, vm_subnet;
+  net::IpAddress ca;
+  uint8_t prefix_length = 0;  ///< the VM subnet's
+  net::MacAddress mac;        ///< GatewayMac(vsid), as in the lookup record
 };
 
 /// NAT duty of a gateway host for one VM network.
@@ -186,6 +203,7 @@ struct HostIr {
   std::vector<LookupRecord> lookup_records;      ///< by (vsid, ca)
   std::vector<CustomerRoute> customer_routes;    ///< by (rdid, prefix)
   std::vector<NatRule> nat_rules;                ///< by vm_network
+  std::vector<GatewayAddress> gateway_addresses; ///< by (rdid, vsid)
   std::optional<Management> management;          ///< absent: not declared (nor inherited from a host group)
   /// sha256 (hex) over the inputs and lock: identifies the source of artifacts.
   std::string source_hash;

@@ -12,6 +12,8 @@ namespace netdsl::lower {
 
 using model::kNone;
 
+net::MacAddress GatewayMac(uint32_t vsid) { return net::MacAddress::FromValue(0x026e67000000ULL | (vsid & 0xffffff)); }
+
 LowerIndex BuildLowerIndex(const alloc::AllocatedFabric& af, std::string source_hash) {
   const auto& f = af.fabric;
   const auto& a = af.allocation;
@@ -242,6 +244,7 @@ void HostLowering::LowerSegments() {
       std::sort(seg.remote_pas.begin(), seg.remote_pas.end());
       seg.remote_pas.erase(std::unique(seg.remote_pas.begin(), seg.remote_pas.end()), seg.remote_pas.end());
       // Lookup records: every NIC of this VSID anywhere, already in (CA, vm, nic) order.
+      const size_t first_record = ir_.lookup_records.size();
       for (const auto& [v, i] : index_.nics_by_subnet[s]) {
         const auto& vm = f_.vms[v];
         if (vm.host == kNone) continue;
@@ -260,6 +263,20 @@ void HostLowering::LowerSegments() {
         rec.port_id = rec.local ? alloc_nic.port_id : 0;
         ir_.lookup_records.push_back(std::move(rec));
       }
+      // The routing domain's gateway in this VSID: the next hop of the
+      // default route (HNV: the gateway's lookup record), in CA order.
+      if (net.gateway && net.gateway->host != kNone && a_.gateway_ca[s])
+        if (const auto* pa = Pa(net.gateway->host, net.logical_network)) {
+          ir::LookupRecord rec;
+          rec.vsid = seg.vsid;
+          rec.ca = *a_.gateway_ca[s];
+          rec.mac = GatewayMac(seg.vsid);
+          rec.pa = *pa;
+          rec.host = f_.hosts[net.gateway->host].name;
+          rec.gateway = true;
+          auto at = std::find_if(ir_.lookup_records.begin() + ptrdiff_t(first_record), ir_.lookup_records.end(), [&](const ir::LookupRecord& r) { return rec.ca < r.ca; });
+          ir_.lookup_records.insert(at, std::move(rec));
+        }
     }
     ir_.segments.push_back(std::move(seg));
   }
@@ -380,18 +397,25 @@ void HostLowering::LowerRoutesAndNat() {
     ir_.customer_routes.push_back(std::move(route));
     families[subnet.vm_network].insert(subnet.prefix.address.family);
   }
-  // Default routes towards the VM network's gateway host (not on the gateway itself: it NATs).
+  // Default routes towards the VM network's gateway host (not on the gateway
+  // itself: it NATs), via the gateway's CA in the first carried subnet (by
+  // VSID) of the family that has one: customer routes live in the routing
+  // domain's CA space (HNV: New-NetVirtualizationCustomerRoute -NextHop CA).
   for (const auto& [n, fams] : families) {
     const auto& net = f_.vm_networks[n];
     if (!net.gateway || net.gateway->host == kNone || net.gateway->host == host_) continue;
-    const auto* pa = Pa(net.gateway->host, net.logical_network);
     for (auto family : fams) {
       ir::CustomerRoute route;
       route.rdid = a_.rdid[n];
       route.prefix.address.family = family;
       route.prefix.length = 0;
       route.kind = ir::CustomerRoute::Kind::Gateway;
-      if (pa) route.next_hop = *pa;
+      for (uint32_t s : carried_subnets_)
+        if (f_.vm_subnets[s].vm_network == n && a_.gateway_ca[s] && a_.gateway_ca[s]->family == family) {
+          route.next_hop = *a_.gateway_ca[s];
+          route.vsid = a_.vsid[s];
+          break;
+        }
       route.via_host = f_.hosts[net.gateway->host].name;
       ir_.customer_routes.push_back(std::move(route));
     }
@@ -399,6 +423,22 @@ void HostLowering::LowerRoutesAndNat() {
   std::sort(ir_.customer_routes.begin(), ir_.customer_routes.end(), [](const auto& x, const auto& y) {
     return std::tie(x.rdid, x.prefix, x.vsid) < std::tie(y.rdid, y.prefix, y.vsid);
   });
+  // The CAs this host owns as the gateway of its VM networks.
+  for (uint32_t n : index_.gateway_networks_by_host[host_])
+    for (uint32_t s : f_.vm_networks[n].vm_subnets) {
+      if (!a_.gateway_ca[s]) continue;
+      ir::GatewayAddress g;
+      g.rdid = a_.rdid[n];
+      g.vsid = a_.vsid[s];
+      g.vm_network = f_.vm_networks[n].name;
+      g.vm_subnet = f_.vm_subnets[s].name;
+      g.ca = *a_.gateway_ca[s];
+      g.prefix_length = f_.vm_subnets[s].prefix.length;
+      g.mac = GatewayMac(g.vsid);
+      ir_.gateway_addresses.push_back(std::move(g));
+    }
+  std::sort(ir_.gateway_addresses.begin(), ir_.gateway_addresses.end(),
+            [](const auto& x, const auto& y) { return std::tie(x.rdid, x.vsid) < std::tie(y.rdid, y.vsid); });
   for (uint32_t n : index_.gateway_networks_by_host[host_]) {
     const auto& net = f_.vm_networks[n];
     if (!net.gateway->nat || !a_.gateway_external_ip[n]) continue;

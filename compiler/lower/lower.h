@@ -29,6 +29,11 @@ struct LowerIndex {
   std::string source_hash;
 };
 
+/// The MAC of the gateway host's customer address in VSID `vsid`:
+/// `02:6e:67` + the VSID (locally administered, "ng"; one per VSID, apart
+/// from every anycast gateway MAC `02:6e:64:…`).
+net::MacAddress GatewayMac(uint32_t vsid);
+
 /// Builds the index in O(NICs log NICs).
 LowerIndex BuildLowerIndex(const alloc::AllocatedFabric& fabric, std::string source_hash);
 

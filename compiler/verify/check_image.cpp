@@ -182,6 +182,11 @@ void CheckImage(Fabric& fabric, uint32_t h) {
         if (!(s.flags & ndt::kSlotOccupied) || s.vsid != seg.vsid) continue;
         net::IpAddress ca = ToIp(s.ca_family, s.ca);
         if (fabric.port_by_ca.count(CaKey{s.vsid, ca})) continue;
+        // The routing domain's gateway (no vm, no nic): its host is the domain's gateway.
+        if (img.String(s.vm).empty() && img.String(s.nic).empty())
+          if (auto g = fabric.gateway_hosts.find(seg.rdid);
+              g != fabric.gateway_hosts.end() && g->second.count(std::string(img.String(s.host))))
+            continue;
         add(DiagKind::VerifyUnreachable,
             "lookup record (vsid " + std::to_string(s.vsid) + ", " + ca.ToString() + ") for vm " +
                 Q(img.String(s.vm)) + " nic " + Q(img.String(s.nic)) + " on host " + Q(img.String(s.host)) +
@@ -228,6 +233,43 @@ void CheckImage(Fabric& fabric, uint32_t h) {
                                            ToPrefix(route.prefix).ToString() + " is on-link in vsid " +
                                            std::to_string(route.vsid) + ", which this host does not carry",
           path);
+  }
+
+  // Gateway routes lead into the routing domain's CA space: the next hop is
+  // the gateway host's address in a subnet of the domain this host carries
+  // (route.vsid), with a lookup record to the gateway host (HNV: a customer
+  // route's -NextHop is a CA; Linux: the route's `via` on that subnet's
+  // bridge). A provider address there leads nowhere (issue 13).
+  for (const ndt::RouteEntry& route : img.routes()) {
+    if (route.kind != uint8_t(ndt::RouteKind::kGateway)) continue;
+    std::string via_host(img.String(route.via_host));
+    std::string what = "route rdid " + std::to_string(route.rdid) + " " + ToPrefix(route.prefix).ToString() +
+                       " towards the gateway host " + Q(via_host);
+    if (route.next_hop.family == ndt::kFamilyNone) {
+      add(DiagKind::VerifyUnreachable, what + " has no next hop: the gateway has no customer address in a subnet "
+                                               "of the routing domain this host carries");
+      continue;
+    }
+    net::IpAddress next = ToIp(route.next_hop);
+    const ndt::SegmentEntry* seg = img.FindSegment(route.vsid);
+    if (!seg || seg->rdid != route.rdid || !ToPrefix(seg->prefix).Contains(next)) {
+      add(DiagKind::VerifyUnreachable,
+          what + " goes via " + next.ToString() + ", which is not in the routing domain's customer address space " +
+              (seg ? "(vsid " + std::to_string(route.vsid) + " is " + ToPrefix(seg->prefix).ToString() +
+                         (seg->rdid != route.rdid ? " of rdid " + std::to_string(seg->rdid) : "") + ")"
+                   : "(vsid " + std::to_string(route.vsid) + " is no subnet this host carries)") +
+              ": nothing on a subnet of the domain answers for it");
+      continue;
+    }
+    if (!Virtualized(*seg)) continue;  // VLAN subnets: no lookup records, resolved by ARP
+    const ndt::CaSlot* rec = img.LookupCa(route.vsid, route.next_hop.family, route.next_hop.bytes);
+    if (!rec || img.String(rec->host) != via_host)
+      add(DiagKind::VerifyUnreachable,
+          what + " goes via " + next.ToString() + ", which " +
+              (rec ? "the lookup record of vsid " + std::to_string(route.vsid) + " places on host " +
+                         Q(std::string(img.String(rec->host)))
+                   : "has no lookup record in vsid " + std::to_string(route.vsid)) +
+              ": packets for the gateway are not tunnelled to it");
   }
 }
 

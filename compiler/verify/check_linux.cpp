@@ -323,7 +323,7 @@ class LinuxChecker {
         for (const ndt::RouteDomainEntry& rd : img_.route_domains())
           if (img_.String(rd.vrf_ifname) == l.name) v.rdid = rd.rdid;
       for (const runtime::Route& r : st_.routes)
-        if (r.table == v.table) v.routes.push_back({r.dst.Canonical(), r.dev, false, r.loc.line});
+        if (r.table == v.table) v.routes.push_back({r.dst.Canonical(), r.dev, false, r.loc.line, r.via});
       for (const runtime::Address& a : st_.addresses)
         if (VrfOf(a.dev) == l.name)
           v.routes.push_back({net::Prefix{a.address, a.prefix_length}.Canonical(), a.dev, true, a.loc.line});
@@ -355,8 +355,10 @@ class LinuxChecker {
         if (b == vsid_of_bridge.end()) continue;
         bool found = false;
         for (const ndt::RouteEntry& route : img_.routes())
-          found |= route.kind == uint8_t(ndt::RouteKind::kOnLink) && route.rdid == v.rdid &&
-                   route.vsid == b->second && ToPrefix(route.prefix).Canonical() == r.dst;
+          found |= route.rdid == v.rdid && route.vsid == b->second && ToPrefix(route.prefix).Canonical() == r.dst &&
+                   (route.kind == uint8_t(ndt::RouteKind::kOnLink)
+                        ? !r.via
+                        : r.via && route.next_hop.family != ndt::kFamilyNone && *r.via == ToIp(route.next_hop));
         if (!found)
           Add(DiagKind::VerifyDisagreement, r.line,
               std::string(r.connected ? "connected route " : "route ") + r.dst.ToString() + " via " + Q(r.dev) +
@@ -364,6 +366,23 @@ class LinuxChecker {
                   ") of linux.yaml is no on-link route of rdid " + std::to_string(v.rdid) + " vsid " +
                   std::to_string(b->second) + " in tables.ndt");
       }
+    // The image's gateway routes are in the VRF too, via the same next hop on
+    // that subnet's bridge (without a VRF the host routes nothing: layer 2).
+    for (const ndt::RouteEntry& route : img_.routes()) {
+      if (route.kind != uint8_t(ndt::RouteKind::kGateway) || route.next_hop.family == ndt::kFamilyNone) continue;
+      auto ls = host_.linux.segments.find(route.vsid);
+      if (ls == host_.linux.segments.end() || ls->second.vrf.empty()) continue;
+      const LinuxVrf* vrf = FindVrf(ls->second.vrf);
+      net::Prefix p = ToPrefix(route.prefix).Canonical();
+      net::IpAddress next = ToIp(route.next_hop);
+      bool found = false;
+      for (const LinuxRoute& r : vrf->routes) found |= r.dst == p && r.dev == ls->second.bridge && r.via == next;
+      if (!found)
+        Add(DiagKind::VerifyDisagreement, vrf->line,
+            "route rdid " + std::to_string(route.rdid) + " " + p.ToString() + " via " + next.ToString() +
+                " of tables.ndt is not in vrf " + Q(vrf->name) + " (table " + std::to_string(vrf->table) + ") via " +
+                next.ToString() + " on " + Q(ls->second.bridge) + " in linux.yaml");
+    }
     for (const auto& [rdid, count] : onlink_per_rdid) {
       if (count < 2) continue;
       bool routed = false;
@@ -400,6 +419,25 @@ class LinuxChecker {
       zones[r.rule.substr(b, e - b)] = static_cast<uint32_t>(std::strtoul(r.rule.c_str() + z + 13, nullptr, 10));
     }
     return zones;
+  }
+
+  /// A veth of this gateway host in a VRF that holds one of its own gateway
+  /// customer addresses (a lookup record without vm and nic naming this host),
+  /// with its peer on that subnet's bridge (docs/verify.md "Gateway").
+  bool GatewayDevice(const Link& l) const {
+    if (l.kind != "veth" || l.master.empty() || l.veth_peer_master.empty()) return false;
+    for (const auto& [vsid, ls] : host_.linux.segments) {
+      if (ls.bridge != l.veth_peer_master || ls.vrf != l.master) continue;
+      for (const runtime::Address& a : st_.addresses) {
+        if (a.dev != l.name) continue;
+        const ndt::CaSlot* rec =
+            img_.LookupCa(vsid, a.address.IsV4() ? ndt::kFamilyV4 : ndt::kFamilyV6, a.address.bytes.data());
+        if (rec && img_.String(rec->vm).empty() && img_.String(rec->nic).empty() && img_.String(rec->host) == host_.name &&
+            l.mac && ToMac(rec->mac) == *l.mac)
+          return true;
+      }
+    }
+    return false;
   }
 
   /// Gateway NAT inside each routing domain (docs/verify.md "NAT"): the
@@ -479,7 +517,7 @@ class LinuxChecker {
       // Every device the domain's packets come in on: its bridges and the nat device.
       std::vector<std::string> devices{addr->dev};
       for (const Link& l : st_.links)
-        if (l.master == domain->name && l.kind == "bridge") devices.push_back(l.name);
+        if (l.master == domain->name && (l.kind == "bridge" || GatewayDevice(l))) devices.push_back(l.name);
       bool all = true;
       std::set<uint32_t> seen;
       for (const std::string& dv : devices) {
@@ -517,7 +555,7 @@ class LinuxChecker {
              "verdict: delivered into the other routing domain: replies of one tenant reach the other"});
       }
     for (const Link& l : st_.links)
-      if (l.kind == "veth" && !l.veth_peer_master.empty() && !nat_devices.count(l.name))
+      if (l.kind == "veth" && !l.veth_peer_master.empty() && !nat_devices.count(l.name) && !GatewayDevice(l))
         Add(DiagKind::VerifyDisagreement, l.loc.line,
             "veth " + Q(l.name) + " with its peer on " + Q(l.veth_peer_master) +
                 " in linux.yaml is neither a port of tables.ndt nor the nat device of a routing domain it NATs");

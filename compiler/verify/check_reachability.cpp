@@ -181,6 +181,31 @@ class Reachability {
     }
   }
 
+  /// Where the router `router`'s VRF `vrf` sends `dst` when its longest
+  /// match is a route via a gateway's customer address: the gateway host that
+  /// holds that address in its VRF of the same routing domain, and that VRF
+  /// (docs/verify.md "Gateway"); nullopt when the match is no such route.
+  std::optional<std::pair<uint32_t, const LinuxVrf*>> ViaGateway(const LinuxVrf& vrf, const net::IpAddress& dst) const {
+    const LinuxRoute* best = nullptr;
+    for (const LinuxRoute& r : vrf.routes)
+      if (r.dst.address.family == dst.family && r.dst.Contains(dst) && (!best || r.dst.length > best->dst.length))
+        best = &r;
+    if (!best || !best->via) return std::nullopt;
+    auto gateways = fabric_.gateway_hosts.find(vrf.rdid);
+    if (gateways == fabric_.gateway_hosts.end()) return std::nullopt;
+    net::Prefix own{*best->via, uint8_t(best->via->Bits())};
+    for (const std::string& name : gateways->second) {
+      auto g = fabric_.host_by_name.find(name);
+      if (g == fabric_.host_by_name.end() || !fabric_.hosts[g->second].linux_ok) continue;
+      for (const LinuxVrf& v : fabric_.hosts[g->second].linux.vrfs) {
+        if (v.rdid != vrf.rdid) continue;
+        for (const LinuxRoute& r : v.routes)
+          if (r.connected && r.dst == own) return std::make_pair(g->second, &v);
+      }
+    }
+    return std::nullopt;
+  }
+
   /// Hosts that answer for `g` in `vsid`: with linux.yaml, a bridge of the
   /// VSID holding `g`; without (Hyper-V), every carrier (a distributed router).
   std::vector<uint32_t> Owners(uint32_t vsid, const net::IpAddress& g) const {
@@ -252,6 +277,14 @@ class Reachability {
         for (const LinuxRoute& r : vrf->routes)
           ok |= r.dst.address.family == dst.family && r.dst.Contains(dst) && target != router.linux.segments.end() &&
                 r.dev == target->second.bridge;
+        // Or one hop on: via the gateway's CA to the gateway host, which routes it onto the target's bridge.
+        if (auto via = ViaGateway(*vrf, dst); !ok && via) {
+          const struct Host& gwh = fabric_.hosts[via->first];
+          auto there = gwh.linux.segments.find(q.port->vsid);
+          for (const LinuxRoute& r : via->second->routes)
+            ok |= r.dst.address.family == dst.family && r.dst.Contains(dst) && there != gwh.linux.segments.end() &&
+                  r.dev == there->second.bridge;
+        }
         if (ok) continue;
         Add(DiagKind::VerifyUnreachable, router.linux_path,
             "lroute " + std::to_string(x) + " " + std::to_string(seg.rdid) + " " + std::to_string(seg.vsid) + " " +
@@ -277,6 +310,10 @@ class Reachability {
               return hops;
             });
       }
+      // The NAT host translates what reaches its VRF (Nat() checks that VRF's way out).
+      if (auto via = outside != outside_.end() ? ViaGateway(*vrf, outside->second) : std::nullopt;
+          via && nat != nat_.end() && via->first == nat->second.host)
+        continue;
       if (nat != nat_.end() && outside != outside_.end() && x != nat->second.host && port.ca.family == ndt::kFamilyV4) {
         const struct Host& gwh = fabric_.hosts[nat->second.host];
         Add(DiagKind::VerifyUnreachable, router.linux_path,

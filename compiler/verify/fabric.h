@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -72,6 +73,7 @@ struct LinuxRoute {
   std::string dev;
   bool connected = false;  ///< from an address on `dev`
   int line = 0;
+  std::optional<net::IpAddress> via;  ///< the next hop (a gateway's CA)
 };
 
 struct LinuxVrf {
@@ -171,6 +173,10 @@ struct Fabric {
   std::map<uint32_t, std::vector<PortRef>> ports_by_vsid;
   std::map<uint32_t, uint32_t> rdid_of_vsid;                  ///< from the first carrier
   std::map<uint32_t, std::vector<uint32_t>> vsids_by_rdid;
+  /// rdid → hosts that are its gateway: the NAT entries' hosts and the
+  /// `via_host` of the images' gateway routes. A lookup record without vm and
+  /// nic names such a host's customer address (docs/verify.md "Gateway").
+  std::map<uint32_t, std::set<std::string>> gateway_hosts;
   Findings findings;
 
   const Host* HostByPa(const net::IpAddress& pa) const {

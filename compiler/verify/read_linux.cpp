@@ -93,7 +93,7 @@ bool ReadLink(const Node& n, runtime::Link* l) {
     if (k == "master") return ok &= Fields::Str(v, &l->master), 2;
     if (k == "isolated") return ok &= Fields::Bool(v, &l->isolated), 3;
     if (k == "mtu") return ok &= Fields::Uint(v, &l->mtu, 65535), 4;
-    if (k == "mac") return 5;  // not used by verify
+    if (k == "mac") return ok &= Fields::Mac(v, &l->mac), 5;  // a gateway veth's MAC (GatewayDevice)
     if (k == "forwarding") return 6;
     if (k == "identity") return 7;
     for (std::string_view s : {"bond", "vlan", "vxlan", "gretap", "vrf", "veth"})

@@ -163,6 +163,10 @@ void IndexImages(Fabric& fabric) {
       }
       fabric.rdid_of_vsid.emplace(seg.vsid, seg.rdid);
     }
+    for (const ndt::NatEntry& n : host.image->nat()) fabric.gateway_hosts[n.rdid].insert(host.name);
+    for (const ndt::RouteEntry& r : host.image->routes())
+      if (r.kind == uint8_t(ndt::RouteKind::kGateway))
+        fabric.gateway_hosts[r.rdid].insert(std::string(host.image->String(r.via_host)));
     for (const ndt::PortEntry& port : host.image->ports()) {
       if (port.vsid == 0) continue;
       fabric.ports_by_vsid[port.vsid].push_back({h, &port});

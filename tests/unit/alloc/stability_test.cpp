@@ -136,7 +136,11 @@ TEST_CASE("a VM whose name sorts first renumbers no CA, MAC or port id") {
     first.name = "a";
     f.vms.insert(f.vms.begin(), first);
   });
-  CHECK(Value(lock, alloc::LockSection::CustomerAddress, "vm a/nic0") == "10.0.1.13");  // .12 is reserved
+  // .12 is reserved, .13 the gateway host's CA (drawn after the VMs' in the
+  // first build): an allocator ignoring the lock's gateway_customer_address
+  // would hand .13 to `a` and move the gateway.
+  CHECK(Value(lock, alloc::LockSection::CustomerAddress, "vm a/nic0") == "10.0.1.14");
+  CHECK(Value(lock, alloc::LockSection::GatewayCustomerAddress, "vm_subnet \"tenant A\"/web/gateway") == "10.0.1.13");
   CHECK(Value(lock, alloc::LockSection::Mac, "vm a/nic0") == "00:1d:d8:b7:1c:02");
   CHECK(Value(lock, alloc::LockSection::PortId, "host h1/vm a/nic0") == "2");
 }

@@ -29,6 +29,7 @@ std::string VerifyView(const runtime::HostState& s) {
   o << "host " << s.host << "\n";
   for (const runtime::Link& l : s.links)
     o << "link " << l.name << " " << l.kind << " m=" << l.master << " iso=" << l.isolated << " mtu=" << l.mtu
+      << " mac=" << (l.mac ? l.mac->ToString() : "-")
       << " vx=" << l.vxlan_id << "/" << (l.vxlan_local ? l.vxlan_local->ToString() : "-") << " gre=" << l.gretap_key
       << "/" << (l.gretap_local ? l.gretap_local->ToString() : "-") << "/"
       << (l.gretap_remote ? l.gretap_remote->ToString() : "-") << " vlan=" << l.vlan_link << "/" << l.vlan_id

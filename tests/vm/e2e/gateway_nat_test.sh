@@ -9,6 +9,12 @@
 # conntrack entry each, in the tenants' zones). Nobody enables forwarding by
 # hand: netdsl turns it on for the devices that route, and only for those.
 # Before the fix `netdslc check` refused this fabric (ND3102).
+# Blue has a second subnet (app, VM b2 at 10.0.2.10) on node1, so node1 routes
+# blue itself: b1 and b2 reach the outside through node1's VRF, whose default
+# route goes via gw's customer address in blue (issue 13), over the tunnel to
+# gw's gateway veth and out through gw's NAT. On e55c523 (default route via
+# gw's provider address, which Linux dropped) node1's routing-domain guard
+# dropped their packets: b1 could not reach the external side.
 source "$(dirname "$0")/lib.sh"
 NETDSLC=${NETDSLC:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -58,7 +64,7 @@ plan = yaml.safe_load(open(sys.argv[1]))
 links = {l["name"]: l for l in plan["links"]}
 vrf = links[sys.argv[2]]["master"]
 for l in plan["links"]:
-    if l["kind"] == "veth" and l["master"] == vrf and l["veth"].get("peer_master"):
+    if l["kind"] == "veth" and l["master"] == vrf and l["name"].startswith("nd-n"):
         print([a["address"].split("/")[0] for a in plan["addresses"] if a["dev"] == l["name"]][0])
 PY
 }
@@ -93,10 +99,10 @@ sys.exit("no answer")
 ' "$2"
 }
 
-declare -A nat_of seen_by
+declare -A nat_of seen_by ca_of
 n=0
 while IFS=$'\t' read -r host port guest mac ca bridge; do
-  [[ $ca == 10.0.1.10 ]] || fail "unexpected VM NIC $port on $host ($ca)"
+  [[ $ca == 10.0.1.10 || $ca == 10.0.2.10 ]] || fail "unexpected VM NIC $port on $host ($ca)"
   vm="vm-$port"
   n=$((n + 1))
   mkns "$vm"
@@ -104,16 +110,38 @@ while IFS=$'\t' read -r host port guest mac ca bridge; do
   ip -n "$P-$vm" link set "$guest" name eth0
   ip -n "$P-$vm" addr add "$ca/24" dev eth0
   ip -n "$P-$vm" link set eth0 up
-  ip -n "$P-$vm" route add default via 10.0.1.1
+  ip -n "$P-$vm" route add default via "${ca%.*}.1"
+  ca_of[$vm]=$ca
   nat_of[$vm]=$(nat_of_bridge "$bridge")
   [[ ${nat_of[$vm]} == 198.51.100.* ]] || fail "no NAT address for $vm (bridge $bridge)"
   ip netns exec "$P-$vm" ping -c 2 -W 5 198.51.100.1 >/dev/null || fail "$vm (10.0.1.10 behind ${nat_of[$vm]}) cannot reach the external side"
 done <<<"$vms"
-((n == 2)) || fail "expected 2 VM NICs, got $n"
-vm_a=$(printf '%s\n' "${!nat_of[@]}" | sort | head -1)
-vm_b=$(printf '%s\n' "${!nat_of[@]}" | sort | tail -1)
+((n == 3)) || fail "expected 3 VM NICs, got $n"
+same_ca=$(for vm in "${!ca_of[@]}"; do if [[ ${ca_of[$vm]} == 10.0.1.10 ]]; then echo "$vm"; fi; done | sort)
+vm_a=$(head -1 <<<"$same_ca")
+vm_b=$(tail -1 <<<"$same_ca")
+[[ $vm_a != "$vm_b" ]] || fail "expected two VMs at 10.0.1.10"
 [[ ${nat_of[$vm_a]} != "${nat_of[$vm_b]}" ]] || fail "both tenants have NAT address ${nat_of[$vm_a]}"
-echo "both tenants (10.0.1.10 each) ping the external side through gw"
+echo "all three VMs (both tenants at 10.0.1.10, blue's b2 at 10.0.2.10) ping the external side through gw"
+
+# Blue is routed on node1, which is not the gateway: node1's VRF holds the
+# default route via gw's customer address, and what b1/b2 sent reached gw
+# through its gateway veth (nd-g<vsid>: the CA with the lookup record's MAC).
+[[ $(ip -n "$P-node1" -o link show type vrf | wc -l) -eq 1 ]] || fail "node1: expected one VRF (blue): $(ip -n "$P-node1" -o link show type vrf)"
+vrf1=$(ip -n "$P-node1" -o link show type vrf | awk -F': ' '{print $2}' | cut -d@ -f1)
+gw_ca=$(ip -n "$P-node1" route show vrf "$vrf1" default | awk '/via/ {print $3}')
+[[ $gw_ca == 10.0.1.* || $gw_ca == 10.0.2.* ]] || fail "node1's $vrf1 has no default route via gw's customer address: $(ip -n "$P-node1" route show vrf "$vrf1")"
+gdev=$(ip -n "$P-gw" -o addr show | awk -v ca="$gw_ca/32" '$4 == ca {print $2}')
+[[ $gdev == nd-g* ]] || fail "gw holds $gw_ca on '${gdev:-nothing}', not on a gateway veth"
+rx=$(ip netns exec "$P-gw" cat "/sys/class/net/$gdev/statistics/rx_packets")
+((rx > 0)) || fail "nothing node1 routed came in on gw's $gdev"
+echo "node1 routes blue: default via gw's customer address $gw_ca, received on gw's $gdev ($rx packets)"
+b2=$(for vm in "${!ca_of[@]}"; do if [[ ${ca_of[$vm]} == 10.0.2.10 ]]; then echo "$vm"; fi; done)
+[[ -n $b2 ]] || fail "no VM at 10.0.2.10"
+answer=$(send "$b2" "$b2") || fail "$b2 (blue's app subnet, routed by node1) got no answer to its flow"
+saw=${answer#*|}
+[[ ${saw%:*} == "${nat_of[$b2]}" ]] || fail "the external side saw $saw for $b2, not blue's NAT address ${nat_of[$b2]}"
+echo "$b2 (10.0.2.10, routed by node1) is seen outside as $saw"
 
 # The same flow from both tenants, one after the other (the first's conntrack
 # entry still alive): each answer comes back to its sender, and the external
