@@ -53,6 +53,11 @@ bool Netlink::Open(std::string* error) {
   return true;
 }
 
+bool Netlink::StrictDumps() {
+  int one = 1;
+  return sock_ && mnl_socket_setsockopt(sock_, NETLINK_GET_STRICT_CHK, &one, sizeof one) == 0;
+}
+
 namespace {
 
 /// Walks the attributes in [begin, end) (libmnl's macros do not compile as C++).

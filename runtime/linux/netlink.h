@@ -73,6 +73,11 @@ class Netlink {
 
   /// Opens a NETLINK_ROUTE socket in the current network namespace.
   bool Open(std::string* error);
+  /// Asks the kernel to check dump requests strictly and honour their
+  /// filters (NETLINK_GET_STRICT_CHK, Linux 4.20+), e.g. a route dump of one
+  /// table (rtm_table + RTA_TABLE). False when the kernel cannot: it then
+  /// dumps everything, so callers filter the answer themselves too.
+  bool StrictDumps();
   /// Sends a dump request and calls `fn` for every message of the answer
   /// (`fn` must not use this Netlink: the answer sits in its receive buffer).
   bool Dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& fn, std::string* error);
