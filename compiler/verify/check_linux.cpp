@@ -231,7 +231,10 @@ class LinuxChecker {
         std::sort(tp.flood.begin(), tp.flood.end());
         tp.flood.erase(std::unique(tp.flood.begin(), tp.flood.end()), tp.flood.end());
       }
-      if (iso == ndt::Isolation::kVxlan || iso == ndt::Isolation::kNvgre) Records(seg, ls);
+      if (iso == ndt::Isolation::kVxlan || iso == ndt::Isolation::kNvgre) {
+        Records(seg, ls);
+        BridgeNeighbours(seg, ls);
+      }
       host_.linux.segments[seg.vsid] = std::move(ls);
     }
   }
@@ -292,6 +295,91 @@ class LinuxChecker {
                 "neighbour " + ca.ToString() + " → " + mac.ToString() + " on " + Q(t) + " (" + what + ") " +
                     (r ? "has mac " + ToMac(r->mac).ToString() + " in tables.ndt" : "has no lookup record in tables.ndt"));
         }
+    }
+  }
+
+  /// A host that routes a virtualized subnet (its bridge holds the subnet's
+  /// gateway) keeps each remote VM of the subnet as a permanent neighbour on
+  /// that bridge (backends/linux MapRemoteNics): it cannot resolve them by
+  /// ARP, since the VM answers to the anycast gateway MAC, which the VM's own
+  /// host keeps when it routes the subnet too. Every remote lookup record has
+  /// its neighbour there, and every neighbour on a segment's bridge is a
+  /// lookup record of the segment with the record's MAC.
+  void BridgeNeighbours(const ndt::SegmentEntry& seg, const LinuxSegment& ls) {
+    net::IpAddress gateway = ToIp(seg.gateway), local = ToIp(seg.local_pa);
+    bool routes = seg.gateway.family != ndt::kFamilyNone &&
+                  std::find(ls.addresses.begin(), ls.addresses.end(), gateway) != ls.addresses.end();
+    auto entries = neighbours_.find(ls.bridge);
+    std::string vsid = "vsid " + std::to_string(seg.vsid);
+    std::string router = "host " + Q(host_.name) + ": " +
+                         (ls.vrf.empty() ? std::string("the main table") : "vrf " + Q(ls.vrf) + " (table " +
+                                                                                 std::to_string(ls.vrf_table) + ")");
+    auto vm = [&](const ndt::CaSlot& s) {
+      return "vm " + Q(img_.String(s.vm)) + " nic " + Q(img_.String(s.nic)) + " on host " + Q(img_.String(s.host));
+    };
+    if (routes)
+      for (const ndt::CaSlot* s : records_[seg.vsid]) {
+        net::IpAddress pa = ToIp(s->pa_family, s->pa), ca = ToIp(s->ca_family, s->ca);
+        if ((s->flags & ndt::kSlotLocal) || pa == local || s->ca_family == ndt::kFamilyNone) continue;
+        if (entries != neighbours_.end()) {
+          auto at = std::lower_bound(entries->second.begin(), entries->second.end(),
+                                     std::make_pair(ca, net::MacAddress{}));
+          if (at != entries->second.end() && at->first == ca) continue;  // present (a wrong MAC is reported below)
+        }
+        if (fabric_.findings.Full(DiagKind::VerifyDisagreement)) return;
+        const Host* owner = fabric_.HostByPa(pa);
+        bool owner_routes = false;
+        if (owner && owner->image)
+          if (const ndt::SegmentEntry* there = owner->image->FindSegment(seg.vsid);
+              there && there->gateway.family != ndt::kFamilyNone)
+            for (const ndt::RouteDomainEntry& rd : owner->image->route_domains())
+              owner_routes |= rd.rdid == seg.rdid && !owner->image->String(rd.vrf_ifname).empty();
+        std::string owner_name = owner ? Q(owner->name) : "at pa " + pa.ToString();
+        Add(DiagKind::VerifyDisagreement, ls.bridge_line,
+            "bridge " + Q(ls.bridge) + " routes " + vsid + " (it holds the gateway " + gateway.ToString() +
+                ") but has no neighbour entry for " + ca.ToString() + " (" + vm(*s) + ", mac " +
+                ToMac(s->mac).ToString() + ") in linux.yaml",
+            {"1. " + router + " routes a packet for " + ca.ToString() + " (" + vm(*s) + ") out of bridge " +
+                 Q(ls.bridge) + ", which holds the gateway " + gateway.ToString(),
+             "2. host " + Q(host_.name) + ": bridge " + Q(ls.bridge) + " has no neighbour entry for " +
+                 ca.ToString() + ": the kernel asks for its mac by ARP through the tunnels of " + vsid,
+             owner_routes ? "3. host " + owner_name + ": vm " + Q(img_.String(s->vm)) + " answers to " +
+                                gateway.ToString() + "'s anycast gateway mac, which host " + owner_name +
+                                " owns too (it routes " + vsid + "): the answer stays there"
+                          : "3. host " + owner_name + " does not route " + vsid +
+                                ": the answer comes back through the tunnel",
+             owner_routes ? "verdict: drop: host " + Q(host_.name) + " never learns the mac of " + ca.ToString() +
+                                ", and what it routes to it is lost"
+                          : "verdict: resolved by ARP, but linux.yaml lacks the neighbour tables.ndt has"});
+      }
+    if (entries == neighbours_.end()) return;
+    for (const auto& [ca, mac] : entries->second) {
+      const ndt::CaSlot* r = img_.LookupCa(seg.vsid, ca.IsV4() ? ndt::kFamilyV4 : ndt::kFamilyV6, ca.bytes.data());
+      if (r && ToMac(r->mac) == mac) continue;
+      if (fabric_.findings.Full(DiagKind::VerifyDisagreement)) return;
+      int line = 0;
+      for (const runtime::Neighbour& n : st_.neighbours)
+        if (n.dev == ls.bridge && n.address == ca && n.mac == mac) line = n.loc.line;
+      const ndt::CaSlot* holder = nullptr;  // the VM of the segment that has `mac`
+      for (const ndt::CaSlot* s : records_[seg.vsid])
+        if (ToMac(s->mac) == mac) holder = s;
+      std::vector<std::string> hops = {"1. " + router + " routes a packet for " + ca.ToString() +
+                                       (r ? " (" + vm(*r) + ")" : std::string()) + " out of bridge " +
+                                       Q(ls.bridge) + " to mac " + mac.ToString() + " (linux.yaml line " +
+                                       std::to_string(line) + ")"};
+      if (r)
+        hops.push_back("2. tables.ndt: lookup record (" + vsid + ", " + ca.ToString() + ") has mac " +
+                       ToMac(r->mac).ToString());
+      else
+        hops.push_back("2. tables.ndt: " + vsid + " has no lookup record for " + ca.ToString());
+      if (holder)
+        hops.push_back("verdict: delivered to " + vm(*holder) + (r ? " instead of vm " + Q(img_.String(r->vm)) : ""));
+      else
+        hops.push_back("verdict: drop: no vm of " + vsid + " has mac " + mac.ToString());
+      Add(DiagKind::VerifyDisagreement, line,
+          "neighbour " + ca.ToString() + " → " + mac.ToString() + " on bridge " + Q(ls.bridge) + " (" + vsid + ") " +
+              (r ? "has mac " + ToMac(r->mac).ToString() + " in tables.ndt" : "has no lookup record in tables.ndt"),
+          std::move(hops));
     }
   }
 

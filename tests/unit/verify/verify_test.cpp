@@ -49,16 +49,20 @@ TEST_CASE("demoted kinds are warnings; the others still fail the proof") {
 TEST_CASE("a build whose findings are all demoted is proven, and says what it found") {
   // The seed demo as built at d59f784: no NAT external address (ND4002),
   // host02's default route via the gateway's provider address instead of
-  // its customer address (ND4002, issue 13) and both gateway NICs in one
-  // bridge (ND4007).
+  // its customer address (ND4002, issue 13), both gateway NICs in one bridge
+  // (ND4007), and (before 0b71672) no neighbour for host02's VM on the
+  // routing gateway's bridge (ND4005).
   Outcome strict = Run("seed-demo", {});
   CHECK_FALSE(strict.proven);
   CHECK(strict.count[{4002, Severity::Error}] == 2);
   CHECK(strict.count[{4007, Severity::Error}] == 1);
-  Outcome o = Run("seed-demo", {DiagKind::VerifyUnreachable, DiagKind::VerifyUplinksBridged});
+  CHECK(strict.count[{4005, Severity::Error}] == 1);
+  Outcome o = Run("seed-demo", {DiagKind::VerifyUnreachable, DiagKind::VerifyUplinksBridged,
+                                DiagKind::VerifyDisagreement});
   CHECK(o.proven);
   CHECK(o.count[{4002, Severity::Warning}] == 2);
   CHECK(o.count[{4007, Severity::Warning}] == 1);
+  CHECK(o.count[{4005, Severity::Warning}] == 1);
 }
 
 }  // namespace
