@@ -110,30 +110,32 @@ class LinuxChecker {
   }
 
   void Ports() {
-    std::set<std::string> port_names;
+    std::unordered_set<std::string_view> port_names;
+    port_names.reserve(img_.ports().size());
     for (const ndt::PortEntry& port : img_.ports()) {
       std::string ifname(img_.String(port.ifname));
-      port_names.insert(ifname);
-      std::string who = "port " + std::to_string(port.id) + " (" + PortName(img_, port) + ")";
+      port_names.insert(img_.String(port.ifname));
+      // Named only in a finding (not built for each of a million ports).
+      auto who = [&] { return "port " + std::to_string(port.id) + " (" + PortName(img_, port) + ")"; };
       const Link* l = FindLink(ifname);
       if (!l) {
-        Add(DiagKind::VerifyDisagreement, 0, who + " of tables.ndt has no link " + Q(ifname) + " in linux.yaml");
+        Add(DiagKind::VerifyDisagreement, 0, who() + " of tables.ndt has no link " + Q(ifname) + " in linux.yaml");
         continue;
       }
       int line = l->loc.line;
       if (l->kind != "veth") {
-        Add(DiagKind::VerifyDisagreement, line, who + " is link " + Q(ifname) + " of kind `" + l->kind +
+        Add(DiagKind::VerifyDisagreement, line, who() + " is link " + Q(ifname) + " of kind `" + l->kind +
                                                     "` in linux.yaml, not a veth");
         continue;
       }
       net::MacAddress mac = ToMac(port.mac);
       if (!l->veth_peer_mac || *l->veth_peer_mac != mac)
         Add(DiagKind::VerifyDisagreement, line,
-            who + " has mac " + mac.ToString() + " in tables.ndt but " +
+            who() + " has mac " + mac.ToString() + " in tables.ndt but " +
                 (l->veth_peer_mac ? l->veth_peer_mac->ToString() : std::string("none")) + " in linux.yaml");
       if (port.mtu && l->veth_peer_mtu && l->veth_peer_mtu != port.mtu)
         Add(DiagKind::VerifyDisagreement, line,
-            who + " has mtu " + std::to_string(port.mtu) + " in tables.ndt but " + std::to_string(l->veth_peer_mtu) +
+            who() + " has mtu " + std::to_string(port.mtu) + " in tables.ndt but " + std::to_string(l->veth_peer_mtu) +
                 " in linux.yaml");
       if (port.vsid == 0) continue;
       const ndt::SegmentEntry* seg = img_.FindSegment(port.vsid);
@@ -141,7 +143,7 @@ class LinuxChecker {
       std::string bridge(img_.String(seg->bridge_ifname));
       if (l->master != bridge)
         Add(DiagKind::VerifyDisagreement, line,
-            who + " is in vsid " + std::to_string(port.vsid) + " (bridge " + Q(bridge) + ") in tables.ndt, but " +
+            who() + " is in vsid " + std::to_string(port.vsid) + " (bridge " + Q(bridge) + ") in tables.ndt, but " +
                 Q(ifname) + " is " + (l->master.empty() ? "in no bridge" : "in " + Q(l->master)) + " in linux.yaml");
     }
     // A veth whose peer is on an owned bridge is a routing domain's NAT veth (Nat() checks it).

@@ -218,9 +218,9 @@ bool ReadNft(const Node& n, runtime::NftTable* t, bool nat) {
 }  // namespace
 
 bool ReadLinuxForVerify(std::string_view text, runtime::HostState* out) {
-  std::optional<runtime::lite::Document> doc = runtime::lite::Document::Parse(text);
-  if (!doc) return false;
-  Node root = doc->Root();
+  thread_local runtime::lite::Document doc;  // its storage is reused for every plan this thread reads
+  if (!doc.Assign(text)) return false;
+  Node root = doc.Root();
   runtime::HostState& s = *out;
   bool ok = true, format = false, host = false;
   Node links, adopted, addresses, routes, fdb, neighbours, nft, nat;

@@ -49,7 +49,23 @@ int HexValue(char c) {
 
 class Parser {
  public:
-  Parser(std::string_view text, Document& doc) : text_(text), doc_(doc) {}
+  struct Line {
+    std::string_view text;  ///< without the indentation
+    int indent = 0;
+    int line0 = 0;
+  };
+  /// Working storage, kept between parses on one thread.
+  struct Scratch {
+    std::vector<Line> lines;
+    std::vector<int32_t> stack;
+    std::string decoded;
+  };
+
+  Parser(std::string_view text, Document& doc, Scratch& scratch)
+      : text_(text), doc_(doc), lines_(scratch.lines), stack_(scratch.stack), scratch_(scratch.decoded) {
+    lines_.clear();
+    stack_.clear();
+  }
 
   bool Run() {
     if (!SplitLines()) return false;
@@ -65,12 +81,6 @@ class Parser {
   }
 
  private:
-  struct Line {
-    std::string_view text;  ///< without the indentation
-    int indent = 0;
-    int line0 = 0;
-  };
-
   bool SplitLines() {
     if (text_.size() >= 3 && (unsigned char)text_[0] == 0xef) return false;  // a BOM
     int line0 = 0;
@@ -309,10 +319,8 @@ class Parser {
     }
     // Decoded text is never longer than the text: one buffer of that size
     // never reallocates, so views into it stay valid.
-    if (!doc_.decoded_) {
-      doc_.decoded_ = std::make_unique<std::string>();
-      doc_.decoded_->reserve(text_.size());
-    }
+    if (!doc_.decoded_) doc_.decoded_ = std::make_unique<std::string>();
+    if (doc_.decoded_->empty()) doc_.decoded_->reserve(text_.size());  // before the first view of this parse
     size_t at = doc_.decoded_->size();
     doc_.decoded_->append(out);
     doc_.nodes_[size_t(n)].scalar = std::string_view(doc_.decoded_->data() + at, out.size());
@@ -321,16 +329,27 @@ class Parser {
 
   std::string_view text_;
   Document& doc_;
-  std::vector<Line> lines_;
+  std::vector<Line>& lines_;
   size_t pos_ = 0;
-  std::string scratch_;
-  std::vector<int32_t> stack_;
+  std::vector<int32_t>& stack_;
+  std::string& scratch_;
 };
 
 std::optional<Document> Document::Parse(std::string_view text) {
   Document doc;
-  if (!Parser(text, doc).Run()) return std::nullopt;
+  if (!doc.Assign(text)) return std::nullopt;
   return doc;
+}
+
+bool Document::Assign(std::string_view text) {
+  thread_local Parser::Scratch scratch;
+  nodes_.clear();
+  kids_.clear();
+  if (decoded_) decoded_->clear();
+  if (Parser(text, *this, scratch).Run()) return true;
+  nodes_.clear();
+  kids_.clear();
+  return false;
 }
 
 bool Node::IsNull() const { return IsDefined() && doc_->nodes_[size_t(index_)].kind == Document::Kind::kNull; }

@@ -76,6 +76,9 @@ class Document {
   /// Parses `text` (which must outlive the document), or nothing when it is
   /// outside the subset.
   static std::optional<Document> Parse(std::string_view text);
+  /// The same into this document, reusing its storage (a reader of many
+  /// plans keeps one per thread); false outside the subset.
+  bool Assign(std::string_view text);
   Node Root() const { return Node(this, 0); }
 
  private:
