@@ -5,8 +5,11 @@
 // set elements, ...) were more than half of verify's time (docs/benchmarks.md).
 #include "compiler/verify/read_linux.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "common/io/regular_file.h"
 #include "runtime/linux/plan_reader.h"
@@ -215,6 +218,62 @@ bool ReadNft(const Node& n, runtime::NftTable* t, bool nat) {
          });
 }
 
+/// The strict reader's rules across the objects verify reads (its Validate):
+/// each link once, a master declared before its member and of a kind that
+/// can be one, an adopted NIC's master an owned bridge or bond, every entry
+/// on an owned link (an FDB entry on a vxlan one), no entry listed twice.
+bool Consistent(const runtime::HostState& s) {
+  std::unordered_map<std::string_view, const runtime::Link*> links;
+  links.reserve(s.links.size());
+  for (const runtime::Link& l : s.links) {
+    if (!l.master.empty()) {
+      auto m = links.find(l.master);
+      if (m == links.end() || (m->second->kind != "bridge" && m->second->kind != "bond" && m->second->kind != "vrf"))
+        return false;
+      if (l.isolated && m->second->kind != "bridge") return false;
+    } else if (l.isolated) {
+      return false;
+    }
+    if (!l.veth_peer_master.empty()) {
+      auto m = links.find(l.veth_peer_master);
+      if (m == links.end() || m->second->kind != "bridge") return false;
+    }
+    if (!links.emplace(l.name, &l).second) return false;
+  }
+  for (const runtime::AdoptedNic& a : s.adopted) {
+    auto m = links.find(a.master);
+    if (links.count(a.name) || m == links.end() || (m->second->kind != "bridge" && m->second->kind != "bond"))
+      return false;
+  }
+  auto owned = [&](const std::string& dev) { return links.count(dev) > 0; };
+  // (dev, address) and (table, prefix) keys, once each, by a 64-bit hash: a
+  // collision only sends the plan to the strict reader, which decides.
+  std::unordered_set<uint64_t> seen;
+  seen.reserve(std::max({s.addresses.size(), s.routes.size(), s.fdb.size(), s.neighbours.size()}));
+  auto once = [&](std::string_view dev, const net::IpAddress& a, uint64_t extra) {
+    uint64_t h = 0xcbf29ce484222325ull ^ extra;
+    for (char c : dev) h = (h ^ uint8_t(c)) * 0x100000001b3ull;
+    for (uint8_t b : a.bytes) h = (h ^ b) * 0x100000001b3ull;
+    return seen.insert(h ^ (h >> 31)).second;
+  };
+  for (const runtime::Address& a : s.addresses)
+    if (!owned(a.dev) || !once(a.dev, a.address, 0)) return false;
+  seen.clear();
+  for (const runtime::Route& r : s.routes)
+    if (!owned(r.dev) || !once("", r.dst.address, uint64_t(r.table) << 8 | r.dst.length)) return false;
+  seen.clear();
+  for (const runtime::FdbEntry& f : s.fdb) {
+    auto l = links.find(f.dev);
+    if (l == links.end() || l->second->kind != "vxlan" ||
+        !once(f.dev, f.dst, f.mac.Value()))
+      return false;
+  }
+  seen.clear();
+  for (const runtime::Neighbour& n : s.neighbours)
+    if (!owned(n.dev) || !once(n.dev, n.address, 1)) return false;
+  return true;
+}
+
 }  // namespace
 
 bool ReadLinuxForVerify(std::string_view text, runtime::HostState* out) {
@@ -328,7 +387,7 @@ bool ReadLinuxForVerify(std::string_view text, runtime::HostState* out) {
                           }) &&
                 dev && mac && address && (nb.address = *address, nb.mac = *mac, true);
        });
-  if (!ok) return false;
+  if (!ok || !Consistent(s)) return false;
   if (nft.IsDefined() && !nft.IsNull() && !ReadNft(nft, &s.nft, false)) return false;
   if (nat.IsDefined() && !nat.IsNull() && !ReadNft(nat, &s.nft_nat, true)) return false;
   return true;

@@ -122,6 +122,13 @@ TEST_CASE("what the strict reader refuses in a field verify uses, verify's reade
            {"    - {name: ", "    - {nam: "},
            {"rule: \"", "rule: \"\", r: \""},
            {"family: ip", "family: bridge"},
+           // Rules across objects (the strict reader's Validate).
+           {"  - name: nd-edge-a1cb\n", "  - name: nd-edge-a1cb\n    kind: bridge\n  - name: nd-edge-a1cb\n"},
+           {"    master: \"nd-vrf1001\"", "    master: \"nd-later\""},
+           {"neighbours:\n", "neighbours:\n  - {dev: nd-nope, address: 10.9.9.9, mac: \"02:00:00:00:00:01\"}\n"},
+           {"neighbours:\n", "neighbours:\n  - {dev: nd-vx5001, address: 10.0.1.10, mac: \"02:00:00:00:00:01\"}\n"},
+           {"fdb:\n", "fdb:\n  - {dev: nd-br5001, mac: \"02:00:00:00:00:01\", dst: 172.16.0.12}\n"},
+           {"addresses:\n", "addresses:\n  - {dev: nd-br5001, address: 10.0.1.1/24}\n"},
        }) {
     CAPTURE(to);
     std::string text = edited(from, to);
