@@ -23,15 +23,22 @@ not_reverted() {
   diff <(echo "$before") <(mdump "$HOST") || true
   fail "$1"
 }
-# wait_until SECONDS CMD...: polls CMD every 0.1 s.
+# wait_until SECONDS CMD...: polls CMD until it succeeds, for SECONDS of wall
+# time. Between two tries it sleeps as long as the try took (at least 0.1 s):
+# a try can be a whole dump, seconds of CPU in the VM, and back-to-back tries
+# would take the CPU from the watchdog whose revert they wait for.
 wait_until() {
-  local limit=$1 i
+  local end=$((SECONDS + $1)) t0 us pause
   shift
-  for ((i = 0; i < limit * 10; i++)); do
+  while :; do
+    t0=${EPOCHREALTIME/./}
     "$@" && return 0
-    sleep 0.1
+    ((SECONDS < end)) || return 1
+    us=$((${EPOCHREALTIME/./} - t0))
+    ((us >= 100000)) || us=100000
+    printf -v pause '%d.%06d' $((us / 1000000)) $((us % 1000000))
+    sleep "$pause"
   done
-  return 1
 }
 status() { "$NETDSL" status --netns "$HOST"; }
 

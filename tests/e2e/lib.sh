@@ -91,30 +91,41 @@ expect_drift_repaired() {
 # its MAC and so has no carrier without ports, unlike a fresh one).
 dump() {
   local ns=$1
+  # One awk for every section's normalization and one sort for all of them
+  # (each line keyed by its section; nft's lines keep their order): 12
+  # processes instead of 24, which halves a dump's cost in the VM, where a
+  # process start costs ~75 ms (docs/vm-harness.md, "Budget").
   {
-    echo "== link"
-    ip -n "$ns" -d -o link show | sed -E \
-      -e 's/^[0-9]+: //' -e 's/@if[0-9]+//' -e 's/ link-netnsid [0-9]+//' \
-      -e 's/ (hello|tcn|topology_change|gc|hold|message_age|forward_delay)_timer +[0-9.]+//g' \
-      -e 's/ (port_id|port_no|designated_port) 0x[0-9a-f]+| designated_port [0-9]+//g' \
-      -e 's/ (bridge_id|designated_root|designated_bridge) [0-9a-f.:]+//g' \
-      -e 's/ state (forwarding|learning|listening|blocking|disabled) / /' \
-      -e 's/ (UP|DOWN|UNKNOWN|LOWERLAYERDOWN) mode / mode /' -e 's/,LOWER_UP|,M-DOWN|NO-CARRIER,//g' | sort
-    echo "== addr"
-    ip -n "$ns" -o addr show | sed -E -e 's/^[0-9]+: //' -e 's/ valid_lft.*//' | grep -v ' fe80::' | sort
-    echo "== route"
+    echo "=1"; ip -n "$ns" -d -o link show
+    echo "=2"; ip -n "$ns" -o addr show
     # `linkdown` is carrier, which settles asynchronously; not configuration.
-    ip -n "$ns" route show table all | sed 's/ linkdown//' | grep -vE 'fe80::|ff00::/8' | sort
-    ip -n "$ns" -6 route show table all | sed 's/ linkdown//' | grep -vE 'fe80::|ff00::/8' | sort
-    echo "== neigh"
-    ip -n "$ns" neigh show nud permanent | sort
-    echo "== fdb"
+    echo "=3"; ip -n "$ns" route show table all
+    echo "=4"; ip -n "$ns" -6 route show table all
+    echo "=5"; ip -n "$ns" neigh show nud permanent
     # Static entries; the bridges' local entries for their ports' MACs are
     # derived from the links above.
-    bridge -n "$ns" fdb show | grep -E ' dst |static' | sort
-    echo "== qdisc"
-    tc -n "$ns" qdisc show | sed -E 's/ refcnt [0-9]+//' | sort
-    echo "== nft"
-    ip netns exec "$ns" nft list ruleset
-  } 2>&1
+    echo "=6"; bridge -n "$ns" fdb show
+    echo "=7"; tc -n "$ns" qdisc show
+    echo "=8"; ip netns exec "$ns" nft list ruleset
+  } 2>&1 | awk '
+    /^=[1-8]$/ {
+      s = substr($0, 2); n = 0
+      h = s == 1 ? "link" : s == 2 ? "addr" : s == 3 ? "route" : s == 5 ? "neigh" : s == 6 ? "fdb" : s == 7 ? "qdisc" : s == 8 ? "nft" : ""
+      if (h != "") print s " 0 == " h
+      next
+    }
+    s == 1 {
+      sub(/^[0-9]+: /, ""); sub(/@if[0-9]+/, ""); sub(/ link-netnsid [0-9]+/, "")
+      gsub(/ (hello|tcn|topology_change|gc|hold|message_age|forward_delay)_timer +[0-9.]+/, "")
+      gsub(/ (port_id|port_no|designated_port) 0x[0-9a-f]+| designated_port [0-9]+/, "")
+      gsub(/ (bridge_id|designated_root|designated_bridge) [0-9a-f.:]+/, "")
+      sub(/ state (forwarding|learning|listening|blocking|disabled) /, " ")
+      sub(/ (UP|DOWN|UNKNOWN|LOWERLAYERDOWN) mode /, " mode "); gsub(/,LOWER_UP|,M-DOWN|NO-CARRIER,/, "")
+    }
+    s == 2 { sub(/^[0-9]+: /, ""); sub(/ valid_lft.*/, ""); if (/ fe80::/) next }
+    s == 3 || s == 4 { sub(/ linkdown/, ""); if (/fe80::|ff00::\/8/) next }
+    s == 6 && !/ dst |static/ { next }
+    s == 7 { sub(/ refcnt [0-9]+/, "") }
+    s == 8 { printf "%s 1 %08d %s\n", s, ++n, $0; next }
+    { print s " 1 " $0 }' | LC_ALL=C sort | awk '{ print substr($0, /^8 1 / ? 14 : 5) }'
 }
