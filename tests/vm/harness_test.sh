@@ -28,7 +28,10 @@ no_qemu_left() {
 # 1. Status, output, environment, working directory; a leftover background job.
 rc=0
 out=$(cd "$HERE" && NDVM_PROBE='a b$c' KROOT=caller QEMU=caller "$VMRUN" --timeout 60 -- bash -c \
-  'echo "out $NDVM_PROBE"; echo "names $KROOT $QEMU"; echo err >&2; echo "cwd $PWD"; echo "kernel $(uname -r)"; sleep 1000 & exit 7' 2>"$RUNS/case1.err") || rc=$?
+  'echo "out $NDVM_PROBE"; echo "names $KROOT $QEMU"; echo err >&2; echo "cwd $PWD"; echo "kernel $(uname -r)"
+   echo "root $(findmnt -n -o FSTYPE /)"; echo "tmp $(findmnt -n -o FSTYPE /tmp)"; touch /tmp/w && echo tmp-writable
+   touch /usr/ndvm-probe 2>/dev/null || echo root-read-only; modprobe bonding && echo modprobe-ok
+   sleep 1000 & exit 7' 2>"$RUNS/case1.err") || rc=$?
 [[ $rc -eq 77 ]] && { echo "$out"; exit 77; }
 # This boot's wall time, for the hard limit of case 4 (scaled to the load).
 boot_wall=$(sed -nE 's/^vm-run: wall ([0-9]+)\..*/\1/p' "$RUNS/case1.err")
@@ -38,10 +41,13 @@ grep -qx 'out a b$c' <<<"$out" || fail "output or environment lost: $out"
 grep -qx 'names caller caller' <<<"$out" || fail "the caller's KROOT and QEMU reached the job with vm-run's own values: $out"
 grep -qx 'err' <<<"$out" || fail "stderr lost: $out"
 grep -qx "cwd $HERE" <<<"$out" || fail "working directory lost: $out"
-grep -qE '^kernel 6\.1\.' <<<"$out" || fail "not the 6.1 kernel: $out"
+grep -qE '^kernel 6\.1\.[0-9]+-[0-9]+-amd64$' <<<"$out" || fail "not Debian's 6.1 kernel: $out"
+for want in 'root 9p' 'tmp tmpfs' tmp-writable root-read-only modprobe-ok; do
+  grep -qx "$want" <<<"$out" || fail "guest check \`$want\` missing: $out"
+done
 [[ $out != *$'\r'* ]] || fail "output has carriage returns"
 no_qemu_left "normal exit"
-echo "ok: status, output, environment, cwd; a leftover background job did not hold the VM"
+echo "ok: status, output, environment, cwd; the 6.1 kernel, root 9p read-only, /tmp writable, modules load; a leftover background job did not hold the VM"
 
 
 # 2. The command's own time limit.
