@@ -69,9 +69,12 @@ TEST_CASE("readers see old or new images, never a mix, while images are swapped"
   };
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) threads.emplace_back(reader, t + 1);
+  // At least 500 ms, and on until enough swaps and lookups overlapped: on a loaded
+  // machine the writer or the readers may get few time slices in 500 ms (this failed
+  // with "swaps > 10" at load 16). CTest's timeout bounds the loop.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   uint64_t swaps = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
+  while (std::chrono::steady_clock::now() < deadline || swaps < 200 || lookups.load() < 10000) {
     dataplane.Swap(images[++swaps % kImages]);
     std::this_thread::yield();
   }
