@@ -33,14 +33,9 @@ std::vector<Case> Cases() {
   routed.customer_routes.push_back(
       {1001, Pfx("0.0.0.0/0"), ir::CustomerRoute::Kind::Gateway, 0, Ip("10.0.2.254"), "gateway"});
   cases.push_back({"vrf with routes", routed});
-  ir::HostIr nat = SeedHost02();
-  AddDbSubnet(nat);
-  ir::NatRule rule = Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")});
-  rule.external_switch = nat.switches[0].name;
-  rule.external_prefix_length = 24;
-  rule.external_vlan = 40;
-  rule.external_gateway = Ip("192.168.10.1");
-  nat.nat_rules.push_back(rule);
+  ir::HostIr nat = NatGatewayHost();
+  nat.nat_rules[0].external_vlan = 40;
+  nat.nat_rules[0].external_gateway = Ip("192.168.10.1");
   cases.push_back({"nat gateway", nat});
   ir::HostIr vlans = SeedHost02();
   vlans.provider_addresses[0].vlan = 20;

@@ -164,4 +164,16 @@ inline void AddDbSubnet(ir::HostIr& h) {
   h.customer_routes.push_back({1001, Pfx("10.0.2.0/24"), ir::CustomerRoute::Kind::OnLink, 6001, std::nullopt, ""});
 }
 
+/// SeedHost02 with the `db` subnet, NATing both subnets of "tenant A" to
+/// 192.168.10.41/24 on the host's first switch (untagged, no external gateway).
+inline ir::HostIr NatGatewayHost() {
+  ir::HostIr h = SeedHost02();
+  AddDbSubnet(h);
+  ir::NatRule rule = Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")});
+  rule.external_switch = h.switches[0].name;
+  rule.external_prefix_length = 24;
+  h.nat_rules.push_back(rule);
+  return h;
+}
+
 }  // namespace netdsl::backends::testing

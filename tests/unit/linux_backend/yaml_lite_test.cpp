@@ -135,13 +135,7 @@ TEST_CASE("every plan the writer produces parses the same with the fast parser a
   ir::HostIr routed = SeedHost02();
   AddDbSubnet(routed);
   hosts.push_back(routed);
-  ir::HostIr nat = SeedHost02();
-  AddDbSubnet(nat);
-  ir::NatRule rule = Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")});
-  rule.external_switch = nat.switches[0].name;
-  rule.external_prefix_length = 24;
-  nat.nat_rules.push_back(rule);
-  hosts.push_back(nat);
+  hosts.push_back(NatGatewayHost());
   // Hostile user text: quotes, backslashes, colons, hashes, unicode, control bytes.
   ir::HostIr hostile = SeedHost02();
   hostile.ports[0].vm = "a\"b\\c: d #e\u2028f\x01g";

@@ -75,13 +75,7 @@ TEST_CASE("verify's reader reads the kept builds' plans as the strict reader doe
 TEST_CASE("verify's reader reads every plan the writer produces (it never falls back on them)") {
   using namespace backends::testing;
   std::vector<ir::HostIr> hosts = {SeedHost02(), VxlanHost()};
-  ir::HostIr nat = SeedHost02();
-  AddDbSubnet(nat);
-  ir::NatRule rule = Nat("tenant A", 1001, "192.168.10.41", {Pfx("10.0.1.0/24"), Pfx("10.0.2.0/24")});
-  rule.external_switch = nat.switches[0].name;
-  rule.external_prefix_length = 24;
-  nat.nat_rules.push_back(rule);
-  hosts.push_back(nat);
+  hosts.push_back(NatGatewayHost());
   ir::HostIr hostile = SeedHost02();
   hostile.ports[0].vm = "a\"b\\c: d #e\u2028f\x01g";
   hostile.ports[0].nic = "[x], {y}";
