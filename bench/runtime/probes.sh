@@ -18,23 +18,13 @@ netdsl=$build/bin/netdsl
 [[ -x $netdsl ]] || { echo "no $netdsl; build first" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || { echo "needs root (network namespaces)" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-ns=ndprobe$$
-peer=ndprobepeer$$
-export NETDSL_STATE_DIR=$tmp/state
-listener=
-cleanup() {
-  [[ -n $listener ]] && kill "$listener" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  ip netns del "$peer" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# The scratch directory, the namespaces, the responder and the underlay
+# namespace: bench/runtime/underlay.sh.
+. "$here/underlay.sh"
+underlay_scratch ndprobe
 
 python3 "$here/gen_plan.py" fdb "$n" "$tmp/plan.yaml" "$tmp/batch" "$devices"
 now() { date +%s.%N; }
-# The responder and the underlay namespace: bench/runtime/underlay.sh.
-. "$here/underlay.sh"
 start_responder
 
 with=() without=() with_cpu=() without_cpu=() probe_s=()

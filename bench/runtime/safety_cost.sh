@@ -43,21 +43,12 @@ if [[ $ir != 0 ]]; then
   done
 fi
 
-tmp=$(mktemp -d)
+# The scratch directory and the namespaces (bench/runtime/underlay.sh).
+. "$here/underlay.sh"
+underlay_scratch ndcost
 # The baseline checkout lives under the build directory (beside this
 # checkout, so a shared ccache with base_dir finds the unchanged objects).
 basewt=$build/safety-cost-base
-ns=ndcost$$
-peer=ndcostpeer$$
-export NETDSL_STATE_DIR=$tmp/state
-listener=
-cleanup() {
-  [[ -n $listener ]] && kill "$listener" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  ip netns del "$peer" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 # The baseline's netdsl, built once and kept (remove $basewt to rebuild).
 if [[ ! -x $basewt/build/bin/netdsl || $(git -C "$basewt" rev-parse HEAD 2>/dev/null) != $(git -C "$src" rev-parse "$base_rev") ]]; then
@@ -71,9 +62,8 @@ fi
 base=$basewt/build/bin/netdsl
 
 python3 "$here/gen_plan.py" "$kind" "$n" "$tmp/plan.yaml" "$tmp/batch" "$devices"
-# The responder and the underlay namespace (bench/runtime/underlay.sh); each run
-# starts with an empty state directory.
-. "$here/underlay.sh"
+# The responder and the underlay namespace; each run starts with an empty
+# state directory.
 start_responder
 
 modes=(base current probes)

@@ -1,7 +1,24 @@
 # Sourced by probes.sh and safety_cost.sh: the probe responder and a fresh
-# namespace on its underlay. The caller sets $ns (the namespace applied into)
-# and $peer (the responder's namespace) and deletes both in its EXIT trap.
+# namespace on its underlay.
 #
+# underlay_scratch NAME: $tmp (a scratch directory, NETDSL_STATE_DIR under it),
+# $ns (NAME$$, the namespace applied into) and $peer (NAMEpeer$$, the
+# responder's), all removed, and the responder killed, by an EXIT trap.
+underlay_scratch() {
+  tmp=$(mktemp -d)
+  ns=$1$$
+  peer=$1peer$$
+  export NETDSL_STATE_DIR=$tmp/state
+  listener=
+  trap underlay_cleanup EXIT
+}
+underlay_cleanup() {
+  [[ -n $listener ]] && kill "$listener" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  ip netns del "$peer" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+
 # start_responder: answers ARP and ICMP for all of 192.168.0.0/16 (a local
 # route, "AnyIP"), and TCP on port 7 of 192.168.255.254; sets $listener.
 start_responder() {
