@@ -12,14 +12,7 @@ ns=$P-h
 A=$FIXTURES/isolated.yaml
 B=$FIXTURES/isolated-moved.yaml
 
-before=$(dump "$ns")
-n=$("$NETDSL" apply "$A" --netns "$ns" --dry-run | sed -nE 's/.* in ([0-9]+) steps?$/\1/p')
-for k in $(seq 1 "$n"); do
-  NETDSL_FAULT_AT_STEP=$k "$NETDSL" apply "$A" --netns "$ns" >/dev/null 2>&1 && fail "apply with a fault at step $k succeeded"
-  [[ "$before" == "$(dump "$ns")" ]] || fail "state differs after a fault at step $k"
-done
-expect_rc 0 "$NETDSL" apply "$A" --netns "$ns" >/dev/null
-expect_rc 0 "$NETDSL" plan "$A" --netns "$ns" >/dev/null
+expect_rollback_at_every_step "$A" "$ns" dump "$ns"
 for p in nd-p1 nd-p2; do
   ip -n "$ns" -d link show "$p" | grep -q 'isolated on' || fail "$p is not isolated: $(ip -n "$ns" -d link show "$p")"
 done
@@ -47,13 +40,6 @@ ip -n "$ns" -d link show nd-p1 | grep -q 'isolated on' || fail "isolation not re
 ip netns exec "$P-vm1" ping -c 2 -W 1 10.9.0.2 >/dev/null 2>&1 && fail "isolated port 1 reached isolated port 2 after the repair"
 
 # Moved to another bridge: isolated there too; every step rolled back.
-before=$(dump "$ns")
-n=$("$NETDSL" apply "$B" --netns "$ns" --dry-run | sed -nE 's/.* in ([0-9]+) steps?$/\1/p')
-for k in $(seq 1 "$n"); do
-  NETDSL_FAULT_AT_STEP=$k "$NETDSL" apply "$B" --netns "$ns" >/dev/null 2>&1 && fail "apply of the move with a fault at step $k succeeded"
-  [[ "$before" == "$(dump "$ns")" ]] || { diff <(echo "$before") <(dump "$ns") || true; fail "state differs after a fault at step $k of the move"; }
-done
-expect_rc 0 "$NETDSL" apply "$B" --netns "$ns" >/dev/null
-expect_rc 0 "$NETDSL" plan "$B" --netns "$ns" >/dev/null
+expect_rollback_at_every_step "$B" "$ns" dump "$ns"
 ip -n "$ns" -d -o link show nd-p2 | grep -q "master nd-br2 .*isolated on" || fail "nd-p2 not isolated in nd-br2: $(ip -n "$ns" -d link show nd-p2)"
 echo "PASS"

@@ -83,6 +83,25 @@ expect_drift_repaired() {
   expect_rc 0 "$NETDSL" plan "$plan" --netns "$ns" >/dev/null
 }
 
+# expect_rollback_at_every_step PLAN NS STATE_CMD...: for every step k of
+# applying PLAN in NS, an apply with a fault injected at step k
+# (NETDSL_FAULT_AT_STEP, test-only) fails and leaves the output of STATE_CMD
+# exactly as it was; then PLAN applies and the next plan is in sync.
+expect_rollback_at_every_step() {
+  local plan=$1 ns=$2 before n k
+  shift 2
+  before=$("$@")
+  n=$("$NETDSL" apply "$plan" --netns "$ns" --dry-run | sed -nE 's/.* in ([0-9]+) steps?$/\1/p')
+  [[ -n $n ]] || fail "no step count from the dry run of $plan"
+  for k in $(seq 1 "$n"); do
+    NETDSL_FAULT_AT_STEP=$k "$NETDSL" apply "$plan" --netns "$ns" >/dev/null 2>&1 &&
+      fail "apply of $plan with a fault at step $k succeeded"
+    [[ "$before" == "$("$@")" ]] || { diff <(echo "$before") <("$@") || true; fail "state differs after a fault at step $k of $plan"; }
+  done
+  expect_rc 0 "$NETDSL" apply "$plan" --netns "$ns" >/dev/null
+  expect_rc 0 "$NETDSL" plan "$plan" --netns "$ns" >/dev/null
+}
+
 # dump NS: the namespace's canonical state (links, addresses, routes of all
 # tables, permanent neighbours, static fdb, qdiscs, nft ruleset), normalized:
 # no ifindexes, bridge port numbers, timers, carrier state, or IPv6 link-local

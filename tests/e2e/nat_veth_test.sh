@@ -34,15 +34,7 @@ state() {
 default_fwd=$(ip netns exec "$ns" cat /proc/sys/net/ipv4/conf/default/forwarding)
 global_before=$(ip netns exec "$ns" sh -c 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/all/forwarding /proc/sys/net/ipv4/conf/default/forwarding')
 
-before=$(state)
-n=$("$NETDSL" apply "$A" --netns "$ns" --dry-run | sed -nE 's/.* in ([0-9]+) steps?$/\1/p')
-[[ -n "$n" ]] || fail "no step count from the dry run"
-for k in $(seq 1 "$n"); do
-  NETDSL_FAULT_AT_STEP=$k "$NETDSL" apply "$A" --netns "$ns" >/dev/null 2>&1 && fail "apply with a fault at step $k succeeded"
-  [[ "$before" == "$(state)" ]] || { diff <(echo "$before") <(state) || true; fail "state differs after a fault at step $k"; }
-done
-expect_rc 0 "$NETDSL" apply "$A" --netns "$ns" >/dev/null
-expect_rc 0 "$NETDSL" plan "$A" --netns "$ns" >/dev/null
+expect_rollback_at_every_step "$A" "$ns" state
 ip -n "$ns" -o link show nd-n1001x | grep -q "master nd-ext " || fail "peer not on nd-ext: $(ip -n "$ns" -o link show nd-n1001x)"
 ip -n "$ns" -o link show nd-n1001x | grep -q "state UP\|,UP" || fail "peer is down: $(ip -n "$ns" -o link show nd-n1001x)"
 ip -n "$ns" -o link show nd-n1001x | grep -q "alias netdsl" || ip -n "$ns" link show nd-n1001x | grep -q "alias netdsl" ||
@@ -72,14 +64,7 @@ ip netns exec "$P-ext" ping -c 1 -W 3 10.99.0.1 >/dev/null || fail "not reached 
 echo "drift named and repaired"
 
 # The peer moves to nd-ext2 and nd-br2 starts forwarding: every step rolled back.
-before=$(state)
-n=$("$NETDSL" apply "$B" --netns "$ns" --dry-run | sed -nE 's/.* in ([0-9]+) steps?$/\1/p')
-for k in $(seq 1 "$n"); do
-  NETDSL_FAULT_AT_STEP=$k "$NETDSL" apply "$B" --netns "$ns" >/dev/null 2>&1 && fail "apply of the move with a fault at step $k succeeded"
-  [[ "$before" == "$(state)" ]] || { diff <(echo "$before") <(state) || true; fail "state differs after a fault at step $k of the move"; }
-done
-expect_rc 0 "$NETDSL" apply "$B" --netns "$ns" >/dev/null
-expect_rc 0 "$NETDSL" plan "$B" --netns "$ns" >/dev/null
+expect_rollback_at_every_step "$B" "$ns" state
 ip -n "$ns" -o link show nd-n1001x | grep -q "master nd-ext2 " || fail "peer not moved to nd-ext2"
 [[ "$(ip netns exec "$ns" cat /proc/sys/net/ipv4/conf/nd-br2/forwarding)" == 1 ]] || fail "forwarding is off on nd-br2"
 ip netns exec "$P-ext" ping -c 2 -W 1 10.99.0.1 >/dev/null 2>&1 && fail "still reached through nd-ext after the move"
