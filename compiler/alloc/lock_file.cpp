@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <array>
 #include <cctype>
 #include <cstring>
 #include <set>
@@ -19,28 +20,8 @@ constexpr const char* kSectionNames[kLockSectionCount] = {
     "vsid", "rdid", "provider_address", "customer_address", "mac", "port_id", "switch_ifname", "gateway_address",
     "gateway_customer_address", "released_port_id", "released_mac"};
 
-enum class ValueType { Id, Ip, Mac, Ifname };
-
-ValueType TypeOf(LockSection s) {
-  switch (s) {
-    case LockSection::Vsid:
-    case LockSection::Rdid:
-    case LockSection::PortId:
-    case LockSection::ReleasedPortId:
-    case LockSection::ReleasedMac:
-      return ValueType::Id;
-    case LockSection::ProviderAddress:
-    case LockSection::CustomerAddress:
-    case LockSection::GatewayAddress:
-    case LockSection::GatewayCustomerAddress:
-      return ValueType::Ip;
-    case LockSection::Mac:
-      return ValueType::Mac;
-    case LockSection::SwitchIfname:
-      return ValueType::Ifname;
-  }
-  return ValueType::Id;
-}
+using ValueType = LockValueType;
+ValueType TypeOf(LockSection s) { return LockValueTypeOf(s); }
 
 /// Maps yaml-cpp marks to SMRanges inside the lock's buffer.
 class Locator {
@@ -94,14 +75,21 @@ bool ValidIfname(std::string_view s) {
   return true;
 }
 
+/// Bytes a plain lock key may hold: not a control character, not one of
+/// ``:#{}[],&*!|>%@`\`` (a table: lock_text.cpp checks millions of keys).
+constexpr std::array<bool, 256> kPlainKeyByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 256; ++c) t[size_t(c)] = c != 0x7f;
+  for (char c : std::string_view(":#{}[],&*!|>%@`\\")) t[static_cast<unsigned char>(c)] = false;
+  return t;
+}();
+
 /// A key that YAML reads back as the same plain scalar in block context.
 bool SafePlainKey(std::string_view k) {
   if (k.empty() || k.size() > 1000 || !std::isalpha(static_cast<unsigned char>(k[0])) || k.back() == ' ')
     return false;
-  for (char c : k) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || std::strchr(":#{}[],&*!|>%@`\\", c)) return false;
-  }
+  for (char c : k)
+    if (!kPlainKeyByte[static_cast<unsigned char>(c)]) return false;
   return true;
 }
 
@@ -271,7 +259,32 @@ std::optional<LockFile> FastParse(const char* begin, size_t size) {
 
 const char* LockSectionName(LockSection section) { return kSectionNames[size_t(section)]; }
 
+LockValueType LockValueTypeOf(LockSection section) {
+  switch (section) {
+    case LockSection::Vsid:
+    case LockSection::Rdid:
+    case LockSection::PortId:
+    case LockSection::ReleasedPortId:
+    case LockSection::ReleasedMac:
+      return LockValueType::Id;
+    case LockSection::ProviderAddress:
+    case LockSection::CustomerAddress:
+    case LockSection::GatewayAddress:
+    case LockSection::GatewayCustomerAddress:
+      return LockValueType::Ip;
+    case LockSection::Mac:
+      return LockValueType::Mac;
+    case LockSection::SwitchIfname:
+      return LockValueType::Ifname;
+  }
+  return LockValueType::Id;
+}
+
 std::string QuoteName(std::string_view name) { return fabric::QuoteName(name); }
+
+bool LockKeyIsPlain(std::string_view key) { return SafePlainKey(key); }
+
+std::string LockQuoted(std::string_view s) { return QuoteYaml(s); }
 
 std::optional<LockFile> ParseLockFile(std::string_view text, const std::string& path,
                                       DiagnosticEngine& diags) {

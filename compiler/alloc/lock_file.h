@@ -44,6 +44,11 @@ inline constexpr uint64_t kLockFormat = 2;
 /// The YAML key of a section (`vsid`, `customer_address`, ...).
 const char* LockSectionName(LockSection section);
 
+/// What a section's values are: Id values are printed bare (decimal), the
+/// others double-quoted.
+enum class LockValueType : uint8_t { Id, Ip, Mac, Ifname };
+LockValueType LockValueTypeOf(LockSection section);
+
 /// One `key: value` of an allocation section.
 struct LockEntry {
   std::string value;         ///< canonical text (decimal id, canonical IP, lowercase MAC, ifname)
@@ -104,5 +109,12 @@ LockDiff DiffLockFiles(const LockFile& before, const LockFile& after);
 /// Spells an object name as in the source: bare when it is an identifier,
 /// otherwise double-quoted with `"` and `\` escaped.
 std::string QuoteName(std::string_view name);
+
+/// Whether PrintLockFile writes `key` bare (YAML reads it back as the same
+/// plain scalar in block context); otherwise it writes LockQuoted(key).
+bool LockKeyIsPlain(std::string_view key);
+/// PrintLockFile's double-quoted scalar: `"` and `\` escaped, control
+/// characters (below 0x20, 0x7f) as `\xNN` in lowercase hex, every other byte as is.
+std::string LockQuoted(std::string_view s);
 
 }  // namespace netdsl::alloc
