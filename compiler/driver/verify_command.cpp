@@ -2,6 +2,7 @@
 // agreement on a build's artifacts (compiler/verify, docs/verify.md).
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <string>
 
 #include "compiler/driver/command.h"
@@ -31,11 +32,46 @@ constexpr const char* kUsage =
 int VerifyMain(int argc, char** argv) {
   FrontendOptions options;
   verify::VerifyOptions verify_options;
+  bool stats = false;
   auto extra = [&](int ac, char** av, int& i, std::string& error) {
     std::string_view arg = av[i];
     if (arg == "--previous" || arg.rfind("--previous=", 0) == 0) {
       if (arg == "--previous" && i + 1 >= ac) error = "`--previous` needs a directory";
       else verify_options.previous = arg == "--previous" ? av[++i] : std::string(arg.substr(11));
+      return true;
+    }
+    // Hidden (tests, benchmarks): the incremental verify `build` runs on its fast path.
+    for (const char* name : {"--state-in", "--state-out", "--changed-hosts", "--base-dir"}) {
+      std::string_view option(name);
+      if (arg != option && !(arg.rfind(option, 0) == 0 && arg.size() > option.size() && arg[option.size()] == '='))
+        continue;
+      std::string value;
+      if (arg == option) {
+        if (i + 1 >= ac) {
+          error = "`" + std::string(option) + "` needs a value";
+          return true;
+        }
+        value = av[++i];
+      } else {
+        value = std::string(arg.substr(option.size() + 1));
+      }
+      if (option == "--state-in") verify_options.state_in = value;
+      if (option == "--state-out") verify_options.state_out = value;
+      if (option == "--base-dir") verify_options.base_dir = value;
+      if (option == "--changed-hosts") {  // comma-separated, may be empty
+        std::set<std::string> hosts;
+        for (size_t b = 0; b < value.size();) {
+          size_t e = value.find(',', b);
+          if (e == std::string::npos) e = value.size();
+          if (e > b) hosts.insert(value.substr(b, e - b));
+          b = e + 1;
+        }
+        verify_options.changed_hosts = std::move(hosts);
+      }
+      return true;
+    }
+    if (arg == "--verify-stats") {
+      stats = true;
       return true;
     }
     if (arg == "-j" || (arg.rfind("-j", 0) == 0 && arg.size() > 2)) {
@@ -57,7 +93,16 @@ int VerifyMain(int argc, char** argv) {
   }
   llvm::SourceMgr sources;
   DiagnosticEngine diags(sources);
-  verify::Verify(options.files.front(), verify_options, diags);
+  verify::VerifyStats verify_stats;
+  verify::Verify(options.files.front(), verify_options, diags, &verify_stats);
+  if (stats)
+    std::fprintf(stderr, "netdslc verify: %s, %zu of %zu hosts read\n",
+                 verify_stats.incremental ? "incremental"
+                                          : ("full" + (verify_stats.full_because.empty()
+                                                           ? std::string()
+                                                           : " (" + verify_stats.full_because + ")"))
+                                                .c_str(),
+                 verify_stats.hosts_checked, verify_stats.hosts);
   return FinishDiagnostics(options, diags);
 }
 

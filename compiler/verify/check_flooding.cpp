@@ -252,7 +252,10 @@ class Flooding {
 
 void CheckFlooding(Fabric& fabric) {
   for (const auto& [vsid, carriers] : fabric.carriers)
-    if (!carriers.empty()) Flooding(fabric, vsid, carriers).Run();
+    if (!carriers.empty()) {
+      ScopeGuard scope({Scope::kVsid, vsid});
+      Flooding(fabric, vsid, carriers).Run();
+    }
 }
 
 }  // namespace netdsl::verify

@@ -14,8 +14,11 @@ void CheckHost(Fabric& fabric, uint32_t h) {
   runtime::HostState state;
   std::vector<std::string> errors;
   thread_local std::string buffer;  // one per thread, reused for every host
-  if (!ReadLinuxFile(host.linux_path, buffer, &state, &errors)) {
+  // An incremental verify reads an unchanged host from the base directory; it is named as in `dir`.
+  std::string read = fabric.ReadPath(host, host.linux_path);
+  if (!ReadLinuxFile(read, buffer, &state, &errors)) {
     std::string text = errors.empty() ? host.linux_path + ": error: unreadable" : errors.front();
+    text = ReplaceAll(std::move(text), read, host.linux_path);
     if (errors.size() > 1) text += " (and " + std::to_string(errors.size() - 1) + " more)";
     fabric.findings.Add({DiagKind::VerifyArtifact, "", 0, 0, text, {}});
     return;

@@ -96,8 +96,8 @@ class Layer2 {
         auto [it, inserted] = first_port.emplace(root, std::make_pair(k, i));
         if (inserted) continue;
         auto [qk, qn] = it->second;
-        const ndt::PortEntry* q = fabric_.hosts[nodes_[qn].host].linux.domains[nodes_[qn].domain].ports[qk];
-        if (RdidOf(*q) == RdidOf(*d.ports[k]) || reported_.count(root)) continue;
+        const L2Port& q = fabric_.hosts[nodes_[qn].host].linux.domains[nodes_[qn].domain].ports[qk];
+        if (RdidOf(q) == RdidOf(d.ports[k]) || reported_.count(root)) continue;
         reported_.insert(root);
         Report(qn, qk, i, k);
       }
@@ -116,21 +116,21 @@ class Layer2 {
     adjacency_[b].push_back({a, h, exit, wire});
     parent_[Find(a)] = Find(b);
   }
-  uint32_t RdidOf(const ndt::PortEntry& p) const {
+  uint32_t RdidOf(const L2Port& p) const {
     auto it = fabric_.rdid_of_vsid.find(p.vsid);
     return p.vsid && it != fabric_.rdid_of_vsid.end() ? it->second : p.rdid;
   }
-  std::string Describe(uint32_t node, const ndt::PortEntry& p) const {
+  std::string Describe(uint32_t node, const L2Port& p) const {
     const Host& h = fabric_.hosts[nodes_[node].host];
-    return "port " + std::to_string(p.id) + " (" + PortName(*h.image, p) + ", vsid " + std::to_string(p.vsid) +
+    return "port " + std::to_string(p.id) + " (vm " + Q(p.vm) + " nic " + Q(p.nic) + ", vsid " + std::to_string(p.vsid) +
            ", rdid " + std::to_string(RdidOf(p)) + ") on host " + Q(h.name);
   }
 
   void Report(uint32_t from, size_t a_index, uint32_t to, size_t b_index) {
     const L2Domain& da = fabric_.hosts[nodes_[from].host].linux.domains[nodes_[from].domain];
     const L2Domain& db = fabric_.hosts[nodes_[to].host].linux.domains[nodes_[to].domain];
-    const ndt::PortEntry& a = *da.ports[a_index];
-    const ndt::PortEntry& b = *db.ports[b_index];
+    const L2Port& a = da.ports[a_index];
+    const L2Port& b = db.ports[b_index];
     // Shortest path between the two domains (BFS over the joins).
     std::vector<int64_t> prev(nodes_.size(), -1);
     std::vector<const Edge*> via(nodes_.size(), nullptr);
@@ -155,7 +155,7 @@ class Layer2 {
     const Host& hb = fabric_.hosts[nodes_[to].host];
     std::string a_text = Describe(from, a);
     hop("host " + Q(ha.name) + ": " + a_text.substr(0, a_text.find(" on host")) + " sends a frame into bridge " +
-        Q(da.port_bridges[a_index]));
+        Q(a.bridge));
     for (uint32_t n : chain) {
       const Edge& e = *via[n];
       const L2Exit& x = fabric_.hosts[e.host].linux.exits[e.exit];
@@ -170,10 +170,10 @@ class Layer2 {
             ") carries it to " + where(n));
     }
     std::string b_text = Describe(to, b);
-    hop("host " + Q(hb.name) + ": bridge " + Q(db.port_bridges[b_index]) + " forwards it to " +
-        Q(hb.image->String(b.ifname)) + ", " + b_text.substr(0, b_text.find(" on host")));
+    hop("host " + Q(hb.name) + ": bridge " + Q(b.bridge) + " forwards it to " +
+        Q(b.ifname) + ", " + b_text.substr(0, b_text.find(" on host")));
     hops.push_back("verdict: delivered to " + b_text);
-    int line = db.port_lines[b_index];
+    int line = b.line;
     fabric_.findings.Add({DiagKind::VerifyIsolation, hb.linux_path, line, line ? 3 : 0,
                           Describe(from, a) + " and " + Describe(to, b) +
                               " are in one layer-2 domain: frames cross between routing domains",

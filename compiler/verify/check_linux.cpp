@@ -833,13 +833,19 @@ class LinuxChecker {
       e.domain = domain(i);
       host_.linux.exits.push_back(std::move(e));
     }
+    std::vector<const ndt::PortEntry*> last(host_.linux.domains.size(), nullptr);
     for (const ndt::PortEntry& port : img_.ports()) {
       auto it = links_.find(std::string(img_.String(port.ifname)));
       if (it == links_.end()) continue;
-      L2Domain& d = host_.linux.domains[domain(it->second)];
-      d.ports.push_back(&port);
-      d.port_lines.push_back(st_.links[it->second].loc.line);
-      d.port_bridges.push_back(st_.links[it->second].master);
+      uint32_t di = domain(it->second);
+      if (di >= last.size()) last.resize(di + 1, nullptr);
+      L2Domain& d = host_.linux.domains[di];
+      // One entry per run of ports with the same VSID and routing domain (fabric.h L2Port).
+      if (last[di] && last[di]->vsid == port.vsid && last[di]->rdid == port.rdid) continue;
+      last[di] = &port;
+      d.ports.push_back({port.id, port.vsid, port.rdid, std::string(img_.String(port.vm)),
+                         std::string(img_.String(port.nic)), std::string(img_.String(port.ifname)),
+                         st_.links[it->second].loc.line, st_.links[it->second].master});
     }
   }
 

@@ -65,6 +65,7 @@ class Reachability {
           break;
         }
       if (!port || !Virtualized(seg)) continue;  // VLAN subnets: the physical network routes (docs/verify.md)
+      ScopeGuard scope({Scope::kRdid, seg.rdid});
       Tables(h, seg, *port);
       if (host.linux_ok) Linux(h, seg, *port);
     }
@@ -74,6 +75,7 @@ class Reachability {
     for (const auto& [rdid, duty] : nat_) {
       const struct Host& g = fabric_.hosts[duty.host];
       if (!g.linux_ok) continue;
+      ScopeGuard scope({Scope::kRdid, rdid});
       const Image& img = *g.image;
       net::IpAddress ext = ToIp(duty.entry->external_ip);
       if (!ext.IsV4()) continue;  // the Linux backend translates IPv4 only

@@ -9,6 +9,7 @@
 namespace netdsl::verify {
 
 void CheckTransition(Fabric& fabric, const std::string& previous) {
+  ScopeGuard scope({Scope::kPrevious, 0});
   for (const Host& host : fabric.hosts) {
     if (!host.image) continue;
     std::string path = previous + "/hosts/" + host.name + "/tables.ndt";

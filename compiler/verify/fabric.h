@@ -91,12 +91,20 @@ struct SnatRule {
   std::string oif;  ///< "" = any output device
 };
 
+/// The first of a run of a layer-2 domain's ports (in the image's order)
+/// with the same VSID and routing domain: the layer-2 check decides alike
+/// for every port of a run, so a domain keeps its runs only (state.h).
+struct L2Port {
+  uint32_t id = 0, vsid = 0, rdid = 0;
+  std::string vm, nic, ifname;
+  int line = 0;        ///< its veth's line in linux.yaml
+  std::string bridge;  ///< its veth's master
+};
+
 /// A layer-2 domain of one host: links joined by bridge (and bond) membership.
 struct L2Domain {
-  std::string bridge;                        ///< a bridge of the domain, for messages
-  std::vector<const ndt::PortEntry*> ports;  ///< the image's ports whose veth is in it
-  std::vector<int> port_lines;               ///< their veth's line in linux.yaml
-  std::vector<std::string> port_bridges;     ///< their veth's master
+  std::string bridge;          ///< a bridge of the domain, for messages
+  std::vector<L2Port> ports;   ///< the image's ports whose veth is in it, one per run
 };
 
 /// Where a host's layer-2 domain leaves the host: a tunnel, or the physical
@@ -128,11 +136,37 @@ struct LinuxHost {
 
 struct Host {
   std::string name;
-  std::string tables_path;  ///< as given (DIR/hosts/NAME/tables.ndt)
+  std::string tables_path;  ///< as given (DIR/hosts/NAME/tables.ndt), as findings name it
   std::string linux_path;   ///< "" when the host has no linux.yaml
+  /// Where the files are read from: "" = `dir`, else the directory that
+  /// stands for `dir` (an incremental verify reads an unchanged host from
+  /// VerifyOptions::base_dir).
+  std::string read_dir;
+  bool checked = true;      ///< read and checked in this run (else taken from the state)
   std::shared_ptr<const Image> image;
   LinuxHost linux;
   bool linux_ok = false;    ///< linux.yaml was read
+};
+
+/// The part of the fabric a finding is a function of (incremental verify,
+/// state.h): one host's artifacts (the per-host checks), one VSID's carriers
+/// (flooding, two ports with one address), one routing domain (reachability),
+/// or the whole fabric (provider addresses, layer 2).
+struct Scope {
+  enum Kind : uint8_t { kFabric, kHost, kVsid, kRdid, kPrevious /* against --previous: not kept */, kNone };
+  Kind kind = kFabric;
+  uint32_t id = 0;  ///< host index, VSID or rdid
+};
+
+/// Sets the scope of the findings this thread adds while it lives.
+class ScopeGuard {
+ public:
+  explicit ScopeGuard(Scope scope);
+  ~ScopeGuard();
+  ScopeGuard(const ScopeGuard&) = delete;
+
+ private:
+  Scope saved_;
 };
 
 /// One violation, reported when all checks are done (in a deterministic order).
@@ -142,6 +176,7 @@ struct Finding {
   int line = 0, col = 0;    ///< in `file` (linux.yaml); 0 = no line
   std::string message;
   std::vector<std::string> path;  ///< counterexample hops
+  Scope scope{Scope::kNone, 0};   ///< set by Findings::Add from the thread's ScopeGuard
 };
 
 /// Thread-safe collection of findings, at most `kPerKind` per kind (the rest counted).
@@ -150,6 +185,8 @@ class Findings {
   static constexpr size_t kPerKind = 25;
   void Add(Finding f);
   std::vector<Finding> Take();
+  /// Findings of `kind` so far (shown or not).
+  size_t Counted(DiagKind kind) const;
   /// Findings of `kind` beyond the cap.
   size_t Dropped(DiagKind kind) const;
   /// True when a finding of `kind` would no longer be printed: count it
@@ -179,6 +216,12 @@ struct Fabric {
   std::map<uint32_t, std::set<std::string>> gateway_hosts;
   Findings findings;
 
+  /// Where `file` (a path under `dir` that names a host's artifact) is read from.
+  std::string ReadPath(const Host& host, const std::string& file) const {
+    if (host.read_dir.empty() || file.compare(0, dir.size(), dir) != 0) return file;
+    return host.read_dir + file.substr(dir.size());
+  }
+
   const Host* HostByPa(const net::IpAddress& pa) const {
     auto it = host_by_pa.find(pa);
     return it == host_by_pa.end() ? nullptr : &hosts[it->second];
@@ -199,6 +242,8 @@ net::IpAddress ToIp(uint8_t family, const uint8_t bytes[16]);
 net::Prefix ToPrefix(const ndt::Prefix& p);
 net::MacAddress ToMac(const uint8_t mac[6]);
 std::string Q(std::string_view name);  ///< `name`
+/// `text` with every `from` replaced by `to`.
+std::string ReplaceAll(std::string text, const std::string& from, const std::string& to);
 /// `vm `x` nic `y``.
 std::string PortName(const Image& image, const ndt::PortEntry& port);
 
