@@ -27,6 +27,8 @@ std::string ParentOf(const std::string& path) {
   return parent.empty() ? std::string(".") : parent.string();
 }
 
+}  // namespace
+
 bool WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -38,8 +40,6 @@ bool WriteAll(int fd, std::string_view data) {
   }
   return true;
 }
-
-}  // namespace
 
 bool FsyncDirectory(const std::string& dir, std::string* error) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

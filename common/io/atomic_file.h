@@ -26,6 +26,9 @@ struct AtomicWriteOptions {
 bool WriteFileAtomic(const std::string& path, std::string_view data, std::string* error,
                      const AtomicWriteOptions& options = {});
 
+/// Writes all of `data` to `fd` (retrying short writes and EINTR); false with errno set.
+bool WriteAll(int fd, std::string_view data);
+
 /// Creates or truncates `path` and writes `data` without fsync (mode 0644):
 /// for files in a staging directory that SyncFilesystem() flushes as a whole.
 bool WriteFileUnsynced(const std::string& path, std::string_view data, std::string* error);

@@ -14,6 +14,7 @@
 #include "common/io/sha256.h"
 #include "compiler/alloc/alloc.h"
 #include "compiler/lower/lower.h"
+#include "compiler/pipeline/journal.h"
 #include "compiler/pipeline/previous_output.h"
 
 namespace netdsl::pipeline {
@@ -100,6 +101,7 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
   if (writing) {
     out.emplace(options.output);
     std::string error;
+    if (!RecoverCommit(options.output, &error)) return Failure(error);  // an interrupted in-place commit first
     if (!out->Begin(&error)) return Failure(error);
     previous = ReadPreviousOutput(options.output);
   }
