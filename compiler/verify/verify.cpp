@@ -33,6 +33,8 @@ namespace {
 thread_local Scope current_scope{Scope::kFabric, 0};
 }  // namespace
 
+Scope CurrentScope() { return current_scope; }
+
 ScopeGuard::ScopeGuard(Scope scope) : saved_(current_scope) { current_scope = scope; }
 ScopeGuard::~ScopeGuard() { current_scope = saved_; }
 
