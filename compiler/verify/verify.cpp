@@ -300,17 +300,28 @@ HostSummary Summarize(const Host& host) {
   return s;
 }
 
+/// Stands for the build directory in a kept finding's text (messages such
+/// as a reader's error name the file): the state does not depend on where
+/// the build was verified (build verifies a staging directory).
+constexpr const char* kDirMark = "\x01dir\x01/";
+
 KeptFinding Keep(const Fabric& fabric, const Finding& f) {
   std::string file = f.file;
   if (file.size() > fabric.dir.size() && file.compare(0, fabric.dir.size(), fabric.dir) == 0 &&
       file[fabric.dir.size()] == '/')
     file = file.substr(fabric.dir.size() + 1);
-  return {f.kind, file, f.line, f.col, f.message, f.path};
+  std::string dir = fabric.dir + "/";
+  KeptFinding k{f.kind, file, f.line, f.col, ReplaceAll(f.message, dir, kDirMark), f.path};
+  for (std::string& hop : k.path) hop = ReplaceAll(std::move(hop), dir, kDirMark);
+  return k;
 }
 
 Finding Unkeep(const Fabric& fabric, const KeptFinding& k, Scope scope) {
   std::string file = k.file.empty() || k.file[0] == '/' ? k.file : fabric.dir + "/" + k.file;
-  return {k.kind, file, k.line, k.col, k.message, k.path, scope};
+  std::string dir = fabric.dir + "/";
+  Finding f{k.kind, file, k.line, k.col, ReplaceAll(k.message, kDirMark, dir), k.path, scope};
+  for (std::string& hop : f.path) hop = ReplaceAll(std::move(hop), kDirMark, dir);
+  return f;
 }
 
 /// Opens host `i`'s table image (from where it is read), or reports why not.
