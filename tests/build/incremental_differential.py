@@ -16,7 +16,8 @@ duplicate VM name, a static CA another VM holds in the lock, a CA outside its
 subnet, a duplicate static MAC); and the user's hand on the lock, on an
 artifact, on the manifest or on the cache (`OUT/.netdsl-cache/`: deleted,
 damaged, an older build's, its copies of the inputs replaced by the new
-inputs). After each edit, with L0 = the lock as it is before the build:
+inputs), and a build of the new source killed (SIGKILL) at a random moment.
+After each edit, with L0 = the lock as it is before the build:
 
   A:  `netdslc build fabric.netdsl -o out --stats` in the persistent directory;
   B:  a full build of the same source with L0 into an empty directory;
@@ -29,7 +30,9 @@ same. Required: A and C agree on the exit status, stdout, the diagnostics
 (without the `--stats` timing lines and the `path:` line), the resulting lock
 and `diff -r` of the outputs (cache included); A and B likewise, unless A
 failed only on what B cannot see (ND4006); a failed build leaves A's artifacts
-and lock as they were and B without an output. With --require-fast-path, a
+and lock as they were and B without an output. Anything a build leaves beside
+the output (a killed build's staging directory) is counted, and fails the
+test with --strict-leftovers. With --require-fast-path, a
 step whose edit touched only top-level `vm` declarations, comments or
 whitespace between or inside them, after a build that printed no diagnostic,
 and whose full build prints none either, must print `netdslc build: path:
@@ -38,7 +41,7 @@ incremental...` (the fast path), not `path: full (...)`.
 The seed is printed first; replay a failure with `--seed N --steps N`.
 
   incremental_differential.py --netdslc build/bin/netdslc [--seed N] [--steps N]
-      [--require-fast-path | --no-require-fast-path] [--time-budget S] [--keep] [--workdir DIR] [-v]
+      [--require-fast-path | --no-require-fast-path] [--time-budget S] [--strict-leftovers] [--keep] [--workdir DIR] [-v]
 
 Exit 0 = every step agreed, 1 = a difference (the step, its edits and the
 difference are printed; the directories are kept), 2 = usage.
@@ -90,6 +93,7 @@ class Differential(Edits):
         self.good_lock = None          # the lock after the last clean build
         self.last_stderr = ''
         self.prev_handover = False
+        self.strays = Counter()
 
     # ---- running ---------------------------------------------------------
     def write_sources(self):
@@ -110,6 +114,13 @@ class Differential(Edits):
         env = dict(os.environ, NO_COLOR='1')
         p = subprocess.run(cmd, cwd=cwd, capture_output=True, env=env, timeout=300)
         return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
+
+    def killed_build(self, delay):
+        cmd = [self.netdslc, 'build', 'fabric.netdsl', '-o', 'out', '-j', '2', '--stats']
+        p = subprocess.Popen(cmd, cwd=self.cur, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait()
 
     @staticmethod
     def split_stderr(err):
@@ -210,6 +221,9 @@ class Differential(Edits):
             shutil.copytree(out_dir, out0, symlinks=True,
                             ignore=lambda d, names: ['.netdsl-cache'] if os.path.samefile(d, out_dir) else [])
         a = self.build_a()
+        # nothing of a build (staging directories, temporary files) stays beside
+        # the output: a killed build's leftovers are the next build's to remove
+        stray = sorted(set(os.listdir(self.cur)) - {'fabric.netdsl', 'vms.netdsl', 'fabric.lock', 'out'})
         # B: a full build into a fresh directory; C: a full build into the
         # previous output without its cache (what the full path does in A's place:
         # verify compares with the previous output, so ports that change hands are
@@ -217,6 +231,10 @@ class Differential(Edits):
         b = self.build_reference('b', lock0, None)
         c = self.build_reference('c', lock0, out0 if os.path.isdir(out0) else None)
         problems = []
+        if stray:
+            self.strays.update(re.sub(r'-[A-Za-z0-9_]{6}$', '-XXXXXX', x) for x in stray)
+            if self.args.strict_leftovers:
+                problems.append('left beside the output after the build: %s' % stray)
         self.compare(a, c, 'full build into the previous output', problems, strict=True)
         if a['rc'] == b['rc']:
             self.compare(a, b, 'full build into an empty directory', problems, strict=True)
@@ -296,6 +314,8 @@ class Differential(Edits):
         print('VM-only edits after a clean build: %d; the fast path taken in %d%s'
               % (self.expected_fast, self.expected_fast_taken,
                  '' if self.args.require_fast_path else ' (not required: --require-fast-path is off)'))
+        if self.strays:
+            print('left beside the output after a build (steps): %s' % dict(self.strays))
         for reason, n in self.failures_seen.most_common():
             print('  path %s: %d' % (reason, n))
         if self.args.verbose:
@@ -317,6 +337,8 @@ def main():
     ap.set_defaults(require_fast_path=REQUIRE_FAST_PATH_DEFAULT)
     ap.add_argument('--time-budget', type=float, default=0,
                     help='stop (and pass) after the step that exceeds S seconds (CI on a loaded machine); 0 = none')
+    ap.add_argument('--strict-leftovers', action='store_true',
+                    help='fail when a build leaves anything beside the output (a killed build\'s staging)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory after a pass')
     ap.add_argument('--workdir', help='work here (kept) instead of a temporary directory')
     ap.add_argument('-v', '--verbose', action='store_true')

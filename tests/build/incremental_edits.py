@@ -584,6 +584,12 @@ class Edits:
             with open(p, 'wb') as fh:
                 fh.write(data)
             return 'cache file %s corrupted (%s)' % (a, how)
+        if kind == 'out_kill_build':
+            # a build of this step's source killed (SIGKILL) at a random moment:
+            # the next build must finish or discard what it left
+            delay = rng.choice([0.0, 0.01, 0.03, 0.06, 0.1, 0.2])
+            self.post_render.append(lambda: self.killed_build(delay))
+            return 'a build of the new source killed after %d ms' % (delay * 1000)
         if kind == 'cache_src_current':
             # the cache's copies of the inputs overwritten with the inputs as they
             # are after this step's edits (the cache then says: nothing changed)
@@ -626,7 +632,7 @@ class Edits:
         ('lock_corrupt', 1),
         ('out_edit_same_size', 2), ('out_append', 2), ('out_delete', 1), ('out_delete_host', 1), ('out_manifest', 1),
         ('cache_delete', 1), ('cache_delete_file', 1), ('cache_corrupt', 2), ('cache_stale', 1),
-        ('cache_src_current', 2), ('move_host_same_stat', 1),
+        ('cache_src_current', 2), ('move_host_same_stat', 1), ('out_kill_build', 2),
     ]
 
     def choose_kinds(self):
