@@ -1,12 +1,14 @@
 // Crash-safe file output (see atomic_file.h).
 #include "common/io/atomic_file.h"
 
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -128,19 +130,26 @@ bool SyncFilesystem(const std::string& path, std::string* error) {
 bool ReadFile(const std::string& path, std::string* out, std::string* error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Fail(error, path, errno);
+  // Straight into the string, sized by fstat (a 100 MB lock or source is one
+  // read, not 1,600 appends); a file that grows meanwhile is read to its end.
+  struct stat st;
+  size_t have = 0;
   out->clear();
-  char buf[1 << 16];
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) out->resize(size_t(st.st_size) + 1);
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (have == out->size()) out->resize(std::max<size_t>(2 * out->size(), size_t(1) << 16));
+    ssize_t n = ::read(fd, out->data() + have, out->size() - have);
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
+      out->clear();
       return Fail(error, path, err);
     }
     if (n == 0) break;
-    out->append(buf, size_t(n));
+    have += size_t(n);
   }
+  out->resize(have);
   ::close(fd);
   return true;
 }

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "compiler/alloc/allocation.h"
 #include "compiler/alloc/lock_file.h"
@@ -13,6 +15,16 @@
 #include "compiler/sema/model.h"
 
 namespace netdsl::alloc {
+
+/// Values held by VM NICs the model leaves out: the incremental build
+/// (compiler/pipeline/incremental.h) allocates only the VMs an edit touched,
+/// against a lock reduced to theirs. Retained values are in use: never handed
+/// out, never released, and they end a quarantine like any value in use.
+struct RetainedValues {
+  std::vector<uint64_t> macs;                             ///< sorted
+  std::vector<std::pair<uint32_t, net::IpAddress>> ips;   ///< (ip_pool, address) in that pool
+  std::vector<std::pair<uint32_t, uint64_t>> ports;       ///< (host, port id), sorted
+};
 
 /// Id spaces (inclusive). Tests shrink them to exercise exhaustion.
 struct AllocOptions {
@@ -23,6 +35,8 @@ struct AllocOptions {
   /// not handed out by the builds writing revisions R .. R + 16
   /// (docs/lock.md, "Released values").
   uint64_t quarantine_revisions = 16;
+  /// Values of NICs outside the model (nullptr: the model is the whole fabric).
+  const RetainedValues* retained = nullptr;
 };
 
 /// Allocates every value the source leaves open. Values recorded in `lock`

@@ -141,6 +141,7 @@ class Allocator {
   void ReserveSource();
   void ReserveLocked();
   void ReserveQuarantined();
+  void ReserveRetained();
   void Seal();
   void AllocateAll();
   void ReportShortfalls();
@@ -545,6 +546,21 @@ void Allocator::ReserveQuarantined() {
   }
 }
 
+void Allocator::ReserveRetained() {
+  const RetainedValues* kept = opt_.retained;
+  if (!kept) return;
+  // Held by NICs outside the model: in use, like a quarantined value (never
+  // reported, never moved; the incremental build falls back to a full build
+  // before a source value could contest one).
+  uint32_t owner = AddOwner(Owner::Kind::Quarantine, "a NIC outside this model", {});
+  for (uint64_t mac : kept->macs)
+    for (auto& list : mac_free_) list.Reserve(mac, owner);
+  for (const auto& [pool, ip] : kept->ips)
+    if (pool < ip_free_.size() && ip.family == f_.ip_pools[pool].range_first.family) ip_free_[pool].Reserve(ToInt(ip), owner);
+  for (const auto& [host, id] : kept->ports)
+    if (host < port_free_.size()) port_free_[host].Reserve(id, owner);
+}
+
 template <typename T>
 void Allocator::OnConflict(T value, uint32_t kept, uint32_t dropped, const std::string& space) {
   const Owner& ko = owners_[kept];
@@ -828,6 +844,14 @@ void Allocator::FinishQuarantine(LockFile& lock, const Allocation& a) {
       if (f_.vms[v].host != kNone) ports_in_use.insert({f_.vms[v].host, a.nics[v][i].port_id});
       macs_in_use.insert(a.nics[v][i].mac.Value());
     }
+  const RetainedValues* kept = opt_.retained;
+  auto port_in_use = [&](uint32_t host, uint64_t id) {
+    return ports_in_use.count({host, id}) ||
+           (kept && std::binary_search(kept->ports.begin(), kept->ports.end(), std::pair<uint32_t, uint64_t>(host, id)));
+  };
+  auto mac_in_use = [&](uint64_t mac) {
+    return macs_in_use.count(mac) || (kept && std::binary_search(kept->macs.begin(), kept->macs.end(), mac));
+  };
   std::map<std::string, LockEntry> ports, macs;  // next quarantine, before expiry
   auto released_now = [&](std::map<std::string, LockEntry>& into, std::string key) {
     into[std::move(key)] = LockEntry{std::to_string(candidate), {}, {}};
@@ -837,12 +861,12 @@ void Allocator::FinishQuarantine(LockFile& lock, const Allocation& a) {
       std::string_view host = HostPart(key);
       auto it = host_by_key_.find(std::string(host));
       if (it == host_by_key_.end()) continue;
-      if (ports_in_use.count({it->second, std::stoull(key.substr(host.size() + 1))})) continue;
+      if (port_in_use(it->second, std::stoull(key.substr(host.size() + 1)))) continue;
       ports[key] = LockEntry{entry.value, {}, {}};
     }
     for (const auto& [key, entry] : old_->Section(LockSection::ReleasedMac)) {
       auto mac = net::ParseMac(key);
-      if (!mac || macs_in_use.count(mac->Value())) continue;
+      if (!mac || mac_in_use(mac->Value())) continue;
       macs[mac->ToString()] = LockEntry{entry.value, {}, {}};
     }
     // Released by this build: values of objects that are gone (or moved) and
@@ -854,12 +878,12 @@ void Allocator::FinishQuarantine(LockFile& lock, const Allocation& a) {
       auto it = host_by_key_.find(std::string(host));
       if (it == host_by_key_.end()) continue;  // the host is gone too
       uint64_t id = std::stoull(entry.value);
-      if (ports_in_use.count({it->second, id})) continue;
+      if (port_in_use(it->second, id)) continue;
       released_now(ports, std::string(host) + "/" + entry.value);
     }
     for (const auto& [key, entry] : old_->Section(LockSection::Mac)) {
       auto mac = net::ParseMac(entry.value);
-      if (!mac || macs_in_use.count(mac->Value())) continue;
+      if (!mac || mac_in_use(mac->Value())) continue;
       released_now(macs, mac->ToString());
     }
   }
@@ -899,6 +923,7 @@ std::optional<AllocatedFabric> Allocator::Run() {
   ReserveSource();
   ReserveLocked();
   ReserveQuarantined();
+  ReserveRetained();
   Seal();
   AllocateAll();
   ReportShortfalls();

@@ -10,12 +10,15 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "backends/backend.h"
 #include "compiler/driver/command.h"
 #include "compiler/driver/support_frontend.h"
 #include "compiler/pipeline/build.h"
+#include "compiler/pipeline/incremental.h"
 #include "compiler/pipeline/pipeline.h"
 #include "compiler/verify/verify.h"
 
@@ -221,6 +224,7 @@ int BuildMain(int argc, char** argv) {
       if (done == total) std::fprintf(stderr, "\n");
     };
 
+  pipeline::VerifyIncrementally verify_incrementally;
   if (b.verify != VerifyMode::kOff && !b.output.empty()) {
     // The artifacts as the hosts will read them, before they replace DIR; a
     // previous output is the build they change from (ports must not change hands).
@@ -237,10 +241,47 @@ int BuildMain(int argc, char** argv) {
     std::error_code ec;
     if (std::filesystem::exists(std::filesystem::path(b.output) / "manifest.json", ec)) v.previous = b.output;
     build.before_commit = [v, &timer](const std::string& staging, DiagnosticEngine& d) {
-      bool ok = verify::Verify(staging, v, d);
+      // The state an incremental build's verify starts from (docs/verify.md).
+      verify::VerifyOptions full = v;
+      std::error_code ec;
+      std::filesystem::create_directories(std::filesystem::path(staging) / pipeline::kCacheDir, ec);
+      if (!ec) full.state_out = staging + "/" + pipeline::kCacheDir + "/verify.state";
+      bool ok = verify::Verify(staging, full, d);
       timer.Mark("verify");
       return ok;
     };
+    verify_incrementally = [v, &timer](const std::string& staging, const std::string& base,
+                                       const std::set<std::string>& changed, DiagnosticEngine& d) -> std::optional<bool> {
+      verify::VerifyOptions inc = v;
+      inc.state_in = base + "/" + pipeline::kCacheDir + "/verify.state";
+      inc.state_out = staging + "/verify.state";
+      inc.changed_hosts = changed;
+      inc.base_dir = base;
+      inc.previous = base;
+      verify::VerifyStats stats;
+      bool ok = verify::Verify(staging, inc, d, &stats);
+      timer.Mark(stats.incremental ? "verify (incremental)" : "verify (in full)");
+      return ok;
+    };
+  }
+
+  // The options that shape the output; a build with the same key may be
+  // incremental (compiler/pipeline/incremental.h).
+  if (options.format == DiagFormat::Text && !options.verify_diagnostics && !options.parse_only) {
+    std::string key = "targets";
+    for (const backends::Backend* backend : build.backends) key += " " + std::string(backend->name);
+    key += "; verify " + std::to_string(int(b.verify)) + (options.werror ? " -Werror" : "") +
+           (options.imports_anywhere ? "; imports anywhere" : "");
+    build.cache_key = key;
+  }
+  if (!build.cache_key.empty() && !b.output.empty() && b.hosts.empty() && !b.dump_ir) {
+    pipeline::IncrementalResult incremental =
+        pipeline::BuildIncrementally(CompileOptionsFor(options), build, verify_incrementally);
+    if (incremental.built) {
+      if (b.stats) std::fprintf(stderr, "netdslc build: path: incremental (%s)\n", incremental.reason.c_str());
+      return kExitOk;
+    }
+    if (b.stats) std::fprintf(stderr, "netdslc build: path: full (%s)\n", incremental.reason.c_str());
   }
 
   llvm::SourceMgr sources;

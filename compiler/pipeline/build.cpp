@@ -12,6 +12,7 @@
 
 #include "common/io/atomic_file.h"
 #include "common/io/sha256.h"
+#include "common/ndt/format.h"
 #include "compiler/alloc/alloc.h"
 #include "compiler/lower/lower.h"
 #include "compiler/pipeline/journal.h"
@@ -63,6 +64,38 @@ bool ServesAnyHost(const backends::Backend& backend, const model::Fabric& f) {
 bool InjectedRefusal(const backends::Backend& backend, const std::string& host) {
   static const char* spec = std::getenv("NETDSL_TEST_REFUSE");
   return spec && std::string(spec) == std::string(backend.name) + ":" + host;
+}
+
+/// Fills `cache` with every VM of the compiled fabric and writes it, with a
+/// copy of each input as compiled, into the staging directory.
+bool WriteCache(const Compiled& compiled, DiagnosticEngine& diags, BuildCache& cache, StagedOutput& out,
+                std::string* error) {
+  const llvm::SourceMgr& sources = diags.sources();
+  std::map<unsigned, uint32_t> file_of_buffer;
+  for (uint32_t i = 0; i < cache.files.size(); ++i) file_of_buffer[cache.files[i].buffer_id] = i;
+  const model::Fabric& f = compiled.fabric.fabric;
+  cache.vms.reserve(f.vms.size());
+  for (uint32_t v = 0; v < f.vms.size(); ++v) {
+    llvm::SMLoc at = f.vms[v].name_range.Start;
+    unsigned buffer = at.isValid() ? sources.FindBufferContainingLoc(at) : 0;
+    auto it = file_of_buffer.find(buffer);
+    if (it == file_of_buffer.end()) return true;  // not from a file this build read: no cache
+    const CachedFile& file = cache.files[it->second];
+    uint64_t offset = uint64_t(at.getPointer() - sources.getMemoryBuffer(buffer)->getBufferStart());
+    auto st = std::upper_bound(file.statements.begin(), file.statements.end(), offset,
+                               [](uint64_t o, const CachedStatement& s) { return o < s.begin; });
+    if (st == file.statements.begin()) return true;
+    cache.AddVm(compiled.fabric, v, it->second, uint32_t(st - file.statements.begin() - 1));
+  }
+  std::string dir = std::string(kCacheDir) + "/";
+  for (uint32_t i = 0; i < cache.files.size(); ++i) {
+    const llvm::MemoryBuffer* buf = sources.getMemoryBuffer(cache.files[i].buffer_id);
+    cache.files[i].crc32c = ndt::Crc32c(buf->getBufferStart(), buf->getBufferSize());
+    if (!out.WriteFile(dir + "src-" + std::to_string(i), std::string_view(buf->getBufferStart(), buf->getBufferSize()),
+                       nullptr, error))
+      return false;
+  }
+  return out.WriteFile(dir + "index", SerializeCacheText(cache), nullptr, error);
 }
 
 }  // namespace
@@ -331,14 +364,49 @@ llvm::Error Build(Compiled& compiled, const BuildOptions& options, DiagnosticEng
       }
   }
 
+  CachedManifest cached_manifest;
+  if (!options.cache_key.empty()) cached_manifest = {0, 0, lock_record.path, hosts, artifacts};
+  std::string manifest_text =
+      ManifestJson(NETDSL_VERSION_STRING, CompilerSha256(), compiled.inputs, lock_record, std::move(hosts), artifacts);
+  cached_manifest.size = manifest_text.size();
+  cached_manifest.crc32c = ndt::Crc32c(manifest_text.data(), manifest_text.size());
   ArtifactRecord manifest;
-  if (!out->WriteFile("manifest.json",
-                      ManifestJson(NETDSL_VERSION_STRING, CompilerSha256(), compiled.inputs, lock_record,
-                                   std::move(hosts), artifacts),
-                      &manifest, &error))
-    return Failure(error);
+  if (!out->WriteFile("manifest.json", manifest_text, &manifest, &error)) return Failure(error);
   // verify reads the staging directory as a build: the manifest lists its hosts.
   if (options.before_commit && !options.before_commit(out->staging(), diags)) return llvm::Error::success();
+  // The build cache, for the next build into this directory: only after a
+  // build that reported nothing (the incremental path never has to repeat a
+  // diagnostic), of the whole fabric, with a lock this build owns.
+  if (!options.cache_key.empty() && options.hosts.empty() && !migrating &&
+      diags.ErrorCount() == 0 && diags.WarningCount() == 0 && compiled.sources.size() == f.input_files.size()) {
+    BuildCache cache;
+    cache.compiler_sha256 = CompilerSha256();
+    cache.options_key = options.cache_key;
+    cache.lock_sha256 = lock_record.sha256;
+    const std::string& lock_text = lock_changes ? new_lock_text : compiled.previous_lock_text;
+    cache.lock_size = lock_text.size();
+    cache.lock_crc32c = ndt::Crc32c(lock_text.data(), lock_text.size());
+    cache.files = compiled.sources;
+    // Paths relative to the root file's directory: the cache describes the
+    // same build wherever the tree is (every file is checked by content).
+    const std::string root = cache.files.front().path;
+    for (size_t i = 1; i < cache.files.size(); ++i) cache.files[i].path = InputPath(cache.files[i].path, root);
+    cache.files.front().path = fs::path(root).filename().string();
+    cache.lock_path = InputPath(compiled.lock_path, root);
+    cache.manifest = std::move(cached_manifest);
+    cache.manifest.Sort();
+    std::string state;
+    if (io::ReadFile(out->staging() + "/" + kCacheDir + "/verify.state", &state, &error)) {
+      cache.verify_state = true;
+      cache.verify_state_size = state.size();
+      cache.verify_state_crc32c = ndt::Crc32c(state.data(), state.size());
+    }
+    error.clear();
+    if (!WriteCache(compiled, diags, cache, *out, &error)) return Failure(error);
+  } else if (!io::RemoveTree(out->staging() + "/" + kCacheDir, &error)) {
+    return Failure(error);  // no cache: not even verify's state
+  }
+  phase("cache");
   if (lock_changes && !io::WriteFileAtomic(compiled.lock_path, new_lock_text, &error)) return Failure(error);
   if (!out->Commit(&error)) return Failure(error);
   // Only once the new lock is on disk: a crash before leaves the legacy lock

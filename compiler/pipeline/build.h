@@ -34,6 +34,11 @@ struct BuildOptions {
   /// written and the output swapped in (`netdslc verify` on the artifacts);
   /// returning false (after reporting diagnostics) fails the build.
   std::function<bool(const std::string& staging_dir, DiagnosticEngine& diags)> before_commit;
+  /// The options that shape the output, as one string (the driver's): a build
+  /// that reports no diagnostic leaves the build cache (build_cache.h) under
+  /// this key, and the next build with the same key may be incremental
+  /// (incremental.h). "" = leave no cache.
+  std::string cache_key;
 };
 
 struct BuildResult {

@@ -1,4 +1,5 @@
 // Frontend, Compile, the next lock and backend validation (see pipeline.h).
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -10,6 +11,7 @@
 #include "compiler/pipeline/pipeline.h"
 #include "compiler/sema/sema.h"
 #include "compiler/syntax/parse.h"
+#include "llvm/Support/FileSystem.h"
 
 namespace netdsl::pipeline {
 
@@ -42,13 +44,20 @@ std::optional<model::Fabric> Frontend(const CompileOptions& options, DiagnosticE
   return fabric;
 }
 
+std::string InputPath(const std::string& file, const std::string& root_file) {
+  fs::path root_dir = fs::path(root_file).parent_path();
+  std::error_code ec;
+  fs::path rel = root_dir.empty() ? fs::path(file) : fs::relative(file, root_dir, ec);
+  if (ec || rel.empty()) rel = file;
+  return rel.generic_string();
+}
+
 namespace {
 
 /// Hashes the bytes that were compiled (the SourceMgr's buffers, named by
 /// path), not the files as they may be by now.
 bool HashInputs(const std::vector<std::string>& files, const std::string& root_file, const std::string& lock_path,
                 DiagnosticEngine& diags, std::vector<InputRecord>& inputs, io::Sha256& hasher) {
-  fs::path root_dir = fs::path(root_file).parent_path();
   llvm::SourceMgr& sources = diags.sources();
   std::map<std::string, llvm::StringRef> compiled;
   for (unsigned id = 1; id <= sources.getNumBuffers(); ++id)
@@ -61,10 +70,7 @@ bool HashInputs(const std::vector<std::string>& files, const std::string& root_f
       diags.Report(DiagKind::FileNotReadable, llvm::SMRange(), error);
       return false;
     }
-    std::error_code ec;
-    fs::path rel = root_dir.empty() ? fs::path(file) : fs::relative(file, root_dir, ec);
-    if (ec || rel.empty()) rel = file;
-    InputRecord rec{rel.generic_string(), io::Sha256Hex(text)};
+    InputRecord rec{InputPath(file, root_file), io::Sha256Hex(text)};
     hasher.Update(rec.sha256 + "\n");
     inputs.push_back(std::move(rec));
   }
@@ -73,11 +79,50 @@ bool HashInputs(const std::vector<std::string>& files, const std::string& root_f
 
 }  // namespace
 
+CachedStatement StatementAt(llvm::SMRange range, const char* buffer_start, CachedStatement::Kind kind) {
+  uint64_t begin = uint64_t(range.Start.getPointer() - buffer_start);
+  uint64_t end = range.End.isValid() ? uint64_t(range.End.getPointer() - buffer_start) : begin + 1;
+  return {begin, std::max(end, begin + 1), kind};
+}
+
+std::string RealPathUnderRoot(const std::string& file, const std::string& root_file) {
+  llvm::SmallString<256> real, root;
+  if (llvm::sys::fs::real_path(file, real) || llvm::sys::fs::real_path(root_file, root)) return "";
+  return fs::path(real.str().str()).lexically_relative(fs::path(root.str().str()).parent_path()).generic_string();
+}
+
+/// Each file's top-level statements, for the build cache (build_cache.h).
+std::vector<CachedFile> StatementsOf(const ast::Program& program, DiagnosticEngine& diags) {
+  std::vector<CachedFile> files;
+  for (const ast::File& file : program.files) {
+    CachedFile f;
+    f.path = file.path;
+    f.buffer_id = file.buffer_id;
+    f.real_path = RealPathUnderRoot(file.path, program.files.front().path);
+    const llvm::MemoryBuffer* buf = diags.sources().getMemoryBuffer(file.buffer_id);
+    f.size = buf->getBufferSize();
+    for (const ast::Block& b : file.blocks)
+      f.statements.push_back(StatementAt(b.range, buf->getBufferStart(),
+                                         b.kind == "vm" ? CachedStatement::Kind::Vm : CachedStatement::Kind::Other));
+    for (const ast::Import& i : file.imports)
+      f.statements.push_back(StatementAt(i.range, buf->getBufferStart(), CachedStatement::Kind::Import));
+    std::sort(f.statements.begin(), f.statements.end(),
+              [](const CachedStatement& a, const CachedStatement& b) { return a.begin < b.begin; });
+    files.push_back(std::move(f));
+  }
+  return files;
+}
+
 std::optional<Compiled> Compile(const CompileOptions& options, DiagnosticEngine& diags) {
-  auto fabric = Frontend(options, diags);
-  if (!fabric) return std::nullopt;
+  ast::Program program = ParseSources(options, diags);
+  if (diags.HasErrors()) return std::nullopt;
+  std::vector<CachedFile> statements = StatementsOf(program, diags);
+  auto fabric = Check(program, diags);
+  program = ast::Program();
+  if (diags.HasErrors() || !fabric) return std::nullopt;
 
   Compiled c;
+  c.sources = std::move(statements);
   c.root_dir = fs::path(options.files.front()).parent_path().string();
   c.lock_path = options.lock_path.empty() ? DefaultLockPath(options.files.front()) : options.lock_path;
   std::error_code ec;
@@ -124,6 +169,8 @@ std::optional<Compiled> Compile(const CompileOptions& options, DiagnosticEngine&
   std::vector<std::string> files = fabric->input_files;
   if (files.empty()) files = options.files;
   if (!HashInputs(files, options.files.front(), c.lock_path, diags, c.inputs, source_hasher)) return std::nullopt;
+  if (c.inputs.size() == c.sources.size())
+    for (size_t i = 0; i < c.sources.size(); ++i) c.sources[i].sha256 = c.inputs[i].sha256;
 
   auto allocated = alloc::Allocate(std::move(*fabric), c.previous_lock ? &*c.previous_lock : nullptr,
                                    alloc::AllocOptions{}, diags);

@@ -13,6 +13,7 @@
 #include "compiler/alloc/allocation.h"
 #include "compiler/alloc/lock_file.h"
 #include "compiler/diag/diagnostics.h"
+#include "compiler/pipeline/build_cache.h"
 #include "compiler/pipeline/output.h"
 #include "compiler/sema/model.h"
 #include "compiler/syntax/ast.h"
@@ -34,6 +35,17 @@ std::string DefaultLockPath(const std::string& root_file);
 
 /// Where netdslc before the per-root lock kept it: `DIR/netdsl.lock`.
 std::string LegacyLockPath(const std::string& root_file);
+
+/// An input's path as the manifest names it: relative to the root file's directory.
+std::string InputPath(const std::string& file, const std::string& root_file);
+
+/// `file` with symbolic links resolved, relative to the resolved directory of
+/// the root file ("" when either cannot be resolved): the build cache's
+/// check that an import still names the same file.
+std::string RealPathUnderRoot(const std::string& file, const std::string& root_file);
+
+/// A top-level statement of a loaded buffer, as the build cache records it.
+CachedStatement StatementAt(llvm::SMRange range, const char* buffer_start, CachedStatement::Kind kind);
 
 /// Parses every file (and its imports) into `diags.sources()`; returns the AST
 /// even when there were errors (check diags.HasErrors()).
@@ -58,6 +70,8 @@ struct Compiled {
   /// The lock read from `lock_path` (or `legacy_lock_path`); absent when there was none.
   std::optional<alloc::LockFile> previous_lock;
   std::string previous_lock_text;
+  /// Each input's top-level statements (input_files order), for the build cache.
+  std::vector<CachedFile> sources;
 };
 
 /// Frontend, then reads the lock (when present; a legacy netdsl.lock only

@@ -689,10 +689,20 @@ void ParseChunk(DiagnosticEngine& diags, const char* sm_start, std::string_view 
 }
 
 /// Parses one loaded buffer into `file`.
+void ParseTextInto(DiagnosticEngine& diags, const char* sm_start, std::string_view text, bool ends_buffer,
+                   ast::File& file);
+
 void ParseBufferInto(DiagnosticEngine& diags, unsigned buffer_id, ast::File& file) {
   const llvm::MemoryBuffer* buf = diags.sources().getMemoryBuffer(buffer_id);
-  std::string_view text(buf->getBufferStart(), buf->getBufferSize());
-  const char* sm_start = buf->getBufferStart();
+  ParseTextInto(diags, buf->getBufferStart(), std::string_view(buf->getBufferStart(), buf->getBufferSize()), true,
+                file);
+}
+
+/// Parses `text`, which starts at `sm_start` in a loaded buffer and begins
+/// and ends at top-level statement boundaries (`ends_buffer`: it ends where
+/// the buffer ends).
+void ParseTextInto(DiagnosticEngine& diags, const char* sm_start, std::string_view text, bool ends_buffer,
+                   ast::File& file) {
 
   // Invalid UTF-8: report, then parse a copy with the bad bytes blanked so
   // that byte offsets stay the same.
@@ -735,7 +745,8 @@ void ParseBufferInto(DiagnosticEngine& diags, unsigned buffer_id, ast::File& fil
                        " levels deep; this statement is not parsed");
       return;
     }
-    ParseChunk(diags, sm_start + c.begin, text.substr(c.begin, c.end - c.begin), c.end == text.size(), results[i]);
+    ParseChunk(diags, sm_start + c.begin, text.substr(c.begin, c.end - c.begin), ends_buffer && c.end == text.size(),
+               results[i]);
   };
   unsigned threads = std::min<size_t>(chunks.size(), std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
   if (threads <= 1) {
@@ -874,6 +885,18 @@ ast::Program Parse(const std::vector<std::string>& root_paths, DiagnosticEngine&
   Loader loader(diags, options);
   for (const auto& p : root_paths) loader.Load(p, nullptr);
   return loader.Take();
+}
+
+ast::File ParseRegion(unsigned buffer_id, size_t begin, size_t end, DiagnosticEngine& diags) {
+  ast::File file;
+  file.buffer_id = buffer_id;
+  const llvm::MemoryBuffer* buf = diags.sources().getMemoryBuffer(buffer_id);
+  file.path = buf->getBufferIdentifier().str();
+  end = std::min(end, buf->getBufferSize());
+  begin = std::min(begin, end);
+  ParseTextInto(diags, buf->getBufferStart() + begin, std::string_view(buf->getBufferStart() + begin, end - begin),
+                end == buf->getBufferSize(), file);
+  return file;
 }
 
 ast::File ParseBuffer(unsigned buffer_id, DiagnosticEngine& diags) {

@@ -23,6 +23,12 @@ struct ParseOptions {
 ast::Program Parse(const std::vector<std::string>& root_paths, DiagnosticEngine& diags,
                    const ParseOptions& options = {});
 
+/// Parses bytes [begin, end) of a buffer already in `diags.sources()`, which
+/// begin and end at top-level statement boundaries, without following
+/// imports: what the incremental build re-parses after an edit. Reports what
+/// parsing the whole buffer would report about those bytes.
+ast::File ParseRegion(unsigned buffer_id, size_t begin, size_t end, DiagnosticEngine& diags);
+
 /// Parses one buffer already in `diags.sources()` without following its
 /// imports (for `netdslc fmt`, which formats files one by one).
 ast::File ParseBuffer(unsigned buffer_id, DiagnosticEngine& diags);
