@@ -75,23 +75,8 @@ bool ValidIfname(std::string_view s) {
   return true;
 }
 
-/// Bytes a plain lock key may hold: not a control character, not one of
-/// ``:#{}[],&*!|>%@`\`` (a table: lock_text.cpp checks millions of keys).
-constexpr std::array<bool, 256> kPlainKeyByte = [] {
-  std::array<bool, 256> t{};
-  for (int c = 0x20; c < 256; ++c) t[size_t(c)] = c != 0x7f;
-  for (char c : std::string_view(":#{}[],&*!|>%@`\\")) t[static_cast<unsigned char>(c)] = false;
-  return t;
-}();
-
 /// A key that YAML reads back as the same plain scalar in block context.
-bool SafePlainKey(std::string_view k) {
-  if (k.empty() || k.size() > 1000 || !std::isalpha(static_cast<unsigned char>(k[0])) || k.back() == ' ')
-    return false;
-  for (char c : k)
-    if (!kPlainKeyByte[static_cast<unsigned char>(c)]) return false;
-  return true;
-}
+bool SafePlainKey(std::string_view k) { return LockKeyIsPlain(k); }
 
 /// A YAML double-quoted scalar: `"` and `\` escaped, control characters as \xNN.
 std::string QuoteYaml(std::string_view s) {
@@ -281,8 +266,6 @@ LockValueType LockValueTypeOf(LockSection section) {
 }
 
 std::string QuoteName(std::string_view name) { return fabric::QuoteName(name); }
-
-bool LockKeyIsPlain(std::string_view key) { return SafePlainKey(key); }
 
 std::string LockQuoted(std::string_view s) { return QuoteYaml(s); }
 

@@ -110,9 +110,26 @@ LockDiff DiffLockFiles(const LockFile& before, const LockFile& after);
 /// otherwise double-quoted with `"` and `\` escaped.
 std::string QuoteName(std::string_view name);
 
+/// Bytes a plain lock key may hold: not a control character, not one of
+/// ``:#{}[],&*!|>%@`\`` (a table: the lock text index checks millions of keys).
+inline constexpr std::array<bool, 256> kLockPlainKeyByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 256; ++c) t[size_t(c)] = c != 0x7f;
+  for (char c : std::string_view(":#{}[],&*!|>%@`\\")) t[static_cast<unsigned char>(c)] = false;
+  return t;
+}();
+
 /// Whether PrintLockFile writes `key` bare (YAML reads it back as the same
-/// plain scalar in block context); otherwise it writes LockQuoted(key).
-bool LockKeyIsPlain(std::string_view key);
+/// plain scalar in block context: an ASCII letter first, no trailing space,
+/// at most 1000 bytes of kLockPlainKeyByte); otherwise it writes LockQuoted(key).
+inline bool LockKeyIsPlain(std::string_view key) {
+  if (key.empty() || key.size() > 1000 || key.back() == ' ') return false;
+  unsigned char first = static_cast<unsigned char>(key[0]) | 0x20;
+  if (first < 'a' || first > 'z') return false;
+  for (char c : key)
+    if (!kLockPlainKeyByte[static_cast<unsigned char>(c)]) return false;
+  return true;
+}
 /// PrintLockFile's double-quoted scalar: `"` and `\` escaped, control
 /// characters (below 0x20, 0x7f) as `\xNN` in lowercase hex, every other byte as is.
 std::string LockQuoted(std::string_view s);

@@ -76,8 +76,8 @@ bool CanonicalValue(ValueType type, std::string_view v) {
       return false;
     case ValueType::Mac:
       if (v.size() != 17) return false;
-      for (size_t i = 0; i < 17; ++i)
-        if (i % 3 == 2 ? v[i] != ':' : !IsLowerHex(v[i])) return false;
+      for (size_t i = 0; i < 17; i += 3)  // xx:xx:xx:xx:xx:xx
+        if (!IsLowerHex(v[i]) || !IsLowerHex(v[i + 1]) || (i < 15 && v[i + 2] != ':')) return false;
       return true;
     case ValueType::Ifname:
       if (v.empty() || v.size() > 15) return false;
@@ -148,11 +148,21 @@ const char* ParseKey(const char* p, const char* e, std::string* buf, std::string
     ++p;  // the closing quote
     *key = *buf;
     if (Strict && LockKeyIsPlain(*key)) return nullptr;
+  } else if (Strict) {
+    // The plain key runs to the first byte a plain key cannot hold, which
+    // must be the `:` (one pass instead of a search and LockKeyIsPlain).
+    const char* q = p;
+    while (q < e && kLockPlainKeyByte[static_cast<unsigned char>(*q)]) ++q;
+    *key = std::string_view(p, size_t(q - p));
+    unsigned char first = static_cast<unsigned char>(*p) | 0x20;
+    if (q == e || *q != ':' || key->empty() || key->size() > 1000 || key->back() == ' ' || first < 'a' ||
+        first > 'z')
+      return nullptr;
+    p = q;
   } else {
     const char* colon = static_cast<const char*>(std::memchr(p, ':', size_t(e - p)));
     if (!colon) return nullptr;
     *key = std::string_view(p, size_t(colon - p));
-    if (Strict && !LockKeyIsPlain(*key)) return nullptr;
     p = colon;
   }
   if (e - p < 2 || p[0] != ':' || p[1] != ' ') return nullptr;

@@ -103,6 +103,8 @@ int VerifyMain(int argc, char** argv) {
                                                            : " (" + verify_stats.full_because + ")"))
                                                 .c_str(),
                  verify_stats.hosts_checked, verify_stats.hosts);
+  if (stats && std::getenv("NETDSL_VERIFY_PHASES"))  // profiling: the phases' wall times
+    for (const auto& [phase, seconds] : verify_stats.phases) std::fprintf(stderr, "  %-32s %8.4f s\n", phase.c_str(), seconds);
   return FinishDiagnostics(options, diags);
 }
 

@@ -106,16 +106,35 @@ class Reachability {
   }
 
  private:
-  /// Reports once per `key`; `path` builds the counterexample only when the finding is shown.
-  void Add(DiagKind kind, const std::string& file, std::string key, const std::function<std::string()>& message,
-           const std::function<std::vector<std::string>()>& path) {
+  /// Reports once per `key`, as found from the first host `h` (in host
+  /// order, not thread order: the same text every run); `path` builds the
+  /// counterexample only when the finding can still be shown.
+  void Add(uint32_t h, DiagKind kind, const std::string& file, std::string key,
+           const std::function<std::string()>& message, const std::function<std::vector<std::string>()>& path) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!reported_.insert(std::move(key)).second) return;
+      auto it = pending_.find(key);
+      if (it != pending_.end() && it->second.h <= h) return;
     }
-    if (fabric_.findings.Full(kind)) return;
-    fabric_.findings.Add({kind, file, 0, 0, message(), path()});
+    Pending p{h, {kind, file, 0, 0, {}, {}, CurrentScope()}};
+    if (fabric_.findings.Counted(kind) < Findings::kPerKind) {  // else never shown (only counted)
+      p.finding.message = message();
+      p.finding.path = path();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, inserted] = pending_.emplace(std::move(key), p);
+    if (!inserted && h < it->second.h) it->second = std::move(p);
   }
+
+ public:
+  /// The findings of Classes(), once every host is done: in key order.
+  void Flush() {
+    for (auto& [key, p] : pending_)
+      if (!fabric_.findings.Full(p.finding.kind)) fabric_.findings.Add(std::move(p.finding));
+    pending_.clear();
+  }
+
+ private:
 
   /// The first port (with an address of `family`) of each other VSID of the
   /// routing domain that the fabric promises host `h` reaches: one `h`
@@ -155,7 +174,7 @@ class Reachability {
       net::IpAddress g = ToIp(seg.gateway);
       Followed f = Follow(fabric_, h, port.id, g, false);
       if (f.end.kind != TraceEnd::Kind::kRouter)
-        Add(DiagKind::VerifyUnreachable, host.tables_path, "tgw " + std::to_string(h) + " " + std::to_string(seg.vsid),
+        Add(h, DiagKind::VerifyUnreachable, host.tables_path, "tgw " + std::to_string(h) + " " + std::to_string(seg.vsid),
             [&] { return "in the table images, " + From(h, port) + " does not reach its gateway " + g.ToString(); },
             [&] { return Follow(fabric_, h, port.id, g, true).hops; });
     }
@@ -163,7 +182,7 @@ class Reachability {
       net::IpAddress dst = ToIp(q.port->ca);
       Followed f = Follow(fabric_, h, port.id, dst, false);
       if (f.end.kind == TraceEnd::Kind::kDeliver && f.host == q.host && f.end.port_id == q.port->id) continue;
-      Add(DiagKind::VerifyUnreachable, host.tables_path,
+      Add(h, DiagKind::VerifyUnreachable, host.tables_path,
           "troute " + std::to_string(h) + " " + std::to_string(seg.vsid) + " " + std::to_string(q.port->vsid),
           [&] {
             return "in the table images, " + From(h, port) + " does not reach " + From(q.host, *q.port) +
@@ -174,7 +193,7 @@ class Reachability {
     if (auto out = outside_.find(seg.rdid); out != outside_.end() && port.ca.family == ndt::kFamilyV4) {
       Followed f = Follow(fabric_, h, port.id, out->second, false);
       if (f.end.kind != TraceEnd::Kind::kNat)
-        Add(DiagKind::VerifyUnreachable, host.tables_path, "tnat " + std::to_string(h) + " " + std::to_string(seg.vsid),
+        Add(h, DiagKind::VerifyUnreachable, host.tables_path, "tnat " + std::to_string(h) + " " + std::to_string(seg.vsid),
             [&] {
               return "in the table images, " + From(h, port) + " does not get out through the nat of its vm network (to " +
                      out->second.ToString() + ")";
@@ -241,7 +260,7 @@ class Reachability {
     std::vector<uint32_t> owners = Owners(seg.vsid, g);
     std::string gw = g.ToString();
     if (owners.empty()) {
-      Add(DiagKind::VerifyUnreachable, host.linux_path, "lgw " + std::to_string(seg.vsid),
+      Add(h, DiagKind::VerifyUnreachable, host.linux_path, "lgw " + std::to_string(seg.vsid),
           [&] {
             return "in linux.yaml, no host answers for " + gw + ", the gateway of vsid " + std::to_string(seg.vsid) +
                    ": no bridge of the vsid has the address (only a host with a vrf for the routing domain gets it)";
@@ -288,7 +307,7 @@ class Reachability {
                   r.dev == there->second.bridge;
         }
         if (ok) continue;
-        Add(DiagKind::VerifyUnreachable, router.linux_path,
+        Add(h, DiagKind::VerifyUnreachable, router.linux_path,
             "lroute " + std::to_string(x) + " " + std::to_string(seg.rdid) + " " + std::to_string(seg.vsid) + " " +
                 std::to_string(q.port->vsid),
             [&] {
@@ -318,7 +337,7 @@ class Reachability {
         continue;
       if (nat != nat_.end() && outside != outside_.end() && x != nat->second.host && port.ca.family == ndt::kFamilyV4) {
         const struct Host& gwh = fabric_.hosts[nat->second.host];
-        Add(DiagKind::VerifyUnreachable, router.linux_path,
+        Add(h, DiagKind::VerifyUnreachable, router.linux_path,
             "lnat " + std::to_string(x) + " " + std::to_string(seg.rdid),
             [&] {
               return "in linux.yaml, host " + Q(router.name) + " routes rdid " + std::to_string(seg.rdid) +
@@ -344,8 +363,12 @@ class Reachability {
   std::multimap<uint32_t, NatDuty> nat_;
   std::map<uint32_t, std::set<net::Prefix>> prefixes_;
   std::map<uint32_t, net::IpAddress> outside_;
+  struct Pending {
+    uint32_t h;
+    Finding finding;
+  };
   std::mutex mu_;
-  std::set<std::string> reported_;
+  std::map<std::string, Pending> pending_;
 };
 
 }  // namespace
@@ -361,6 +384,7 @@ void CheckReachability(Fabric& fabric, unsigned jobs) {
   for (unsigned t = 1; t < jobs && t < fabric.hosts.size(); ++t) threads.emplace_back(work);
   work();
   for (auto& t : threads) t.join();
+  r.Flush();
   r.Nat();
 }
 

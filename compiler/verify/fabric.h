@@ -169,6 +169,9 @@ class ScopeGuard {
   Scope saved_;
 };
 
+/// The scope this thread's findings get (ScopeGuard).
+Scope CurrentScope();
+
 /// One violation, reported when all checks are done (in a deterministic order).
 struct Finding {
   DiagKind kind;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -15,6 +16,7 @@
 
 #include "common/io/atomic_file.h"
 #include "compiler/verify/fabric.h"
+#include "compiler/verify/manifest_scan.h"
 #include "compiler/verify/state.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -30,6 +32,8 @@ size_t CaKeyHash::operator()(const CaKey& k) const {
 namespace {
 thread_local Scope current_scope{Scope::kFabric, 0};
 }  // namespace
+
+Scope CurrentScope() { return current_scope; }
 
 ScopeGuard::ScopeGuard(Scope scope) : saved_(current_scope) { current_scope = scope; }
 ScopeGuard::~ScopeGuard() { current_scope = saved_; }
@@ -103,6 +107,21 @@ std::string PortName(const Image& image, const ndt::PortEntry& port) {
 
 namespace {
 
+/// Appends the wall time since the last mark to `stats.phases`.
+class PhaseClock {
+ public:
+  explicit PhaseClock(VerifyStats& stats) : stats_(stats), last_(std::chrono::steady_clock::now()) {}
+  void Mark(const char* phase) {
+    auto now = std::chrono::steady_clock::now();
+    stats_.phases.emplace_back(phase, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  VerifyStats& stats_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 void ParallelFor(size_t n, unsigned jobs, const std::function<void(size_t)>& body) {
   std::atomic<size_t> next{0};
   auto work = [&] {
@@ -124,22 +143,33 @@ bool ReadManifest(Fabric& fabric, std::string* error, bool* complete) {
     *error = "cannot read " + path + ": " + buffer.getError().message() + " (is it the output of netdslc build?)";
     return false;
   }
-  llvm::Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
-  if (!json) {
-    *error = path + " is not valid JSON: " + llvm::toString(json.takeError());
-    return false;
-  }
-  const llvm::json::Object* root = json->getAsObject();
-  const llvm::json::Array* artifacts = root ? root->getArray("artifacts") : nullptr;
-  if (!artifacts) {
-    *error = path + " has no `artifacts` list";
-    return false;
+  ManifestNames names;
+  if (!ScanManifest((*buffer)->getBuffer(), &names)) {
+    // Anything the scanner does not take (or an error): llvm::json, and its message.
+    llvm::Expected<llvm::json::Value> json = llvm::json::parse((*buffer)->getBuffer());
+    if (!json) {
+      *error = path + " is not valid JSON: " + llvm::toString(json.takeError());
+      return false;
+    }
+    const llvm::json::Object* root = json->getAsObject();
+    const llvm::json::Array* artifacts = root ? root->getArray("artifacts") : nullptr;
+    if (!artifacts) {
+      *error = path + " has no `artifacts` list";
+      return false;
+    }
+    for (const llvm::json::Value& a : *artifacts)
+      if (const llvm::json::Object* o = a.getAsObject(); o && o->getString("path"))
+        names.artifact_paths.push_back(o->getString("path")->str());
+    if (const llvm::json::Array* listed = root->getArray("hosts")) {
+      names.has_hosts = true;
+      for (const llvm::json::Value& v : *listed)
+        if (const llvm::json::Object* o = v.getAsObject(); o && o->getString("name"))
+          names.host_names.push_back(o->getString("name")->str());
+    }
   }
   std::map<std::string, Host> hosts;
-  for (const llvm::json::Value& a : *artifacts) {
-    const llvm::json::Object* o = a.getAsObject();
-    if (!o || !o->getString("path")) continue;
-    llvm::StringRef rel = *o->getString("path");
+  for (const std::string& path : names.artifact_paths) {
+    llvm::StringRef rel = path;
     if (!rel.consume_front("hosts/")) continue;
     auto [name, file] = rel.split('/');
     if (name.empty() || file.contains('/') || name == "." || name == "..") continue;
@@ -150,15 +180,13 @@ bool ReadManifest(Fabric& fabric, std::string* error, bool* complete) {
     if (file == "linux.yaml") h.linux_path = full;
   }
   *complete = !hosts.empty();
-  if (const llvm::json::Array* listed = root->getArray("hosts"))
-    for (const llvm::json::Value& v : *listed) {
-      const llvm::json::Object* o = v.getAsObject();
-      llvm::Optional<llvm::StringRef> name = o ? o->getString("name") : llvm::None;
-      if (!name || name->empty() || name->contains('/') || *name == "." || *name == "..") continue;
-      Host& h = hosts[name->str()];  // a host of the fabric without artifacts in this output
-      h.name = name->str();
-      if (h.tables_path.empty()) *complete = false;
-    }
+  for (const std::string& listed : names.host_names) {
+    llvm::StringRef name = listed;
+    if (name.empty() || name.contains('/') || name == "." || name == "..") continue;
+    Host& h = hosts[name.str()];  // a host of the fabric without artifacts in this output
+    h.name = name.str();
+    if (h.tables_path.empty()) *complete = false;
+  }
   for (const auto& [name, h] : hosts)
     if (h.tables_path.empty()) *complete = false;
   for (auto& [name, h] : hosts) {
@@ -272,17 +300,28 @@ HostSummary Summarize(const Host& host) {
   return s;
 }
 
+/// Stands for the build directory in a kept finding's text (messages such
+/// as a reader's error name the file): the state does not depend on where
+/// the build was verified (build verifies a staging directory).
+constexpr const char* kDirMark = "\x01dir\x01/";
+
 KeptFinding Keep(const Fabric& fabric, const Finding& f) {
   std::string file = f.file;
   if (file.size() > fabric.dir.size() && file.compare(0, fabric.dir.size(), fabric.dir) == 0 &&
       file[fabric.dir.size()] == '/')
     file = file.substr(fabric.dir.size() + 1);
-  return {f.kind, file, f.line, f.col, f.message, f.path};
+  std::string dir = fabric.dir + "/";
+  KeptFinding k{f.kind, file, f.line, f.col, ReplaceAll(f.message, dir, kDirMark), f.path};
+  for (std::string& hop : k.path) hop = ReplaceAll(std::move(hop), dir, kDirMark);
+  return k;
 }
 
 Finding Unkeep(const Fabric& fabric, const KeptFinding& k, Scope scope) {
   std::string file = k.file.empty() || k.file[0] == '/' ? k.file : fabric.dir + "/" + k.file;
-  return {k.kind, file, k.line, k.col, k.message, k.path, scope};
+  std::string dir = fabric.dir + "/";
+  Finding f{k.kind, file, k.line, k.col, ReplaceAll(k.message, kDirMark, dir), k.path, scope};
+  for (std::string& hop : f.path) hop = ReplaceAll(std::move(hop), kDirMark, dir);
+  return f;
 }
 
 /// Opens host `i`'s table image (from where it is read), or reports why not.
@@ -307,17 +346,21 @@ void OpenImage(Fabric& fabric, uint32_t i) {
 
 /// Every check, on the hosts whose images are open (all of them, or in an
 /// incremental verify those an edit can affect, with the rest from the state).
-void RunChecks(Fabric& fabric, const std::vector<uint32_t>& read, const VerifyOptions& options, unsigned jobs) {
+void RunChecks(Fabric& fabric, const std::vector<uint32_t>& read, const VerifyOptions& options, unsigned jobs,
+               PhaseClock* clock) {
   IndexImages(fabric);
   ParallelFor(read.size(), jobs, [&](size_t k) {
     uint32_t i = read[k];
     ScopeGuard scope({Scope::kHost, i});
     if (fabric.hosts[i].image) CheckHost(fabric, i);
   });
+  if (clock) clock->Mark("per-host checks");
   CheckFlooding(fabric);
   CheckL2Isolation(fabric);
+  if (clock) clock->Mark("flooding, layer 2");
   CheckReachability(fabric, jobs);
   if (!options.previous.empty()) CheckTransition(fabric, options.previous);
+  if (clock) clock->Mark("reachability, transition");
 }
 
 /// Reports the findings, sorted (so the output does not depend on the order
@@ -433,7 +476,7 @@ bool FullVerify(Fabric& fabric, const VerifyOptions& options, unsigned jobs, Dia
   }
   std::vector<uint32_t> all(fabric.hosts.size());
   for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
-  RunChecks(fabric, all, options, jobs);
+  RunChecks(fabric, all, options, jobs, nullptr);
   stats.hosts = stats.hosts_checked = fabric.hosts.size();
   std::vector<Finding> findings = fabric.findings.Take();
   if (!options.state_out.empty()) WriteState(options.state_out, FullState(fabric, findings), diags);
@@ -450,7 +493,7 @@ std::string Canonical(const std::string& dir) {
 /// reason in `stats.full_because`, when it cannot be exactly what a full
 /// verify would report; the caller then runs the full verify on a fresh fabric.
 std::optional<bool> IncrementalVerify(Fabric& fabric, const VerifyOptions& options, unsigned jobs,
-                                      DiagnosticEngine& diags, VerifyStats& stats) {
+                                      DiagnosticEngine& diags, VerifyStats& stats, PhaseClock& clock) {
   auto fail = [&](std::string why) -> std::optional<bool> {
     stats.full_because = std::move(why);
     return std::nullopt;
@@ -459,6 +502,7 @@ std::optional<bool> IncrementalVerify(Fabric& fabric, const VerifyOptions& optio
   VerifyState old;
   if (!io::ReadFile(options.state_in, &bytes, &error)) return fail("no state: " + error);
   if (!DecodeState(bytes, &old)) return fail("the state is not one of this format, or torn");
+  clock.Mark("read state");
   bytes.clear();
   bytes.shrink_to_fit();
   if (old.overflow) return fail("the state's build had more findings of a kind than are shown");
@@ -515,6 +559,7 @@ std::optional<bool> IncrementalVerify(Fabric& fabric, const VerifyOptions& optio
   for (uint32_t i : removed)
     if (!pas(old.hosts[i]).empty()) return fail("host `" + old.hosts[i].name + "` left with its provider addresses");
 
+  clock.Mark("read changed hosts' images");
   std::vector<const std::vector<SegmentRef>*> segments(n);
   for (uint32_t h = 0; h < n; ++h) segments[h] = &summary(h).segments;
   IndexSegments(fabric, segments);
@@ -593,8 +638,9 @@ std::optional<bool> IncrementalVerify(Fabric& fabric, const VerifyOptions& optio
     host.linux.domains = std::move(s.domains);
     host.linux.exits = std::move(s.exits);
   }
+  clock.Mark("index, what an edit reaches");
   ParallelFor(unchanged_read.size(), jobs, [&](size_t k) { OpenImage(fabric, unchanged_read[k]); });
-  RunChecks(fabric, read, options, jobs);
+  RunChecks(fabric, read, options, jobs, &clock);
   stats.hosts = n;
   stats.hosts_checked = read.size();
 
@@ -646,10 +692,14 @@ std::optional<bool> IncrementalVerify(Fabric& fabric, const VerifyOptions& optio
       if (in_h[h]) std::sort(next.hosts[h].findings.begin(), next.hosts[h].findings.end());
     for (auto* scoped : {&next.vsid_findings, &next.rdid_findings})
       for (auto& [id, kept] : *scoped) std::sort(kept.begin(), kept.end());
+    clock.Mark("findings");
     WriteState(options.state_out, next, diags);
   }
+  clock.Mark("write state");
   stats.incremental = true;
-  return !Report(fabric, std::move(findings), {}, options, diags);
+  bool proven = !Report(fabric, std::move(findings), {}, options, diags);
+  clock.Mark("report");
+  return proven;
 }
 
 }  // namespace
@@ -668,10 +718,12 @@ bool Verify(const std::string& dir, const VerifyOptions& options, DiagnosticEngi
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   std::string error;
   bool complete = false;
+  PhaseClock clock(stats);
   if (!ReadManifest(*fabric, &error, &complete)) {
     diags.Report(DiagKind::VerifyArtifact, llvm::SMRange(), error);
     return false;
   }
+  clock.Mark("manifest");
   if (options.only_if_complete && !complete) return true;
   // The hosts that did not change are read from the base directory, in full or incremental verify alike.
   if (options.changed_hosts && !options.base_dir.empty() && Canonical(options.base_dir) != Canonical(fabric->dir))
@@ -679,7 +731,7 @@ bool Verify(const std::string& dir, const VerifyOptions& options, DiagnosticEngi
       if (!options.changed_hosts->count(host.name)) host.read_dir = options.base_dir;
   if (options.changed_hosts && !options.state_in.empty()) {
     std::vector<Host> hosts = fabric->hosts;  // as the manifest lists them, for a full verify after all
-    if (std::optional<bool> proven = IncrementalVerify(*fabric, options, jobs, diags, stats)) return *proven;
+    if (std::optional<bool> proven = IncrementalVerify(*fabric, options, jobs, diags, stats, clock)) return *proven;
     std::string because = stats.full_because;
     auto fresh = std::make_unique<Fabric>();
     fresh->dir = fabric->dir;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compiler/diag/diagnostics.h"
@@ -51,6 +52,7 @@ struct VerifyStats {
   std::string full_because;  ///< why an incremental verify ran in full ("" when it did not)
   size_t hosts_checked = 0;  ///< hosts whose artifacts were read and checked
   size_t hosts = 0;
+  std::vector<std::pair<std::string, double>> phases;  ///< wall seconds per phase, in order
 };
 
 /// Reads `dir` (manifest.json, hosts/NAME/tables.ndt, hosts/NAME/linux.yaml)

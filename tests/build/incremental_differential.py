@@ -6,32 +6,42 @@ A small random fabric (several tenants, VXLAN and NVGRE, two VM subnets per VM
 network, a NAT gateway, static CAs and MACs, VMs with several NICs, sometimes a
 Hyper-V host, sometimes split over an imported file) is built into A. Then each
 step applies one random edit (sometimes several): VMs added, removed, moved to
-another host or subnet, renamed, given or relieved of a static CA/MAC or a
-classification, comment and whitespace edits, infrastructure edits (hosts, pool
-ranges, VM networks, platforms), syntax errors, semantic errors (unknown host,
+another host or subnet (once with the file's size and mtime kept), renamed,
+given or relieved of a static CA/MAC or a classification, declared before the
+infrastructure or in the other file; names the source must quote (with braces,
+`//`, `/*`, quotes); comments (some holding braces or `vm ... {`), whitespace
+and CRLF line ends; infrastructure edits (hosts, pool ranges, VM networks,
+isolation, NAT, platforms); syntax errors; semantic errors (unknown host,
 duplicate VM name, a static CA another VM holds in the lock, a CA outside its
-subnet, a duplicate static MAC), and the user's hand on the lock, on an
-artifact, on the manifest or on the cache (`OUT/.netdsl-cache/`). After each
-edit:
+subnet, a duplicate static MAC); and the user's hand on the lock, on an
+artifact, on the manifest or on the cache (`OUT/.netdsl-cache/`: deleted,
+damaged, an older build's, its copies of the inputs replaced by the new
+inputs), and a build of the new source killed (SIGKILL) at a random moment.
+After each edit, with L0 = the lock as it is before the build:
 
-  L0 = the lock as it is before the build;
   A:  `netdslc build fabric.netdsl -o out --stats` in the persistent directory;
-  B:  the same source and a copy of L0 in a fresh directory at the SAME path
-      (A is renamed aside meanwhile), `netdslc build fabric.netdsl -o out`.
+  B:  a full build of the same source with L0 into an empty directory;
+  C:  a full build of the same source with L0 into A's previous output without
+      its cache (what the full path does in A's place: verify compares with the
+      previous output, so ports that change hands are findings in A and C only).
 
-and requires: the same exit status, the same stdout, the same diagnostics on
-stderr (the `--stats` timing lines and the `path:` line left out), the same
-resulting lock, `diff -r` of both outputs (cache included) empty; a failed
-build leaves A's artifacts and lock as they were and B without an output.
-With --require-fast-path, a step whose edit touched only top-level `vm`
-declarations, comments or whitespace between/inside them, after a step whose
-build printed no diagnostic, and whose full build prints none either, must
-print `netdslc build: path: incremental` (the fast path), not `path: full (...)`.
+B and C run at A's path (A is renamed aside meanwhile), so every path is the
+same. Required: A and C agree on the exit status, stdout, the diagnostics
+(without the `--stats` timing lines and the `path:` line), the resulting lock
+and `diff -r` of the outputs (cache included); A and B likewise, unless A
+failed only on what B cannot see (ND4006); a failed build leaves A's artifacts
+and lock as they were and B without an output. Anything a build leaves beside
+the output (a killed build's staging directory) is counted, and fails the
+test with --strict-leftovers. With --require-fast-path, a
+step whose edit touched only top-level `vm` declarations, comments or
+whitespace between or inside them, after a build that printed no diagnostic,
+and whose full build prints none either, must print `netdslc build: path:
+incremental...` (the fast path), not `path: full (...)`.
 
 The seed is printed first; replay a failure with `--seed N --steps N`.
 
   incremental_differential.py --netdslc build/bin/netdslc [--seed N] [--steps N]
-      [--require-fast-path | --no-require-fast-path] [--keep] [--workdir DIR] [-v]
+      [--require-fast-path | --no-require-fast-path] [--time-budget S] [--strict-leftovers] [--keep] [--workdir DIR] [-v]
 
 Exit 0 = every step agreed, 1 = a difference (the step, its edits and the
 difference are printed; the directories are kept), 2 = usage.
@@ -83,6 +93,7 @@ class Differential(Edits):
         self.good_lock = None          # the lock after the last clean build
         self.last_stderr = ''
         self.prev_handover = False
+        self.strays = Counter()
 
     # ---- running ---------------------------------------------------------
     def write_sources(self):
@@ -90,10 +101,11 @@ class Differential(Edits):
         for name in ('fabric.netdsl', 'vms.netdsl'):
             p = os.path.join(self.cur, name)
             if name in files:
-                old = open(p).read() if os.path.exists(p) else None
-                if old != files[name]:
-                    with open(p, 'w') as fh:
-                        fh.write(files[name])
+                data = files[name].encode()
+                old = open(p, 'rb').read() if os.path.exists(p) else None
+                if old != data:
+                    with open(p, 'wb') as fh:
+                        fh.write(data)
             elif os.path.exists(p):
                 os.unlink(p)
 
@@ -102,6 +114,13 @@ class Differential(Edits):
         env = dict(os.environ, NO_COLOR='1')
         p = subprocess.run(cmd, cwd=cwd, capture_output=True, env=env, timeout=300)
         return p.returncode, p.stdout.decode('utf-8', 'replace'), p.stderr.decode('utf-8', 'replace')
+
+    def killed_build(self, delay):
+        cmd = [self.netdslc, 'build', 'fabric.netdsl', '-o', 'out', '-j', '2', '--stats']
+        p = subprocess.Popen(cmd, cwd=self.cur, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        p.kill()
+        p.wait()
 
     @staticmethod
     def split_stderr(err):
@@ -202,6 +221,9 @@ class Differential(Edits):
             shutil.copytree(out_dir, out0, symlinks=True,
                             ignore=lambda d, names: ['.netdsl-cache'] if os.path.samefile(d, out_dir) else [])
         a = self.build_a()
+        # nothing of a build (staging directories, temporary files) stays beside
+        # the output: a killed build's leftovers are the next build's to remove
+        stray = sorted(set(os.listdir(self.cur)) - {'fabric.netdsl', 'vms.netdsl', 'fabric.lock', 'out'})
         # B: a full build into a fresh directory; C: a full build into the
         # previous output without its cache (what the full path does in A's place:
         # verify compares with the previous output, so ports that change hands are
@@ -209,6 +231,10 @@ class Differential(Edits):
         b = self.build_reference('b', lock0, None)
         c = self.build_reference('c', lock0, out0 if os.path.isdir(out0) else None)
         problems = []
+        if stray:
+            self.strays.update(re.sub(r'-[A-Za-z0-9_]{6}$', '-XXXXXX', x) for x in stray)
+            if self.args.strict_leftovers:
+                problems.append('left beside the output after the build: %s' % stray)
         self.compare(a, c, 'full build into the previous output', problems, strict=True)
         if a['rc'] == b['rc']:
             self.compare(a, b, 'full build into an empty directory', problems, strict=True)
@@ -232,11 +258,11 @@ class Differential(Edits):
         rc_a, lock_a, out_a_dir = a['rc'], a['lock'], out_dir
         clean_c = c['rc'] == 0 and not c['diags']
         label = '+'.join(applied) if applied else 'initial'
-        taken = 'incremental' if path_a == 'incremental' else ('full' if path_a else 'no path line')
+        taken = 'incremental' if (path_a or '').startswith('incremental') else ('full' if path_a else 'no path line')
         self.stats[label if len(applied) <= 1 else 'several'][taken] += 1
         if fast_edit and self.prev_clean and clean_c:
             self.expected_fast += 1
-            if path_a == 'incremental':
+            if (path_a or '').startswith('incremental'):
                 self.expected_fast_taken += 1
             else:
                 self.failures_seen[path_a or 'no path line'] += 1
@@ -288,6 +314,8 @@ class Differential(Edits):
         print('VM-only edits after a clean build: %d; the fast path taken in %d%s'
               % (self.expected_fast, self.expected_fast_taken,
                  '' if self.args.require_fast_path else ' (not required: --require-fast-path is off)'))
+        if self.strays:
+            print('left beside the output after a build (steps): %s' % dict(self.strays))
         for reason, n in self.failures_seen.most_common():
             print('  path %s: %d' % (reason, n))
         if self.args.verbose:
@@ -309,6 +337,8 @@ def main():
     ap.set_defaults(require_fast_path=REQUIRE_FAST_PATH_DEFAULT)
     ap.add_argument('--time-budget', type=float, default=0,
                     help='stop (and pass) after the step that exceeds S seconds (CI on a loaded machine); 0 = none')
+    ap.add_argument('--strict-leftovers', action='store_true',
+                    help='fail when a build leaves anything beside the output (a killed build\'s staging)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory after a pass')
     ap.add_argument('--workdir', help='work here (kept) instead of a temporary directory')
     ap.add_argument('-v', '--verbose', action='store_true')

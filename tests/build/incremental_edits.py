@@ -7,7 +7,7 @@ import re
 import shutil
 import time
 
-from incremental_fabric import Host, Network, lock_entries, tree
+from incremental_fabric import Host, Network, dsl_name, lock_entries, tree
 
 # Edit kinds that touch only top-level `vm` declarations, or only comments and
 # whitespace outside the infrastructure's declarations: the fast path's domain.
@@ -15,7 +15,7 @@ FAST_KINDS = {
     'add_vm', 'remove_vm', 'move_host', 'change_subnet', 'change_network', 'static_ip', 'clear_ip',
     'static_mac', 'clear_mac', 'classification', 'rename_vm', 'add_nic', 'remove_nic', 'reorder_vm',
     'comment_top', 'comment_vm', 'whitespace_vm', 'whitespace_top', 'noop_touch_source',
-    'vm_move_file',
+    'vm_move_file', 'vm_front', 'move_host_same_stat',
 }
 
 
@@ -36,7 +36,7 @@ class Edits:
         text = self.read_lock()
         if text is None or self.rng.random() < 0.5:
             return ''
-        key = 'vm %s/nic%d' % (vm.name, index)
+        key = 'vm %s/nic%d' % (dsl_name(vm.name), index)
         doomed = {i for section in sections for i, k, _ in lock_entries(text, section) if k == key}
         if not doomed:
             return ''
@@ -62,7 +62,8 @@ class Edits:
         f, rng = self.fabric, self.rng
         if kind == 'add_vm':
             vm = f.add_vm()
-            return 'add vm %s on %s' % (vm.name, vm.host)
+            where = ' (before the infrastructure)' if vm.front else ' (in %s)' % vm.file if f.split else ''
+            return 'add vm %s on %s%s' % (vm.name, vm.host, where)
         if kind == 'remove_vm':
             vm = self.pick_vm()
             if not vm or len(f.vms) < 2:
@@ -75,6 +76,21 @@ class Edits:
                 return None
             vm.host = rng.choice([h.name for h in f.hosts] + (['gw'] if f.gateway else []))
             return 'move vm %s to host %s' % (vm.name, vm.host)
+        if kind == 'move_host_same_stat':
+            # same length host name, and the file's size and mtime as they were:
+            # only its bytes tell (a build must read its inputs, not trust stat)
+            vm = self.pick_vm(lambda v: not v.broken)
+            if not vm:
+                return None
+            others = [h.name for h in f.hosts if h.name != vm.host and len(h.name) == len(vm.host)]
+            if not others:
+                return None
+            vm.host = rng.choice(others)
+            p = os.path.join(self.cur, vm.file if f.split else 'fabric.netdsl')
+            if os.path.exists(p):
+                st = os.stat(p)
+                self.post_render.append(lambda: os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns)))
+            return 'move vm %s to host %s (same size, mtime restored)' % (vm.name, vm.host)
         if kind == 'change_subnet':
             vm = self.pick_vm()
             if not vm:
@@ -167,24 +183,23 @@ class Edits:
             vm.file = 'fabric.netdsl' if vm.file == 'vms.netdsl' else 'vms.netdsl'
             return 'move vm %s into %s' % (vm.name, vm.file)
         if kind == 'comment_top':
-            pos = rng.randint(0, len(f.vms))
-            tops = dict(f.top_comments)
-            if pos in tops and rng.random() < 0.5:
-                del tops[pos]
-                f.top_comments = sorted(tops.items())
-                return 'remove a top-level comment'
-            tops[pos] = 'note %d' % rng.randrange(10**6)
-            f.top_comments = sorted(tops.items())
-            return 'top-level comment before vm #%d' % pos
+            # a comment between top-level declarations, above a VM; some with
+            # what a top-level splitter must not take for structure
+            vm = self.pick_vm()
+            if not vm:
+                return None
+            if vm.comment and rng.random() < 0.4:
+                vm.comment = None
+                return 'comment above vm %s removed' % vm.name
+            vm.comment = rng.choice(['// note %d', '/* } vm ghost%d { host = h1; } */', '// } { %d "',
+                                     '/* %d\n   vm ghost { } */', '// vm ghost%d { host = h1; }']) % rng.randrange(10**6)
+            return 'comment above vm %s' % vm.name
         if kind == 'comment_vm':
             vm = self.pick_vm()
             if not vm:
                 return None
-            if vm.style != 3 and rng.random() < 0.5:
-                vm.comment = None if vm.comment else 'owner %d' % rng.randrange(1000)
-            else:
-                vm.comment = 'changed %d' % rng.randrange(1000)
-            return 'comment on vm %s' % vm.name
+            vm.inner = None if vm.inner and rng.random() < 0.4 else rng.choice(['owner %d', '} %d {', '"%d']) % rng.randrange(1000)
+            return 'comment inside vm %s' % vm.name
         if kind == 'whitespace_vm':
             vm = self.pick_vm()
             if not vm:
@@ -200,6 +215,16 @@ class Edits:
                     fh.write('\n' * n)
             self.post_render.append(append_blank_lines)
             return 'blank lines at the end of fabric.netdsl'
+        if kind == 'vm_front':
+            vm = self.pick_vm(lambda v: v.file == 'fabric.netdsl')
+            if not vm:
+                return None
+            vm.front = not vm.front
+            return 'vm %s declared %s the infrastructure' % (vm.name, 'before' if vm.front else 'after')
+        if kind == 'crlf':
+            name = rng.choice(['fabric.netdsl'] + (['vms.netdsl'] if f.split else []))
+            f.crlf ^= {name}
+            return '%s with %s line ends' % (name, 'CRLF' if name in f.crlf else 'LF')
         if kind == 'noop_touch_source':
             self.post_render.append(lambda: os.utime(os.path.join(self.cur, 'fabric.netdsl')))
             return 'touch fabric.netdsl (same bytes)'
@@ -310,7 +335,7 @@ class Edits:
                 return None
             _, key, value = rng.choice(entries)
             m = re.match(r'vm (.+)/nic(\d+)$', key)
-            other = next((v for v in f.vms if m and v.name == m.group(1)), None)
+            other = next((v for v in f.vms if m and dsl_name(v.name) == m.group(1)), None)
             if not other or int(m.group(2)) >= len(other.nics):
                 return None
             onic = other.nics[int(m.group(2))]
@@ -559,6 +584,29 @@ class Edits:
             with open(p, 'wb') as fh:
                 fh.write(data)
             return 'cache file %s corrupted (%s)' % (a, how)
+        if kind == 'out_kill_build':
+            # a build of this step's source killed (SIGKILL) at a random moment:
+            # the next build must finish or discard what it left
+            delay = rng.choice([0.0, 0.01, 0.03, 0.06, 0.1, 0.2])
+            self.post_render.append(lambda: self.killed_build(delay))
+            return 'a build of the new source killed after %d ms' % (delay * 1000)
+        if kind == 'cache_src_current':
+            # the cache's copies of the inputs overwritten with the inputs as they
+            # are after this step's edits (the cache then says: nothing changed)
+            copies = [a for a in cache if os.path.basename(a).startswith('src')]
+            if not copies:
+                return None
+
+            def overwrite():
+                for a in copies:
+                    p = os.path.join(out, a)
+                    old = open(p, 'rb').read()
+                    name = 'vms.netdsl' if b'VMs kept in an imported file' in old else 'fabric.netdsl'
+                    src = os.path.join(self.cur, name)
+                    if os.path.exists(src):
+                        shutil.copyfile(src, p)
+            self.post_render.append(overwrite)
+            return 'cache copies of the inputs overwritten with the new inputs'
         if kind == 'cache_stale':
             if not self.cache_history:
                 return None
@@ -574,7 +622,7 @@ class Edits:
         ('static_ip', 4), ('clear_ip', 2), ('static_mac', 3), ('clear_mac', 2), ('classification', 4),
         ('rename_vm', 4), ('add_nic', 3), ('remove_nic', 2), ('reorder_vm', 2), ('vm_move_file', 2),
         ('comment_top', 3), ('comment_vm', 3), ('whitespace_vm', 3), ('whitespace_top', 1), ('noop_touch_source', 1),
-        ('comment_infra', 1), ('whitespace_infra', 1), ('comment_net', 1),
+        ('vm_front', 1), ('crlf', 1), ('comment_infra', 1), ('whitespace_infra', 1), ('comment_net', 1),
         ('add_host', 2), ('remove_host', 1), ('host_platform', 1), ('host_mtu', 1), ('pool_range', 2),
         ('add_network', 1), ('remove_network', 1), ('isolation', 1), ('toggle_nat', 1),
         ('syntax_vm', 2), ('syntax_infra', 1), ('unknown_host', 1), ('duplicate_name', 1), ('ca_collision', 2),
@@ -584,6 +632,7 @@ class Edits:
         ('lock_corrupt', 1),
         ('out_edit_same_size', 2), ('out_append', 2), ('out_delete', 1), ('out_delete_host', 1), ('out_manifest', 1),
         ('cache_delete', 1), ('cache_delete_file', 1), ('cache_corrupt', 2), ('cache_stale', 1),
+        ('cache_src_current', 2), ('move_host_same_stat', 1), ('out_kill_build', 2),
     ]
 
     def choose_kinds(self):

@@ -3,8 +3,18 @@ source (hosts, VM networks, VMs with their NICs) rendered to .netdsl text, with
 the cosmetic and broken state of each declaration; helpers for locks and trees."""
 import hashlib
 import ipaddress
+import json
 import os
 import re
+
+IDENT = re.compile(r'[A-Za-z_][A-Za-z0-9_.\-]*')
+
+
+def dsl_name(name):
+    """A name as the source (and the lock's keys) write it: quoted unless an identifier."""
+    if IDENT.fullmatch(name):
+        return name
+    return '"%s"' % name.replace('\\', '\\\\').replace('"', '\\"')
 
 class Nic:
     def __init__(self, net, subnet, ip=None, mac=None, cls=None):
@@ -15,9 +25,11 @@ class Vm:
     def __init__(self, name, host, nics):
         self.name, self.host, self.nics = name, host, nics
         self.style = 0          # 0 one line, 1 multi-line, 2 odd spacing, 3 with inner comments
-        self.comment = None     # a comment line above the declaration
+        self.comment = None     # a comment (with its markers) on the lines above the declaration
+        self.inner = None       # a comment inside the declaration
         self.broken = None      # a syntax error in this declaration (text replacing it)
         self.file = 'fabric.netdsl'
+        self.front = False      # declared before the infrastructure
 
 
 class Host:
@@ -59,7 +71,7 @@ class Fabric:
         self.vms = []
         self.vm_counter = 0
         self.mac_counter = 0x10
-        self.top_comments = []          # (position index, text)
+        self.crlf = set()               # files written with CRLF line ends
         self.split = rng.random() < 0.4  # some VMs live in an imported file
         self.infra_comment = None       # a comment inside an infrastructure declaration
         self.infra_style = 0
@@ -71,6 +83,10 @@ class Fabric:
     # ---- helpers ---------------------------------------------------------
     def new_vm_name(self):
         self.vm_counter += 1
+        if self.rng.random() < 0.1:
+            # names the source must quote, with what a top-level splitter must not take
+            # for structure: braces, comment openers, a quote, a semicolon
+            return self.rng.choice(['we}b {%d', 'a"q//%d', 'x /* %d */', 'semi;%d', 'vm x { %d']) % self.vm_counter
         return self.rng.choice(['vm', 'web', 'db', 'app']) + str(self.vm_counter)
 
     def subnet_prefix(self, net, subnet):
@@ -128,6 +144,8 @@ class Fabric:
         vm.style = self.rng.randrange(4)
         if self.split and self.rng.random() < 0.5:
             vm.file = 'vms.netdsl'
+        elif self.rng.random() < 0.1:
+            vm.front = True
         self.vms.insert(self.rng.randint(0, len(self.vms)), vm)
         return vm
 
@@ -147,9 +165,9 @@ class Fabric:
             parts.append(props)
         if vm.style == 0:
             body = ' '.join('nic { %s }' % ' '.join(p) for p in parts)
-            text = 'vm %s { host = %s; %s }' % (vm.name, vm.host, body)
+            text = 'vm %s { host = %s; %s }' % (dsl_name(vm.name), vm.host, body)
         elif vm.style == 1:
-            lines = ['vm %s {' % vm.name, '  host = %s;' % vm.host]
+            lines = ['vm %s {' % dsl_name(vm.name), '  host = %s;' % vm.host]
             for p in parts:
                 lines.append('  nic {')
                 lines += ['    ' + x for x in p]
@@ -158,15 +176,18 @@ class Fabric:
             text = '\n'.join(lines)
         elif vm.style == 2:
             body = '\t'.join('nic{%s}' % '  '.join(x.replace(' = ', '=') for x in p) for p in parts)
-            text = 'vm   %s{host=%s;\t%s}' % (vm.name, vm.host, body)
+            text = 'vm   %s{host=%s;\t%s}' % (dsl_name(vm.name), vm.host, body)
         else:
-            lines = ['vm %s { // %s' % (vm.name, 'placed on ' + vm.host), '  host = %s; /* host */' % vm.host]
+            lines = ['vm %s { // %s' % (dsl_name(vm.name), 'placed on ' + vm.host), '  host = %s; /* host */' % vm.host]
             for i, p in enumerate(parts):
                 lines.append('  nic { %s } // nic%d' % (' '.join(p), i))
             lines.append('}')
             text = '\n'.join(lines)
+        if vm.inner:
+            at = text.index('{') + 1
+            text = '%s /* %s */%s' % (text[:at], vm.inner, text[at:])
         if vm.comment:
-            text = '// %s\n%s' % (vm.comment, text)
+            text = '%s\n%s' % (vm.comment, text)
         return text
 
     def render_infra(self):
@@ -232,21 +253,22 @@ class Fabric:
     def render(self):
         """{file name: text}."""
         files = {}
-        root = [self.render_infra()]
-        if self.split:
-            root.insert(0, 'import "vms.netdsl";')
+        root = ['import "vms.netdsl";'] if self.split else []
+        front = []
+        root.append(self.render_infra())
         other = ['// VMs kept in an imported file']
-        tops = dict(self.top_comments)
         for i, vm in enumerate(self.vms):
-            target = other if (self.split and vm.file == 'vms.netdsl') else root
-            if i in tops:
-                target.append('// %s' % tops[i])
+            target = other if (self.split and vm.file == 'vms.netdsl') else front if vm.front else root
             target.append(self.render_vm(vm))
+        infra_at = 1 if self.split else 0
+        root[infra_at:infra_at] = front
         if self.extra_unit:
             root.append(self.extra_unit)
         files['fabric.netdsl'] = '\n'.join(root) + '\n'
         if self.split:
             files['vms.netdsl'] = '\n'.join(other) + '\n'
+        for name in self.crlf & set(files):
+            files[name] = files[name].replace('\n', '\r\n')
         return files
 
 
@@ -264,7 +286,14 @@ def lock_entries(text, section):
             cur = m.group(1)
             continue
         if cur == section and line.startswith('  '):
-            k, _, v = line.strip().rpartition(': ')
+            body = line.strip()
+            if body.startswith('"'):   # a quoted key: `"vm \"we}b\"/nic0": "10.1.0.11"`
+                end = 1
+                while body[end] != '"':
+                    end += 2 if body[end] == '\\' else 1
+                k, v = json.loads(body[:end + 1]), body[end + 3:]
+            else:
+                k, _, v = body.partition(': ')
             out.append((i, k, v.strip('"')))
     return out
 

@@ -315,6 +315,7 @@ TEST_CASE("Index refuses a lock that is not exactly PrintLockFile's") {
   lock.Section(LockSection::Mac)["vm \"a:b\"/nic0"].value = "02:00:00:00:00:0a";
   lock.Section(LockSection::Mac)["vm a/nic0"].value = "02:00:00:00:00:0b";
   lock.Section(LockSection::SwitchIfname)["logical_switch s"].value = "nd-br1";
+  lock.Section(LockSection::SwitchIfname)["9 lives"].value = "nd-br2";  // quoted: a digit first
   const std::string text = alloc::PrintLockFile(lock);
   REQUIRE(LockTextIndex::Index(text));
   REQUIRE(text.find("  \"vm \\\"a:b\\\"/nic0\": \"02:00:00:00:00:0a\"\n") != std::string::npos);
@@ -359,6 +360,7 @@ TEST_CASE("Index refuses a lock that is not exactly PrintLockFile's") {
       {"a quoted plain key", edited("  vm_subnet n/s:", "  \"vm_subnet n/s\":")},
       {"a needlessly escaped key", edited("  \"vm \\\"a:b\\\"/nic0\"", "  \"vm \\\"a:b\\\"/nic\\x30\"")},
       {"an unquoted key that needs quotes", edited("  \"vm \\\"a:b\\\"/nic0\"", "  vm \"a:b\"/nic0")},
+      {"an unquoted key with a digit first", edited("  \"9 lives\":", "  9 lives:")},
       {"a single-quoted key", edited("  \"vm \\\"a:b\\\"/nic0\"", "  'vm \"a:b\"/nic0'")},
       {"a leading zero", edited(": 5001\n", ": 05001\n")},
       {"a quoted id", edited(": 5001\n", ": \"5001\"\n")},

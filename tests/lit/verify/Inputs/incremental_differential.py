@@ -172,6 +172,19 @@ def main():
         [h, all_hosts[0]])[2])
     compare('two-hosts', base, base_state, routes, changed)
 
+    # A reader's error names the file: the state names the build directory
+    # by a mark, so the same build verified elsewhere keeps the same bytes.
+    unreadable, changed = edit('unreadable-yaml', base, lambda d: (
+        sed(yaml(d), r'^links:$', 'links: [unclosed'), [h])[1])
+    unreadable_state = compare('unreadable-yaml', base, base_state, unreadable, changed)
+    moved_dir = os.path.join(WORK, 'unreadable-yaml-elsewhere')
+    shutil.rmtree(moved_dir, ignore_errors=True)
+    shutil.copytree(unreadable, moved_dir)
+    full(moved_dir, moved_dir + '.state')
+    if not same_file(unreadable_state, moved_dir + '.state'):
+        fail('the state of one build depends on the directory it was verified in')
+    print('unreadable-yaml verified elsewhere: same state')
+
     # The original files back: findings go away (also on unchanged hosts).
     compare('port-restored', port, port_state, base, [h])
     joined_state = os.path.join(WORK, 'vxlan-joined.full.state')
