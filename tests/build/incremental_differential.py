@@ -41,7 +41,7 @@ incremental...` (the fast path), not `path: full (...)`.
 The seed is printed first; replay a failure with `--seed N --steps N`.
 
   incremental_differential.py --netdslc build/bin/netdslc [--seed N] [--steps N]
-      [--require-fast-path | --no-require-fast-path] [--time-budget S] [--strict-leftovers] [--keep] [--workdir DIR] [-v]
+      [--require-fast-path | --no-require-fast-path] [--time-budget S] [--size small|medium] [--strict-leftovers] [--keep] [--workdir DIR] [-v]
 
 Exit 0 = every step agreed, 1 = a difference (the step, its edits and the
 difference are printed; the directories are kept), 2 = usage.
@@ -80,7 +80,7 @@ class Differential(Edits):
         self.work = args.workdir or tempfile.mkdtemp(prefix='netdsl-incdiff-')
         os.makedirs(self.work, exist_ok=True)
         self.cur = os.path.join(self.work, 'cur')
-        self.fabric = Fabric(self.rng)
+        self.fabric = Fabric(self.rng, args.size)
         self.prev_clean = False        # the previous build of A printed no diagnostic and exited 0
         self.lock_history = []         # earlier locks (for "restore an old lock")
         self.cache_history = []        # earlier caches (for "restore a stale cache")
@@ -303,9 +303,10 @@ class Differential(Edits):
                 print('FAIL at step %d of seed %d: %s' % (k, self.seed, '; '.join(self.last_edits) or 'initial build'))
                 for p in problems:
                     print('  ' + p.replace('\n', '\n  '))
-                print('replay: %s --netdslc %s --seed %d --steps %d%s -v'
+                print('replay: %s --netdslc %s --seed %d --steps %d%s%s -v'
                       % (sys.argv[0], self.args.netdslc, self.seed, k,
-                         ' --require-fast-path' if self.args.require_fast_path else ''))
+                         ' --require-fast-path' if self.args.require_fast_path else '',
+                         '' if self.args.size == 'small' else ' --size ' + self.args.size))
                 print('kept: %s (cur = incremental, b = full into an empty directory, c = full into the previous output, out0 = the previous output)' % self.work)
                 return 1
         took = time.time() - start
@@ -337,6 +338,8 @@ def main():
     ap.set_defaults(require_fast_path=REQUIRE_FAST_PATH_DEFAULT)
     ap.add_argument('--time-budget', type=float, default=0,
                     help='stop (and pass) after the step that exceeds S seconds (CI on a loaded machine); 0 = none')
+    ap.add_argument('--size', choices=['small', 'medium'], default='small',
+                    help='small: 2-4 hosts, 4-9 VMs (CI); medium: 5-10 hosts, 15-40 VMs')
     ap.add_argument('--strict-leftovers', action='store_true',
                     help='fail when a build leaves anything beside the output (a killed build\'s staging)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory after a pass')
@@ -347,7 +350,8 @@ def main():
         print('incremental_differential: %s is not an executable' % args.netdslc, file=sys.stderr)
         return 2
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), 'big')
-    print('seed %d (replay: --seed %d --steps %d)' % (seed, seed, args.steps), flush=True)
+    print('seed %d (replay: --seed %d --steps %d%s)' % (seed, seed, args.steps,
+                                                      '' if args.size == 'small' else ' --size ' + args.size), flush=True)
     return Differential(args, seed).run()
 
 

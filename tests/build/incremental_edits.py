@@ -587,7 +587,7 @@ class Edits:
         if kind == 'out_kill_build':
             # a build of this step's source killed (SIGKILL) at a random moment:
             # the next build must finish or discard what it left
-            delay = rng.choice([0.0, 0.01, 0.03, 0.06, 0.1, 0.2])
+            delay = rng.uniform(0, 0.04) if rng.random() < 0.5 else rng.uniform(0.04, 0.25)
             self.post_render.append(lambda: self.killed_build(delay))
             return 'a build of the new source killed after %d ms' % (delay * 1000)
         if kind == 'cache_src_current':

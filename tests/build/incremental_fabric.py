@@ -52,16 +52,17 @@ class Network:
 class Fabric:
     """The source as a model plus the cosmetic and broken state of each unit."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, size='small'):
         self.rng = rng
-        nhosts = rng.randint(2, 4)
+        big = size == 'medium'
+        nhosts = rng.randint(5, 10) if big else rng.randint(2, 4)
         self.hosts = [Host('h%d' % (i + 1)) for i in range(nhosts)]
         if rng.random() < 0.5:
             rng.choice(self.hosts).hyperv = True
         self.gateway = True
-        nnets = rng.randint(2, 3)
-        isolations = ['vxlan', 'nvgre'] + [rng.choice(['vxlan', 'nvgre']) for _ in range(nnets)]
-        rng.shuffle(isolations)
+        nnets = rng.randint(3, 5) if big else rng.randint(2, 3)
+        isolations = ['vxlan', 'nvgre'] + [rng.choice(['vxlan', 'nvgre']) for _ in range(nnets - 2)]
+        rng.shuffle(isolations)   # both kinds in every fabric
         overlap = rng.random() < 0.5   # tenants reuse one CA space (10.1.x) or each has its own
         self.nets = []
         for i in range(nnets):
@@ -77,7 +78,7 @@ class Fabric:
         self.infra_style = 0
         self.broken_infra = None        # a syntax error in the infrastructure
         self.extra_unit = None          # an extra top-level unit with an error
-        for _ in range(rng.randint(4, 9)):
+        for _ in range(rng.randint(15, 40) if big else rng.randint(4, 9)):
             self.add_vm()
 
     # ---- helpers ---------------------------------------------------------
