@@ -94,6 +94,7 @@ class Differential(Edits):
         self.last_stderr = ''
         self.prev_handover = False
         self.strays = Counter()
+        self.weights = dict(args.weight)   # --weight KIND=N overrides
 
     # ---- running ---------------------------------------------------------
     def write_sources(self):
@@ -305,8 +306,7 @@ class Differential(Edits):
                     print('  ' + p.replace('\n', '\n  '))
                 print('replay: %s --netdslc %s --seed %d --steps %d%s%s -v'
                       % (sys.argv[0], self.args.netdslc, self.seed, k,
-                         ' --require-fast-path' if self.args.require_fast_path else '',
-                         '' if self.args.size == 'small' else ' --size ' + self.args.size))
+                         ' --require-fast-path' if self.args.require_fast_path else '', self.args.replay_extra))
                 print('kept: %s (cur = incremental, b = full into an empty directory, c = full into the previous output, out0 = the previous output)' % self.work)
                 return 1
         took = time.time() - start
@@ -327,6 +327,13 @@ class Differential(Edits):
         return 0
 
 
+def weight_arg(text):
+    kind, _, n = text.partition('=')
+    if not n.isdigit() or not any(kind == k for k, _ in Edits.KINDS):
+        raise argparse.ArgumentTypeError('expected KIND=N with KIND one of Edits.KINDS')
+    return kind, int(n)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--netdslc', required=True)
@@ -340,6 +347,8 @@ def main():
                     help='stop (and pass) after the step that exceeds S seconds (CI on a loaded machine); 0 = none')
     ap.add_argument('--size', choices=['small', 'medium'], default='small',
                     help='small: 2-4 hosts, 4-9 VMs (CI); medium: 5-10 hosts, 15-40 VMs')
+    ap.add_argument('--weight', action='append', default=[], type=weight_arg, metavar='KIND=N',
+                    help='draw edit KIND with weight N (see Edits.KINDS), e.g. out_kill_build=20 to hunt')
     ap.add_argument('--strict-leftovers', action='store_true',
                     help='fail when a build leaves anything beside the output (a killed build\'s staging)')
     ap.add_argument('--keep', action='store_true', help='keep the work directory after a pass')
@@ -350,8 +359,10 @@ def main():
         print('incremental_differential: %s is not an executable' % args.netdslc, file=sys.stderr)
         return 2
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), 'big')
-    print('seed %d (replay: --seed %d --steps %d%s)' % (seed, seed, args.steps,
-                                                      '' if args.size == 'small' else ' --size ' + args.size), flush=True)
+    extra = ('' if args.size == 'small' else ' --size ' + args.size) + ''.join(
+        ' --weight %s=%d' % kv for kv in args.weight)
+    args.replay_extra = extra
+    print('seed %d (replay: --seed %d --steps %d%s)' % (seed, seed, args.steps, extra), flush=True)
     return Differential(args, seed).run()
 
 

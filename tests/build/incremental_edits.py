@@ -207,14 +207,8 @@ class Edits:
             vm.style = (vm.style + rng.randint(1, 2)) % 3   # 0..2: no comment-style change
             return 'reformat vm %s (style %d)' % (vm.name, vm.style)
         if kind == 'whitespace_top':
-            p = os.path.join(self.cur, 'fabric.netdsl')
-            n = rng.randint(1, 3)
-
-            def append_blank_lines():   # after rendering: blank lines at the end of the root file
-                with open(p, 'a') as fh:
-                    fh.write('\n' * n)
-            self.post_render.append(append_blank_lines)
-            return 'blank lines at the end of fabric.netdsl'
+            f.trailing = 0 if f.trailing else rng.randint(1, 3)
+            return 'blank lines at the end of fabric.netdsl: %d' % f.trailing
         if kind == 'vm_front':
             vm = self.pick_vm(lambda v: v.file == 'fabric.netdsl')
             if not vm:
@@ -637,7 +631,7 @@ class Edits:
 
     def choose_kinds(self):
         names = [k for k, _ in self.KINDS]
-        weights = [w for _, w in self.KINDS]
+        weights = [self.weights.get(k, w) for k, w in self.KINDS]
         if self.source_faulty() and self.rng.random() < 0.6:
             return ['repair']
         r = self.rng.random()

@@ -73,6 +73,7 @@ class Fabric:
         self.vm_counter = 0
         self.mac_counter = 0x10
         self.crlf = set()               # files written with CRLF line ends
+        self.trailing = 0               # blank lines at the end of the root file
         self.split = rng.random() < 0.4  # some VMs live in an imported file
         self.infra_comment = None       # a comment inside an infrastructure declaration
         self.infra_style = 0
@@ -265,7 +266,7 @@ class Fabric:
         root[infra_at:infra_at] = front
         if self.extra_unit:
             root.append(self.extra_unit)
-        files['fabric.netdsl'] = '\n'.join(root) + '\n'
+        files['fabric.netdsl'] = '\n'.join(root) + '\n' * (1 + self.trailing)
         if self.split:
             files['vms.netdsl'] = '\n'.join(other) + '\n'
         for name in self.crlf & set(files):
