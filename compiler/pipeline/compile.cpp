@@ -105,7 +105,8 @@ std::vector<CachedFile> StatementsOf(const ast::Program& program, DiagnosticEngi
       f.statements.push_back(StatementAt(b.range, buf->getBufferStart(),
                                          b.kind == "vm" ? CachedStatement::Kind::Vm : CachedStatement::Kind::Other));
     for (const ast::Import& i : file.imports)
-      f.statements.push_back(StatementAt(i.range, buf->getBufferStart(), CachedStatement::Kind::Import));
+      f.statements.push_back(StatementAt(i.statement.Start.isValid() ? i.statement : i.range, buf->getBufferStart(),
+                                         CachedStatement::Kind::Import));
     std::sort(f.statements.begin(), f.statements.end(),
               [](const CachedStatement& a, const CachedStatement& b) { return a.begin < b.begin; });
     files.push_back(std::move(f));

@@ -154,6 +154,15 @@ class Incremental {
   bool Quiet() const { return diags_.ErrorCount() == 0 && diags_.WarningCount() == 0; }
 
   std::optional<Fallback> Load();
+  /// What a build of this path killed midway leaves: its verify staging
+  /// directory and index temporary in the cache, its lock temporary.
+  void RemoveLeftovers() {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(cache_dir_, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind("stage-", 0) == 0 || name == "index.tmp") fs::remove_all(entry.path(), ec);
+    }
+  }
   std::optional<Fallback> Diff();
   std::optional<Fallback> DiffFile(uint32_t i);
   std::optional<Fallback> CheckAndAllocate();
@@ -205,6 +214,7 @@ std::optional<Fallback> Incremental::Load() {
   // is the full path's to report.
   std::string recover_error;
   if (!RecoverCommit(out_, &recover_error)) return Fallback{"an interrupted commit: " + recover_error};
+  RemoveLeftovers();
   auto read = [](const std::string& path) -> std::unique_ptr<llvm::MemoryBuffer> {
     auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
     return buffer ? std::move(*buffer) : nullptr;

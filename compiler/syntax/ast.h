@@ -74,6 +74,7 @@ struct Block {
 struct Import {
   std::string path;  ///< as written
   llvm::SMRange range;
+  llvm::SMRange statement;  ///< `import "...";` whole (the build cache's statement)
 };
 
 /// One parsed file.

@@ -395,6 +395,7 @@ class ChunkBuilder {
       ast::Import i;
       UnescapeAt(t, i.path);
       i.range = Range(t);
+      i.statement = Range(static_cast<antlr4::ParserRuleContext*>(imp));
       imports.push_back(std::move(i));
       return;
     }
