@@ -24,6 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 phases = []  # per run: [(phase, wall, cpu)] from --stats
+paths = []  # per run: the `path:` line of --stats (incremental or full, and why)
 
 
 def run(cmd):
@@ -35,6 +36,7 @@ def run(cmd):
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit('failed: %s\n%s' % (' '.join(cmd), err))
     phases.append(re.findall(r'netdslc build: (.+?) +([0-9.]+) s wall +([0-9.]+) s cpu', err))
+    paths.append(next(iter(re.findall(r'netdslc build: path: (.*)', err)), 'full'))
     return elapsed, usage.ru_maxrss / 1024.0, usage.ru_oublock * 512
 
 
@@ -110,9 +112,11 @@ def main():
               (full_s / inc_s, full_w / max(inc_w, 1), len(rewritten), len(after),
                ', '.join(rewritten[:8]) + (' ...' if len(rewritten) > 8 else ''),
                'not checked' if same is None else 'yes' if same else 'NO'))
-        print('%-30s %22s %22s' % ('phase (--stats)', 'full: wall / cpu s', 'incremental: wall / cpu'))
-        for (name, fw, fc), (_, iw, ic) in zip(phases[0], phases[1]):
-            print('%-30s %10s / %-10s %10s / %-10s' % (name, fw, fc, iw, ic))
+        print('incremental build took the path: %s' % paths[1])
+        for label, stats in (('full', phases[0]), ('incremental', phases[1])):
+            print('%s build, phases (--stats): wall / cpu s' % label)
+            for name, w, c in stats:
+                print('  %-40s %10s / %-10s' % (name, w, c))
         if same is False:
             sys.exit(1)
     finally:

@@ -225,8 +225,8 @@ std::optional<Fallback> Incremental::Load() {
   auto cache = ParseCache(std::move(index));
   if (!cache) return Fallback{"the build cache is damaged or of another format"};
   cache_ = std::move(*cache);
-  Phase("inc: cache index");
-  Phase("inc: cache index");
+  Phase("incremental: cache index");
+  Phase("incremental: cache index");
   if (cache_.compiler_sha256 != CompilerSha256()) return Fallback{"another netdslc built " + out_};
   if (cache_.options_key != o.cache_key) return Fallback{"other build options than the last build"};
   // The cache's paths are relative to the root file's directory.
@@ -256,7 +256,7 @@ std::optional<Fallback> Incremental::Load() {
     return Fallback{"the lock changed since the last build"};
   lock_ = alloc::LockTextIndex::Index(lock_text_);
   if (!lock_) return Fallback{"the lock is not as netdslc writes it"};
-  Phase("inc: lock read + hashed");
+  Phase("incremental: lock read + hashed");
   // The manifest as the cache describes it (not parsed again): the same bytes.
   std::unique_ptr<llvm::MemoryBuffer> manifest = read(out_ + "/manifest.json");
   struct stat st;
@@ -271,10 +271,10 @@ std::optional<Fallback> Incremental::Load() {
   previous_->lock = {cache_.manifest.lock_path, cache_.lock_sha256};
   for (const HostRecord& h : cache_.manifest.hosts) previous_->hosts.emplace(h.name, h);
   for (const ArtifactRecord& a : cache_.manifest.artifacts) previous_->artifacts.emplace(a.path, a);
-  Phase("inc: manifest read");
+  Phase("incremental: manifest read");
   for (const auto& [path, record] : previous_->artifacts)
     if (!previous_->Intact(record)) return Fallback{path + " changed since the last build"};
-  Phase("inc: manifest + stat");
+  Phase("incremental: manifest + stat");
 
   inputs_.resize(cache_.files.size());
   for (uint32_t i = 0; i < cache_.files.size(); ++i) {
@@ -420,12 +420,12 @@ std::optional<Fallback> Incremental::CheckAndAllocate() {
     program.files.push_back(std::move(file));
   }
   if (!Quiet()) return Fallback{"a diagnostic in the infrastructure"};
-  Phase("inc: parse infrastructure");
+  Phase("incremental: parse infrastructure");
   auto model = Check(program, diags_);
   if (!model || !Quiet()) return Fallback{"a diagnostic in the edited VMs"};
   program = ast::Program();
   const model::Fabric& m = *model;
-  Phase("inc: check");
+  Phase("incremental: check");
 
   // Where each edited VM was declared (file, statement of the new text).
   std::map<unsigned, uint32_t> file_of_buffer;
@@ -507,7 +507,7 @@ std::optional<Fallback> Incremental::CheckAndAllocate() {
   std::string reduced_text = lock_->ReducedTo(prefixes, filtered);
   auto reduced = alloc::ParseLockFile(reduced_text, lock_path_, diags_);
   if (!reduced || !Quiet()) return Fallback{"a diagnostic in the lock"};
-  Phase("inc: lock reduced");
+  Phase("incremental: lock reduced");
   // A prefix may also match a longer key of the same VM: the allocator would
   // release it. Only exact slice keys stay.
   for (auto section : {alloc::LockSection::CustomerAddress, alloc::LockSection::Mac, alloc::LockSection::PortId}) {
@@ -544,12 +544,12 @@ std::optional<Fallback> Incremental::CheckAndAllocate() {
   }
   std::sort(retained.macs.begin(), retained.macs.end());
   std::sort(retained.ports.begin(), retained.ports.end());
-  Phase("inc: retained");
+  Phase("incremental: retained");
   alloc::AllocOptions alloc_options;
   alloc_options.retained = &retained;
   reduced_ = alloc::Allocate(std::move(*model), &*reduced, alloc_options, diags_);
   if (!reduced_ || !Quiet()) return Fallback{"a diagnostic while allocating"};
-  Phase("inc: allocate");
+  Phase("incremental: allocate");
   for (auto section : {alloc::LockSection::Vsid, alloc::LockSection::Rdid, alloc::LockSection::ProviderAddress,
                        alloc::LockSection::SwitchIfname, alloc::LockSection::GatewayAddress,
                        alloc::LockSection::GatewayCustomerAddress}) {
@@ -621,7 +621,7 @@ std::optional<Fallback> Incremental::LowerAndEmit() {
     order.push_back({false, v, vm.file, statement});
   }
   while (next_new < new_vms_.size()) flush_new(new_vms_[next_new].first);
-  Phase("inc: order");
+  Phase("incremental: order");
 
   // The hosts the edit reaches: the edited VMs' (before and after) and every
   // host that carries a subnet one of their NICs is on (before or after).
@@ -691,7 +691,7 @@ std::optional<Fallback> Incremental::LowerAndEmit() {
   lowering.fabric.input_files = m.input_files;
   lowering.allocation = reduced_->allocation;
   lowering.allocation.nics.clear();
-  Phase("inc: copy infrastructure");
+  Phase("incremental: copy infrastructure");
   for (const Entry& e : order) {
     bool wanted = false;
     uint32_t host = each(e, [&](uint32_t s) { wanted |= s != kNone && carried[s]; });
@@ -745,7 +745,7 @@ std::optional<Fallback> Incremental::LowerAndEmit() {
     if (host_affected[h]) affected_.push_back(h);
   std::sort(affected_.begin(), affected_.end(), [&](uint32_t x, uint32_t y) { return m.hosts[x].name < m.hosts[y].name; });
   lower::LowerIndex index = lower::BuildLowerIndex(lowering, "");
-  Phase("inc: lowering model + index");
+  Phase("incremental: lowering model + index");
   struct HostOut {
     std::string name, ir_hash, refusal;
     uint64_t generation = 1;
@@ -807,7 +807,7 @@ std::optional<Fallback> Incremental::LowerAndEmit() {
     for (backends::Artifact& a : *artifacts) fabric_files_.push_back({a.path, std::move(a.data)});
   }
   new_lock_text_ = lock_->Patched(patch_);
-  Phase("inc: lock printed");
+  Phase("incremental: lock printed");
   size_t edited = 0;
   for (const Input& in : inputs_)
     if (in.edited) edited += in.last - in.first;
@@ -892,7 +892,7 @@ std::optional<Fallback> Incremental::Write() {
       ManifestJson(NETDSL_VERSION_STRING, CompilerSha256(), std::move(inputs), lock_record, std::move(hosts), artifacts);
   new_cache_.manifest.size = manifest.size();
   new_cache_.manifest.crc32c = ndt::Crc32c(manifest.data(), manifest.size());
-  Phase("inc: manifest");
+  Phase("incremental: manifest");
 
   // The changed hosts' files and the manifest, staged for verify.
   std::string error, staging;
@@ -918,7 +918,7 @@ std::optional<Fallback> Incremental::Write() {
   for (const auto& [path, data] : fabric_changed)
     if (!stage(path, data)) return Fallback{error};
   if (!stage("manifest.json", manifest)) return Fallback{error};
-  Phase("inc: staged");
+  Phase("incremental: staged");
   if (options_.before_commit) {
     if (!verify_) return Fallback{"verify cannot run incrementally"};
     std::optional<bool> ok = verify_(staging, out_, changed, diags_);
@@ -939,7 +939,7 @@ std::optional<Fallback> Incremental::Write() {
       std::async(std::launch::async, [&] { return WriteCacheIndex(index_temp, new_cache_, &index_error); });
   lock_temp.get();
   if (lock_changes && lock_temporary.empty()) return Fallback{lock_error};
-  Phase("inc: verified, lock written");
+  Phase("incremental: verified, lock written");
 
   // In place: the lock, then the changed hosts' and fabric files with the
   // manifest through the journal (all or nothing), the cache last (until the
