@@ -1,6 +1,10 @@
 // Staged build output, manifest.json and ParallelFor (see output.h).
 #include "compiler/pipeline/output.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
@@ -15,8 +19,32 @@ namespace netdsl::pipeline {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+/// Removes every `prefix*` directory in `parent` that no build holds a flock on.
+void RemoveStaleStaging(int parent_fd, const std::string& parent, const std::string& prefix) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string n = it->path().filename().string();
+    if (n.compare(0, prefix.size(), prefix) == 0 && n.size() > prefix.size()) names.push_back(std::move(n));
+  }
+  for (const std::string& n : names) {
+    int fd = ::openat(parent_fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      std::string ignored;
+      io::RemoveTree(parent + "/" + n, &ignored);
+    }
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
 StagedOutput::~StagedOutput() {
   if (!committed_) Abort();
+  if (staging_lock_ >= 0) ::close(staging_lock_);
 }
 
 bool StagedOutput::Begin(std::string* error) {
@@ -46,7 +74,21 @@ bool StagedOutput::Begin(std::string* error) {
     return false;
   }
   std::string name = fs::absolute(target).filename().string();
-  return io::MakeTempDirectory(parent.string(), "." + name + ".staging-", &staging_, error);
+  const std::string prefix = "." + name + ".staging-";
+  // A killed build leaves its staging directory beside the output. Each
+  // build holds a flock on its own from creation to removal; under a lock on
+  // the parent (so that a new one is locked before another build looks),
+  // those nobody holds are removed. Best effort: without locks, no cleanup.
+  int parent_fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  bool parent_locked = parent_fd >= 0 && ::flock(parent_fd, LOCK_EX) == 0;
+  if (parent_locked) RemoveStaleStaging(parent_fd, parent.string(), prefix);
+  bool made = io::MakeTempDirectory(parent.string(), prefix, &staging_, error);
+  if (made) {
+    staging_lock_ = ::open(staging_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (staging_lock_ >= 0) ::flock(staging_lock_, LOCK_EX | LOCK_NB);
+  }
+  if (parent_fd >= 0) ::close(parent_fd);
+  return made;
 }
 
 bool StagedOutput::WriteFile(const std::string& relative_path, std::string_view data, ArtifactRecord* record,
@@ -106,12 +148,20 @@ bool StagedOutput::KeepFile(const ArtifactRecord& previous, bool intact, Artifac
 bool StagedOutput::Commit(std::string* error) {
   if (!io::SyncFilesystem(staging_, error)) return false;
   bool exchanged = false;
-  if (!io::ReplaceDirectory(staging_, target_, &exchanged, error)) return false;
+  // The previous output takes the staging directory's name: hold it too, so
+  // that no other build's Begin removes it while this one does.
+  int previous_lock = ::open(target_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (previous_lock >= 0) ::flock(previous_lock, LOCK_EX | LOCK_NB);
+  if (!io::ReplaceDirectory(staging_, target_, &exchanged, error)) {
+    if (previous_lock >= 0) ::close(previous_lock);
+    return false;
+  }
   committed_ = true;
   if (exchanged) {
     std::string ignored;
     io::RemoveTree(staging_, &ignored);  // now the previous output
   }
+  if (previous_lock >= 0) ::close(previous_lock);
   return true;
 }
 

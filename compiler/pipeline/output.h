@@ -34,7 +34,8 @@ class StagedOutput {
   StagedOutput& operator=(const StagedOutput&) = delete;
 
   /// Refuses a `target` that exists, is not empty and has no manifest.json
-  /// (so `-o ~` never replaces a home directory), then creates the staging dir.
+  /// (so `-o ~` never replaces a home directory), removes the staging
+  /// directories killed builds left beside it, then creates the staging dir.
   bool Begin(std::string* error);
   /// Writes `relative_path` (creating its directories) and returns its record.
   bool WriteFile(const std::string& relative_path, std::string_view data, ArtifactRecord* record,
@@ -51,6 +52,7 @@ class StagedOutput {
  private:
   std::string target_;
   std::string staging_;
+  int staging_lock_ = -1;  ///< flock held on the staging directory (Begin removes unheld ones)
   bool committed_ = false;
 };
 
