@@ -95,7 +95,10 @@ bool WriteCache(const Compiled& compiled, DiagnosticEngine& diags, BuildCache& c
                        nullptr, error))
       return false;
   }
-  return out.WriteFile(dir + "index", SerializeCacheText(cache), nullptr, error);
+  std::array<RecordBytes, 3> records = RecordFileBytes(cache);
+  for (size_t k = 0; k < records.size(); ++k)
+    if (!out.WriteFile(dir + kRecordFiles[k], records[k].own, nullptr, error)) return false;
+  return out.WriteFile(dir + "index", SerializeCacheIndex(cache), nullptr, error);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/io/atomic_file.h"
 #include "common/ndt/format.h"
 #include "compiler/alloc/alloc.h"
 
@@ -18,7 +19,7 @@ namespace netdsl::pipeline {
 
 namespace {
 
-constexpr std::string_view kMagic = "netdsl build cache 4\n";
+constexpr std::string_view kMagic = "netdsl build cache 5\n";
 
 class Writer {
  public:
@@ -33,11 +34,6 @@ class Writer {
   void Strs(const auto& list) {
     U64(list.size());
     for (const auto& s : list) Str(s);
-  }
-  /// Zero bytes up to a multiple of 8 of everything written so far (the
-  /// records after it are aligned in the mapped index).
-  void Pad(size_t before) {
-    while ((before + out_.size()) % 8) out_.push_back('\0');
   }
   std::string out_;
 };
@@ -72,31 +68,7 @@ class Reader {
     }
     return true;
   }
-  bool Pad() {
-    while (at_ % 8) {
-      if (at_ >= in_.size() || in_[at_] != '\0') return false;
-      ++at_;
-    }
-    return true;
-  }
-  /// A view of `n` records of T at the current (aligned) position.
-  template <typename T>
-  bool View(std::span<const T>& v) {
-    uint64_t n;
-    if (!U64(n) || n > (in_.size() - at_) / sizeof(T)) return false;
-    const char* p = in_.data() + at_;
-    if (reinterpret_cast<uintptr_t>(p) % alignof(T)) return false;
-    v = std::span<const T>(reinterpret_cast<const T*>(p), n);
-    at_ += n * sizeof(T);
-    return Pad();
-  }
-  bool Rest(std::string_view& s) {
-    uint64_t n;
-    if (!U64(n) || n != in_.size() - at_) return false;
-    s = in_.substr(at_);
-    at_ = in_.size();
-    return true;
-  }
+  bool AtEnd() const { return at_ == in_.size(); }
 
  private:
   std::string_view in_;
@@ -171,7 +143,7 @@ void BuildCache::AppendVms(const BuildCache& from, uint32_t first, uint32_t end,
   if (first == 0 && statement_shift == 0 && str_shift == 0 && nic_shift == 0 && vms.empty() && borrowed_vms.empty() &&
       from.mapped) {
     // The leading run, unchanged: borrowed, not copied.
-    borrowed_from = from.mapped;
+    borrowed_from = from.mapped_records;
     borrowed_vms = fvms.subspan(0, end);
     borrowed_nics = fnics.subspan(0, nic_end);
     borrowed_strings = fstrings.substr(0, str_end);
@@ -233,7 +205,13 @@ alloc::NicAllocation ToNicAllocation(const CachedNic& n) {
   return a;
 }
 
-std::vector<std::string_view> SerializeCache(const BuildCache& c, std::vector<std::string>& storage) {
+std::array<RecordBytes, 3> RecordFileBytes(const BuildCache& c) {
+  auto bytes = [](auto span) { return std::string_view(reinterpret_cast<const char*>(span.data()), span.size_bytes()); };
+  return {RecordBytes{bytes(c.borrowed_vms), bytes(c.Vms())}, RecordBytes{bytes(c.borrowed_nics), bytes(c.Nics())},
+          RecordBytes{c.borrowed_strings, c.Strings()}};
+}
+
+std::string SerializeCacheIndex(const BuildCache& c) {
   Writer w;
   w.Bytes(kMagic.data(), kMagic.size());
   w.Str(c.compiler_sha256);
@@ -277,72 +255,42 @@ std::vector<std::string_view> SerializeCache(const BuildCache& c, std::vector<st
     w.Str(a.sha256);
     w.U64(a.size);
   }
-  std::span<const CachedVm> vms = c.Vms();
-  std::span<const CachedNic> nics = c.Nics();
-  std::string_view strings = c.Strings();
-  auto bytes = [](auto span) { return std::string_view(reinterpret_cast<const char*>(span.data()), span.size_bytes()); };
-  std::vector<std::string_view> pieces;
-  size_t written = 0;
-  auto piece = [&](std::string_view p) {
-    pieces.push_back(p);
-    written += p.size();
-  };
-  auto flush = [&] {
-    storage.push_back(std::move(w.out_));
-    w.out_.clear();
-    piece(storage.back());
-  };
-  storage.reserve(8);
-  w.Pad(0);
-  w.U64(c.borrowed_vms.size() + vms.size());
-  flush();
-  piece(bytes(c.borrowed_vms));
-  piece(bytes(vms));
-  w.Pad(written);
-  w.U64(c.borrowed_nics.size() + nics.size());
-  flush();
-  piece(bytes(c.borrowed_nics));
-  piece(bytes(nics));
-  w.Pad(written);
-  w.U64(c.borrowed_strings.size() + strings.size());
-  flush();
-  piece(c.borrowed_strings);
-  piece(strings);
-  uint32_t crc = 0;
-  for (std::string_view p : pieces) crc = ndt::Crc32c(p.data(), p.size(), crc);
-  w.U32(crc);
-  flush();
-  return pieces;
+  for (const RecordBytes& r : RecordFileBytes(c)) {
+    w.U64(r.size());
+    uint32_t crc = ndt::Crc32c(r.borrowed.data(), r.borrowed.size());
+    w.U32(ndt::Crc32c(r.own.data(), r.own.size(), crc));
+  }
+  w.U32(ndt::Crc32c(w.out_.data(), w.out_.size()));
+  return std::move(w.out_);
 }
 
-std::string SerializeCacheText(const BuildCache& cache) {
-  std::vector<std::string> storage;
-  std::string out;
-  for (std::string_view p : SerializeCache(cache, storage)) out.append(p);
-  return out;
-}
+std::string SerializeCacheText(const BuildCache& c) { return SerializeCacheIndex(c); }
 
 bool WriteCacheIndex(const std::string& path, const BuildCache& cache, std::string* error) {
-  std::vector<std::string> storage;
-  std::vector<std::string_view> pieces = SerializeCache(cache, storage);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  return io::WriteFileUnsynced(path, SerializeCacheIndex(cache), error);
+}
+
+bool UpdateRecordFile(const std::string& path, const RecordBytes& bytes, std::string* error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   bool ok = fd >= 0;
-  for (std::string_view p : pieces)
-    while (ok && !p.empty()) {
-      ssize_t n = ::write(fd, p.data(), p.size());
-      if (n < 0 && errno == EINTR) continue;
-      ok = n > 0;
-      if (ok) p.remove_prefix(size_t(n));
+  std::string_view own = bytes.own;
+  for (uint64_t at = bytes.borrowed.size(); ok && !own.empty();) {
+    ssize_t n = ::pwrite(fd, own.data(), own.size(), off_t(at));
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) {
+      own.remove_prefix(size_t(n));
+      at += uint64_t(n);
     }
-  if (fd >= 0 && ::close(fd) != 0) ok = false;
-  if (!ok) {
-    *error = path + ": " + std::strerror(errno);
-    ::unlink(path.c_str());
   }
+  ok = ok && ::ftruncate(fd, off_t(bytes.size())) == 0;
+  if (fd >= 0 && ::close(fd) != 0) ok = false;
+  if (!ok) *error = path + ": " + std::strerror(errno);
   return ok;
 }
 
-std::optional<BuildCache> ParseCache(std::shared_ptr<const llvm::MemoryBuffer> index) {
+std::optional<BuildCache> ParseCache(std::shared_ptr<const llvm::MemoryBuffer> index,
+                                     std::array<std::shared_ptr<const llvm::MemoryBuffer>, 3> records) {
   std::string_view bytes(index->getBufferStart(), index->getBufferSize());
   if (bytes.size() < kMagic.size() + 4 || bytes.substr(0, kMagic.size()) != kMagic) return std::nullopt;
   uint32_t crc;
@@ -385,8 +333,25 @@ std::optional<BuildCache> ParseCache(std::shared_ptr<const llvm::MemoryBuffer> i
   m.artifacts.resize(n);
   for (ArtifactRecord& a : m.artifacts)
     if (!r.Str(a.path) || !r.Str(a.sha256) || !r.U64(a.size)) return std::nullopt;
-  if (!r.Pad() || !r.View(c.vm_view) || !r.View(c.nic_view) || !r.Rest(c.string_view)) return std::nullopt;
+  std::array<std::string_view, 3> views;
+  for (size_t k = 0; k < 3; ++k) {
+    uint64_t size;
+    uint32_t file_crc;
+    if (!r.U64(size) || !r.U32(file_crc) || !records[k] || records[k]->getBufferSize() != size) return std::nullopt;
+    views[k] = std::string_view(records[k]->getBufferStart(), records[k]->getBufferSize());
+    if (ndt::Crc32c(views[k].data(), views[k].size()) != file_crc) return std::nullopt;
+  }
+  if (!r.AtEnd()) return std::nullopt;
+  auto aligned = [](std::string_view v, size_t a) { return reinterpret_cast<uintptr_t>(v.data()) % a == 0; };
+  if (views[0].size() % sizeof(CachedVm) || views[1].size() % sizeof(CachedNic) || !aligned(views[0], alignof(CachedVm)) ||
+      !aligned(views[1], alignof(CachedNic)))
+    return std::nullopt;
+  c.vm_view = std::span<const CachedVm>(reinterpret_cast<const CachedVm*>(views[0].data()), views[0].size() / sizeof(CachedVm));
+  c.nic_view =
+      std::span<const CachedNic>(reinterpret_cast<const CachedNic*>(views[1].data()), views[1].size() / sizeof(CachedNic));
+  c.string_view = views[2];
   c.mapped = std::move(index);
+  c.mapped_records = std::move(records);
   // Every reference stays inside its table: a damaged index is refused, never followed.
   for (const CachedVm& vm : c.vm_view) {
     if (vm.file >= c.files.size() || vm.statement >= c.files[vm.file].statements.size() ||

@@ -10,6 +10,7 @@
 //   src-N      a copy of input N as compiled (the next build diffs against it)
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -102,7 +103,8 @@ struct BuildCache {
   std::vector<CachedVm> vms;
   std::vector<CachedNic> nics;
   std::string strings;  ///< names and descriptions, in VM order
-  std::shared_ptr<const llvm::MemoryBuffer> mapped;
+  std::shared_ptr<const llvm::MemoryBuffer> mapped;  ///< the index, when read
+  std::array<std::shared_ptr<const llvm::MemoryBuffer>, 3> mapped_records;
   std::span<const CachedVm> vm_view;
   std::span<const CachedNic> nic_view;
   std::string_view string_view;
@@ -110,7 +112,7 @@ struct BuildCache {
   /// Records borrowed from another, mapped cache ahead of the own ones (the
   /// leading run an incremental build leaves as it was: written out, not
   /// copied). Only for a cache that is written, never read back.
-  std::shared_ptr<const llvm::MemoryBuffer> borrowed_from;
+  std::array<std::shared_ptr<const llvm::MemoryBuffer>, 3> borrowed_from;
   std::span<const CachedVm> borrowed_vms;
   std::span<const CachedNic> borrowed_nics;
   std::string_view borrowed_strings;
@@ -137,19 +139,34 @@ struct BuildCache {
 model::Vm ToModelVm(const BuildCache& cache, const CachedVm& vm);
 alloc::NicAllocation ToNicAllocation(const CachedNic& nic);
 
-/// The index's bytes (deterministic: same cache, same bytes), as pieces to
-/// write one after the other (the records are not copied); `storage` holds
-/// the pieces that are not the cache's own.
-std::vector<std::string_view> SerializeCache(const BuildCache& cache, std::vector<std::string>& storage);
-/// The same, as one string (for StagedOutput).
-std::string SerializeCacheText(const BuildCache& cache);
+/// The cache's record files beside `index`: VM records, NIC records, the
+/// string pool. Each is rewritten only from its first changed byte.
+inline constexpr const char* kRecordFiles[3] = {"vms", "nics", "strings"};
+
+/// A record file's bytes as pieces (what is borrowed from the last cache,
+/// then the own records).
+struct RecordBytes {
+  std::string_view borrowed, own;
+  size_t size() const { return borrowed.size() + own.size(); }
+};
+std::array<RecordBytes, 3> RecordFileBytes(const BuildCache& cache);
+
+/// The index (deterministic: same cache, same bytes): every field above but
+/// the records, plus each record file's size and CRC32C.
+std::string SerializeCacheIndex(const BuildCache& cache);
+
 /// Writes the index to `path` (not fsynced: a torn index fails its CRC32C
 /// and the build takes the full path; the caller renames it into place).
 bool WriteCacheIndex(const std::string& path, const BuildCache& cache, std::string* error);
 
-/// Parses a mapped index (its records stay views into it); nullopt when it
-/// is torn, of another format or damaged (its CRC32C does not match): the
-/// build then takes the full path.
-std::optional<BuildCache> ParseCache(std::shared_ptr<const llvm::MemoryBuffer> index);
+/// Makes the record file at `path` hold `bytes`, writing only what follows
+/// the borrowed prefix (which the file already holds).
+bool UpdateRecordFile(const std::string& path, const RecordBytes& bytes, std::string* error);
+
+/// Parses a mapped index and its mapped record files (the records stay views
+/// into them); nullopt when any is torn, of another format or damaged (a
+/// CRC32C does not match): the build then takes the full path.
+std::optional<BuildCache> ParseCache(std::shared_ptr<const llvm::MemoryBuffer> index,
+                                     std::array<std::shared_ptr<const llvm::MemoryBuffer>, 3> records);
 
 }  // namespace netdsl::pipeline

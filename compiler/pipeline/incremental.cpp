@@ -222,7 +222,9 @@ std::optional<Fallback> Incremental::Load() {
   auto crc = [](std::string_view text) { return ndt::Crc32c(text.data(), text.size()); };
   std::shared_ptr<llvm::MemoryBuffer> index = read(cache_dir_ + "/index");
   if (!index) return Fallback{"no build cache in " + out_};
-  auto cache = ParseCache(std::move(index));
+  std::array<std::shared_ptr<const llvm::MemoryBuffer>, 3> records;
+  for (size_t k = 0; k < records.size(); ++k) records[k] = read(cache_dir_ + "/" + kRecordFiles[k]);
+  auto cache = ParseCache(std::move(index), std::move(records));
   if (!cache) return Fallback{"the build cache is damaged or of another format"};
   cache_ = std::move(*cache);
   Phase("incremental: cache index");
@@ -977,6 +979,12 @@ std::optional<Fallback> Incremental::Write() {
       if (!UpdateCopy(path, inputs_[i].text, inputs_[i].first_change)) return Fallback{"cannot write " + path};
     }
   if (!index_written.get()) return Fallback{index_error};
+  // The records from their first changed byte on (the leading run the new
+  // cache borrowed is already there); until the index below names them, a
+  // crash leaves record files whose CRC32C the old index refuses.
+  std::array<RecordBytes, 3> records = RecordFileBytes(new_cache_);
+  for (size_t k = 0; k < records.size(); ++k)
+    if (!UpdateRecordFile(cache_dir_ + "/" + kRecordFiles[k], records[k], &error)) return Fallback{error};
   if (std::rename(index_temp.c_str(), (cache_dir_ + "/index").c_str()) != 0)
     return Fallback{"cannot write " + cache_dir_ + "/index"};
   temporaries.clear();
