@@ -2,6 +2,7 @@
 """Incremental against full verify (docs/verify.md "Incremental"), in one run.
 
   python3 bench/verify_incremental.py [--netdslc build/bin/netdslc] [--hosts 10000 --nics 1000000] [--rounds 3]
+                                      [--keep | --work DIR]
 
 Generates the fabric with bench/gen_fabric.py (cached in /tmp by its
 arguments) and builds it twice (--target=tables,linux --no-verify, -j2): as
@@ -49,6 +50,7 @@ def main():
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('-j', type=int, default=2)
     ap.add_argument('--keep', action='store_true', help='keep the work directory')
+    ap.add_argument('--work', help='work directory of an earlier --keep run: its two builds are reused')
     a = ap.parse_args()
 
     name = 'netdsl-bench-h%d-t%d-s%d-n%d.netdsl' % (a.hosts, a.tenants, a.subnets, a.nics)
@@ -59,31 +61,37 @@ def main():
         subprocess.check_call([sys.executable, os.path.join(HERE, 'gen_fabric.py'), '--hosts', str(a.hosts),
                                '--tenants', str(a.tenants), '--subnets', str(a.subnets), '--nics', str(a.nics),
                                '-o', generated])
-    work = tempfile.mkdtemp(prefix='netdsl-verify-incremental-')
+    reuse = bool(a.work) and os.path.isdir(os.path.join(a.work, 'new', 'hosts'))
+    work = a.work if a.work else tempfile.mkdtemp(prefix='netdsl-verify-incremental-')
+    if a.work:
+        a.keep = True
     try:
         j = ['-j', str(a.j)]
         base, new, sparse = (os.path.join(work, d) for d in ('base', 'new', 'sparse'))
         src = os.path.join(work, 'fabric.netdsl')
-        shutil.copyfile(generated, src)
-        for out in (base,):
+        if not reuse:
+            shutil.copyfile(generated, src)
+        for out in () if reuse else (base,):
             w, _, text, rc = timed([a.netdslc, 'build', src, '-o', out, '--target=tables,linux', '--no-verify'] + j)
             if rc:
                 sys.exit('build failed:\n' + text)
-        src2 = os.path.join(work, 'plus.netdsl')
-        shutil.copyfile(src, src2)
-        shutil.copyfile(os.path.join(work, 'fabric.lock'), os.path.join(work, 'plus.lock'))
-        with open(src2) as f:
-            first_vm = next(line for line in f if line.startswith('vm '))
-        with open(src2, 'a') as f:
-            f.write(first_vm.replace('vm ', 'vm bench_extra_', 1))
-        w, _, text, rc = timed([a.netdslc, 'build', src2, '-o', new, '--target=tables,linux', '--no-verify'] + j)
-        if rc:
-            sys.exit('build failed:\n' + text)
+        if not reuse:
+            src2 = os.path.join(work, 'plus.netdsl')
+            shutil.copyfile(src, src2)
+            shutil.copyfile(os.path.join(work, 'fabric.lock'), os.path.join(work, 'plus.lock'))
+            with open(src2) as f:
+                first_vm = next(line for line in f if line.startswith('vm '))
+            with open(src2, 'a') as f:
+                f.write(first_vm.replace('vm ', 'vm bench_extra_', 1))
+            w, _, text, rc = timed([a.netdslc, 'build', src2, '-o', new, '--target=tables,linux', '--no-verify'] + j)
+            if rc:
+                sys.exit('build failed:\n' + text)
         hosts = sorted(os.listdir(os.path.join(new, 'hosts')))
         changed = [h for h in hosts if not all(
             os.path.exists(os.path.join(base, 'hosts', h, f)) and
             filecmp.cmp(os.path.join(base, 'hosts', h, f), os.path.join(new, 'hosts', h, f), shallow=False)
             for f in ('tables.ndt', 'linux.yaml'))]
+        shutil.rmtree(sparse, ignore_errors=True)
         os.makedirs(os.path.join(sparse, 'hosts'))
         shutil.copy(os.path.join(new, 'manifest.json'), sparse)
         for h in changed:

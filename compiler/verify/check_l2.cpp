@@ -8,11 +8,26 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "compiler/verify/fabric.h"
 
 namespace netdsl::verify {
 namespace {
+
+struct EndpointKey {
+  int kind;
+  uint32_t id;
+  net::IpAddress local;
+  bool operator==(const EndpointKey&) const = default;
+};
+struct EndpointHash {
+  size_t operator()(const EndpointKey& k) const {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t(k.kind) << 40) ^ k.id ^ (uint64_t(k.local.family) << 48);
+    for (uint8_t b : k.local.bytes) h = (h ^ b) * 0x100000001b3ull;
+    return size_t(h ^ (h >> 29));
+  }
+};
 
 struct Node {
   uint32_t host;
@@ -41,8 +56,9 @@ class Layer2 {
     for (uint32_t i = 0; i < parent_.size(); ++i) parent_[i] = i;
     adjacency_.resize(nodes_.size());
 
-    // Tunnel endpoints by (kind, id, local PA); wires by name.
-    std::map<std::tuple<int, uint32_t, net::IpAddress>, std::vector<std::pair<uint32_t, uint32_t>>> endpoints;
+    // Tunnel endpoints by (kind, id, local PA) (looked up only: hashed); wires by name (iterated: ordered).
+    std::unordered_map<EndpointKey, std::vector<std::pair<uint32_t, uint32_t>>, EndpointHash> endpoints;
+    endpoints.reserve(1024);
     std::map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> wires;
     for (uint32_t h = 0; h < fabric_.hosts.size(); ++h) {
       const Host& host = fabric_.hosts[h];
@@ -50,7 +66,7 @@ class Layer2 {
       for (uint32_t x = 0; x < host.linux.exits.size(); ++x) {
         const L2Exit& e = host.linux.exits[x];
         if (e.kind == L2Exit::Kind::kWire) wires[e.wire].push_back({h, x});
-        else endpoints[{int(e.kind), e.id, e.local}].push_back({h, x});
+        else endpoints[EndpointKey{int(e.kind), e.id, e.local}].push_back({h, x});
       }
     }
     for (uint32_t h = 0; h < fabric_.hosts.size(); ++h) {
@@ -62,7 +78,7 @@ class Layer2 {
         if (e.kind == L2Exit::Kind::kVxlan) to = e.dsts;
         else if (e.kind == L2Exit::Kind::kGretap && e.remote) to = {*e.remote};
         for (const net::IpAddress& pa : to) {
-          auto it = endpoints.find({int(e.kind), e.id, pa});
+          auto it = endpoints.find(EndpointKey{int(e.kind), e.id, pa});
           if (it == endpoints.end()) continue;
           for (auto [h2, x2] : it->second) {
             const L2Exit& peer = fabric_.hosts[h2].linux.exits[x2];

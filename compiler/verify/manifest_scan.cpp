@@ -1,7 +1,6 @@
 // A strict JSON scanner (RFC 8259 grammar) that keeps two lists of strings.
 #include "compiler/verify/manifest_scan.h"
 
-#include <set>
 
 namespace netdsl::verify {
 namespace {
@@ -14,7 +13,7 @@ class Scanner {
     out_ = out;
     Space();
     bool artifacts = false;
-    if (!Object(0, [&](const std::string& key) -> bool {
+    if (!Object(0, [&](std::string_view key) -> bool {
           if (key == "artifacts") {
             artifacts = true;
             return List([&] { return Item("path", &out_->artifact_paths); }) || Fail();
@@ -46,21 +45,22 @@ class Scanner {
   }
 
   /// A string of printable ASCII with the short escapes; anything else is
-  /// left to llvm::json (false).
-  bool String(std::string* out) {
+  /// left to llvm::json (false). `raw`: the text between the quotes.
+  bool String(std::string* out, std::string_view* raw = nullptr) {
     Space();
     if (!At('"')) return Fail();
-    ++at_;
+    size_t start = ++at_;
     std::string value;
     while (at_ < s_.size()) {
       unsigned char c = uint8_t(s_[at_++]);
       if (c == '"') {
         if (out) *out = std::move(value);
+        if (raw) *raw = s_.substr(start, at_ - 1 - start);
         return true;
       }
       if (c < 0x20 || c >= 0x80) return Fail();
       if (c != '\\') {
-        value.push_back(char(c));
+        if (out) value.push_back(char(c));
         continue;
       }
       if (at_ >= s_.size()) return Fail();
@@ -110,7 +110,7 @@ class Scanner {
     Space();
     if (at_ >= s_.size()) return Fail();
     switch (s_[at_]) {
-      case '{': return Object(depth, [&](const std::string&) { return Value(depth + 1); });
+      case '{': return Object(depth, [&](std::string_view) { return Value(depth + 1); });
       case '[': return List([&] { return Value(depth + 1); });
       case '"': return String(nullptr);
       case 't': return Word("true");
@@ -120,15 +120,22 @@ class Scanner {
     }
   }
 
-  /// `{ "key": value, ... }`, each value read by member(key); a repeated key fails.
+  /// `{ "key": value, ... }`, each value read by member(key); a repeated
+  /// key, a key with an escape or more than kKeys keys fail.
   template <typename Member>
   bool Object(int depth, const Member& member) {
+    static constexpr size_t kKeys = 32;
     if (depth > 64 || !Eat('{')) return Fail();
-    std::set<std::string> keys;
+    std::string_view keys[kKeys];
+    size_t n = 0;
     if (Eat('}')) return true;
     do {
-      std::string key;
-      if (!String(&key) || !keys.insert(key).second || !Eat(':') || !member(key)) return Fail();
+      std::string_view key;
+      if (!String(nullptr, &key) || key.find('\\') != std::string_view::npos || n == kKeys) return Fail();
+      for (size_t i = 0; i < n; ++i)
+        if (keys[i] == key) return Fail();
+      keys[n++] = key;
+      if (!Eat(':') || !member(key)) return Fail();
     } while (Eat(','));
     return Eat('}') || Fail();
   }
@@ -147,7 +154,7 @@ class Scanner {
   bool Item(const char* key, std::vector<std::string>* into) {
     Space();
     if (!At('{')) return Value(2);
-    return Object(2, [&](const std::string& k) {
+    return Object(2, [&](std::string_view k) {
       Space();
       if (k == key && At('"')) {
         std::string value;

@@ -18,7 +18,8 @@ struct ManifestNames {
 /// Scans `text` as strict JSON. True and `out` filled when the text is a JSON
 /// object whose `artifacts` is an array and nothing in it needs more than
 /// this scanner knows (no `\u` escape, no byte above 0x7f in a string, no
-/// repeated key in the objects read): exactly what llvm::json would give.
+/// repeated or escaped key, at most 32 keys an object): exactly what
+/// llvm::json would give.
 /// False otherwise: the caller then parses with llvm::json (and its errors).
 bool ScanManifest(std::string_view text, ManifestNames* out);
 

@@ -489,6 +489,13 @@ std::string Canonical(const std::string& dir) {
   return ec ? dir : p.string();
 }
 
+/// The hosts that did not change are read from the base directory, in full or incremental verify alike.
+void SetReadDirs(Fabric& fabric, const VerifyOptions& options) {
+  if (options.changed_hosts && !options.base_dir.empty() && Canonical(options.base_dir) != Canonical(fabric.dir))
+    for (Host& host : fabric.hosts)
+      if (!options.changed_hosts->count(host.name)) host.read_dir = options.base_dir;
+}
+
 /// An incremental verify (docs/verify.md "Incremental"): nullopt, with the
 /// reason in `stats.full_because`, when it cannot be exactly what a full
 /// verify would report; the caller then runs the full verify on a fresh fabric.
@@ -725,19 +732,19 @@ bool Verify(const std::string& dir, const VerifyOptions& options, DiagnosticEngi
   }
   clock.Mark("manifest");
   if (options.only_if_complete && !complete) return true;
-  // The hosts that did not change are read from the base directory, in full or incremental verify alike.
-  if (options.changed_hosts && !options.base_dir.empty() && Canonical(options.base_dir) != Canonical(fabric->dir))
-    for (Host& host : fabric->hosts)
-      if (!options.changed_hosts->count(host.name)) host.read_dir = options.base_dir;
+  SetReadDirs(*fabric, options);
   if (options.changed_hosts && !options.state_in.empty()) {
-    std::vector<Host> hosts = fabric->hosts;  // as the manifest lists them, for a full verify after all
     if (std::optional<bool> proven = IncrementalVerify(*fabric, options, jobs, diags, stats, clock)) return *proven;
+    // A full verify after all, on a fresh fabric (the manifest read again: rare, and cheaper than a copy each time).
     std::string because = stats.full_because;
     auto fresh = std::make_unique<Fabric>();
     fresh->dir = fabric->dir;
-    fresh->hosts = std::move(hosts);
-    fresh->host_by_name = std::move(fabric->host_by_name);
     fabric = std::move(fresh);
+    if (!ReadManifest(*fabric, &error, &complete)) {
+      diags.Report(DiagKind::VerifyArtifact, llvm::SMRange(), error);
+      return false;
+    }
+    SetReadDirs(*fabric, options);
     stats = {};
     stats.full_because = because;
   } else if (options.changed_hosts || !options.state_in.empty()) {
