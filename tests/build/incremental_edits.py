@@ -15,8 +15,12 @@ FAST_KINDS = {
     'add_vm', 'remove_vm', 'move_host', 'change_subnet', 'change_network', 'static_ip', 'clear_ip',
     'static_mac', 'clear_mac', 'classification', 'rename_vm', 'add_nic', 'remove_nic', 'reorder_vm',
     'comment_top', 'comment_vm', 'whitespace_vm', 'whitespace_top', 'noop_touch_source',
-    'vm_move_file', 'vm_front', 'move_host_same_stat',
+    'vm_move_file', 'move_host_same_stat',
 }
+# Not in FAST_KINDS though VM-only: `vm_front` moves a declaration across the
+# infrastructure, and a diff by common prefix and suffix then spans every
+# infrastructure declaration (the build falls back to the full path: correct,
+# not fast).
 
 
 class Edits:
@@ -627,9 +631,7 @@ class Edits:
         ('out_edit_same_size', 2), ('out_append', 2), ('out_delete', 1), ('out_delete_host', 1), ('out_manifest', 1),
         ('cache_delete', 1), ('cache_delete_file', 1), ('cache_corrupt', 2), ('cache_stale', 1),
         ('cache_src_current', 2), ('move_host_same_stat', 1),
-        # 0 until the fast path removes what a killed build leaves in OUT/.netdsl-cache
-        # (stage-XXXXXX, COORDINATION.md 18:10): --weight out_kill_build=2 to run it
-        ('out_kill_build', 0),
+        ('out_kill_build', 2),
     ]
 
     def choose_kinds(self):
