@@ -237,6 +237,17 @@ std::optional<Fallback> Incremental::Load() {
     return Fallback{"another root file than the last build"};
   lock_path_ = compile_.lock_path.empty() ? DefaultLockPath(root) : compile_.lock_path;
   if (InputPath(lock_path_, root) != cache_.lock_path) return Fallback{"another lock than the last build"};
+  // The lock's temporary a killed build left beside it (`.NAME.tmp.XXXXXX`).
+  {
+    fs::path lock(lock_path_);
+    std::string prefix = "." + lock.filename().string() + ".tmp.";
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(lock.parent_path().empty() ? fs::path(".") : lock.parent_path(), ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.size() == prefix.size() + 6 && name.rfind(prefix, 0) == 0 && entry.is_regular_file(ec))
+        fs::remove(entry.path(), ec);
+    }
+  }
   if (std::getenv("NETDSL_TEST_REFUSE")) return Fallback{"NETDSL_TEST_REFUSE is set"};
   // verify's state, as the last build left it (and only when this build verifies).
   std::unique_ptr<llvm::MemoryBuffer> state = read(cache_dir_ + "/verify.state");
@@ -305,7 +316,6 @@ std::optional<Fallback> Incremental::DiffFile(uint32_t i) {
   in.sha256 = f.sha256;
   if (in.text == in.old_text) return std::nullopt;
   const std::string_view a = in.old_text, b = in.text;
-  if (a.empty() || f.statements.empty()) return Fallback{f.path + " had no statements"};
   size_t n = std::min(a.size(), b.size());
   // Common prefix and suffix, a page at a time with memcmp.
   constexpr size_t kStep = 4096;
@@ -359,8 +369,6 @@ std::optional<Fallback> Incremental::DiffFile(uint32_t i) {
     if (block.kind != "vm") return Fallback{"an edit outside `vm` declarations in " + f.path};
     region.push_back(StatementAt(block.range, b.data(), CachedStatement::Kind::Vm));
   }
-  if (region.empty() && in.first == 0 && in.last == f.statements.size())
-    return Fallback{f.path + " has no statements any more"};
   // The file's statements now: before the region as they were, the region's, after it shifted.
   std::vector<CachedStatement> now(f.statements.begin(), f.statements.begin() + in.first);
   now.insert(now.end(), region.begin(), region.end());

@@ -60,10 +60,9 @@ from collections import Counter, defaultdict
 from incremental_edits import FAST_KINDS, Edits
 from incremental_fabric import Fabric, tree
 
-# Until the fast path lands (compiler/pipeline/incremental.*), every build is a
-# full build that keeps unchanged hosts' files: the path assertion is off by
-# default and the test reports how often the fast path would have been required.
-REQUIRE_FAST_PATH_DEFAULT = False
+# A VM-only (or comment-only) edit after a clean build must take the fast path
+# (compiler/pipeline/incremental.*): `--no-require-fast-path` only reports how often.
+REQUIRE_FAST_PATH_DEFAULT = True
 
 STATS_LINE = re.compile(r'^netdslc build: .*\s[0-9.]+ s wall\s+[0-9.]+ s cpu$')
 PATH_LINE = re.compile(r'^netdslc build: path: (.*)$')
